@@ -1,0 +1,147 @@
+/*
+ * aef.h - the portable C core of AnyEvent::Fork (no Perl headers here).
+ *
+ * Conventions (after libuv):
+ *   - public names start with aef_, private ones end in __ and are static;
+ *   - every fallible function returns 0 (or a documented non-negative value)
+ *     on success and -errno on failure; errno itself is not relied upon;
+ *   - every descriptor the core creates is close-on-exec from birth;
+ *   - EINTR is retried inside the core, never returned;
+ *   - nothing here calls exit(), prints, or allocates behind the caller's back
+ *     except where the contract says so.
+ */
+#ifndef AEF_H
+#define AEF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Largest Serve command payload a child accepts. The wire field is 32 bits;
+ * anything larger than this bound is treated as a corrupted stream. */
+#define AEF_SERVE_MAX (256u * 1024u * 1024u)
+
+/* Largest RPC frame payload the protocol can express (4 GiB - 1). */
+#define AEF_RPC_MAX UINT32_MAX
+
+/* ------------------------------------------------------------------------ */
+/* descriptors: aef_fd.c                                                     */
+
+/* Create an AF_UNIX SOCK_STREAM socketpair, both ends close-on-exec
+ * atomically (SOCK_CLOEXEC). fds[0], fds[1] are owned by the caller.
+ * Returns 0 or -errno; on failure fds is untouched. */
+int aef_socketpair(int fds[2]);
+
+/* Set or clear O_NONBLOCK / FD_CLOEXEC on fd. Returns 0 or -errno. */
+int aef_set_nonblock(int fd, int on);
+int aef_set_cloexec(int fd, int on);
+
+/* Send descriptor fd over the stream socket sock as the original does:
+ * exactly one data byte "\0" plus one SCM_RIGHTS descriptor (MSG_NOSIGNAL).
+ * fd stays owned by the caller. Returns 0, -EAGAIN (socket full, nothing
+ * sent, try again) or -errno. */
+int aef_fd_send(int sock, int fd);
+
+/* Receive one descriptor sent by aef_fd_send: recvmsg of exactly one byte
+ * with MSG_CMSG_CLOEXEC. On success *fd_out is a new close-on-exec
+ * descriptor owned by the caller and 0 is returned. Failures, with every
+ * descriptor that arrived closed before returning:
+ *   -ECONNRESET  end-of-file (peer closed before the byte arrived)
+ *   -EMSGSIZE    control data truncated (MSG_CTRUNC)
+ *   -EBADMSG     the byte arrived without a descriptor
+ *   -EAGAIN      non-blocking socket and nothing to read
+ *   -errno       recvmsg failed
+ * Surplus descriptors (more than one) are closed; the first is kept. */
+int aef_fd_recv(int sock, int *fd_out);
+
+/* Blocking I/O helpers for blocking descriptors.
+ * aef_read_full reads exactly n bytes: returns 1 when all n were read,
+ * 0 on end-of-file before n bytes (what was read is lost), -errno on error.
+ * aef_write_full writes all n bytes (MSG_NOSIGNAL semantics are the
+ * caller's business: SIGPIPE is not touched): 0 or -errno. */
+int aef_read_full(int fd, void *buf, size_t n);
+int aef_write_full(int fd, const void *buf, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* growable byte buffers: aef_buf.c                                          */
+
+/* Bytes [off, len) of data are the content; [0, off) is consumed space
+ * that aef_buf_reserve reclaims. max bounds len - off (content size). */
+typedef struct aef_buf {
+  uint8_t *data;
+  size_t off, len, cap, max;
+} aef_buf;
+
+/* Initialise an empty buffer whose content may never exceed max bytes.
+ * Allocates nothing. */
+void aef_buf_init(aef_buf *b, size_t max);
+
+/* Make room for at least extra more bytes after the content (compacting or
+ * growing geometrically). Overflow-checked: returns -EMSGSIZE when content
+ * + extra would exceed max (or size_t), -ENOMEM when allocation fails; the
+ * buffer is unchanged on failure. 0 on success. */
+int aef_buf_reserve(aef_buf *b, size_t extra);
+
+/* Append n bytes (aef_buf_reserve + copy). 0 or -EMSGSIZE/-ENOMEM. */
+int aef_buf_append(aef_buf *b, const void *p, size_t n);
+
+/* Pointer to and size of the content. */
+static inline uint8_t *aef_buf_ptr(const aef_buf *b) { return b->data + b->off; }
+static inline size_t aef_buf_size(const aef_buf *b) { return b->len - b->off; }
+
+/* Drop the first n bytes of content (n <= size). Never fails. */
+void aef_buf_consume(aef_buf *b, size_t n);
+
+/* Release the storage; the buffer is empty and reusable afterwards. */
+void aef_buf_free(aef_buf *b);
+
+/* ------------------------------------------------------------------------ */
+/* wire codecs: aef_codec.c                                                  */
+
+/* BER compressed integer as perl's pack "w": base 128, most significant
+ * group first, high bit on every byte but the last. */
+size_t aef_ber_size(uint64_t v);                 /* 1..10 */
+int aef_ber_put(aef_buf *b, uint64_t v);          /* 0 or -EMSGSIZE/-ENOMEM */
+/* Decode one BER integer from [*p, end). Returns 1 and advances *p on
+ * success, 0 when the input ends inside the number (*p unchanged),
+ * -EOVERFLOW when it does not fit 64 bits. */
+int aef_ber_get(const uint8_t **p, const uint8_t *end, uint64_t *v);
+
+/* String lists, perl's pack "(w/a*)*": append one string. */
+int aef_strlist_put(aef_buf *b, const void *s, size_t len);
+/* Take the next string from [*p, end). Returns 1 with *s and *len pointing
+ * into the input and *p advanced, 0 at the end of the input, -EBADMSG when
+ * a length runs past the end or overflows (perl's unpack would return a
+ * short string there; callers that need that exact behaviour fall back to
+ * perl). */
+int aef_strlist_get(const uint8_t **p, const uint8_t *end,
+                    const uint8_t **s, size_t *len);
+
+/* Serve command frame "a L/a*": letter, 32-bit native-order length,
+ * payload. aef_serve_put appends one frame: 0, -E2BIG (len > UINT32_MAX),
+ * -EMSGSIZE/-ENOMEM. */
+int aef_serve_put(aef_buf *b, char letter, const void *payload, size_t len);
+
+/* Read one command from a blocking socket, never reading past its end (the
+ * byte after an "h" frame carries a descriptor). The payload replaces the
+ * content of *payload. Returns 1 with *letter set, 0 on end-of-file
+ * (anywhere in the frame), -EMSGSIZE when the announced length exceeds
+ * AEF_SERVE_MAX (nothing more is read), -ENOMEM, or -errno. */
+int aef_serve_read(int fd, char *letter, aef_buf *payload);
+
+/* ------------------------------------------------------------------------ */
+/* spawning: aef_spawn.c                                                     */
+
+/* Start path with argv/envp (NULL-terminated) in a new process using vfork
+ * (no page-table copy). In the child all signals are reset to their default
+ * disposition (ignored ones stay ignored) and the caller's signal mask is
+ * restored; the nkeep descriptors in keep[] lose FD_CLOEXEC so they survive
+ * the exec, every other descriptor keeps its close-on-exec flag. An exec
+ * failure is reported to the parent through a close-on-exec pipe, the
+ * child then _exit(127)s and is reaped here.
+ * Returns 0 with *pid set, or -errno (the exec's errno, or that of pipe /
+ * vfork). Never leaves a zombie or a descriptor behind on failure. */
+int aef_spawn(pid_t *pid, const char *path, char *const argv[],
+              char *const envp[], const int *keep, size_t nkeep);
+
+#endif

@@ -1,0 +1,95 @@
+/* aef_spawn.c - start a program with vfork + execve. */
+#include "aef.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The vfork child: it shares the parent's memory until execve, so it only
+ * touches its own locals and never returns. */
+static void __attribute__((noreturn))
+child__(int errfd, const char *path, char *const argv[], char *const envp[],
+        const int *keep, size_t nkeep, const sigset_t *mask)
+{
+  struct sigaction sa;
+  size_t i;
+  int sig, err;
+
+  /* A handler run here would run the parent's code on the parent's memory:
+   * reset them all before signals are unblocked (ignored ones stay so). */
+  for (sig = 1; sig < NSIG; sig++) {
+    if (sigaction(sig, NULL, &sa) < 0
+        || sa.sa_handler == SIG_IGN || sa.sa_handler == SIG_DFL)
+      continue;
+    sa.sa_handler = SIG_DFL;
+    sa.sa_flags = 0;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, NULL);
+  }
+
+  /* The child has its own descriptor table: this leaves the parent's
+   * flags alone. */
+  for (i = 0; i < nkeep; i++) {
+    err = -aef_set_cloexec(keep[i], 0);
+    if (err)
+      goto fail;
+  }
+
+  pthread_sigmask(SIG_SETMASK, mask, NULL);
+  execve(path, argv, envp);
+  err = errno;
+fail:
+  while (write(errfd, &err, sizeof err) < 0 && errno == EINTR)
+    ;
+  _exit(127);
+}
+
+int aef_spawn(pid_t *pid, const char *path, char *const argv[],
+              char *const envp[], const int *keep, size_t nkeep)
+{
+  int errpipe[2], err, r;
+  sigset_t all, old;
+  pid_t child;
+
+  if (pipe2(errpipe, O_CLOEXEC) < 0)
+    return -errno;
+
+  /* No handler of ours may run in the child before it has reset them. */
+  sigfillset(&all);
+  r = -pthread_sigmask(SIG_SETMASK, &all, &old);
+  if (r)
+    goto out;
+
+  child = vfork();
+  if (child == 0)
+    child__(errpipe[1], path, argv, envp, keep, nkeep, &old);
+  err = errno; /* only meaningful when vfork failed */
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (child < 0) {
+    r = -err;
+    goto out;
+  }
+
+  /* The child has exec'd (closing the pipe: EOF) or written its errno and
+   * exited. A read error cannot happen on our own pipe; should it, the
+   * child exists, so report it rather than lose it. */
+  close(errpipe[1]);
+  errpipe[1] = -1;
+  if (aef_read_full(errpipe[0], &err, sizeof err) == 1) {
+    while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+      ;
+    r = -err;
+    goto out;
+  }
+  *pid = child;
+  r = 0;
+
+out:
+  close(errpipe[0]);
+  if (errpipe[1] >= 0)
+    close(errpipe[1]);
+  return r;
+}

@@ -1,0 +1,176 @@
+package AnyEvent::Fork::Serve;
+
+# No "use strict" or "use warnings" here: code sent with ->eval is compiled
+# in this file's lexical scope and must start with perl's defaults.
+
+our $OWNER; # pid of the original main program
+
+# The argument list of this process's Serve loop (there is one loop per
+# process). It is the only lexical the evaluated code can see: _eval is
+# compiled here, before any other lexical exists.
+my @arg;
+
+sub _eval {
+   @arg if 0; # capture @arg in this sub, so that the string eval sees it
+   package main;
+   eval shift; # @_ is now the eval arguments
+   $@
+}
+
+use AnyEvent::Fork::Core ();
+
+=head1 NAME
+
+AnyEvent::Fork::Serve - the command loop of every AnyEvent::Fork child
+
+=head1 SYNOPSIS
+
+   # in a fresh perl, as AnyEvent::Fork->new_exec starts it:
+   perl -MAnyEvent::Fork::Serve -e AnyEvent::Fork::Serve::me FD OWNER
+
+   # in code sent with ->eval:
+   my @args = AnyEvent::Fork::Serve::run_args ();
+
+=head1 DESCRIPTION
+
+Every process controlled by an L<AnyEvent::Fork> object runs this loop until
+C<run> hands control to a user function. It reads one command at a time
+from the socket, never reading past the end of a command (the byte after
+an C<h> command carries a descriptor), and acts on it:
+
+=over
+
+=item C<e> - evaluates code in package C<main> with C<@_> set to the
+arguments. The code sees the lexical C<@arg>: everything received so far
+with C<send_arg> and C<send_fh>, in send order. Warnings are off unless the
+code enables them.
+
+=item C<a> - appends strings to C<@arg>.
+
+=item C<h> - receives a descriptor and appends it to C<@arg> as a
+read/write handle.
+
+=item C<f> - forks; the new process takes the last handle of C<@arg> as its
+command socket (C<$0> becomes C<"OWNER AnyEvent::Fork">).
+
+=item C<r> - calls the named function (in package C<main>) with the socket
+and C<@arg> by a tail call; C<$0> becomes C<"OWNER FUNCNAME">.
+
+=back
+
+The loop reaps exited children before reading each command. On end-of-file
+or an error it half-closes the socket and exits with status 0; errors are
+printed to STDERR as C<[$0] ERROR: message>.
+
+Loading this module has no side effects; it loads only the distribution's
+C core, so templates stay small.
+
+=head1 FUNCTIONS
+
+=over
+
+=item $OWNER
+
+The pid of the original main program, inherited by every child.
+
+=item @args = AnyEvent::Fork::Serve::run_args ()
+
+Only while the loop runs (for example in code sent with C<eval>): a copy of
+the current argument list. Despite what the original documentation says it
+does not clear it: the run function still receives everything.
+
+=item AnyEvent::Fork::Serve::me
+
+The entry point of an executed perl: adopts descriptor C<$ARGV[0]>, sets
+C<$OWNER> from C<$ARGV[1]> and runs the loop on it.
+
+=item AnyEvent::Fork::Serve::serve ($fh)
+
+The loop itself; it does not return.
+
+=back
+
+=cut
+
+sub serve {
+   local $^W = 0;
+
+   my $master = shift;
+   my ($error, $cmd, $buf);
+
+   local *run_args = sub () { my @ret = @arg; @ret };
+
+   while () {
+      # reap exited children here: changing $SIG{CHLD} would upset code
+      # that waits for its own children
+      1 while 0 < waitpid -1, 1;
+
+      unless (($cmd, $buf) = AnyEvent::Fork::Core::serve_read ($master)) {
+         $error = "AnyEvent::Fork::Serve received an oversized request - stream corrupted?"
+            if $! == AnyEvent::Fork::Core::EMSGSIZE;
+         last;
+      }
+
+      if ($cmd eq "h") {
+         my $fd = AnyEvent::Fork::Core::fd_recv ($master);
+         if ($fd < 0) {
+            $error = "AnyEvent::Fork::Serve: fd_recv() failed: $!";
+            last;
+         }
+         open my $fh, "+<&=", $fd
+            or ($error = "AnyEvent::Fork::Serve: open (fd_recv) failed: $!"), last;
+         push @arg, $fh;
+
+      } elsif ($cmd eq "a") {
+         push @arg, unpack "(w/a*)*", $buf;
+
+      } elsif ($cmd eq "f") {
+         my $pid = fork;
+
+         if ($pid eq 0) {
+            $0 = "$OWNER AnyEvent::Fork";
+            $master = pop @arg;
+         } else {
+            pop @arg;
+            defined $pid
+               or ($error = "AnyEvent::Fork::Serve: fork() failed: $!"), last;
+         }
+
+      } elsif ($cmd eq "e") {
+         $error = _eval unpack "(w/a*)*", $buf
+            and last;
+
+      } elsif ($cmd eq "r") {
+         @_ = ($master, @arg);
+         @arg = ();
+         undef $master;
+         $0 = "$OWNER $buf";
+         package main;
+         goto &$buf;
+
+      } else {
+         $error = "AnyEvent::Fork::Serve received unknown request '$cmd' - stream corrupted?";
+         last;
+      }
+   }
+
+   warn "[$0] ERROR: $error\n"
+      if length $error;
+
+   shutdown $master, 1;
+   exit;
+}
+
+sub me {
+   open my $fh, "+<&=$ARGV[0]"
+      or die "AnyEvent::Fork::Serve::me unable to open communication socket: $!\n";
+
+   $OWNER = $ARGV[1];
+   $0 = "$OWNER AnyEvent::Fork/exec";
+
+   @ARGV = ();
+   @_ = $fh;
+   goto &serve;
+}
+
+1

@@ -1,0 +1,1 @@
+/* Pool glue (C part), owned by the Pool work. */

@@ -1,0 +1,1 @@
+/* RPC glue (C part), owned by the RPC work. */
