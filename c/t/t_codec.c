@@ -132,6 +132,13 @@ static void test_strlist (void)
   is_int (aef_strlist_put (&b, big, 7), -EMSGSIZE, "past max: -EMSGSIZE");
   is_int (aef_buf_size (&b), 4, "nothing half-written");
   aef_buf_free (&b);
+
+  /* A length whose BER prefix would overflow size_t (never read). */
+  aef_buf_init (&b, SIZE_MAX);
+  aef_strlist_put (&b, "abc", 3);
+  is_int (aef_strlist_put (&b, big, SIZE_MAX - 5), -EMSGSIZE, "length near SIZE_MAX: -EMSGSIZE");
+  ok (aef_buf_size (&b) == 4 && memcmp (aef_buf_ptr (&b), "\x03" "abc", 4) == 0, "unchanged");
+  aef_buf_free (&b);
 }
 
 /* The frame of ->eval ('print "x"', "arg1", "a" x 130). */
@@ -272,17 +279,29 @@ static void test_serve_read (void)
   close (sv[0]);
   close (sv[1]);
 
-  /* Announced length over AEF_SERVE_MAX: refused, nothing more read. */
-  aef_socketpair (sv);
-  put_hdr (sv[1], 'e', AEF_SERVE_MAX + 1);
-  aef_write_full (sv[1], "Z", 1);
-  is_int (aef_serve_read (sv[0], &letter, &pl), -EMSGSIZE, "length > AEF_SERVE_MAX: -EMSGSIZE");
-  ok (read (sv[0], &c, 1) == 1 && c == 'Z', "the byte after the header is still there");
+  /* Announced length over AEF_SERVE_MAX: refused, nothing more read (an
+   * unbounded buffer, so that only AEF_SERVE_MAX can refuse). */
+  {
+    aef_buf unbounded;
+
+    aef_buf_init (&unbounded, SIZE_MAX);
+    aef_socketpair (sv);
+    put_hdr (sv[1], 'e', AEF_SERVE_MAX + 1);
+    aef_write_full (sv[1], "Z", 1);
+    shutdown (sv[1], SHUT_WR);
+    is_int (aef_serve_read (sv[0], &letter, &unbounded), -EMSGSIZE, "length > AEF_SERVE_MAX: -EMSGSIZE");
+    ok (unbounded.data == NULL, "nothing reserved");
+    ok (read (sv[0], &c, 1) == 1 && c == 'Z', "the byte after the header is still there");
+    aef_buf_free (&unbounded);
+    close (sv[0]);
+    close (sv[1]);
+  }
 
   /* A length the payload buffer's own max refuses. */
   {
     aef_buf small;
 
+    aef_socketpair (sv);
     aef_buf_init (&small, 4);
     put_hdr (sv[1], 'e', 10);
     is_int (aef_serve_read (sv[0], &letter, &small), -EMSGSIZE, "length > buffer max: -EMSGSIZE");

@@ -1,0 +1,180 @@
+/* t_spawn.c - aef_spawn: exit status, exec errors, kept descriptors,
+ * signal state of the child. */
+#include "aef.h"
+#include "tap.h"
+#include "util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static void on_term (int sig) { }
+
+/* No child left at all (neither running nor zombie)? */
+static int no_children (void)
+{
+  return waitpid (-1, NULL, WNOHANG) < 0 && errno == ECHILD;
+}
+
+/* Run /bin/sh -c script keeping keep[], wait for it; returns its exit
+ * status, or -1000 + the spawn error. */
+static int sh (const char *script, const int *keep, size_t nkeep, char *const envp[])
+{
+  char *argv[] = { "sh", "-c", (char *)script, NULL };
+  pid_t pid = -1;
+  int r = aef_spawn (&pid, "/bin/sh", argv, envp ? envp : environ, keep, nkeep), status;
+
+  if (r)
+    return -1000 + r;
+  if (waitpid (pid, &status, 0) != pid || !WIFEXITED (status))
+    return -2000;
+  return WEXITSTATUS (status);
+}
+
+/* Everything readable from fd until EOF, NUL-terminated. */
+static const char *slurp (int fd)
+{
+  static char buf[4096];
+  size_t n = 0;
+  ssize_t r;
+
+  while (n < sizeof buf - 1 && (r = read (fd, buf + n, sizeof buf - 1 - n)) > 0)
+    n += (size_t)r;
+  buf[n] = 0;
+  return buf;
+}
+
+static void test_exit_and_errors (void)
+{
+  char *argv[] = { "nonexistent", NULL };
+  int before = count_fds (), bad = 999;
+  pid_t pid = -5;
+
+  is_int (sh ("exit 3", NULL, 0, NULL), 3, "sh -c 'exit 3' exits 3");
+  is_int (count_fds (), before, "no descriptor left behind after success");
+
+  is_int (aef_spawn (&pid, "/nonexistent/program", argv, environ, NULL, 0), -ENOENT,
+          "nonexistent path: -ENOENT");
+  is_int (pid, -5, "*pid untouched on failure");
+  ok (no_children (), "no zombie left");
+  is_int (count_fds (), before, "no descriptor left behind after failure");
+
+  is_int (aef_spawn (&pid, "/dev/null", argv, environ, NULL, 0), -EACCES,
+          "not executable: -EACCES");
+  ok (no_children (), "no zombie left");
+
+  is_int (aef_spawn (&pid, "/bin/sh", argv, environ, &bad, 1), -EBADF,
+          "bad descriptor to keep: -EBADF");
+  ok (no_children (), "no zombie left");
+  is_int (count_fds (), before, "no descriptor left behind");
+}
+
+/* aef_spawn returns once the exec has happened, not when the child ends
+ * (the error pipe must not leak into the program). */
+static void test_returns_at_exec (void)
+{
+  char *argv[] = { "sh", "-c", "exec sleep 5", NULL };
+  struct timespec t0, t1;
+  double elapsed;
+  pid_t pid = -1;
+  int status = 0;
+
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  is_int (aef_spawn (&pid, "/bin/sh", argv, environ, NULL, 0), 0, "spawn a long-running child");
+  clock_gettime (CLOCK_MONOTONIC, &t1);
+  elapsed = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+  ok (elapsed < 2.5, "returned after %.3fs, while the child still runs", elapsed);
+  kill (pid, SIGKILL);
+  ok (waitpid (pid, &status, 0) == pid && WIFSIGNALED (status), "it was still running");
+}
+
+static void test_descriptors (void)
+{
+  int out[2], other[2], keep[2];
+  char script[256];
+
+  aef_socketpair (out);
+  aef_socketpair (other);
+  snprintf (script, sizeof script,
+            "echo hi >&%d; if [ -e /proc/self/fd/%d ]; then echo leaked >&%d; "
+            "else echo closed >&%d; fi", out[1], other[1], out[1], out[1]);
+
+  keep[0] = out[1];
+  is_int (sh (script, keep, 1, NULL), 0, "child ran");
+  ok (is_cloexec (out[1]) && is_cloexec (other[1]), "parent's fds keep FD_CLOEXEC");
+
+  /* The same check with both kept proves it can see an inherited fd. */
+  keep[1] = other[1];
+  is_int (sh (script, keep, 2, NULL), 0, "child ran, keeping both");
+  ok (is_cloexec (out[1]) && is_cloexec (other[1]), "parent's fds still keep FD_CLOEXEC");
+
+  close (out[1]);
+  is_mem (slurp (out[0]), "hi\nclosed\nhi\nleaked\n", 21,
+          "kept fd usable; a close-on-exec fd not kept is not inherited");
+  close (out[0]);
+  close (other[0]);
+  close (other[1]);
+}
+
+static void test_env_and_signals (void)
+{
+  char *envp[] = { "AEF_T=hello world", NULL };
+  int out[2];
+  char script[256];
+  sigset_t usr1, old, now;
+  struct sigaction ign, catch, oldusr2, oldterm;
+  const char *s, *blk, *sigign;
+  unsigned long long mask = 0, ignored = 0;
+
+  aef_socketpair (out);
+  snprintf (script, sizeof script, "echo \"$AEF_T\" >&%d", out[1]);
+  is_int (sh (script, &out[1], 1, envp), 0, "child ran with envp");
+  aef_write_full (out[1], "-", 1);
+
+  /* Blocked SIGUSR1, ignored SIGUSR2, caught SIGTERM in the parent. */
+  sigemptyset (&usr1);
+  sigaddset (&usr1, SIGUSR1);
+  sigprocmask (SIG_BLOCK, &usr1, &old);
+  memset (&ign, 0, sizeof ign);
+  ign.sa_handler = SIG_IGN;
+  sigaction (SIGUSR2, &ign, &oldusr2);
+  memset (&catch, 0, sizeof catch);
+  catch.sa_handler = on_term;
+  sigaction (SIGTERM, &catch, &oldterm);
+
+  snprintf (script, sizeof script,
+            "exec grep -E '^Sig(Blk|Ign)' /proc/self/status >&%d", out[1]);
+  is_int (sh (script, &out[1], 1, NULL), 0, "child reported its signal state");
+  sigprocmask (SIG_SETMASK, NULL, &now);
+  ok (sigismember (&now, SIGUSR1) && !sigismember (&now, SIGUSR2) && !sigismember (&now, SIGTERM),
+      "parent's mask restored after the spawn");
+  sigprocmask (SIG_SETMASK, &old, NULL);
+  sigaction (SIGUSR2, &oldusr2, NULL);
+  sigaction (SIGTERM, &oldterm, NULL);
+
+  close (out[1]);
+  s = slurp (out[0]);
+  ok (strncmp (s, "hello world\n-", 13) == 0, "environment passed");
+  blk = strstr (s, "SigBlk:");
+  sigign = strstr (s, "SigIgn:");
+  ok (blk && sscanf (blk, "SigBlk: %llx", &mask) == 1, "got SigBlk");
+  ok (sigign && sscanf (sigign, "SigIgn: %llx", &ignored) == 1, "got SigIgn");
+  ok (mask == 1ULL << (SIGUSR1 - 1), "child has the caller's mask (SigBlk %016llx)", mask);
+  ok (ignored & 1ULL << (SIGUSR2 - 1), "ignored signal stays ignored (SigIgn %016llx)", ignored);
+  ok (!(ignored & 1ULL << (SIGTERM - 1)), "caught signal is not ignored");
+  close (out[0]);
+}
+
+int main (void)
+{
+  test_exit_and_errors ();
+  test_returns_at_exec ();
+  test_descriptors ();
+  test_env_and_signals ();
+  ok (no_children (), "no children left at the end");
+  return done_testing ();
+}

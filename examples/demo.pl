@@ -1,0 +1,48 @@
+#!/usr/bin/perl
+# The Quick start demo: a template, processes forked from it, a descriptor
+# passed to one of them, and the speed of ->new->run, all in a few seconds.
+use strict;
+use warnings;
+use AnyEvent;
+use AnyEvent::Fork;
+use AnyEvent::Util ();
+use Time::HiRes ();
+
+$| = 1;
+
+printf "AnyEvent::Fork %s on the C core, AnyEvent model %s\n",
+   $AnyEvent::Fork::VERSION, AnyEvent::detect;
+
+# 1. a child forked from the default template, running a function we sent it
+my $cv = AE::cv;
+AnyEvent::Fork->new
+   ->eval ('sub main::hello { my ($fh, $name) = @_; syswrite $fh, "hello $name from pid $$ ($0)\n" }')
+   ->send_arg ("demo")
+   ->run ("hello", sub {
+      my ($fh) = @_;
+      my $w; $w = AE::io $fh, 0, sub { sysread $fh, my $buf, 4096; undef $w; $cv->send ($buf) };
+   });
+print "1. ", $cv->recv;
+
+# 2. a pipe's write end passed to a child
+my ($r, $w) = AnyEvent::Util::portable_pipe;
+AnyEvent::Fork->new->send_fh ($w)->eval ('syswrite $arg[0], "a passed descriptor works\n"');
+undef $w;
+$cv = AE::cv;
+my $rw = AE::io $r, 0, sub { $cv->send (scalar <$r>) };  # the loop writes the queue
+print "2. ", $cv->recv;
+undef $rw;
+
+# 3. how fast processes come and go
+my $n = 500;
+my $t0 = Time::HiRes::time;
+for (1 .. $n) {
+   my $done = AE::cv;
+   AnyEvent::Fork->new->run ("CORE::exit", sub {
+      my ($fh) = @_;
+      my $w; $w = AE::io $fh, 0, sub { undef $w; $done->send };  # end-of-file: the child is gone
+   });
+   $done->recv;
+}
+printf "3. %d processes forked, run and exited one after another: %.0f per second\n",
+   $n, $n / (Time::HiRes::time - $t0);
