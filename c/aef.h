@@ -85,8 +85,9 @@ int aef_buf_reserve(aef_buf *b, size_t extra);
 /* Append n bytes (aef_buf_reserve + copy). 0 or -EMSGSIZE/-ENOMEM. */
 int aef_buf_append(aef_buf *b, const void *p, size_t n);
 
-/* Pointer to and size of the content. */
-static inline uint8_t *aef_buf_ptr(const aef_buf *b) { return b->data + b->off; }
+/* Pointer to and size of the content. (No arithmetic on the NULL data of
+ * an unallocated buffer: that is undefined even with offset 0.) */
+static inline uint8_t *aef_buf_ptr(const aef_buf *b) { return b->off ? b->data + b->off : b->data; }
 static inline size_t aef_buf_size(const aef_buf *b) { return b->len - b->off; }
 
 /* Drop the first n bytes of content (n <= size). Never fails. */

@@ -9,8 +9,9 @@
 #include <unistd.h>
 
 /* The vfork child: it shares the parent's memory until execve, so it only
- * touches its own locals and never returns. */
-static void __attribute__((noreturn))
+ * touches its own locals and never returns. noinline gives it a frame of
+ * its own below aef_spawn's, so no stack slot of the parent is reused. */
+static void __attribute__((noreturn, noinline))
 child__(int errfd, const char *path, char *const argv[], char *const envp[],
         const int *keep, size_t nkeep, const sigset_t *mask)
 {

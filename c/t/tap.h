@@ -13,6 +13,7 @@ static int tap_n__, tap_fail__;
     printf (__VA_ARGS__); printf ("\n"); \
     if (!c__) { tap_fail__++; \
       printf ("#   failed at %s line %d: %s\n", __FILE__, __LINE__, #cond); } \
+    fflush (stdout); /* nothing pending to be duplicated by fork or lost in a crash */ \
   } while (0)
 
 #define is_int(got, want, ...) do { \
