@@ -56,6 +56,69 @@ aef_xs_fd__ (pTHX_ SV *sv, const char *what)
 /* the Serve reader reuses one payload buffer for the life of the process */
 static aef_buf aef_xs_serve_buf__ = { NULL, 0, 0, 0, AEF_SERVE_MAX };
 
+#include <signal.h>
+#include <sys/wait.h>
+
+/* serve_next's one-command lookahead (after an "h" that is not followed by
+ * an "f"): 0 none, 1 a command in aef_xs_serve_buf__, 2 end-of-file/error */
+static int aef_xs_pending__;
+static char aef_xs_pending_letter__;
+static int aef_xs_pending_errno__;
+
+/* fork for an "h"+"f" pair, as perl's fork does (flush all handles, block
+ * signals around fork, clear pending signals in the child). In the child
+ * the received socket takes the place of the command socket (same
+ * descriptor number, so no Perl handle changes) and $0 is set. Returns
+ * fork's result; -1 with errno also in a child that could not take over
+ * the new socket (it then holds no socket at all). */
+static pid_t
+aef_xs_serve_fork__ (pTHX_ int master, int fd)
+{
+  sigset_t all, old;
+  pid_t pid;
+
+  PERL_FLUSHALL_FOR_CHILD;
+  sigfillset (&all);
+  sigprocmask (SIG_SETMASK, &all, &old);
+  pid = fork ();
+  if (pid == 0)
+    {
+      int sig;
+
+      PL_sig_pending = 0;
+      if (PL_psig_pend)
+        for (sig = 1; sig < SIG_SIZE; sig++)
+          PL_psig_pend[sig] = 0;
+    }
+  sigprocmask (SIG_SETMASK, &old, NULL);
+
+  if (pid == 0)
+    {
+      SV *owner = get_sv ("AnyEvent::Fork::Serve::OWNER", GV_ADD);
+      SV *name = get_sv ("0", GV_ADD);
+
+      if (dup3 (fd, master, O_CLOEXEC) < 0)
+        {
+          /* never leave this child on the template's socket: its exit
+           * would half-close the template's command stream */
+          int err = errno;
+
+          close (master);
+          close (fd);
+          errno = err;
+          return -1;
+        }
+
+      close (fd);
+      sv_setpvf (name, "%" SVf " AnyEvent::Fork", SVfARG (owner));
+      SvSETMAGIC (name);
+    }
+  else
+    close (fd);
+
+  return pid;
+}
+
 #include "rpc.h"
 #include "pool.h"
 
@@ -63,11 +126,6 @@ MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Fork::Core
 
 PROTOTYPES: DISABLE
 
-int
-EMSGSIZE ()
-  CODE:
-  RETVAL = EMSGSIZE;
-  OUTPUT: RETVAL
 
 void
 socketpair ()
@@ -143,22 +201,96 @@ fd_recv (aef_fd sock)
   OUTPUT: RETVAL
 
 void
-serve_read (aef_fd fd)
+serve_next (aef_fd fd, int have_h = 0)
   PPCODE:
 {
   char letter;
-  int rc = aef_serve_read (fd, &letter, &aef_xs_serve_buf__);
+  int rc, status;
 
-  if (rc > 0)
+  /* have_h: the caller has read an "h" frame itself (see Serve.pm) */
+  if (have_h)
     {
+      aef_xs_pending__ = 1;
+      aef_xs_pending_letter__ = 'h';
+    }
+
+  for (;;)
+    {
+      while (waitpid (-1, &status, WNOHANG) > 0)
+        ;
+
+      if (aef_xs_pending__ == 1)
+        {
+          letter = aef_xs_pending_letter__;
+          rc = 1;
+        }
+      else if (aef_xs_pending__ == 2)
+        rc = -aef_xs_pending_errno__;
+      else
+        rc = aef_serve_read (fd, &letter, &aef_xs_serve_buf__);
+      aef_xs_pending__ = 0;
+
+      if (rc == -EMSGSIZE)
+        {
+          EXTEND (SP, 1);
+          mPUSHp ("!", 1); /* oversized: a corrupted stream */
+          break;
+        }
+
+      if (rc <= 0)
+        {
+          errno = rc ? -rc : 0;
+          break;
+        }
+
+      if (letter == 'h')
+        {
+          int got, next = aef_fd_recv (fd, &got);
+          char nletter;
+
+          if (next < 0)
+            {
+              errno = -next;
+              EXTEND (SP, 2);
+              mPUSHp ("h", 1);
+              mPUSHi (-1);
+              break;
+            }
+
+          next = aef_serve_read (fd, &nletter, &aef_xs_serve_buf__);
+          if (next > 0 && nletter == 'f' && aef_buf_size (&aef_xs_serve_buf__) == 0)
+            {
+              pid_t pid = aef_xs_serve_fork__ (aTHX_ fd, got);
+
+              if (pid < 0)
+                {
+                  EXTEND (SP, 1);
+                  mPUSHp ("F", 1); /* errno is fork's */
+                  break;
+                }
+              continue; /* both processes go on reading */
+            }
+
+          /* not a fork: hand the descriptor over, keep the next command */
+          aef_xs_pending__ = next > 0 ? 1 : 2;
+          aef_xs_pending_letter__ = nletter;
+          aef_xs_pending_errno__ = next < 0 ? -next : 0;
+          EXTEND (SP, 2);
+          mPUSHp ("h", 1);
+          mPUSHi (got);
+          break;
+        }
+
       EXTEND (SP, 2);
       mPUSHp (&letter, 1);
       mPUSHp ((char *)aef_buf_ptr (&aef_xs_serve_buf__),
               aef_buf_size (&aef_xs_serve_buf__));
       aef_buf_consume (&aef_xs_serve_buf__, aef_buf_size (&aef_xs_serve_buf__));
+      break;
     }
-  else
-    errno = rc ? -rc : 0;
+
+  /* what perl's "1 while 0 < waitpid -1, 1" leaves in $? */
+  STATUS_NATIVE_CHILD_SET (-1);
 }
 
 IV

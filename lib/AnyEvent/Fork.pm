@@ -276,7 +276,11 @@ sub new_exec {
    my $pid = AnyEvent::Fork::Core::spawn (
       $perl,
       [$perl, "-MAnyEvent::Fork::Serve", "-e", "AnyEvent::Fork::Serve::me", fileno $slave, $$],
-      [map "$_=$ENV{$_}", keys %ENV],
+      [(map "$_=$ENV{$_}", keys %ENV),
+       # the template binds all symbols at start-up, so that no child pays
+       # for a lazy binding (a lookup and a copy-on-write fault); Serve::me
+       # removes the variable again
+       (exists $ENV{LD_BIND_NOW} ? () : "LD_BIND_NOW=AnyEvent::Fork")],
       $slave,
    );
 

@@ -40,10 +40,17 @@ like L<IO::FDPass>. False with C<$!> set (C<EAGAIN> included) on failure.
 
 Receives one descriptor (close-on-exec); -1 with C<$!> set on failure.
 
-=item ($letter, $payload) = serve_read ($sock)
+=item ($letter, $payload) = serve_next ($sock[, $have_h])
 
-Reads exactly one Serve command frame; an empty list on end-of-file (C<$!>
-is 0) or error.
+The Serve loop's reader: reaps exited children, then reads exactly one
+command frame. An C<h> command comes back as C<("h", $fd)> with the
+received descriptor (-1 and C<$!> on failure). An C<h> directly followed by
+C<f> (what C<fork> sends) is carried out here: the process forks, the child
+takes the received socket as its command socket, and both go on reading;
+C<("F")> with C<$!> reports a failed fork, C<("!")> a command longer than
+the core accepts (256 MiB: a corrupted stream). An empty list means
+end-of-file (C<$!> is 0) or an error. With C<$have_h> true, the caller has
+already read an C<h> command itself.
 
 =item $pid = spawn ($path, \@argv, \@env, $keep_fd)
 

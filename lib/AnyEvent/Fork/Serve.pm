@@ -17,7 +17,34 @@ sub _eval {
    $@
 }
 
-use AnyEvent::Fork::Core ();
+# The C core is loaded only when the first descriptor arrives (as the
+# original loads IO::FDPass): a template that is never forked and an exec'd
+# child that only evaluates code stay as small as a bare perl.
+# Until then, commands are read by this small Perl reader, which returns
+# what AnyEvent::Fork::Core::serve_next would (an empty list at end-of-file,
+# "!" for an oversized command), except that it returns ("h", "") without
+# receiving the descriptor.
+sub _read {
+   my ($fh) = @_;
+   my ($hdr, $buf) = ("", "");
+
+   1 while 0 < waitpid -1, 1;
+
+   sysread $fh, $hdr, 5 - length $hdr, length $hdr or return
+      while 5 > length $hdr;
+   my ($cmd, $len) = unpack "a L", $hdr;
+
+   return "!" if $len > 256 * 1024 * 1024; # AEF_SERVE_MAX
+
+   sysread $fh, $buf, $len - length $buf, length $buf or return
+      while $len > length $buf;
+
+   ($cmd, $buf)
+}
+
+# ->run ("CORE::exit") is common: make perl build that stub once, here,
+# instead of in every child (where it would cost copy-on-write faults)
+\&CORE::exit;
 
 =head1 NAME
 
@@ -101,18 +128,32 @@ sub serve {
    local *run_args = sub () { my @ret = @arg; @ret };
 
    while () {
-      # reap exited children here: changing $SIG{CHLD} would upset code
-      # that waits for its own children
-      1 while 0 < waitpid -1, 1;
+      # serve_next reaps exited children, then reads the next command;
+      # it forks itself for an "h"+"f" pair (what ->fork sends), so that
+      # neither process creates or frees a Perl handle; "F" reports a
+      # failed fork
+      if (defined &AnyEvent::Fork::Core::serve_next) {
+         ($cmd, $buf) = AnyEvent::Fork::Core::serve_next ($master);
+      } else {
+         ($cmd, $buf) = _read ($master);
+         if ($cmd eq "h") { # the first descriptor: now the core is needed
+            require AnyEvent::Fork::Core;
+            ($cmd, $buf) = AnyEvent::Fork::Core::serve_next ($master, 1);
+         }
+      }
 
-      unless (($cmd, $buf) = AnyEvent::Fork::Core::serve_read ($master)) {
-         $error = "AnyEvent::Fork::Serve received an oversized request - stream corrupted?"
-            if $! == AnyEvent::Fork::Core::EMSGSIZE;
+      last unless defined $cmd; # end-of-file or read error
+
+      if ($cmd eq "!") {
+         $error = "AnyEvent::Fork::Serve received an oversized request - stream corrupted?";
          last;
       }
 
-      if ($cmd eq "h") {
-         my $fd = AnyEvent::Fork::Core::fd_recv ($master);
+      if ($cmd eq "F") {
+         $error = "AnyEvent::Fork::Serve: fork() failed: $!";
+         last;
+      } elsif ($cmd eq "h") {
+         my $fd = $buf;
          if ($fd < 0) {
             $error = "AnyEvent::Fork::Serve: fd_recv() failed: $!";
             last;
@@ -124,7 +165,7 @@ sub serve {
       } elsif ($cmd eq "a") {
          push @arg, unpack "(w/a*)*", $buf;
 
-      } elsif ($cmd eq "f") {
+      } elsif ($cmd eq "f") { # an "f" that does not follow an "h" directly
          my $pid = fork;
 
          if ($pid eq 0) {
@@ -164,6 +205,9 @@ sub serve {
 sub me {
    open my $fh, "+<&=$ARGV[0]"
       or die "AnyEvent::Fork::Serve::me unable to open communication socket: $!\n";
+
+   delete $ENV{LD_BIND_NOW}
+      if ($ENV{LD_BIND_NOW} // "") eq "AnyEvent::Fork";
 
    $OWNER = $ARGV[1];
    $0 = "$OWNER AnyEvent::Fork/exec";

@@ -1,0 +1,350 @@
+#!/usr/bin/perl
+
+# bench/fork.pl - process creation speed and template memory of
+# AnyEvent::Fork: this distribution (blib) beside the original 1.32 and
+# beside the machine's limits, measured in the same run.
+#
+#    perl Makefile.PL && make && perl bench/fork.pl [options]
+#
+#    --time S      seconds per measurement (one implementation, one figure,
+#                  one round); default 2
+#    --rounds R    rounds; the best round of each figure is reported, the
+#                  implementations alternate in order; default 3
+#    --inflight K  processes in flight at a time; default 2
+#    --quick       --time 1 --rounds 2
+#
+# See bench/README.md for what each figure means. The original is taken
+# from $AEF_ORIG (default /tmp/orig/root); without it, only our figures
+# are printed.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Bench;
+use Getopt::Long ();
+use AnyEvent (); # the same for both implementations
+
+# modules preloaded into the template of the "template->fork" figure
+my @MODULES = qw(POSIX Storable Data::Dumper Scalar::Util List::Util);
+
+if (@ARGV && $ARGV[0] eq "--worker") {
+   shift;
+   worker (@ARGV);
+   exit 0;
+}
+
+my %opt = (time => 2, rounds => 3, inflight => 2);
+Getopt::Long::GetOptions (\%opt, "time=f", "rounds=i", "inflight=i", "quick")
+   or die "usage: $0 [--time S] [--rounds R] [--inflight K] [--quick]\n";
+@opt{qw(time rounds)} = (1, 2) if $opt{quick};
+
+main ();
+exit 0;
+
+#############################################################################
+# sub-benchmarks: each runs in a subprocess of its own with one
+# implementation loaded and prints key=value lines
+
+sub worker {
+   my ($mode, $secs, $k) = @_;
+
+   require AnyEvent::Fork;
+
+   return worker_mem () if $mode eq "mem";
+
+   # $make->() returns a new fork object and the pid to reap (or undef)
+   my ($make, $tpid);
+
+   if ($mode eq "new") {
+      $make = sub { (AnyEvent::Fork->new) };
+      procs ($make, 5, 1); # creates $TEMPLATE, warms it up
+      $tpid = do { no warnings "once"; $AnyEvent::Fork::TEMPLATE->pid };
+   } elsif ($mode eq "tfork") {
+      my $t = AnyEvent::Fork->new_exec->require (@MODULES);
+      $make = sub { ($t->fork) };
+      procs ($make, 5, 1);
+      $tpid = $t->pid;
+   } elsif ($mode eq "exec") {
+      $make = sub { my $p = AnyEvent::Fork->new_exec; ($p, $p->pid) };
+      procs ($make, 2, 1);
+   } else {
+      die "fork.pl: unknown worker mode '$mode'\n";
+   }
+
+   # counters: with a template, of the template (its own, and of its
+   # reaped children: the measured processes); else ours
+   my $who = $tpid || $$;
+   my $s0 = Bench::pstat ($who);
+   my @t0 = times;
+   my $t0 = Bench::now;
+
+   my $n = procs ($make, 1e9, $k, $t0 + $secs);
+   # perl closes the socket during its global destruction, before the
+   # process is gone: the last ones may still be exiting
+   wait_for (sub { !grep { (Bench::pstat ($_) || { state => "Z" })->{state} ne "Z" } Bench::children ($tpid) })
+      if $tpid;
+
+   my $wall = Bench::now - $t0;
+   my @t1 = times;
+   # with a template, one more process makes it reap the measured ones
+   procs ($make, 1, 1) if $tpid;
+   my $s1 = Bench::pstat ($who);
+
+   my %kv = (
+      n          => $n,
+      secs       => sprintf ("%.4f", $wall),
+      rate       => sprintf ("%.1f", $n / $wall),
+      parent_cpu => sprintf ("%.2f", $t1[0] + $t1[1] - $t0[0] - $t0[1]),
+      child_cpu  => sprintf ("%.2f", $s1->{ccpu} - $s0->{ccpu}),
+      child_flt  => $s1->{cminflt} - $s0->{cminflt},
+      model      => $AnyEvent::MODEL,
+   );
+   if ($tpid) {
+      $kv{tmpl_cpu} = sprintf "%.2f", $s1->{cpu} - $s0->{cpu};
+      $kv{tmpl_flt} = $s1->{minflt} - $s0->{minflt};
+   }
+
+   Bench::kv (%kv);
+}
+
+# create up to $n processes with $make, at most $k at a time, and none
+# after $deadline (if given); each runs CORE::exit. A process is done when
+# its socket reaches end-of-file and, when it is our child, it has been
+# reaped. (Perl closes the socket in its global destruction, so a
+# template's child may still be exiting then: the caller waits for those.)
+# Returns the number of processes.
+sub procs {
+   my ($make, $n, $k, $deadline) = @_;
+
+   my $cv = AE::cv ();
+   my ($started, $done) = (0, 0);
+   my $start;
+
+   $start = sub {
+      ++$started;
+      my ($proc, $pid) = $make->();
+
+      $proc->run ("CORE::exit", sub {
+         my ($fh) = @_;
+         my $w; $w = AE::io ($fh, 0, sub {
+            my $len = sysread $fh, my $buf, 64;
+            return if $len || !defined $len && $!{EAGAIN}; # not the end yet
+            undef $w;
+            close $fh;
+            waitpid $pid, 0 if $pid;
+            ++$done;
+            if ($started < $n && !($deadline && Bench::now >= $deadline)) {
+               $start->();
+            } elsif ($done == $started) {
+               $cv->send;
+            }
+         });
+      });
+   };
+
+   $start->() for 1 .. ($k < $n ? $k : $n);
+   wait_cv ($cv, sub { "$done of $started processes complete" });
+   undef $start;
+
+   $done
+}
+
+# memory of an idle template (fresh from new_exec, nothing sent), of a
+# template with @MODULES loaded, of an idle child forked from the fresh
+# template, and of the fresh template after that fork
+sub worker_mem {
+   my %kv;
+
+   my $t = AnyEvent::Fork->new_exec;
+   Bench::wait_idle ($t->pid) or die "fork.pl: template did not become idle\n";
+   my $m = Bench::mem ($t->pid) or die "fork.pl: cannot read /proc/PID/smaps_rollup\n";
+   @kv{qw(tmpl_rss tmpl_uss)} = @$m{qw(rss uss)};
+
+   my $tm = AnyEvent::Fork->new_exec->require (@MODULES);
+   wait_flushed ($tm);
+   Bench::wait_idle ($tm->pid) or die "fork.pl: template did not become idle\n";
+   $m = Bench::mem ($tm->pid);
+   @kv{qw(tmods_rss tmods_uss)} = @$m{qw(rss uss)};
+
+   my $c = $t->fork; # kept: the child lives while $c does
+   wait_flushed ($t);
+   my ($cpid) = wait_for (sub { Bench::children ($t->pid) });
+   Bench::wait_idle ($cpid) or die "fork.pl: forked child did not become idle\n";
+   $m = Bench::mem ($cpid);
+   @kv{qw(child_rss child_uss)} = @$m{qw(rss uss)};
+
+   # the fresh template again, now that it has served a fork (the original
+   # loads its descriptor passing module then) and the child is gone
+   undef $c;
+   wait_for (sub { (Bench::pstat ($cpid) || { state => "Z" })->{state} eq "Z" });
+   Bench::wait_idle ($t->pid) or die "fork.pl: template did not become idle\n";
+   $m = Bench::mem ($t->pid);
+   @kv{qw(tfork_rss tfork_uss)} = @$m{qw(rss uss)};
+
+   Bench::kv (%kv);
+}
+
+# wait for $cv; a minute means something hangs: show the processes, kill
+# ours and give up on this figure
+sub wait_cv {
+   my ($cv, $what) = @_;
+
+   my $w = AE::timer (20, 0, sub {
+      print STDERR "fork.pl: worker $$ hangs (", $what->(), "); processes:\n";
+      system "ps", "-o", "pid,ppid,stat,wchan:24,args", "--forest", "-g", getpgrp;
+      my @kill = Bench::children ($$);
+      push @kill, map Bench::children ($_), @kill;
+      kill KILL => @kill;
+      require POSIX;
+      POSIX::_exit (3);
+   });
+   $cv->recv;
+}
+
+# run the event loop until $check returns true, return what it returned
+sub wait_for {
+   my ($check) = @_;
+
+   my @r;
+   my $cv = AE::cv ();
+   my $w = AE::timer (0, 0.01, sub { @r = $check->() and $cv->send });
+   wait_cv ($cv, sub { "condition not reached" });
+   @r
+}
+
+# run the event loop until the object's queue is written (its write
+# watcher, element [2] in both implementations, is gone)
+sub wait_flushed {
+   my ($proc) = @_;
+
+   wait_for (sub { !$proc->[2] });
+}
+
+#############################################################################
+# the driver
+
+sub main {
+   my $orig = Bench::orig_lib;
+   my @impl = ("ours", $orig ? "orig" : ());
+   my ($secs, $k, $r) = @opt{qw(time inflight rounds)};
+
+   my $fl = Bench::limit ("fork_limit");
+   my $sl = Bench::limit ("spawn_limit");
+   my (@fork_lim, @spawn_lim, %res);
+
+   for my $round (1 .. $r) {
+      # the limits, sized to take about $secs / 2 each
+      my %f = Bench::run_cmd ([$fl, 20, $k]);
+      %f = Bench::run_cmd ([$fl, int ($f{forks_per_s} * $secs / 2) || 20, $k]);
+      push @fork_lim, $f{forks_per_s};
+      my %s = Bench::run_cmd ([$sl, 4, $k, $^X, "-e", "0"]);
+      %s = Bench::run_cmd ([$sl, int ($s{spawns_per_s} * $secs / 2) || 4, $k, $^X, "-e", "0"]);
+      push @spawn_lim, $s{spawns_per_s};
+
+      for my $mode (qw(new tfork exec)) {
+         # alternate the order, so that neither always runs first
+         for my $impl ($round % 2 ? @impl : reverse @impl) {
+            my %kv = eval { Bench::run_sub ($impl, $0, "--worker", $mode, $secs, $k) };
+            unless (%kv) {
+               warn "fork.pl: $mode $impl round $round failed: $@";
+               next;
+            }
+            my $acc = $res{$impl}{$mode} ||= {};
+            push @{ $acc->{rates} }, $kv{rate};
+            $acc->{$_} += $kv{$_} || 0 for qw(n secs parent_cpu tmpl_cpu child_cpu tmpl_flt child_flt);
+            $acc->{model} = $kv{model};
+         }
+      }
+   }
+
+   for my $impl (@impl) {
+      $res{$impl}{mem} = { eval { Bench::run_sub ($impl, $0, "--worker", "mem") } };
+      warn "fork.pl: memory of $impl failed: $@" if $@;
+   }
+
+   my $flim = best (@fork_lim);
+   my $slim = best (@spawn_lim);
+
+   print "AnyEvent::Fork processes and memory: ours ($Bench::TOP/blib) vs original (",
+      ($orig ? Bench::orig_root : "absent"), ")\n";
+   print "original AnyEvent::Fork not found in " . Bench::orig_root . " (set AEF_ORIG): comparison skipped\n"
+      unless $orig;
+   printf "perl %s, %d CPUs, %s; %d rounds of %gs per figure, best round shown; %d in flight\n",
+      $^V, ncpu (), $res{ours}{new}{model} || "?", $r, $secs, $k;
+   printf "limits: C socketpair+fork+_exit+wait %.0f/s; C vfork+exec of 'perl -e 0' %.0f/s\n\n", $flim, $slim;
+
+   my $fmt = "%-28s %8s %8s %8s %8s %8s %9s  %s\n";
+   printf $fmt, "figure", "ours", "orig", "limit", "ours/lim", "orig/lim", "ours/orig", "target";
+
+   for (["->new->run /s",           "new",   $flim, 2.0],
+        ["tmpl(mods)->fork->run /s", "tfork", $flim, 1.5],
+        ["new_exec->run /s",        "exec",  $slim, 1.2])
+   {
+      my ($name, $mode, $lim, $target) = @$_;
+      my $o = best (@{ $res{ours}{$mode}{rates} || [] });
+      my $g = $orig ? best (@{ $res{orig}{$mode}{rates} || [] }) : undef;
+      my $q = ratio ($o, $g);
+      printf $fmt, $name, f0 ($o), f0 ($g), f0 ($lim), f2 (ratio ($o, $lim)), f2 (ratio ($g, $lim)),
+         f2 ($q), defined $q ? sprintf ("%s >= %.1fx", $q >= $target ? "ok  " : "MISS", $target) : "";
+   }
+
+   for (["template idle RSS kB",     "tmpl_rss",  1],
+        ["template idle USS kB",     "tmpl_uss",  1],
+        ["template after fork RSS kB", "tfork_rss", 1],
+        ["template after fork USS kB", "tfork_uss", 1],
+        ["template+mods RSS kB",     "tmods_rss", 0],
+        ["template+mods USS kB",     "tmods_uss", 0],
+        ["forked child idle RSS kB", "child_rss", 0],
+        ["forked child idle USS kB", "child_uss", 0])
+   {
+      my ($name, $key, $target) = @$_;
+      my $o = $res{ours}{mem}{$key};
+      my $g = $orig ? $res{orig}{mem}{$key} : undef;
+      my $q = ratio ($o, $g);
+      printf $fmt, $name, f0 ($o), f0 ($g), "", "", "", f2 ($q),
+         $target && defined $q ? sprintf ("%s <= orig", $q <= 1 ? "ok  " : "MISS") : "";
+   }
+
+   print "\nper process, all rounds: wall and CPU time (us) of the parent, the template\n",
+         "and the process itself; minor page faults of the template and of the process\n";
+   my $pfmt = "%-12s %6s %8s %8s %8s %8s %9s %9s\n";
+   printf $pfmt, "figure", "impl", "wall", "parent", "template", "process", "tmpl flt", "proc flt";
+   for my $mode (qw(new tfork exec)) {
+      for my $impl (@impl) {
+         my $a = $res{$impl}{$mode} or next;
+         my $per = sub { defined $_[0] && $a->{n} ? $_[0] / $a->{n} : undef };
+         my $tm = $mode ne "exec";
+         printf $pfmt, $mode, $impl,
+            f0 ($per->($a->{secs} * 1e6)),
+            f0 ($per->($a->{parent_cpu} * 1e6)),
+            $tm ? f0 ($per->($a->{tmpl_cpu} * 1e6)) : "-",
+            f0 ($per->($a->{child_cpu} * 1e6)),
+            $tm ? f1 ($per->($a->{tmpl_flt})) : "-",
+            f1 ($per->($a->{child_flt}));
+      }
+   }
+}
+
+sub best {
+   my $best;
+   for (@_) {
+      $best = $_ if !defined $best || $_ > $best;
+   }
+   $best
+}
+
+sub ratio {
+   my ($a, $b) = @_;
+   defined $a && $b ? $a / $b : undef
+}
+
+sub f0 { defined $_[0] ? sprintf "%.0f", $_[0] : "-" }
+sub f1 { defined $_[0] ? sprintf "%.1f", $_[0] : "-" }
+sub f2 { defined $_[0] ? sprintf "%.2f", $_[0] : "-" }
+
+sub ncpu {
+   open my $fh, "<", "/proc/cpuinfo" or return 0;
+   scalar grep /^processor\s*:/, <$fh>
+}
