@@ -48,7 +48,7 @@ int aef_fd_send(int sock, int fd);
  * descriptor that arrived closed before returning:
  *   -ECONNRESET  end-of-file (peer closed before the byte arrived)
  *   -EMSGSIZE    control data truncated (MSG_CTRUNC)
- *   -EBADMSG     the byte arrived without a descriptor
+ *   -EDOM        the byte arrived without a descriptor (IO::FDPass's errno)
  *   -EAGAIN      non-blocking socket and nothing to read
  *   -errno       recvmsg failed
  * Surplus descriptors (more than one) are closed; the first is kept. */

@@ -119,7 +119,7 @@ int aef_fd_recv(int sock, int *fd_out)
   else if (msg.msg_flags & MSG_CTRUNC)
     err = -EMSGSIZE;
   else if (fd < 0)
-    err = -EBADMSG;
+    err = -EDOM;
   else {
     *fd_out = fd;
     return 0;

@@ -278,6 +278,7 @@ serve_next (aef_fd fd, int have_h = 0)
           EXTEND (SP, 2);
           mPUSHp ("h", 1);
           mPUSHi (got);
+          errno = 0; /* as perl's reader leaves it: $! is seen by user code */
           break;
         }
 
@@ -286,6 +287,7 @@ serve_next (aef_fd fd, int have_h = 0)
       mPUSHp ((char *)aef_buf_ptr (&aef_xs_serve_buf__),
               aef_buf_size (&aef_xs_serve_buf__));
       aef_buf_consume (&aef_xs_serve_buf__, aef_buf_size (&aef_xs_serve_buf__));
+      errno = 0; /* reaping ended in ECHILD; $! is seen by user code */
       break;
     }
 

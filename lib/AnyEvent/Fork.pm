@@ -80,6 +80,7 @@ use strict;
 no warnings;
 
 use AnyEvent ();
+use AnyEvent::Util ();
 use AnyEvent::Fork::Core ();
 use Errno ();
 
@@ -122,7 +123,9 @@ sub _flush {
 
    while (@$queue) {
       if (ref $queue->[0]) {
-         unless (AnyEvent::Fork::Core::fd_send $self->[FH], ${ $queue->[0] }) {
+         my $fd = fileno ${ $queue->[0] }; # undef once the caller closed it
+         unless (defined $fd && AnyEvent::Fork::Core::fd_send $self->[FH], $fd) {
+            $! = Errno::EBADF unless defined $fd;
             return if $! == Errno::EAGAIN || $! == Errno::EWOULDBLOCK;
             undef $self->[WW];
             die "AnyEvent::Fork: file descriptor send failure: $!";
@@ -276,11 +279,7 @@ sub new_exec {
    my $pid = AnyEvent::Fork::Core::spawn (
       $perl,
       [$perl, "-MAnyEvent::Fork::Serve", "-e", "AnyEvent::Fork::Serve::me", fileno $slave, $$],
-      [(map "$_=$ENV{$_}", keys %ENV),
-       # the template binds all symbols at start-up, so that no child pays
-       # for a lazy binding (a lookup and a copy-on-write fault); Serve::me
-       # removes the variable again
-       (exists $ENV{LD_BIND_NOW} ? () : "LD_BIND_NOW=AnyEvent::Fork")],
+      [map "$_=$ENV{$_}", keys %ENV],
       $slave,
    );
 

@@ -206,8 +206,14 @@ sub me {
    open my $fh, "+<&=$ARGV[0]"
       or die "AnyEvent::Fork::Serve::me unable to open communication socket: $!\n";
 
-   delete $ENV{LD_BIND_NOW}
-      if ($ENV{LD_BIND_NOW} // "") eq "AnyEvent::Fork";
+   # the core is loaded lazily, but found through a relative directory it
+   # must be loaded now: evaluated code may change directory before the
+   # first descriptor arrives
+   for (@INC) {
+      next if ref || !-f "$_/AnyEvent/Fork/Core.pm";
+      require AnyEvent::Fork::Core unless m{^/};
+      last;
+   }
 
    $OWNER = $ARGV[1];
    $0 = "$OWNER AnyEvent::Fork/exec";

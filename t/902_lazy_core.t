@@ -1,0 +1,43 @@
+# Regression: an exec'd child loads the C core only when the first
+# descriptor arrives. That must work whatever the child did before, e.g.
+# change directory with relative directories in @INC (as "perl -Ilib" gives)
+# (the original loads its IO::FDPass the same lazy way, but from where it is
+# installed, an absolute path).
+use strict;
+use warnings;
+use lib "t/lib";
+use AEFTest timeout => 30;
+use Test::More;
+use AEFHelp;
+
+use File::Spec;
+use AnyEvent;
+use AnyEvent::Fork;
+
+sub sends_after {
+   my ($code, $what, $relative) = @_;
+   my $p = do {
+      local @INC = $relative ? map { ref $_ ? $_ : File::Spec->abs2rel ($_) } @INC : @INC;
+      AnyEvent::Fork->new_exec
+   };
+   $p->eval ($code);
+   pipe my $r, my $w or die;
+   $p->send_fh ($w)->eval ('syswrite $arg[0], "arrived"; close pop @arg');
+   undef $w;
+   is (drain ($r), "arrived", $what);
+}
+
+sends_after ('chdir "/" or die "chdir: $!"', "relative \@INC, chdir in evaluated code, then the first send_fh", 1);
+sends_after ('chdir "/" or die "chdir: $!"', "absolute \@INC, chdir, then the first send_fh");
+
+# the same through fork (the h+f pair needs the core as well)
+{
+   my $p = do {
+      local @INC = map { ref $_ ? $_ : File::Spec->abs2rel ($_) } @INC;
+      AnyEvent::Fork->new_exec
+   };
+   $p->eval ('chdir "/" or die "chdir: $!"');
+   is (report ($p->fork, '"forked"'), "forked", "relative \@INC, chdir, then fork");
+}
+
+done_testing;
