@@ -5,9 +5,10 @@
  * small integer ids keyed on load, plus an AV that maps each id to its
  * worker record and owns that record while it is in the heap. A record is
  * an array reference whose element AEF_XS_POOL_KEY holds the key (the
- * worker's load, an integer) and whose element AEF_XS_POOL_ID holds the id
- * the heap gave it (undef while it is not in the heap); the heap writes the
- * id, Perl writes the key and tells the heap with update().
+ * worker's load, an integer, read when the record is pushed) and whose
+ * element AEF_XS_POOL_ID holds the id the heap gave it (undef while it is
+ * not in the heap). While the record is in the heap its key changes only
+ * through adjust(), which updates both copies; the heap writes the id.
  *
  * The object is a blessed reference to a scalar carrying ext magic with the
  * vtable below; the magic's free hook releases the C struct and the records
@@ -66,6 +67,22 @@ aef_xs_pool_rec__ (pTHX_ SV *sv)
     return (AV *)SvRV (sv);
 
   croak ("AnyEvent::Fork::Pool::Core: record is not an array reference");
+}
+
+/* A writable element of a record (created if need be); croaks when the
+ * record or the element is read-only, so that callers can fetch every
+ * element they will write before they change anything. */
+static SV *
+aef_xs_pool_slot__ (pTHX_ AV *rec, I32 idx)
+{
+  SV **svp;
+
+  if (SvREADONLY ((SV *)rec)
+      || !(svp = av_fetch (rec, idx, 1))
+      || SvREADONLY (*svp))
+    croak ("AnyEvent::Fork::Pool::Core: record is read-only");
+
+  return *svp;
 }
 
 /* The record's key. */

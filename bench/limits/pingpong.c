@@ -1,6 +1,6 @@
 /* pingpong.c - the round-trip limit: two processes bounce an 8-octet
  * message over an AF_UNIX socketpair with blocking read/write.
- * usage: pingpong N   prints  roundtrips=N secs=S rate=R */
+ * usage: pingpong N   prints the lines roundtrips=N, secs=S, rate=R */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -64,6 +64,6 @@ int main (int argc, char **argv)
   t = now () - t;
 
   waitpid (pid, NULL, 0);
-  printf ("roundtrips=%ld secs=%.6f rate=%.1f\n", n, t, n / t);
+  printf ("roundtrips=%ld\nsecs=%.6f\nrate=%.1f\n", n, t, n / t);
   return 0;
 }

@@ -1,0 +1,363 @@
+#!/usr/bin/perl
+
+# bench/rpc.pl - AnyEvent::Fork::RPC: round trips, queued calls, bulk
+# echo, serialisers and worker memory, beside the machine's limits (socket
+# ping-pong and streaming, measured in the same run by bench/limits/) and
+# beside the targets derived from the original RPC 2.0 (which cannot be had:
+# its figures, measured on this class of machine, are given by the brief).
+#
+# run with: perl Makefile.PL && make && perl bench/rpc.pl [--quick]
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Bench;
+use Getopt::Long ();
+use AnyEvent (); # the workers load the rest
+
+my %opt = (rounds => 5, time => 1, queue => 100_000);
+
+#############################################################################
+# sub-benchmarks: each runs in a perl of its own with our blib, and prints
+# key=value lines
+
+sub worker {
+   my ($mode, @args) = @_;
+
+   require AnyEvent;
+   require AnyEvent::Fork;
+   require AnyEvent::Fork::RPC;
+
+   my $code = {
+      evpp   => \&w_evpp,
+      rt     => \&w_roundtrips,
+      queue  => \&w_queue,
+      echo   => \&w_echo,
+      serial => \&w_serial,
+      mem    => \&w_mem,
+      floor  => \&w_floor,
+   }->{$mode} or die "rpc.pl: unknown worker mode '$mode'\n";
+
+   Bench::kv ($code->(@args), model => $AnyEvent::MODEL);
+}
+
+my $ECHO = 'sub echo { @_ } sub aecho { my $done = shift; $done->(@_) }';
+
+sub rpc {
+   my ($async, %opt) = @_;
+
+   my $rpc = AnyEvent::Fork
+      ->new
+      ->eval ($ECHO)
+      ->AnyEvent::Fork::RPC::run ($async ? "aecho" : "echo", async => $async, %opt,
+           on_error => sub { die "rpc.pl: worker failed: @_\n" });
+
+   # connected and warm
+   my $cv = AE::cv;
+   $rpc->(1, $cv);
+   $cv->recv;
+
+   $rpc
+}
+
+# one request at a time, each sent from the previous one's callback, for
+# $secs seconds
+sub w_roundtrips {
+   my ($async, $secs) = @_;
+
+   my $rpc = rpc ($async);
+   my $n = 0;
+   my $cv = AE::cv;
+   my $end = Bench::now + $secs;
+   my $next; $next = sub {
+      return $cv->send if ++$n % 256 == 0 && Bench::now >= $end;
+      $rpc->("ping", $next);
+   };
+
+   my $t = Bench::timeit (sub { $next->(); $cv->recv });
+   undef $next;
+
+   (n => $n, rate => sprintf "%.0f", $n / $t)
+}
+
+# the same without RPC: an AnyEvent read watcher and syswrite in the
+# parent, a blocking sysread/syswrite loop in a forked child: what any
+# AnyEvent program gets out of the loop
+sub w_evpp {
+   my ($secs) = @_;
+
+   require Socket;
+   socketpair my $p, my $c, Socket::AF_UNIX (), Socket::SOCK_STREAM (), 0
+      or die "rpc.pl: socketpair: $!\n";
+   my $pid = fork // die "rpc.pl: fork: $!\n";
+   unless ($pid) {
+      close $p;
+      syswrite $c, $_ while sysread $c, $_, 8;
+      require POSIX;
+      POSIX::_exit (0);
+   }
+   close $c;
+
+   my $n = 0;
+   my $cv = AE::cv;
+   my $end = Bench::now + $secs;
+   my $w = AE::io $p, 0, sub {
+      sysread $p, my $buf, 8;
+      return $cv->send if ++$n % 256 == 0 && Bench::now >= $end;
+      syswrite $p, "pingpong";
+   };
+   my $t = Bench::timeit (sub { syswrite $p, "pingpong"; $cv->recv });
+   undef $w;
+   close $p;
+   waitpid $pid, 0;
+
+   (n => $n, rate => sprintf "%.0f", $n / $t)
+}
+
+# $n tiny requests queued at once, one callback for all (with a new closure
+# per call, the figure would mostly be perl allocating closures); the time
+# runs from the first call to the last result
+sub w_queue {
+   my ($async, $n, $rounds) = @_;
+
+   my $rpc = rpc ($async);
+   my @rates;
+
+   for (1 .. $rounds) {
+      my ($left, $cv) = ($n, AE::cv);
+      my $cb = sub { $cv->send unless --$left };
+      push @rates, $n / Bench::timeit (sub {
+         $rpc->("x", $cb) for 1 .. $n;
+         $cv->recv;
+      });
+   }
+
+   (rate => sprintf "%.0f", best (@rates))
+}
+
+# a string of $mib MiB echoed $rounds times, one at a time: MiB/s of payload
+sub w_echo {
+   my ($async, $size, $rounds) = @_;
+
+   my $rpc = rpc ($async);
+   my $s = "\x5a" x $size;
+   my @rates;
+
+   for (1 .. $rounds) {
+      my $cv = AE::cv;
+      my $t = Bench::timeit (sub { $rpc->($s, $cv); $cv->recv });
+      push @rates, $size / 1048576 / $t;
+   }
+
+   (rate => sprintf "%.1f", best (@rates))
+}
+
+# a small hash through a serialiser, $n queued at once
+sub w_serial {
+   my ($name, $n, $rounds) = @_;
+
+   no strict "refs";
+   my $rpc = rpc (0, serialiser => ${"AnyEvent::Fork::RPC::${name}_SERIALISER"});
+   my $data = { id => 42, name => "widget", tags => ["a", "b", "c"], price => 9.95 };
+   my @rates;
+
+   for (1 .. $rounds) {
+      my ($left, $cv) = ($n, AE::cv);
+      my $cb = sub { $cv->send unless --$left };
+      push @rates, $n / Bench::timeit (sub {
+         $rpc->($data, $cb) for 1 .. $n;
+         $cv->recv;
+      });
+   }
+
+   (rate => sprintf "%.0f", best (@rates))
+}
+
+# memory of an idle worker that has answered one request
+sub w_mem {
+   my ($async) = @_;
+
+   my $rpc = AnyEvent::Fork
+      ->new
+      ->eval ('sub pid { $$ } sub apid { $_[0]->($$) }')
+      ->AnyEvent::Fork::RPC::run ($async ? "apid" : "pid", async => $async);
+   my $cv = AE::cv;
+   $rpc->($cv);
+   my $pid = $cv->recv;
+
+   Bench::wait_idle ($pid) or die "rpc.pl: worker did not become idle\n";
+   my $m = Bench::mem ($pid) or die "rpc.pl: cannot read /proc/$pid/smaps_rollup\n";
+
+   (rss => $m->{rss}, uss => $m->{uss})
+}
+
+# memory of an idle process forked the same way that only waits in an
+# AnyEvent loop (a read watcher on its socket): what any async worker needs
+sub w_floor {
+   my $cv = AE::cv;
+   AnyEvent::Fork
+      ->new
+      ->eval (q{
+         sub wait {
+            my ($fh) = @_;
+            require AnyEvent;
+            my $w = AE::io ($fh, 0, sub { exit });
+            syswrite $fh, "$$\n";
+            $AnyEvent::MODEL eq "AnyEvent::Impl::EV" ? EV::run () : AE::cv ()->recv;
+         }
+      })
+      ->run ("wait", sub {
+         my ($fh) = @_;
+         my $w; $w = AE::io $fh, 0, sub { sysread $fh, my $pid, 64; undef $w; $cv->send ($pid + 0, $fh) };
+      });
+   my ($pid, $fh) = $cv->recv;
+
+   Bench::wait_idle ($pid) or die "rpc.pl: process did not become idle\n";
+   my $m = Bench::mem ($pid) or die "rpc.pl: cannot read /proc/$pid/smaps_rollup\n";
+
+   (rss => $m->{rss}, uss => $m->{uss})
+}
+
+sub best { (sort { $b <=> $a } @_)[0] }
+
+#############################################################################
+# the driver
+
+# the original RPC, when the original's tree (see Bench::orig_root) has it
+sub orig_rpc {
+   my $lib = Bench::orig_lib
+      or return;
+   grep -f "$_/AnyEvent/Fork/RPC.pm", split /:/, $lib
+}
+
+sub main {
+   my ($r, $secs, $q) = @opt{qw(rounds time queue)};
+
+   my $pp = Bench::limit ("pingpong");
+   my $st = Bench::limit ("stream");
+   my @impl = ("ours", orig_rpc () ? "orig" : ());
+
+   print "AnyEvent::Fork::RPC benchmark, best of $r rounds
+";
+   print @impl > 1
+      ? "the original RPC from " . Bench::orig_root . " runs beside ours
+"
+      : "the original RPC is not in " . Bench::orig_root . " (\$AEF_ORIG): its figures are
+"
+      . "the brief's, measured on this class of machine\n";
+   print "\n";
+
+   # $res{$impl}{$key}: the key=value figures of one sub-benchmark
+   my %res;
+   my $sub = sub {
+      my ($impl, $key, @args) = @_;
+      $res{$impl}{$key} = { Bench::run_sub ($impl => $0, "--worker", @args) };
+      $res{$impl}{$key}
+   };
+
+   # the limits and the round trips take turns, round by round, so that the
+   # load of a shared machine hits all alike; the best round of each counts
+   my (@ppl, @evl, @stl, %rt);
+   for (1 .. $r) {
+      my %p = Bench::run_cmd ([$pp, 20_000]);
+      push @ppl, $p{rate};
+      push @evl, $sub->(ours => ev => evpp => $secs)->{rate};
+      for my $impl (@impl) {
+         push @{ $rt{$impl}{sync} }, $sub->($impl, rt => rt => 0, $secs)->{rate};
+         push @{ $rt{$impl}{async} }, $sub->($impl, rt => rt => 1, $secs)->{rate};
+      }
+      my %s = Bench::run_cmd ([$st, 2048]);
+      push @stl, $s{rate};
+   }
+   my ($pp_lim, $ev_lim, $st_lim) = (best (@ppl), best (@evl), best (@stl));
+
+   my %fig; # $fig{$impl}{$name}
+   for my $impl (@impl) {
+      my $f = $fig{$impl} = {};
+      $f->{rt}    = best (@{ $rt{$impl}{sync} });
+      $f->{rta}   = best (@{ $rt{$impl}{async} });
+      $f->{q}     = $sub->($impl, q => queue => 0, $q, $r)->{rate};
+      $f->{qa}    = $sub->($impl, q => queue => 1, $q, $r)->{rate};
+      $f->{e1}    = $sub->($impl, e => echo => 0, 1 << 20, 3 * $r)->{rate};
+      $f->{e64}   = $sub->($impl, e => echo => 0, 64 << 20, $r)->{rate};
+      $f->{e64a}  = $sub->($impl, e => echo => 1, 64 << 20, $r)->{rate};
+      for my $name (qw(STRING JSON CBOR_XS)) {
+         my $mod = { STRING => undef, JSON => "JSON", CBOR_XS => "CBOR::XS" }->{$name};
+         next if $mod && !eval "require $mod; 1";
+         $f->{"ser_$name"} = $sub->($impl, s => serial => $name, 20_000, $r)->{rate};
+      }
+      @$f{qw(rss uss)}   = @{ $sub->($impl, m => mem => 0) }{qw(rss uss)};
+      @$f{qw(arss auss)} = @{ $sub->($impl, m => mem => 1) }{qw(rss uss)};
+      @$f{qw(frss fuss)} = @{ $sub->($impl, f => floor => ()) }{qw(rss uss)};
+      $f->{model} = $res{$impl}{m}{model};
+   }
+
+   my $ours = $fig{ours};
+   my $orig = $fig{orig};
+
+   print "event model: $ours->{model}\n";
+   printf "limits: C socketpair ping-pong %.0f round trips/s; C stream (64 KiB writes) %.0f MiB/s\n",
+      $pp_lim, $st_lim;
+   printf "        AnyEvent ping-pong without RPC (perl, same loop) %.0f round trips/s = %.2f of C\n\n",
+      $ev_lim, $ev_lim / $pp_lim;
+
+   my @rows = (
+      # key, figure, unit, limit, target, the brief's original figure
+      [rt    => "round trips, sync, one at a time",  "/s",    $pp_lim, ">= 0.85 of C ping-pong", "23k/s = 0.57 of C"],
+      [rta   => "round trips, async, one at a time", "/s",    $pp_lim, "",                       ""],
+      [q     => "$q calls queued at once, sync",     "/s",    undef,   ">= 390000/s (5 x 78k)",  "78k/s"],
+      [qa    => "$q calls queued at once, async",    "/s",    undef,   ">= 410000/s (5 x 82k)",  "82k/s"],
+      [e1    => "1 MiB echo, sync",                  "MiB/s", $st_lim, "",                       ""],
+      [e64   => "64 MiB echo, sync",                 "MiB/s", $st_lim, ">= 960 MiB/s (20 x 48)", "48 MiB/s"],
+      [e64a  => "64 MiB echo, async",                "MiB/s", $st_lim, "",                       ""],
+      (map ["ser_$_" => "small hash, $_ serialiser, queued", "/s", undef, "", ""],
+         grep exists $ours->{"ser_$_"}, qw(STRING JSON CBOR_XS)),
+      [rss   => "idle sync worker RSS",              "kB",    undef,   "<= 4500 kB",             "4.5 MB"],
+      [uss   => "idle sync worker USS",              "kB",    undef,   "<= 450 kB",              "0.45 MB"],
+      [arss  => "idle async worker RSS",             "kB",    undef,   "<= 6400 kB",             "6.4 MB"],
+      [auss  => "idle async worker USS",             "kB",    undef,   "<= 1900 kB",             "1.9 MB"],
+      [frss  => "idle AnyEvent-only process RSS",    "kB",    undef,   "(floor of async)",       ""],
+      [fuss  => "idle AnyEvent-only process USS",    "kB",    undef,   "(floor of async)",       ""],
+   );
+
+   my $fmt = "%-36s %15s %8s   %-23s %s\n";
+   printf $fmt, "figure", "ours", "of limit", "target", $orig ? "original (measured)" : "original (brief)";
+   for (@rows) {
+      my ($key, $name, $unit, $lim, $target, $brief) = @$_;
+      my $v = $ours->{$key};
+      printf $fmt,
+         $name, (defined $v ? "$v $unit" : "n/a"),
+         ($lim && $v ? sprintf "%.2f", $v / $lim : ""),
+         $target,
+         $orig ? (defined $orig->{$key} ? "$orig->{$key} $unit" : "n/a") : $brief;
+   }
+
+   print "\nverdict:\n";
+   my @checks = (
+      ["round trips >= 0.85 of ping-pong", $ours->{rt} / $pp_lim >= 0.85,
+         sprintf "%.2f (%.2f of the AnyEvent ping-pong)", $ours->{rt} / $pp_lim, $ours->{rt} / $ev_lim],
+      ["queued sync >= 390k/s",  $ours->{q}  >= 390_000, $ours->{q}],
+      ["queued async >= 410k/s", $ours->{qa} >= 410_000, $ours->{qa}],
+      ["64 MiB echo >= 960 MiB/s", $ours->{e64} >= 960, $ours->{e64}],
+      ["sync worker RSS <= 4500 kB, USS <= 450 kB", $ours->{rss} <= 4500 && $ours->{uss} <= 450,
+         "$ours->{rss} kB, $ours->{uss} kB"],
+      ["async worker RSS <= 6400 kB, USS <= 1900 kB", $ours->{arss} <= 6400 && $ours->{auss} <= 1900,
+         sprintf "%d kB, %d kB (%+d kB, %+d kB over an AnyEvent-only process)", $ours->{arss}, $ours->{auss},
+            $ours->{arss} - $ours->{frss}, $ours->{auss} - $ours->{fuss}],
+   );
+   printf "  %-46s %-6s %s\n", $_->[0], $_->[1] ? "met" : "MISSED", $_->[2] for @checks;
+}
+
+#############################################################################
+
+if (@ARGV && $ARGV[0] eq "--worker") {
+   shift;
+   worker (@ARGV);
+} else {
+   Getopt::Long::GetOptions (\%opt, "rounds=i", "time=f", "queue=i", "quick")
+      or die "usage: $0 [--rounds R] [--time S] [--queue N] [--quick]\n";
+   @opt{qw(rounds time queue)} = (2, 0.5, 50_000) if $opt{quick};
+   main ();
+}

@@ -1,0 +1,590 @@
+=head1 NAME
+
+AnyEvent::Fork::Pool - simple process pool manager on top of AnyEvent::Fork
+
+=head1 SYNOPSIS
+
+   use AnyEvent;
+   use AnyEvent::Fork;
+   use AnyEvent::Fork::Pool;
+
+   # all possible parameters shown, with default values
+   my $pool = AnyEvent::Fork
+      ->new
+      ->require ("MyWorker")
+      ->AnyEvent::Fork::Pool::run (
+           "MyWorker::run", # the worker function
+
+           # pool management
+           max        => 4,   # absolute maximum # of processes
+           idle       => 0,   # minimum # of idle processes
+           load       => 2,   # queue at most this number of jobs per process
+           start      => 0.1, # wait this many seconds before starting a new process
+           stop       => 10,  # wait this many seconds before stopping an idle process
+           on_destroy => (my $finish = AE::cv), # called when object is destroyed
+
+           # parameters passed to AnyEvent::Fork::RPC
+           async      => 0,
+           on_error   => sub { die "FATAL: $_[0]\n" },
+           on_event   => sub { my @ev = @_ },
+           init       => "MyWorker::init",
+           serialiser => $AnyEvent::Fork::RPC::STRING_SERIALISER,
+        );
+
+   for (1..10) {
+      $pool->(doit => $_, sub {
+         print "MyWorker::run returned @_\n";
+      });
+   }
+
+   # how busy is it?
+   my ($workers, $idle, $queued) = AnyEvent::Fork::Pool::stats $pool;
+
+   undef $pool;
+
+   $finish->recv;
+
+=head1 DESCRIPTION
+
+This is a drop-in replacement for Marc Lehmann's AnyEvent::Fork::Pool 1.3.
+It manages a pool of worker processes, all forked from one template
+process, each running an L<AnyEvent::Fork::RPC> server for the same
+function. Jobs are queued and handed to the least loaded worker; workers
+are started while jobs wait (up to C<max>), and idle workers are stopped
+again after a while when more than C<idle> of them exist.
+
+Unlike the original it does not need L<Array::Heap>: the scheduler's heap
+lives in the distribution's C core (see L<AnyEvent::Fork::Core>), and the
+pool's per-job work is small enough that a pool of tiny jobs runs several
+times faster than the original's.
+
+=head1 FUNCTIONS
+
+=over
+
+=item $pool = AnyEvent::Fork::Pool::run ($template, $function, key => value...)
+
+Usually written C<< $template->AnyEvent::Fork::Pool::run ($function, ...) >>.
+C<$template> is a fork object (normally an L<AnyEvent::Fork>) from which
+every worker is forked; it belongs to the pool from now on. C<$function>
+is the name of the function each worker runs for each job (see
+L<AnyEvent::Fork::RPC>). The pool first sends the template the RPC backend
+(C<require>) and the definition of C<AnyEvent::Fork::Pool::retire>
+(C<eval>), then starts C<idle> workers.
+
+Every default is applied with a logical or, so a false value, B<0
+included>, selects the default:
+
+=over
+
+=item max => $count (default: 4)
+
+Maximum number of workers in the pool. Workers that were retired and are
+still finishing their jobs do not count.
+
+=item idle => $count (default: 0)
+
+Minimum number of idle workers; also the number started right away. The
+stop timer (below) is only armed when a worker turns idle while there are
+at most this many idle workers, so with the default of 0 idle workers are
+kept until the pool is destroyed (the original's behaviour).
+
+=item load => $count (default: 2)
+
+Maximum number of jobs outstanding at one worker at any time. Higher
+values let a worker queue more jobs and raise the throughput of very short
+jobs considerably, at the expense of balancing.
+
+=item start => $seconds (default: 0.1)
+
+Minimum delay between starting workers while jobs are waiting.
+
+=item stop => $seconds (default: 10)
+
+Minimum delay between stopping idle workers.
+
+=item on_destroy => $callback->() (default: none)
+
+Called once, after the pool object has been destroyed, every queued job
+has completed and every worker has closed its connection (exited). May be
+a condvar.
+
+=item async => $bool, init => $function, serialiser => $string
+
+Passed to L<AnyEvent::Fork::RPC::run> for every worker.
+
+=item on_event => $callback->(@event) (default: ignore events)
+
+Receives every event a worker sends, except the pool's own retire events.
+
+=item on_error => $callback->($message)
+
+Called with L<AnyEvent::Fork::RPC>'s message when a worker fails, for
+example C<unexpected eof> when it dies with jobs outstanding. Without
+C<on_error> the message goes to C<on_event> as C<< (error => $message) >>
+when C<on_event> was given, and is otherwise logged the way
+L<AnyEvent::Fork::RPC> logs uncaught errors.
+
+The failed worker leaves the pool before the report: the jobs it had are
+lost (their callbacks never run; this report is all there is about them,
+they are not retried), and the remaining jobs go to the other workers, or
+to new ones.
+
+=back
+
+C<done>, C<buflen>, C<buflen_req> and C<buflen_res> are ignored.
+
+The returned C<$pool> is a code reference; destroying it (dropping the
+last reference) does not cancel anything: queued and running jobs still
+complete, then the workers are shut down, and C<on_destroy> is called once
+the last one has gone.
+
+=item $pool->(@args, $cb->(@results))
+
+Queues a job: eventually a worker calls C<$function> with C<@args>, and
+C<$cb> receives its results exactly like an L<AnyEvent::Fork::RPC> result
+callback. Do not modify C<@args> before C<$cb> has run. Dies when the
+serialiser rejects C<@args> and the job would be sent right away; when it
+would be sent later, the job is dropped at that point and the exception
+goes to the event loop.
+
+Exceptions thrown by your callbacks are not caught; they reach the event
+loop as in the original, but only after the pool has done its own
+bookkeeping and handed out the next jobs.
+
+=item ($workers, $idle, $queued) = AnyEvent::Fork::Pool::stats ($pool)
+
+The pool's current state: the number of workers in the pool (what counts
+against C<max>; retired workers that are still finishing jobs do not),
+how many of them are idle, and the number of jobs waiting in the pool's
+queue (not yet handed to a worker). Dies with C<AnyEvent::Fork::Pool::stats:
+not a pool> for anything but a pool returned by C<run> that still exists.
+This function is an addition of this implementation.
+
+=item $cpus = AnyEvent::Fork::Pool::ncpu ([$default])
+
+=item ($cpus, $eus) = AnyEvent::Fork::Pool::ncpu ([$default])
+
+The number of CPUs (cores) and execution units (hardware threads). On
+Linux it reads F</proc/cpuinfo>: C<$eus> is the number of C<core id>
+lines and C<$cpus> the number of distinct core ids among them (0 and undef
+when there are none; multi-socket hosts are undercounted). When the file
+cannot be read both are C<$default>, or 1 without an argument. On the BSDs
+it asks C<sysctl -n hw.ncpu>; elsewhere it returns C<$default> or 1.
+
+=back
+
+=head1 CHILD USAGE
+
+=over
+
+=item AnyEvent::Fork::Pool::retire ()
+
+Call this in a worker to take it out of the pool: it gets no further jobs,
+finishes the ones it already has, and exits. The pool starts a
+replacement when it needs one. Write the parentheses: the function is
+only defined once the worker runs.
+
+=back
+
+=head1 DIFFERENCES FROM THE ORIGINAL
+
+Fixed, as nothing can rely on them:
+
+=over
+
+=item * A worker that calls C<retire> twice no longer makes the pool count
+one idle worker too few (which could make it hang at shutdown).
+
+=item * A worker that dies leaves the pool; it used to stay in it with its
+load, could be handed further jobs that were then silently lost, and
+counted against C<max> for ever.
+
+=item * A result callback that dies no longer stalls the queue, and a job
+the serialiser rejects no longer corrupts the pool's load counts.
+
+=item * Without C<on_error> and C<on_event> a worker's failure is logged
+(as L<AnyEvent::Fork::RPC> does) instead of being ignored.
+
+=back
+
+=head1 SEE ALSO
+
+L<AnyEvent::Fork>, L<AnyEvent::Fork::RPC>.
+
+=cut
+
+package AnyEvent::Fork::Pool;
+
+use strict;
+no warnings;
+
+use Scalar::Util ();
+
+use AnyEvent ();
+use AnyEvent::Fork ();
+use AnyEvent::Fork::RPC ();
+use AnyEvent::Fork::Core ();
+
+our $VERSION = '1.3';
+
+# the retire event is ($MAGIC0, "quit", $MAGIC1)
+my $MAGIC0 = ':t6Z@HK1N%Dx@_7?=~-7NQgWDdAs6a,jFN=wLO0*jD*1%P';
+my $MAGIC1 = '<~53rexz.U`!]X[A235^"fyEoiTF\T~oH1l/N6+Djep9b~bI9`\1x%B~vWO1q*';
+
+# A worker record is [load, heap id, rpc, done, callbacks]. The heap
+# (AnyEvent::Fork::Pool::Core) keys it on element 0, which only the heap
+# changes (adjust), and keeps its id in element 1. The heap owns the records
+# of the workers in the pool; every other reference is weak, except the
+# completion wrappers of the running jobs of async workers.
+#
+# Sync workers answer in order, so they get one completion callback for all
+# their jobs (done), which takes the user's callbacks from a queue
+# (callbacks); async workers may answer in any order and get a completion
+# wrapper per job.
+sub W_LOAD () { 0 }
+sub W_RPC  () { 2 }
+sub W_DONE () { 3 }
+sub W_CBS  () { 4 }
+
+# pool state
+sub TEMPLATE () {  0 } # the template, until shutdown
+sub GUARD    () {  1 } # the destroy guard, until shutdown
+sub RUN      () {  2 } # [$function, @rpc_options]
+sub ASYNC    () {  3 }
+sub ON_EVENT () {  4 }
+sub ON_ERROR () {  5 }
+sub MAX      () {  6 }
+sub IDLE     () {  7 }
+sub LOAD     () {  8 }
+sub START    () {  9 }
+sub STOP     () { 10 }
+sub HEAP     () { 11 }
+sub QUEUE    () { 12 } # jobs: [@args, $cb]
+sub NIDLE    () { 13 } # workers in the heap with load 0
+sub START_W  () { 14 }
+sub STOP_W   () { 15 }
+sub SHUTDOWN () { 16 }
+sub FULL     () { 17 } # every worker was at full load, and nothing changed since
+
+my %STATE; # refaddr of a pool code reference => its state, for stats
+
+# calls its code when it goes away
+sub _guard (&) {
+   bless [shift], "AnyEvent::Fork::Pool::Guard"
+}
+
+sub AnyEvent::Fork::Pool::Guard::DESTROY {
+   $_[0][0]->();
+}
+
+sub _start_worker {
+   my ($self) = @_;
+
+   my $w = [0, undef, undef];
+   my $heap = $self->[HEAP];
+   my $guard = $self->[GUARD];
+   my $on_event = $self->[ON_EVENT];
+   my $on_error = $self->[ON_ERROR];
+   my $async = $self->[ASYNC];
+   my @cbs;
+
+   Scalar::Util::weaken (my $weak = $w);
+
+   # a job of this worker completed: the bookkeeping first (the callback
+   # may die), then the user's callback, then the queue
+   my $done = sub {
+      my $cb = $async ? shift : shift @cbs;
+      my $load = $weak && $heap->adjust ($weak, -1); # undef once out of the pool
+
+      ++$self->[NIDLE] > $self->[IDLE]
+         or _want_stop ($self)
+            if defined $load && !$load;
+
+      undef $self->[FULL];
+
+      my $ok = eval { &$cb; 1 };
+      _serve ($self, $ok ? undef : $@);
+   };
+
+   my ($function, @rpc) = @{ $self->[RUN] };
+
+   $w->[W_RPC] = $self->[TEMPLATE]
+      ->fork
+      ->AnyEvent::Fork::RPC::run ($function, @rpc,
+           on_event => sub {
+              if (@_ == 3 && $_[0] eq $MAGIC0 && $_[2] eq $MAGIC1) {
+                 $guard if 0; # the destroy guard lives as long as this reader
+
+                 _stop_worker ($self, $weak)
+                    if $_[1] eq "quit" && $weak;
+
+                 return;
+              }
+
+              &$on_event;
+           },
+           # the worker failed or exited on its own: it leaves the pool, and
+           # the others (or a new one) serve the queue
+           on_error => sub {
+              _stop_worker ($self, $weak) if $weak;
+              my $ok = eval { &$on_error; 1 };
+              _serve ($self, $ok ? undef : $@);
+           },
+           on_destroy => sub {
+              _stop_worker ($self, $weak) if $weak;
+              _serve ($self);
+           },
+        );
+
+   $w->[W_DONE] = $done;
+   $w->[W_CBS]  = \@cbs unless $async;
+
+   undef $self->[FULL];
+   ++$self->[NIDLE];
+   $heap->push ($w);
+}
+
+# take a worker out of the pool; dropping its RPC object lets it finish its
+# jobs and exit. Workers already out of the pool are left alone.
+sub _stop_worker {
+   my ($self, $w) = @_;
+
+   $self->[HEAP]->remove ($w)
+      or return;
+
+   undef $self->[FULL];
+
+   --$self->[NIDLE]
+      unless $w->[W_LOAD];
+
+   @$w = 0; # load 0, no id, no RPC object
+}
+
+sub _want_start {
+   my ($self) = @_;
+
+   undef $self->[STOP_W];
+
+   $self->[START_W] ||= do {
+      Scalar::Util::weaken (my $s = $self);
+
+      AE::timer $self->[START], $self->[START], sub {
+         if (($s->[NIDLE] < $s->[IDLE] || @{ $s->[QUEUE] }) && $s->[HEAP]->size < $s->[MAX]) {
+            _start_worker ($s);
+            _serve ($s);
+         } else {
+            undef $s->[START_W];
+         }
+      }
+   };
+}
+
+sub _want_stop {
+   my ($self) = @_;
+
+   $self->[STOP_W] ||= do {
+      Scalar::Util::weaken (my $s = $self);
+
+      AE::timer $self->[STOP], $self->[STOP], sub {
+         _stop_worker ($s, $s->[HEAP]->top)
+            if $s->[NIDLE];
+
+         undef $s->[STOP_W]
+            if $s->[NIDLE] <= $s->[IDLE];
+      }
+   };
+}
+
+# serve the queue after an event, then rethrow $err (an exception of a
+# user callback). A job whose arguments the serialiser rejects is dropped;
+# its exception is rethrown once the rest of the queue has been served.
+sub _serve {
+   my ($self, $err) = @_;
+
+   if (@{ $self->[QUEUE] } || $self->[SHUTDOWN]) {
+      until (eval { _schedule ($self); 1 }) {
+         $err //= $@;
+      }
+   }
+
+   die $err
+      if defined $err;
+}
+
+sub _schedule {
+   my ($self) = @_;
+
+   my $queue = $self->[QUEUE];
+
+   if (@$queue) {
+      my $heap = $self->[HEAP];
+
+      while (@$queue) {
+         my $w = $heap->top
+            || do { _start_worker ($self); $heap->top };
+
+         if ($w->[W_LOAD] >= $self->[LOAD]) {
+            # every worker is at full load: until that changes, new jobs
+            # only need to be queued
+            $self->[FULL] = 1;
+
+            _want_start ($self)
+               unless $heap->size >= $self->[MAX];
+
+            last;
+         }
+
+         my $job = shift @$queue;
+         my $cb  = pop @$job;
+
+         # the RPC call only queues the request; it dies when the serialiser
+         # rejects the arguments, and then the job is dropped before any
+         # bookkeeping was done
+         if (my $cbs = $w->[W_CBS]) {
+            $w->[W_RPC]->(@$job, $w->[W_DONE]);
+            push @$cbs, $cb;
+         } else {
+            my $done = $w->[W_DONE];
+            $w->[W_RPC]->(@$job, sub { unshift @_, $cb; &$done });
+         }
+
+         if ($heap->adjust ($w, 1) == 1) {
+            # the worker became busy
+            --$self->[NIDLE]
+               or undef $self->[STOP_W];
+
+            _want_start ($self)
+               if $self->[NIDLE] < $self->[IDLE] && $heap->size < $self->[MAX];
+         }
+      }
+   } elsif ($self->[SHUTDOWN]) {
+      my $heap = $self->[HEAP];
+
+      # every worker finishes what it has, then exits
+      undef $_->[W_RPC]
+         for $heap->records;
+
+      undef $self->[START_W];
+      undef $self->[GUARD];
+      undef $self->[TEMPLATE];
+
+      _stop_worker ($self, $heap->top)
+         while $self->[NIDLE];
+   }
+}
+
+sub run {
+   my ($template, $function, %arg) = @_;
+
+   my $on_event   = $arg{on_event} || sub { };
+   my $on_destroy = $arg{on_destroy};
+
+   # what RPC would do with an undefined on_error, had it not been given
+   # our on_event wrapper
+   my $on_error = $arg{on_error}
+      || ($arg{on_event}
+          ? sub { $on_event->(error => shift) }
+          : sub {
+               package AnyEvent::Fork::RPC; # the log context RPC uses
+               AE::log die => "AnyEvent::Fork::RPC: uncaught error: $_[0].";
+            });
+
+   my $self = [];
+
+   $self->[TEMPLATE] = $template;
+   $self->[GUARD]    = _guard { $on_destroy->() if $on_destroy };
+   $self->[RUN]      = [$function, async => $arg{async}, init => $arg{init}, serialiser => $arg{serialiser}];
+   $self->[ON_EVENT] = $on_event;
+   $self->[ON_ERROR] = $on_error;
+   $self->[ASYNC]    = $arg{async};
+   $self->[MAX]      = $arg{max}   || 4;
+   $self->[IDLE]     = $arg{idle}  || 0;
+   $self->[LOAD]     = $arg{load}  || 2;
+   $self->[START]    = $arg{start} || 0.1;
+   $self->[STOP]     = $arg{stop}  || 10;
+   $self->[HEAP]     = AnyEvent::Fork::Pool::Core->new;
+   $self->[QUEUE]    = [];
+   $self->[NIDLE]    = 0;
+
+   $template
+      ->require ("AnyEvent::Fork::RPC::" . ($arg{async} ? "Async" : "Sync"))
+      ->eval ('
+           my ($magic0, $magic1) = @_;
+           sub AnyEvent::Fork::Pool::retire() {
+              AnyEvent::Fork::RPC::event ($magic0, "quit", $magic1);
+           }
+        ', $MAGIC0, $MAGIC1);
+
+   _start_worker ($self)
+      while $self->[HEAP]->size < $self->[IDLE];
+
+   my $addr;
+
+   my $shutdown = _guard {
+      delete $STATE{$addr};
+      $self->[SHUTDOWN] = 1;
+
+      # (at program exit the event loop is gone: nothing left to hand out)
+      _serve ($self)
+         unless ${^GLOBAL_PHASE} eq "DESTRUCT";
+   };
+
+   my $queue = $self->[QUEUE];
+
+   my $pool = sub {
+      $shutdown if 0; # the pool is shut down when this code reference goes
+
+      # (the scheduler starts a worker when there is none)
+      push @$queue, [@_];
+      _schedule ($self)
+         unless $self->[FULL];
+   };
+
+   $STATE{$addr = Scalar::Util::refaddr $pool} = $self;
+
+   $pool
+}
+
+sub stats($) {
+   my $self = $STATE{Scalar::Util::refaddr $_[0]}
+      or die "AnyEvent::Fork::Pool::stats: not a pool\n";
+
+   ($self->[HEAP]->size, $self->[NIDLE], scalar @{ $self->[QUEUE] })
+}
+
+# ncpu's Linux method on a given file
+sub _ncpu_cpuinfo {
+   my ($file, @default) = @_;
+
+   open my $fh, "<", $file
+      or return (@default ? $default[0] : 1) x 2;
+
+   my ($eus, %id);
+
+   while (<$fh>) {
+      if (/^core id\s*:\s*(\d+)/) {
+         ++$eus;
+         undef $id{$1};
+      }
+   }
+
+   (scalar keys %id, $eus)
+}
+
+sub ncpu(;$) {
+   my ($cpus, $eus);
+
+   if ($^O eq "linux") {
+      ($cpus, $eus) = _ncpu_cpuinfo ("/proc/cpuinfo", @_);
+   } elsif ($^O eq "freebsd" || $^O eq "netbsd" || $^O eq "openbsd") {
+      $cpus = qx<sysctl -n hw.ncpu> * 1 || ($_[0] // 1);
+      $eus = $cpus;
+   } else {
+      $eus = $cpus = $_[0] // 1;
+   }
+
+   wantarray ? ($cpus, $eus) : $cpus
+}
+
+1
