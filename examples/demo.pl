@@ -46,3 +46,23 @@ for (1 .. $n) {
 }
 printf "3. %d processes forked, run and exited one after another: %.0f per second\n",
    $n, $n / (Time::HiRes::time - $t0);
+
+# 4. a remote procedure call (AnyEvent::Fork::RPC) and a pool of workers
+#    (AnyEvent::Fork::Pool), both on the same kind of child
+require AnyEvent::Fork::RPC;
+require AnyEvent::Fork::Pool;
+
+my $worker = AnyEvent::Fork->new->eval ('sub main::square { $_[0] ** 2 }');
+my $rpc = AnyEvent::Fork::RPC::run ($worker, "main::square");
+$cv = AE::cv;
+$rpc->(12, sub { $cv->send ($_[0]) });
+print "4. 12 squared in a child: ", $cv->recv, "\n";
+undef $rpc;
+
+my $pool = AnyEvent::Fork->new->eval ('sub main::square { $_[0] ** 2 }')
+   ->AnyEvent::Fork::Pool::run ("main::square", max => 2, on_destroy => (my $gone = AE::cv));
+my $sum = 0;
+$pool->($_, sub { $sum += $_[0] }) for 1 .. 1000;
+undef $pool;
+$gone->recv;
+print "5. a pool of 2 workers summed the squares of 1..1000: $sum\n";
