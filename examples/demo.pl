@@ -37,12 +37,10 @@ undef $rw;
 my $n = 500;
 my $t0 = Time::HiRes::time;
 for (1 .. $n) {
-   my $done = AE::cv;
-   AnyEvent::Fork->new->run ("CORE::exit", sub {
-      my ($fh) = @_;
-      my $w; $w = AE::io $fh, 0, sub { undef $w; $done->send };  # end-of-file: the child is gone
-   });
-   $done->recv;
+   AnyEvent::Fork->new->run ("CORE::exit", my $started = AE::cv);
+   my $fh = $started->recv;
+   my $w = AE::io $fh, 0, my $gone = AE::cv;  # end-of-file: the child is gone
+   $gone->recv;
 }
 printf "3. %d processes forked, run and exited one after another: %.0f per second\n",
    $n, $n / (Time::HiRes::time - $t0);
