@@ -193,21 +193,29 @@ sub w_mem {
    (rss => $m->{rss}, uss => $m->{uss})
 }
 
-# memory of an idle process forked the same way that only waits in an
-# AnyEvent loop (a read watcher on its socket): what any async worker needs
+# memory of an idle process forked the same way, without RPC: one that
+# waits in a blocking read (the floor of a sync worker) or in an AnyEvent
+# loop with a read watcher on its socket (the floor of an async worker)
 sub w_floor {
+   my ($loop) = @_;
+
    my $cv = AE::cv;
    AnyEvent::Fork
       ->new
       ->eval (q{
          sub wait {
-            my ($fh) = @_;
+            my ($fh, $loop) = @_;
+            syswrite $fh, "$$\n";
+            unless ($loop) {
+               sysread $fh, my $buf, 1;
+               exit;
+            }
             require AnyEvent;
             my $w = AE::io ($fh, 0, sub { exit });
-            syswrite $fh, "$$\n";
             $AnyEvent::MODEL eq "AnyEvent::Impl::EV" ? EV::run () : AE::cv ()->recv;
          }
       })
+      ->send_arg ($loop)
       ->run ("wait", sub {
          my ($fh) = @_;
          my $w; $w = AE::io $fh, 0, sub { sysread $fh, my $pid, 64; undef $w; $cv->send ($pid + 0, $fh) };
@@ -290,7 +298,8 @@ sub main {
       }
       @$f{qw(rss uss)}   = @{ $sub->($impl, m => mem => 0) }{qw(rss uss)};
       @$f{qw(arss auss)} = @{ $sub->($impl, m => mem => 1) }{qw(rss uss)};
-      @$f{qw(frss fuss)} = @{ $sub->($impl, f => floor => ()) }{qw(rss uss)};
+      @$f{qw(prss puss)} = @{ $sub->($impl, f => floor => 0) }{qw(rss uss)};
+      @$f{qw(frss fuss)} = @{ $sub->($impl, f => floor => 1) }{qw(rss uss)};
       $f->{model} = $res{$impl}{m}{model};
    }
 
@@ -318,6 +327,8 @@ sub main {
       [uss   => "idle sync worker USS",              "kB",    undef,   "<= 450 kB",              "0.45 MB"],
       [arss  => "idle async worker RSS",             "kB",    undef,   "<= 6400 kB",             "6.4 MB"],
       [auss  => "idle async worker USS",             "kB",    undef,   "<= 1900 kB",             "1.9 MB"],
+      [prss  => "idle forked process, no RPC, RSS",  "kB",    undef,   "(floor of sync)",        ""],
+      [puss  => "idle forked process, no RPC, USS",  "kB",    undef,   "(floor of sync)",        ""],
       [frss  => "idle AnyEvent-only process RSS",    "kB",    undef,   "(floor of async)",       ""],
       [fuss  => "idle AnyEvent-only process USS",    "kB",    undef,   "(floor of async)",       ""],
    );
@@ -342,7 +353,8 @@ sub main {
       ["queued async >= 410k/s", $ours->{qa} >= 410_000, $ours->{qa}],
       ["64 MiB echo >= 960 MiB/s", $ours->{e64} >= 960, $ours->{e64}],
       ["sync worker RSS <= 4500 kB, USS <= 450 kB", $ours->{rss} <= 4500 && $ours->{uss} <= 450,
-         "$ours->{rss} kB, $ours->{uss} kB"],
+         sprintf "%d kB, %d kB (%+d kB, %+d kB over a plain forked process)", $ours->{rss}, $ours->{uss},
+            $ours->{rss} - $ours->{prss}, $ours->{uss} - $ours->{puss}],
       ["async worker RSS <= 6400 kB, USS <= 1900 kB", $ours->{arss} <= 6400 && $ours->{auss} <= 1900,
          sprintf "%d kB, %d kB (%+d kB, %+d kB over an AnyEvent-only process)", $ours->{arss}, $ours->{auss},
             $ours->{arss} - $ours->{frss}, $ours->{auss} - $ours->{fuss}],

@@ -16,7 +16,8 @@
  *   - aef_rpc_frame_begin/end: frame writer into an aef_buf;
  *   - aef_rpc: the parent's state (reader, output buffer, request ids, the
  *     callbacks waiting for responses as opaque pointers);
- *   - aef_rpc_sync_serve: the whole loop of a synchronous child.
+ *   - aef_rpc_sync_serve: the whole loop of a synchronous child (its
+ *     responses are batched while the requests are fast, see below).
  *
  * Conventions of aef.h apply: 0 or -errno, EINTR retried inside.
  */
