@@ -420,6 +420,23 @@ aef_xs_rpc_dispatch__ (pTHX_ aef_xs_rpc *st)
   return 1;
 }
 
+/* End of a watcher's work: drop the reference that kept the state alive
+ * while callbacks ran, then rethrow a callback's error (rc < 0) at this XS
+ * boundary, after every C frame has been left consistent. */
+static void
+aef_xs_rpc_release__ (pTHX_ SV *hold, int rc)
+{
+  if (rc < 0)
+    {
+      SV *err = sv_2mortal (newSVsv (ERRSV));
+
+      SvREFCNT_dec (hold);
+      croak_sv (err);
+    }
+
+  SvREFCNT_dec (hold);
+}
+
 /* The read watcher's work: one read, then every complete frame. */
 static void
 aef_xs_rpc_readable__ (pTHX_ aef_xs_rpc *st)
@@ -455,15 +472,7 @@ aef_xs_rpc_readable__ (pTHX_ aef_xs_rpc *st)
   if (!rc)
     aef_rpc_trim (&st->core);
 
-  if (rc < 0)
-    {
-      SV *err = sv_2mortal (newSVsv (ERRSV));
-
-      SvREFCNT_dec (hold);
-      croak_sv (err);
-    }
-
-  SvREFCNT_dec (hold);
+  aef_xs_rpc_release__ (aTHX_ hold, rc);
 }
 
 /* The write watcher's work: one write; drop the watcher once drained. */
@@ -487,15 +496,7 @@ aef_xs_rpc_writable__ (pTHX_ aef_xs_rpc *st)
       SvREFCNT_dec (ww);
     }
 
-  if (rc < 0)
-    {
-      SV *err = sv_2mortal (newSVsv (ERRSV));
-
-      SvREFCNT_dec (hold);
-      croak_sv (err);
-    }
-
-  SvREFCNT_dec (hold);
+  aef_xs_rpc_release__ (aTHX_ hold, rc);
 }
 
 static void
