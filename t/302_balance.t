@@ -2,6 +2,7 @@
 # count the jobs they run at once), and jobs go to the least loaded worker.
 use lib "t/lib";
 use AEFTest timeout => 60;
+use AEFHelp qw(wait_until run_for alive);
 
 use strict;
 use warnings;
@@ -11,12 +12,6 @@ use AnyEvent;
 use AnyEvent::Fork;
 use AnyEvent::Fork::Pool;
 
-sub wait_until(&) {
-   my ($cond) = @_;
-   my $cv = AE::cv;
-   my $t = AE::timer 0, 0.005, sub { $cv->send if $cond->() };
-   $cv->recv;
-}
 
 my $async_code = q{
    use AnyEvent ();

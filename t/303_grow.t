@@ -4,6 +4,7 @@
 # follow. Jobs block on a pipe until the test releases them.
 use lib "t/lib";
 use AEFTest timeout => 60;
+use AEFHelp qw(wait_until run_for alive);
 
 use strict;
 use warnings;
@@ -13,28 +14,8 @@ use AnyEvent;
 use AnyEvent::Fork;
 use AnyEvent::Fork::Pool;
 
-sub wait_until(&) {
-   my ($cond) = @_;
-   my $cv = AE::cv;
-   my $t = AE::timer 0, 0.005, sub { $cv->send if $cond->() };
-   $cv->recv;
-}
 
-# let the event loop run for a while (only ever used to give a wrong
-# implementation the chance to show itself, never to wait for something)
-sub run_for($) {
-   my $cv = AE::cv;
-   my $t = AE::timer $_[0], 0, sub { $cv->send };
-   $cv->recv;
-}
 
-# exists and is not a zombie (the template reaps its children lazily)
-sub alive($) {
-   my ($pid) = @_;
-   kill 0, $pid or return 0;
-   open my $fh, "<", "/proc/$pid/stat" or return 0;
-   <$fh> !~ /^\d+ \(.*\) [ZX]/s
-}
 
 sub stats { join ",", AnyEvent::Fork::Pool::stats $_[0] }
 

@@ -4,6 +4,7 @@
 # an idle worker too few).
 use lib "t/lib";
 use AEFTest timeout => 60;
+use AEFHelp qw(wait_until run_for alive);
 
 use strict;
 use warnings;
@@ -13,19 +14,7 @@ use AnyEvent;
 use AnyEvent::Fork;
 use AnyEvent::Fork::Pool;
 
-sub wait_until(&) {
-   my ($cond) = @_;
-   my $cv = AE::cv;
-   my $t = AE::timer 0, 0.005, sub { $cv->send if $cond->() };
-   $cv->recv;
-}
 
-sub alive($) {
-   my ($pid) = @_;
-   kill 0, $pid or return 0;
-   open my $fh, "<", "/proc/$pid/stat" or return 0;
-   <$fh> !~ /^\d+ \(.*\) [ZX]/s
-}
 
 sub stats { join ",", AnyEvent::Fork::Pool::stats $_[0] }
 

@@ -5,6 +5,7 @@
 # on_event as (error => $message), or to the log.
 use lib "t/lib";
 use AEFTest timeout => 60;
+use AEFHelp qw(wait_until run_for alive);
 
 use strict;
 use warnings;
@@ -15,12 +16,6 @@ use AnyEvent::Log;
 use AnyEvent::Fork;
 use AnyEvent::Fork::Pool;
 
-sub wait_until(&) {
-   my ($cond) = @_;
-   my $cv = AE::cv;
-   my $t = AE::timer 0, 0.005, sub { $cv->send if $cond->() };
-   $cv->recv;
-}
 
 sub stats { join ",", AnyEvent::Fork::Pool::stats $_[0] }
 

@@ -3,6 +3,7 @@
 # bookkeeping intact and never stall the queue.
 use lib "t/lib";
 use AEFTest timeout => 60;
+use AEFHelp qw(wait_until run_for alive);
 
 use strict;
 use warnings;
@@ -116,12 +117,6 @@ for my $async (0, 1) {
 
 # the pool lets go of everything: the template process exits when nobody
 # else holds it, and no descriptor stays open in the parent
-sub alive($) {
-   my ($pid) = @_;
-   kill 0, $pid or return 0;
-   open my $fh, "<", "/proc/$pid/stat" or return 0;
-   <$fh> !~ /^\d+ \(.*\) [ZX]/s
-}
 
 sub fds { opendir my $dh, "/proc/self/fd" or return -1; scalar grep /^\d+$/, readdir $dh }
 

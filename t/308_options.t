@@ -3,6 +3,7 @@
 # applied with logical or (0 means the default), on_event's no-op default.
 use lib "t/lib";
 use AEFTest timeout => 60;
+use AEFHelp qw(wait_until run_for alive);
 
 use strict;
 use warnings;
@@ -13,18 +14,7 @@ use AnyEvent::Log;
 use AnyEvent::Fork;
 use AnyEvent::Fork::Pool;
 
-sub wait_until(&) {
-   my ($cond) = @_;
-   my $cv = AE::cv;
-   my $t = AE::timer 0, 0.005, sub { $cv->send if $cond->() };
-   $cv->recv;
-}
 
-sub run_for($) {
-   my $cv = AE::cv;
-   my $t = AE::timer $_[0], 0, sub { $cv->send };
-   $cv->recv;
-}
 
 sub stats { join ",", AnyEvent::Fork::Pool::stats $_[0] }
 

@@ -38,7 +38,7 @@ our $TIMEOUT; # seconds after which run_cmd kills its command (default: none)
 
 our @EXPORT = qw(
    flush_queue wait_until watch_child with_stderr_pipe slurp drain read_exactly set_blocking
-   proc_fds my_fds proc_state proc_ppid children_of cloexec_inherited
+   proc_fds my_fds proc_state proc_ppid children_of cloexec_inherited alive run_for
    report run_cmd perl_cmd tap_subtest orig_root orig_inc
 );
 
@@ -54,14 +54,14 @@ sub flush_queue {
    wait_until (sub { !$proc->[2] });
 }
 
-=item wait_until ($cond)
+=item wait_until { cond }
 
 Runs the event loop until C<< $cond->() >> is true (checked every few
 milliseconds: this waits for a state, it does not guess a time).
 
 =cut
 
-sub wait_until {
+sub wait_until(&) {
    my ($cond) = @_;
    return if $cond->();
    my $cv = AE::cv;
@@ -239,6 +239,33 @@ sub _stat {
 }
 
 sub proc_state { (_stat $_[0])[0] }
+
+=item $bool = alive ($pid)
+
+The process exists and is neither a zombie nor dead (a template reaps its
+children lazily, so a finished worker may still be a zombie).
+
+=cut
+
+sub alive($) {
+   my ($pid) = @_;
+   kill 0, $pid or return 0;
+   my $state = proc_state ($pid);
+   defined $state && $state !~ /^[ZX]\z/
+}
+
+=item run_for ($seconds)
+
+Lets the event loop run for a while. Only ever used to give a wrong
+implementation the chance to show itself, never to wait for something.
+
+=cut
+
+sub run_for($) {
+   my $cv = AE::cv;
+   my $t = AE::timer $_[0], 0, sub { $cv->send };
+   $cv->recv;
+}
 sub proc_ppid  { (_stat $_[0])[1] }
 
 sub children_of {
