@@ -44,7 +44,7 @@ sub _read {
 
 # ->run ("CORE::exit") is common: make perl build that stub once, here,
 # instead of in every child (where it would cost copy-on-write faults)
-\&CORE::exit;
+() = \&CORE::exit;
 
 =head1 NAME
 
