@@ -296,7 +296,7 @@ serve_next (aef_fd fd, int have_h = 0)
 }
 
 IV
-spawn (SV *path, AV *argv, AV *envp, aef_fd keep)
+spawn (SV *path, AV *argv, AV *envp, aef_fd keep, bool as_stdio = 0)
   CODE:
 {
   const char *cpath = SvPVbyte_nolen (path);
@@ -323,7 +323,9 @@ spawn (SV *path, AV *argv, AV *envp, aef_fd keep)
     cenv[i] = SvPVX (*av_fetch (envp, i, 1));
   cenv[nenv] = NULL;
 
-  rc = aef_spawn (&pid, cpath, cargv, cenv, &keep, 1);
+  rc = as_stdio
+     ? aef_spawn_stdio (&pid, cpath, cargv, cenv, keep)
+     : aef_spawn (&pid, cpath, cargv, cenv, &keep, 1);
 
   if (rc < 0)
     {

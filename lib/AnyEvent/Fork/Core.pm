@@ -52,10 +52,12 @@ the core accepts (256 MiB: a corrupted stream). An empty list means
 end-of-file (C<$!> is 0) or an error. With C<$have_h> true, the caller has
 already read an C<h> command itself.
 
-=item $pid = spawn ($path, \@argv, \@env, $keep_fd)
+=item $pid = spawn ($path, \@argv, \@env, $keep_fd[, $as_stdio])
 
 Starts a program with only C<$keep_fd> inherited; -1 with C<$!> set when it
-could not be executed.
+could not be executed. With C<$as_stdio> true, C<$keep_fd> becomes the
+program's standard input and output instead (descriptors 0 and 1; 2 is
+inherited), as AnyEvent::Fork::Remote needs it.
 
 =back
 
