@@ -246,6 +246,7 @@ sub W_LOAD () { 0 }
 sub W_RPC  () { 2 }
 sub W_DONE () { 3 }
 sub W_CBS  () { 4 }
+sub W_PEND () { 5 } # the jobs given to it, until it proved to be connected
 
 # pool state
 sub TEMPLATE () {  0 } # the template, until shutdown
@@ -266,6 +267,7 @@ sub START_W  () { 14 }
 sub STOP_W   () { 15 }
 sub SHUTDOWN () { 16 }
 sub FULL     () { 17 } # every worker was at full load, and nothing changed since
+sub CFAIL    () { 18 } # workers that could not connect since one last could
 
 my %STATE; # refaddr of a pool code reference => its state, for stats
 
@@ -281,7 +283,7 @@ sub AnyEvent::Fork::Pool::Guard::DESTROY {
 sub _start_worker {
    my ($self) = @_;
 
-   my $w = [0, undef, undef];
+   my $w = [0, undef, undef, undef, undef, []];
    my $heap = $self->[HEAP];
    my $guard = $self->[GUARD];
    my $on_event = $self->[ON_EVENT];
@@ -294,6 +296,8 @@ sub _start_worker {
    # a job of this worker completed: the bookkeeping first (the callback
    # may die), then the user's callback, then the queue
    my $done = sub {
+      $self->[CFAIL] = $weak->[W_PEND] = undef if $weak && $weak->[W_PEND];
+
       my $cb = $async ? shift : shift @cbs;
       my $load = $weak && $heap->adjust ($weak, -1); # undef once out of the pool
 
@@ -313,6 +317,8 @@ sub _start_worker {
       ->fork
       ->AnyEvent::Fork::RPC::run ($function, @rpc,
            on_event => sub {
+              $self->[CFAIL] = $weak->[W_PEND] = undef if $weak && $weak->[W_PEND];
+
               if (@_ == 3 && $_[0] eq $MAGIC0 && $_[2] eq $MAGIC1) {
                  $guard if 0; # the destroy guard lives as long as this reader
 
@@ -327,8 +333,21 @@ sub _start_worker {
            # the worker failed or exited on its own: it leaves the pool, and
            # the others (or a new one) serve the queue
            on_error => sub {
+              # a worker that never connected (AnyEvent::Fork::Remote) was
+              # sent nothing: its jobs go back to the queue, unless workers
+              # keep failing to connect, then each is reported as lost
+              my $pend = $_[0] eq "connection failed" && $weak && $weak->[W_PEND];
               _stop_worker ($self, $weak) if $weak;
               my $ok = eval { &$on_error; 1 };
+
+              if ($pend && @$pend) {
+                 if (++$self->[CFAIL] <= 2 * $self->[MAX]) {
+                    unshift @{ $self->[QUEUE] }, @$pend;
+                 } else {
+                    $ok &&= eval { $on_error->("connection failed, job lost") for @$pend; 1 };
+                 }
+              }
+
               _serve ($self, $ok ? undef : $@);
            },
            on_destroy => sub {
@@ -448,6 +467,9 @@ sub _schedule {
             my $done = $w->[W_DONE];
             $w->[W_RPC]->(@$job, sub { unshift @_, $cb; &$done });
          }
+
+         push @{ $w->[W_PEND] }, [@$job, $cb]
+            if $w->[W_PEND];
 
          if ($heap->adjust ($w, 1) == 1) {
             # the worker became busy
