@@ -70,14 +70,21 @@ sub remote_env {
 =item @argv = pipe_cmd ()
 
 The argument list for C<new_exec> of a command with ssh's pipe semantics
-without ssh: C<sh -c 'cat | perl | cat'> (the worker's STDIN a read-only
-pipe, its STDOUT a write-only one). Unlike ssh, it does not end when perl
-exits before reading everything: the first C<cat> waits for input.
+without ssh: the worker's STDIN is a read-only pipe fed by one C<cat> from
+the socket, its STDOUT a write-only pipe read by another C<cat> into the
+socket (the C<cat | perl | cat> of ssh sessions). As with ssh, the session
+ends when perl exits: the feeding C<cat> is killed then (a plain
+C<cat | perl | cat> would wait for more input, holding the socket open).
 
 =cut
 
 sub pipe_cmd {
-   ("/bin/sh", "sh", "-c", 'cat | "$0" | cat', $^X)
+   ("/bin/sh", "sh", "-c", 'd=$(mktemp -d) && mkfifo "$d/i" "$d/o" || exit 1
+      exec 3<&0
+      cat <&3 >"$d/i" & i=$!
+      cat <"$d/o" & o=$!
+      "$0" <"$d/i" >"$d/o"
+      kill $i; wait $o; rm -r "$d"', $^X)
 }
 
 =item @transports = transports ()
