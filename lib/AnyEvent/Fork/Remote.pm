@@ -179,8 +179,11 @@ sub run {
 
    my $owner = (length $ENV{HOSTNAME} ? $ENV{HOSTNAME} : "*") . ":$$";
 
-   my $program = "BEGIN { \$0 = " . _q ("$owner $func") . " }\n"
+   # a program that lost its start (to a remote shell reading its input,
+   # say) dies before the handshake
+   my $program = "BEGIN { \$0 = " . _q ("$owner $func") . "; \$AnyEvent::Fork::Remote::BOOT = 1 }\n"
                . $self->[CODE]
+               . "\$AnyEvent::Fork::Remote::BOOT or die \"AnyEvent::Fork::Remote: the start of the program was lost\\n\";\n"
                . "syswrite STDOUT, " . _q ($K0) . " ^ " . _q ($K1) . "; { my \$x; sysread STDIN, \$x, 1 }\n"
                . "$func (*STDIN" . (join "", map ", " . _q ($_), @{ $self->[ARGS] }) . ");\n"
                . "__END__\n";
