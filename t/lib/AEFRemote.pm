@@ -84,7 +84,7 @@ sub pipe_cmd {
       cat <&3 >"$d/i" & i=$!
       cat <"$d/o" & o=$!
       "$0" <"$d/i" >"$d/o"
-      kill $i; wait $o; rm -r "$d"', $^X)
+      kill $i 2>/dev/null; wait $o; rm -r "$d"', $^X)
 }
 
 =item @transports = transports ()
