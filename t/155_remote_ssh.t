@@ -87,11 +87,11 @@ ok @leftover >= 1, "before teardown: processes in the namespace (sshd)";
 $sshd->teardown;
 
 sub gone {
-   my ($ns, $pid) = @_;
+   my ($ns, $host) = @_;
    !grep (/^\Q$ns\E\b/, `ip netns list 2>/dev/null`)
-      && system ("ip link show aefh$pid >/dev/null 2>&1") != 0
+      && system ("ip link show $host >/dev/null 2>&1") != 0
 }
-ok gone ($ns, $$), "teardown: no namespace, no veth";
+ok gone ($ns, $sshd->{host}), "teardown: no namespace, no veth";
 ok !grep (alive ($_), @leftover), "teardown: no process of the namespace alive";
 ok !-e $sshd->{dir}, "teardown: temporary directory removed";
 
@@ -109,8 +109,8 @@ ok !-e $sshd->{dir}, "teardown: temporary directory removed";
    chomp (my $dir = <$r> || "");
    waitpid $pid, 0;
    ok $dir, "a child made a fixture, then was killed";
-   wait_until { gone ("aefr$pid", $pid) && !-e $dir };
-   ok gone ("aefr$pid", $pid) && !-e $dir, "its guardian removed namespace, veth and directory";
+   wait_until { gone ("aefr${pid}x0", "aefh${pid}x0") && !-e $dir };
+   ok gone ("aefr${pid}x0", "aefh${pid}x0") && !-e $dir, "its guardian removed namespace, veth and directory";
 }
 
 done_testing;

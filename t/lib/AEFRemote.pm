@@ -167,6 +167,7 @@ use strict;
 use warnings;
 
 our $WHY;
+my $SEQ = 0;
 
 my $SSHD = "/usr/sbin/sshd";
 
@@ -196,12 +197,13 @@ sub new {
                                   or return $WHY = "ip netns does not work here", undef;
 
    my $dir = File::Temp::tempdir ("aefremote-XXXXXX", TMPDIR => 1, CLEANUP => 0);
-   my $id = $$ % 16384;
+   my $seq = $SEQ++ % 4; # up to 4 fixtures in one process
+   my $id = ($$ % 4096) * 4 + $seq;
    my $self = bless {
       dir  => $dir,
-      ns   => "aefr$$",
-      host => "aefh$$",
-      peer => "aefn$$",
+      ns   => "aefr$$" . "x$seq",
+      host => "aefh$$" . "x$seq",
+      peer => "aefn$$" . "x$seq",
       # a /30 of 10.213.0.0/16 of our own
       addr => join (".", 10, 213, $id >> 6, ($id & 63) * 4 + 2),
       me   => join (".", 10, 213, $id >> 6, ($id & 63) * 4 + 1),
@@ -368,9 +370,10 @@ sub remote {
    AnyEvent::Fork::Remote->new_exec ($self->ssh_cmd ($self->perl_cmd ($lib), $port))
 }
 
-=item $sshd->{ns}, {addr}, {port}, {dir}, {guard}
+=item $sshd->{ns}, {host}, {addr}, {port}, {dir}, {guard}
 
-The namespace's name, sshd's address and port, the temporary directory,
+The namespace's name (C<aefrPIDxN>, N counting the fixtures of the
+process from 0), the veth end outside it, sshd's address and port, the temporary directory,
 the guardian's pid.
 
 =item $sshd->teardown
