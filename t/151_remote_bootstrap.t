@@ -127,6 +127,13 @@ for my $t (transports ()) {
    }
 }
 
+# the remote side needs no module: a perl without PERL5LIB
+{
+   my ($fh) = run_remote (AnyEvent::Fork::Remote->new_exec ("/usr/bin/env", "env", "-u", "PERL5LIB", $^X)
+      ->eval ('sub f { syswrite STDOUT, join ",", "loaded:", sort grep m{^AnyEvent/}, keys %INC }'), "f");
+   is ref $fh && drain ($fh), "loaded:", "a plain run needs no module on the remote side (and loads none)";
+}
+
 # an undefined function: a handle, then end-of-file
 {
    my @warn;
