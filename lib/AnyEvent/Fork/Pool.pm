@@ -130,6 +130,14 @@ lost (their callbacks never run; this report is all there is about them,
 they are not retried), and the remaining jobs go to the other workers, or
 to new ones.
 
+One exception: a worker that never connected (C<connection failed>, from
+an L<AnyEvent::Fork::Remote> template whose command could not reach its
+host) was sent nothing, so its jobs go back to the front of the queue.
+When workers keep failing to connect - more than twice C<max> times
+without one connecting in between - the jobs of each further failed
+worker are given up instead, each reported as C<connection failed, job
+lost>.
+
 =back
 
 C<done>, C<buflen>, C<buflen_req> and C<buflen_res> are ignored.
