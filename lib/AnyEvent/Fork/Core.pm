@@ -39,6 +39,32 @@ C<AnyEvent::Fork::RPC::Core> and C<AnyEvent::Fork::Pool::Core> hold the
 RPC data path and the pool's heap; they are internal and not described
 here.
 
+=head1 EXAMPLES
+
+=head2 Passing a descriptor
+
+   use strict;
+   use warnings;
+   use AnyEvent::Fork::Core ();
+
+   # a socketpair, and a pipe's write end passed across it (in one process,
+   # to show the calls; normally the two ends live in different processes)
+   my ($a, $b) = AnyEvent::Fork::Core::socketpair
+      or die "socketpair: $!";
+   open my $sa, "+<&=", $a or die "fdopen: $!";
+   open my $sb, "+<&=", $b or die "fdopen: $!";
+
+   pipe my $r, my $w or die "pipe: $!";
+   AnyEvent::Fork::Core::fd_send ($sa, $w) or die "fd_send: $!";
+   my $fd = AnyEvent::Fork::Core::fd_recv ($sb);
+   die "fd_recv: $!" if $fd < 0;
+
+   open my $copy, ">&=", $fd or die "fdopen: $!";
+   syswrite $copy, "through a passed descriptor\n";
+   close $copy;
+   close $w;
+   print scalar <$r>;
+
 =head1 FUNCTIONS
 
 Functions report failures like perl's builtins: a false value or an empty
