@@ -368,6 +368,61 @@ the parent then talks to C<tr> directly.
 
    print $cv->recv;
 
+=head2 A preforked server sharing one listening socket
+
+The parent opens the listening socket and passes it to two processes,
+which take turns accepting clients. Each server also watches its own
+command socket: when the parent drops it, the server returns and its
+process ends. Note how the parent waits for the C<run> callbacks before it
+does anything blocking: until then the commands are not written.
+
+   use strict;
+   use warnings;
+   use AnyEvent;
+   use AnyEvent::Fork;
+   use IO::Socket::INET;
+
+   my $listen = IO::Socket::INET->new (
+      LocalAddr => "127.0.0.1", LocalPort => 0, Listen => 16, ReuseAddr => 1,
+   ) or die "listen: $!";
+   my $port = $listen->sockport;
+
+   my $template = AnyEvent::Fork
+      ->new
+      ->eval (q{
+           sub serve_clients {
+              my ($fh, $listen) = @_;        # our socket, then the sent handle
+              $listen->blocking (0);         # another server may take a client first
+              my $rin = "";
+              vec ($rin, fileno $_, 1) = 1 for $fh, $listen;
+              while (select my $rout = $rin, undef, undef, undef) {
+                 return if vec $rout, fileno $fh, 1; # the parent closed our socket
+                 accept my $client, $listen or next;
+                 syswrite $client, "served by $$\n";
+              }
+           }
+        });
+
+   my $started = AE::cv;
+   my @server;                              # the parent ends of the sockets
+   for (1 .. 2) {
+      $started->begin;
+      $template->fork->send_fh ($listen)->run ("serve_clients", sub {
+         push @server, shift;
+         $started->end;
+      });
+   }
+   undef $template;
+   $started->recv; # the commands are written: the servers are running
+
+   # blocking clients are fine now: nothing is left for the event loop to do
+   for (1 .. 4) {
+      my $c = IO::Socket::INET->new (PeerAddr => "127.0.0.1", PeerPort => $port)
+         or die "connect: $!";
+      print "client $_: ", scalar <$c>;
+   }
+   undef @server;  # end-of-file for the servers: they return, and exit
+
 More programs are in the distribution's F<examples/> folder.
 
 =head1 PACKAGE VARIABLES

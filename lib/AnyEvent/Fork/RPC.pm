@@ -137,6 +137,28 @@ The default one only handles lists of plain strings and numbers, and it
 is fast. To send data structures choose another (see L</SERIALISERS>);
 both processes evaluate the same serialiser code.
 
+=head2 What travels over the socket
+
+C<run> first sends three commands through the fork object: load the
+backend (C<use AnyEvent::Fork::RPC::Sync 2 ()>, which also checks that the
+worker's backend speaks protocol version 2), one C<send_arg> with the
+key/value pairs C<function>, C<init>, C<serialiser>, C<done> and C<rlen>
+followed by their negated count (C<-10>), and C<run> of the backend's
+C<run> function. From then on the socket carries RPC frames, every integer
+32-bit big-endian:
+
+   parent -> Sync worker    length, payload
+   parent -> Async worker   request id, length, payload
+   worker -> parent         id, length, payload
+
+The payload is the serialiser's output. A frame from the worker with id 0
+is an event; any other is a response. Asynchronous request ids count up
+from 1, wrap around without ever being 0, and skip ids still waiting for
+their response; the worker echoes them. The synchronous backend answers in
+order and always sends id 1. These are the original's bytes, so a parent of
+either implementation works with a worker of the other, and a parent or
+worker written in another language can take part.
+
 =head1 EXAMPLES
 
 =head2 A synchronous worker that reports progress
