@@ -88,7 +88,10 @@ armed that stops one idle worker every C<stop> seconds while more than
 C<idle> are idle. A consequence (the original's behaviour, kept): with
 the default C<< idle => 0 >>, the stop timer is never armed, and workers
 are only stopped when the pool is destroyed. Set C<idle> to 1 or more if
-you want surplus workers to go away during the pool's life.
+you want surplus workers to go away during the pool's life. For example,
+after nine short jobs through a pool with C<< max => 3, load => 1, stop =>
+0.3 >>, C<stats> reports 3 workers 1.5 seconds later with C<< idle => 0 >>,
+1 with C<< idle => 1 >> and 2 with C<< idle => 2 >>.
 
 =head2 Synchronous or asynchronous workers
 
