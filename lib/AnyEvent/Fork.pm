@@ -322,7 +322,8 @@ process has exited.
          ->eval ('syswrite $arg[0], "worker $_[0] is pid $$\n"; exit 0', $n)
          ->to_fh (sub {
               my ($fh) = @_;
-              my $w; $w = AE::io $fh, 0, sub { undef $w; $all->end };
+              # the callback uses $fh, so the handle lives as long as $w
+              my $w; $w = AE::io $fh, 0, sub { undef $w; close $fh; $all->end };
            });
    }
    $all->recv; # each child has exited (end-of-file on its socket)
@@ -995,6 +996,16 @@ L<AnyEvent::Fork::Early> at the very start, L<AnyEvent::Fork::Template>
 right after loading what the children need, or the default C<new_exec>
 template, which has loaded nothing. A child that needs an event loop
 should create it itself, after it was forked.
+
+=item A watcher on the socket never fires
+
+Once C<run> or C<to_fh> has called your callback, the object lets go of
+the socket: the handle stays open only as long as you keep a reference to
+it. Under L<EV> a watcher keeps its handle alive, but under AnyEvent's
+pure-Perl loop it does not, so a watcher created with
+C<< AE::io $fh, 0, sub { ... } >> whose callback does not mention C<$fh>
+watches a closed descriptor and never fires. Use the handle in the
+callback (read it, close it), or store it.
 
 =item Output of children appears late, or out of order
 
