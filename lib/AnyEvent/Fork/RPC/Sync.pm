@@ -173,8 +173,7 @@ first.
 The loop runs in C and batches the responses to fast back-to-back calls
 (see above); the original wrote each one on its own, with a system call
 per response. The worker flushes STDOUT before it closes the connection,
-so the parent never sees the worker's output after C<on_destroy>. It
-understands the 2.0 handshake and the one of RPC 1.2 to 1.24.
+so the parent never sees the worker's output after C<on_destroy>.
 
 =head1 SEE ALSO
 
