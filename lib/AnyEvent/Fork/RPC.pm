@@ -546,13 +546,16 @@ The RPC object only queues requests: run the event loop until the
 callbacks have run (a condvar, or C<on_destroy> after dropping the RPC
 object, as in the examples).
 
-=item C<unexpected eof>
+=item C<unexpected eof>, or C<read: Connection reset by peer>
 
-The worker went away with requests outstanding: the function died (its
-message is on the worker's STDERR, which is yours), called C<exit>, or
-the worker was killed. A function name that does not exist in the worker
-ends the same way at the first request. Catch errors in the function and
-return them as values when the caller should see them.
+The worker went away with requests outstanding: the function (or
+C<init>) died - its message is on the worker's STDERR, which is yours -,
+called C<exit>, or the worker was killed. When the worker exits with
+requests still unread in its socket, the system resets the connection,
+and the parent reports C<read: Connection reset by peer> instead. A
+function name that does not exist in the worker ends the same way at the
+first request. Catch errors in the function and return them as values
+when the caller should see them.
 
 =item Nothing arrives after a callback died
 
