@@ -299,6 +299,41 @@ is then reported as C<unexpected eof>.
    $rpc->(sub { print "never called\n" });
    $cv->recv;
 
+=head2 Several workers from one template
+
+Without L<AnyEvent::Fork::Pool>, by hand: three workers forked from a
+template that loaded the code once, fed in turn.
+
+   use strict;
+   use warnings;
+   use AnyEvent;
+   use AnyEvent::Fork;
+   use AnyEvent::Fork::RPC;
+
+   # the template loads the code once; every worker is a cheap fork of it
+   my $template = AnyEvent::Fork
+      ->new
+      ->require ("Digest::MD5")
+      ->eval (q{ sub md5 { Digest::MD5::md5_hex ($_[0]) } });
+
+   my $gone = AE::cv;
+   my @worker = map {
+      $gone->begin;
+      $template->fork->AnyEvent::Fork::RPC::run ("md5", on_destroy => sub { $gone->end })
+   } 1 .. 3;
+   undef $template; # the workers have what they need
+
+   my $all = AE::cv;
+   for my $i (0 .. 8) {
+      $all->begin;
+      $worker[$i % @worker]->("text $i", sub { print "text $i: $_[0]\n"; $all->end });
+   }
+   $all->recv;
+
+   @worker = ();   # every worker finishes and exits
+   $gone->recv;    # ... and each has called on_destroy
+   print "all workers gone\n";
+
 The distribution's F<examples/rpc.pl> is another complete program.
 
 =head1 PARENT PROCESS USAGE
