@@ -64,9 +64,9 @@ machines.
 This is a drop-in replacement for AnyEvent::Fork::Remote 1.0 by Marc
 Lehmann, built on this distribution's C core (for starting the command)
 and without its dependencies (Proc::FastSpawn, common::sense). Where 1.0
-is broken it is fixed; see L</DIFFERENCES FROM VERSION 1.0>.
+is broken it is fixed; see L</DIFFERENCES FROM THE ORIGINAL>.
 
-=head1 HOW IT WORKS
+=head1 CONCEPTS
 
 =over
 
@@ -164,35 +164,101 @@ copying F<lib/> to the remote host is enough.
 
 =head1 EXAMPLES
 
-=head2 Workers on several hosts
+=head2 An RPC worker in a remote perl
+
+A worker function called over AnyEvent::Fork::RPC. Here the "remote"
+perl is a local one, so that the program runs anywhere; for a real host,
+start C<ssh> instead, as the comment shows.
+
+   use AnyEvent;
+   use AnyEvent::Fork::Remote;
+   use AnyEvent::Fork::RPC;
+
+   # a local perl finds the modules this program finds; over ssh, set
+   # PERL5LIB in the remote command ("PERL5LIB=/opt/lib perl") if needed
+   $ENV{PERL5LIB} = join ":", grep !ref, @INC;
+
+   my $cv = AE::cv;
+
+   my $rpc = AnyEvent::Fork::Remote
+      ->new_execp ("perl", "perl")
+      # ->new_execp ("ssh", "ssh", "-o", "BatchMode=yes", "worker1", "perl")
+      ->eval (q{
+           sub info {
+              my ($what) = @_;
+              AnyEvent::Fork::RPC::event ("working on $what");
+              ("$what, answered by pid $$", "my \$0 is '$0'")
+           }
+        })
+      ->AnyEvent::Fork::RPC::run ("info",
+           on_event   => sub { print "event: @_\n" },
+           on_error   => sub { print "error: @_\n"; $cv->send },
+           on_destroy => sub { print "worker gone\n"; $cv->send },
+        );
+
+   $rpc->("a question", sub {
+      print "result: $_\n" for @_;
+      undef $rpc; # the worker exits
+   });
+
+   $cv->recv;
+
+=head2 A pool of workers on several hosts
 
 A pool whose workers start on the next host in turn: the create callback
 of C<new> decides where each process runs. It makes a socket pair, starts
 the command with the peer socket as its STDIN and STDOUT, closes the peer
-and passes its own end to C<$done>. F<examples/remote-pool.pl> in this
-distribution is a complete version, with a live progress line.
+and passes its own end to C<$done>. The "hosts" are local perls here;
+F<examples/remote-pool.pl> in this distribution does the same over ssh to
+two network namespaces, with a live progress line.
 
-   my @hosts = ("alpha", "beta");
-   my $n = 0;
-
+   use AnyEvent;
+   use AnyEvent::Fork::Remote;
+   use AnyEvent::Fork::Pool;
    use Socket;
+   use POSIX ();
+
+   # the command that starts a perl on each host, for example
+   # ["ssh", "-o", "BatchMode=yes", "alpha", "perl"]
+   my @hosts = (["perl"], ["perl"]);
+   $ENV{PERL5LIB} = join ":", grep !ref, @INC; # (local "hosts")
+
+   my $n = 0;
    my $template = AnyEvent::Fork::Remote->new (sub {
       my ($done) = @_;
-      my $host = $hosts[$n++ % @hosts];
-      socketpair my $fh, my $peer, AF_UNIX, SOCK_STREAM, PF_UNSPEC or die;
+      my @cmd = @{ $hosts[$n++ % @hosts] };
+
+      socketpair my $fh, my $peer, AF_UNIX, SOCK_STREAM, PF_UNSPEC
+         or die "socketpair: $!";
+
       my $pid = fork;
+      defined $pid or die "fork: $!";
       unless ($pid) {
-         open STDIN, "<&", $peer; open STDOUT, ">&", $peer;
-         exec "ssh", "-o", "BatchMode=yes", $host, "perl";
+         open STDIN, "<&", $peer and open STDOUT, ">&", $peer
+            and exec { $cmd[0] } @cmd;
          POSIX::_exit (127);
       }
+
       close $peer;
       $done->($fh);
    });
 
    my $pool = $template
-      ->require ("MyWorker")
-      ->AnyEvent::Fork::Pool::run ("MyWorker::run", max => 8);
+      ->eval ('sub square { ($$, $_[0] * $_[0]) }')
+      ->AnyEvent::Fork::Pool::run ("square", max => 4);
+
+   my $cv = AE::cv;
+   for my $i (1 .. 8) {
+      $cv->begin;
+      $pool->($i, sub {
+         my ($pid, $square) = @_;
+         print "$i squared is $square (worker $pid)\n";
+         $cv->end;
+      });
+   }
+   $cv->recv;
+
+=head1 SSH RECIPES
 
 =head2 Sharing one ssh connection
 
@@ -334,7 +400,7 @@ dies with C<Wide character in AnyEvent::Fork::Remote::send_arg>.
 
 =item $proc->run ($func, $cb->($fh))
 
-Starts a process as described in L</HOW IT WORKS>, calls C<$func> in it
+Starts a process as described in L</CONCEPTS>, calls C<$func> in it
 (a name; an unqualified one is in C<main>) and, after the handshake,
 C<< $cb->($fh) >> with the parent's end of the socket (non-blocking,
 close-on-exec), or C<< $cb->(undef) >> on failure - always from the event
@@ -361,9 +427,9 @@ failed>. On the remote perl's STDERR, when the beginning of the program
 was lost (a remote shell read part of it): C<AnyEvent::Fork::Remote: the
 start of the program was lost>.
 
-=head1 DIFFERENCES FROM VERSION 1.0
+=head1 DIFFERENCES FROM THE ORIGINAL
 
-Programs written for 1.0 see the same interface, program layout, C<$0>,
+The original is AnyEvent::Fork::Remote 1.0. Programs written for it see the same interface, program layout, C<$0>,
 handshake and error texts, with these fixes:
 
 =over
@@ -428,6 +494,16 @@ C<exec>, the socket becoming descriptors 0 and 1).
 
 L<AnyEvent::Fork>, L<AnyEvent::Fork::RPC>, L<AnyEvent::Fork::Pool>,
 L<AnyEvent::Fork::RPC::PurePerl>.
+
+=head1 AUTHOR
+
+The AnyEvent::Fork::Core developers, after AnyEvent::Fork::Remote by Marc
+Lehmann, whose interface and bootstrap this reimplements.
+
+=head1 LICENSE
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl itself.
 
 =cut
 

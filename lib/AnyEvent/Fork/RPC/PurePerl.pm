@@ -53,6 +53,15 @@ The loops, entered (with C<goto>) from the backends' C<run> functions.
 L<AnyEvent::Fork::RPC::Sync>, L<AnyEvent::Fork::RPC::Async>,
 L<AnyEvent::Fork::Remote>.
 
+=head1 AUTHOR
+
+The AnyEvent::Fork::Core developers.
+
+=head1 LICENSE
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl itself.
+
 =cut
 
 package AnyEvent::Fork::RPC::PurePerl;
