@@ -82,6 +82,38 @@ for my $case ("closed port", "no backend") {
    diag scalar (@errors) . " of the connections were dropped by sshd" if @errors;
 }
 
+# the parent is killed while each worker has a request that never
+# completes: no worker spins afterwards (they wait, idle, or exit)
+{
+   pipe my $r, my $w or die;
+   my $parent = fork;
+   unless ($parent) {
+      close $r;
+      my @rpc = map {
+         my $async = $_;
+         my $rpc = $sshd->remote
+            ->eval ($async ? 'sub w { $main::keep = $_[0]; AnyEvent::Fork::RPC::event ($$) }'
+                           : 'sub w { AnyEvent::Fork::RPC::event ($$); sleep 1000 }')
+            ->AnyEvent::Fork::RPC::run ("w", async => $async,
+                 on_event => sub { syswrite $w, "$_[0]\n" }, on_error => sub { POSIX::_exit (1) });
+         $rpc->(sub { });
+         $rpc
+      } 0, 1;
+      AE::cv->recv;
+   }
+   close $w;
+   my @pids = map { my $l = <$r>; chomp $l if defined $l; $l } 1, 2;
+   ok !grep (!$_, @pids), "two workers over ssh with pending requests (@pids)";
+   kill KILL => $parent;
+   waitpid $parent, 0;
+   my %cpu0 = map +($_ => cpu_of ($_) || 0), @pids;
+   run_for 1.5;
+   for (@pids) {
+      my $cpu = cpu_of ($_);
+      ok !defined $cpu || $cpu - $cpu0{$_} < 0.2, "worker $_ does not spin once its parent is gone";
+   }
+}
+
 my @leftover = grep /^\d+$/, split /\s+/, `ip netns pids $ns 2>/dev/null`;
 ok @leftover >= 1, "before teardown: processes in the namespace (sshd)";
 $sshd->teardown;
