@@ -48,6 +48,6 @@ void aef_xs_popmark(pTHX);
 
 /* Croak: a request, response or event (what) of size octets is too large
  * for the wire's 32-bit length. */
-void aef_xs_croak_size(pTHX_ const char *what, size_t size) __attribute__noreturn__;
+void aef_xs_croak_size(pTHX_ const char *what, size_t size);
 
 #endif

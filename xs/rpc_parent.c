@@ -34,23 +34,30 @@ struct aef_xs_rpc {
   int werr;           /* -errno of an eager write, reported by the writer */
 };
 
+static int aef_xs_rpc_free__ (pTHX_ SV *sv, MAGIC *mg);
+
+/* the object's magic: its address identifies RPC state objects */
+static MGVTBL aef_xs_rpc_vtbl__ = { 0, 0, 0, 0, aef_xs_rpc_free__, 0, 0, 0 };
+
+/* The state behind the object's inner SV, or NULL once it is released. */
 static aef_xs_rpc *
 aef_xs_rpc_ptr__ (pTHX_ SV *inner)
 {
-  return INT2PTR (aef_xs_rpc *, SvIV (inner));
+  MAGIC *mg = aef_xs_magic (aTHX_ inner, &aef_xs_rpc_vtbl__);
+
+  return mg ? (aef_xs_rpc *)mg->mg_ptr : NULL;
 }
 
 aef_xs_rpc *
 aef_xs_rpc_from (pTHX_ SV *sv)
 {
-  aef_xs_rpc *st;
+  MAGIC *mg = SvROK (sv) ? aef_xs_magic (aTHX_ SvRV (sv), &aef_xs_rpc_vtbl__) : NULL;
 
-  if (!SvROK (sv) || !sv_derived_from (sv, AEF_XS_RPC_CLASS))
-    croak ("object is not of type " AEF_XS_RPC_CLASS);
-  st = aef_xs_rpc_ptr__ (aTHX_ SvRV (sv));
-  if (!st)
-    croak (AEF_XS_RPC_CLASS " object already destroyed");
-  return st;
+  if (!mg)
+    croak (AEF_XS_RPC_CLASS ": not an RPC state object");
+  if (!mg->mg_ptr)
+    croak (AEF_XS_RPC_CLASS ": object already destroyed");
+  return (aef_xs_rpc *)mg->mg_ptr;
 }
 
 /* $w = AE::io $fh, $poll, $cb; NULL with $@ set when that died */
@@ -296,7 +303,7 @@ static void
 aef_xs_rpc_call__ (pTHX_ CV *cv)
 {
   dXSARGS;
-  MAGIC *mg = mg_findext ((SV *)cv, PERL_MAGIC_ext, &aef_xs_rpc_guard_vtbl);
+  MAGIC *mg = aef_xs_magic (aTHX_ (SV *)cv, &aef_xs_rpc_guard_vtbl);
   aef_xs_rpc *st = mg ? aef_xs_rpc_ptr__ (aTHX_ mg->mg_obj) : NULL;
   SV *cb = items ? ST (items - 1) : &PL_sv_undef;
   aef_xs_payload pl;
@@ -358,8 +365,8 @@ aef_xs_rpc_drop__ (void *ctx, void *cb)
   SvREFCNT_dec ((SV *)cb);
 }
 
-/* DESTROY. st->keep (a reference to the object itself) can only be set
- * here during global destruction; it is simply forgotten. */
+/* Release the state. st->keep (a reference to the object itself) can only
+ * be set here during global destruction; it is simply forgotten. */
 static void
 aef_xs_rpc_destroy__ (pTHX_ aef_xs_rpc *st)
 {
@@ -381,6 +388,26 @@ aef_xs_rpc_destroy__ (pTHX_ aef_xs_rpc *st)
   Safefree (st);
 }
 
+/* Detach the state from the object's magic and release it (once). */
+static void
+aef_xs_rpc_detach__ (pTHX_ MAGIC *mg)
+{
+  aef_xs_rpc *st = (aef_xs_rpc *)mg->mg_ptr;
+
+  mg->mg_ptr = NULL;
+  if (st)
+    aef_xs_rpc_destroy__ (aTHX_ st);
+}
+
+/* the magic's free hook */
+static int
+aef_xs_rpc_free__ (pTHX_ SV *sv, MAGIC *mg)
+{
+  PERL_UNUSED_ARG (sv);
+  aef_xs_rpc_detach__ (aTHX_ mg);
+  return 0;
+}
+
 SV *
 aef_xs_rpc_new (pTHX_ const char *klass, int async, UV rlen, SV *freeze, SV *thaw, int fast,
                 SV *on_event, SV *on_error, SV *on_destroy)
@@ -398,7 +425,7 @@ aef_xs_rpc_new (pTHX_ const char *klass, int async, UV rlen, SV *freeze, SV *tha
   st->on_destroy = newSVsv (on_destroy);
   st->fresh = 1;
 
-  obj = sv_setref_pv (newSV (0), klass, st);
+  obj = aef_xs_obj_new (aTHX_ gv_stashpv (klass, GV_ADD), &aef_xs_rpc_vtbl__, st);
   st->obj = SvRV (obj);
   return obj;
 }
@@ -443,11 +470,8 @@ aef_xs_rpc_closure (pTHX_ aef_xs_rpc *st)
 void
 aef_xs_rpc_destroy (pTHX_ SV *self)
 {
-  aef_xs_rpc *st = SvROK (self) ? aef_xs_rpc_ptr__ (aTHX_ SvRV (self)) : NULL;
+  MAGIC *mg = SvROK (self) ? aef_xs_magic (aTHX_ SvRV (self), &aef_xs_rpc_vtbl__) : NULL;
 
-  if (st)
-    {
-      sv_setiv (SvRV (self), 0);
-      aef_xs_rpc_destroy__ (aTHX_ st);
-    }
+  if (mg)
+    aef_xs_rpc_detach__ (aTHX_ mg);
 }

@@ -11,8 +11,9 @@
 /* typemap T_AEF_XS_RPC; opaque outside rpc_parent.c */
 typedef struct aef_xs_rpc aef_xs_rpc;
 
-/* The state behind an AnyEvent::Fork::RPC::Core object; croaks on anything
- * else and on a destroyed object. */
+/* The state behind an AnyEvent::Fork::RPC::Core object (made by
+ * aef_xs_rpc_new: util.h's magic idiom); croaks on anything else, forged
+ * blessed references included, and on a destroyed object. */
 aef_xs_rpc *aef_xs_rpc_from(pTHX_ SV *sv);
 
 /* A new object (a new reference blessed into klass): async selects the
@@ -31,7 +32,9 @@ void aef_xs_rpc_connect(pTHX_ aef_xs_rpc *st, SV *fh);
  * freeing it requests the shutdown. A new reference. */
 SV *aef_xs_rpc_closure(pTHX_ aef_xs_rpc *st);
 
-/* DESTROY: release the state (idempotent). */
+/* DESTROY: release the state now, while the interpreter is whole (also in
+ * global destruction); idempotent, and the magic's free hook does the same
+ * for an object that was never destroyed. Ignores foreign values. */
 void aef_xs_rpc_destroy(pTHX_ SV *self);
 
 #endif

@@ -55,6 +55,29 @@ aef_xs_rethrow (pTHX)
 }
 
 SV *
+aef_xs_obj_new (pTHX_ HV *stash, const MGVTBL *vtbl, void *ptr)
+{
+  SV *obj = newSV_type (SVt_PVMG);
+
+  sv_magicext (obj, NULL, PERL_MAGIC_ext, vtbl, (char *)ptr, 0);
+  return sv_bless (newRV_noinc (obj), stash);
+}
+
+MAGIC *
+aef_xs_magic (pTHX_ SV *sv, const MGVTBL *vtbl)
+{
+  return SvTYPE (sv) >= SVt_PVMG ? mg_findext (sv, PERL_MAGIC_ext, vtbl) : NULL;
+}
+
+void *
+aef_xs_obj_ptr (pTHX_ SV *obj, const MGVTBL *vtbl)
+{
+  MAGIC *mg = SvROK (obj) ? aef_xs_magic (aTHX_ SvRV (obj), vtbl) : NULL;
+
+  return mg ? (void *)mg->mg_ptr : NULL;
+}
+
+SV *
 aef_xs_strerror (pTHX_ int err)
 {
   SV *e = sv_string_from_errnum (err, NULL);
