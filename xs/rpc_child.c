@@ -162,7 +162,7 @@ sync_handler__ (void *ctx, const uint8_t *p, size_t len, aef_rpc_sync *s)
     }
   else
     {
-      I32 count = call_sv (c->func, G_LIST | G_EVAL);
+      I32 count = call_sv (c->func, G_ARRAY | G_EVAL);
       aef_xs_payload pl;
       size_t mark;
 
@@ -216,7 +216,7 @@ async_dispatch__ (pTHX)
         c->spare = NULL;
       else
         done = newXS (NULL, async_done__, __FILE__);
-      CvXSUBANY (done).any_u32 = id;
+      CvXSUBANY (done).any_iv = id;
       rv = sv_2mortal (newRV_noinc ((SV *)done));
       PUSHMARK (SP);
       XPUSHs (rv);
@@ -270,7 +270,7 @@ async_done__ (pTHX_ CV *cv)
   dXSARGS;
 
   child__.busy--;
-  child_frame__ (aTHX_ CvXSUBANY (cv).any_u32, &ST (0), items);
+  child_frame__ (aTHX_ CvXSUBANY (cv).any_iv, &ST (0), items);
   async_arm__ (aTHX);
   XSRETURN_EMPTY;
 }

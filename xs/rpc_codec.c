@@ -59,7 +59,7 @@ aef_xs_freeze (pTHX_ SV *freeze, int fast, SV **args, I32 n, aef_xs_payload *pl)
       PUSHs (PL_stack_base[base + i]);
     PUTBACK;
 
-    count = call_sv (freeze, G_LIST | G_EVAL);
+    count = call_sv (freeze, G_ARRAY | G_EVAL);
 
     SPAGAIN;
     res = count ? sv_mortalcopy (SP[1 - count]) : sv_newmortal ();
@@ -167,7 +167,7 @@ aef_xs_thaw (pTHX_ SV *thaw, int fast, const uint8_t *p, size_t len)
   PUTBACK;
 
   /* the values land where the argument was: above the caller's mark */
-  call_sv (thaw, G_LIST | G_EVAL);
+  call_sv (thaw, G_ARRAY | G_EVAL);
 
   return AEF_XS_DIED ? -1 : 0;
 }

@@ -7,6 +7,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* perl 5.8 sets $? with the older name */
+#ifndef STATUS_NATIVE_CHILD_SET
+# define STATUS_NATIVE_CHILD_SET(n) STATUS_NATIVE_SET (n)
+#endif
+
 /* one payload buffer for the life of the process */
 static aef_buf serve_buf__ = { NULL, 0, 0, 0, AEF_SERVE_MAX };
 

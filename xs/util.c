@@ -1,4 +1,5 @@
 /* util.c - helpers shared by the glue units (see util.h). */
+#define NEED_mg_findext
 #include "util.h"
 
 #include <limits.h>
@@ -80,7 +81,17 @@ aef_xs_obj_ptr (pTHX_ SV *obj, const MGVTBL *vtbl)
 SV *
 aef_xs_strerror (pTHX_ int err)
 {
-  SV *e = sv_string_from_errnum (err, NULL);
+  /* what reading $! gives: Strerror's text on older perls, and on newer
+   * ones the text perl's locale rules choose for $! */
+  SV *bang = get_sv ("!", GV_ADD);
+  int saved = errno;
+  const char *s;
+  STRLEN len;
+  SV *text;
 
-  return sv_2mortal (newSVpvn (SvPVX (e), SvCUR (e)));
+  errno = err;
+  s = SvPV (bang, len);
+  text = newSVpvn (s, len);
+  errno = saved;
+  return sv_2mortal (text);
 }

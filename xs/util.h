@@ -9,6 +9,7 @@
 #include "EXTERN.h"
 #include "perl.h"
 #include "XSUB.h"
+#include "ppport.h"
 
 #include <errno.h>
 
@@ -51,7 +52,7 @@ MAGIC *aef_xs_magic(pTHX_ SV *sv, const MGVTBL *vtbl);
  * vtbl, else NULL (also when the free hook has released it). */
 void *aef_xs_obj_ptr(pTHX_ SV *obj, const MGVTBL *vtbl);
 
-/* "$!" for errno value err, as a new mortal plain string. */
+/* "$!" for errno value err, as a new mortal plain string (errno is kept). */
 SV *aef_xs_strerror(pTHX_ int err);
 
 #endif
