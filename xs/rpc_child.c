@@ -21,7 +21,7 @@ typedef struct aef_xs_child {
   SV *func;           /* the RPC function */
   SV *freeze, *thaw;
   int fast;
-  aef_rpc_sync sync;  /* Sync: the loop's state; Async: descriptors, buffers */
+  aef_rpc_child ep;   /* the connection */
   pid_t serving;      /* Sync: the process whose loop runs (its output is
                        * flushed at exit, not by a fork of it) */
   IV busy;            /* Async: 1 + requests whose done-callback is due */
@@ -35,8 +35,7 @@ static aef_xs_child child__;
 /* handler result of aef_rpc_sync_serve: a Perl call died */
 #define AEF_XS_SYNC_DIED 1
 
-/* The backend's state; the Async backend reuses the Sync loop's buffers:
- * sync.in reads "NN/a*" requests there. */
+/* The backend's state: hdr is the request header's size. */
 static void
 child_init__ (pTHX_ int rfd, int wfd, size_t rlen, SV *func, int fast, SV *freeze, SV *thaw, unsigned hdr)
 {
@@ -46,19 +45,31 @@ child_init__ (pTHX_ int rfd, int wfd, size_t rlen, SV *func, int fast, SV *freez
   c->fast = fast;
   c->freeze = newSVsv (freeze);
   c->thaw = newSVsv (thaw);
-  aef_rpc_sync_init (&c->sync, rfd, wfd, rlen);
-  c->sync.in.hdr = hdr;
+  aef_rpc_child_init (&c->ep, rfd, wfd, hdr, rlen);
   c->busy = 1;
 }
 
-/* Append one "NN/a*" frame with the serialised args to the child's output
- * buffer. Croaks: only for XSUBs entered from Perl. */
+/* Queue one frame with a payload whose size was checked. 0, -ENOMEM. */
+static int
+child_queue__ (pTHX_ aef_rpc_child *ep, uint32_t id, const aef_xs_payload *pl)
+{
+  int rc = aef_rpc_child_begin (ep, id, pl->size);
+
+  if (!rc)
+    {
+      aef_xs_payload_put (aTHX_ pl, &ep->out);
+      aef_rpc_child_end (ep); /* the size was checked */
+    }
+  return rc;
+}
+
+/* Queue one frame with the serialised args. Croaks: only for XSUBs entered
+ * from Perl. */
 static void
 child_frame__ (pTHX_ uint32_t id, SV **args, I32 n)
 {
   aef_xs_child *c = &child__;
   aef_xs_payload pl;
-  size_t mark;
   int rc;
 
   if (aef_xs_freeze (aTHX_ c->freeze, c->fast, args, n, &pl))
@@ -66,12 +77,10 @@ child_frame__ (pTHX_ uint32_t id, SV **args, I32 n)
   if ((uint64_t)pl.size > AEF_RPC_MAX)
     aef_xs_croak_size (aTHX_ id ? "response" : "event", pl.size);
 
-  rc = aef_rpc_frame_begin (&c->sync.out, AEF_RPC_HDR, id, pl.size, &mark);
+  rc = child_queue__ (aTHX_ &c->ep, id, &pl);
   if (rc)
     croak ("AnyEvent::Fork::RPC: cannot queue %s: %" SVf, id ? "response" : "event",
            SVfARG (aef_xs_strerror (aTHX_ -rc)));
-  aef_xs_payload_put (aTHX_ &pl, &c->sync.out);
-  aef_rpc_frame_end (&c->sync.out, AEF_RPC_HDR, mark); /* the size was checked */
 }
 
 /* Sync: write a large response straight from the values' own buffers (no
@@ -80,7 +89,7 @@ child_frame__ (pTHX_ uint32_t id, SV **args, I32 n)
 #define AEF_XS_PIECES 64
 
 static int
-sync_writev__ (pTHX_ const aef_xs_payload *pl, aef_rpc_sync *s)
+sync_writev__ (pTHX_ const aef_xs_payload *pl, aef_rpc_child *ep)
 {
   struct iovec iov[1 + 2 * AEF_XS_PIECES];
   uint8_t hdr[AEF_RPC_HDR];
@@ -134,7 +143,7 @@ sync_writev__ (pTHX_ const aef_xs_payload *pl, aef_rpc_sync *s)
         }
     }
 
-  rc = aef_rpc_sync_writev (s, iov, n);
+  rc = aef_rpc_child_writev (ep, iov, n);
   aef_buf_free (&bers);
   return rc;
 }
@@ -143,7 +152,7 @@ sync_writev__ (pTHX_ const aef_xs_payload *pl, aef_rpc_sync *s)
  * croak: every Perl call is made under G_EVAL. 0, AEF_XS_SYNC_DIED ($@
  * set), -E2BIG, -ENOMEM or a write's -errno. */
 static int
-sync_handler__ (void *ctx, const uint8_t *p, size_t len, aef_rpc_sync *s)
+sync_handler__ (void *ctx, const uint8_t *p, size_t len, aef_rpc_child *ep)
 {
   dTHX;
   aef_xs_child *c = (aef_xs_child *)ctx;
@@ -164,7 +173,6 @@ sync_handler__ (void *ctx, const uint8_t *p, size_t len, aef_rpc_sync *s)
     {
       I32 count = call_sv (c->func, G_ARRAY | G_EVAL);
       aef_xs_payload pl;
-      size_t mark;
 
       /* the results stay on the stack while they are serialised */
       if (AEF_XS_DIED
@@ -172,15 +180,8 @@ sync_handler__ (void *ctx, const uint8_t *p, size_t len, aef_rpc_sync *s)
         rc = AEF_XS_SYNC_DIED;
       else if ((uint64_t)pl.size > AEF_RPC_MAX)
         rc = -E2BIG;
-      else if (pl.size < AEF_RPC_HUGE || (rc = sync_writev__ (aTHX_ &pl, s)) == 1)
-        {
-          rc = aef_rpc_frame_begin (&s->out, AEF_RPC_HDR, 1, pl.size, &mark);
-          if (!rc)
-            {
-              aef_xs_payload_put (aTHX_ &pl, &s->out);
-              aef_rpc_frame_end (&s->out, AEF_RPC_HDR, mark); /* the size was checked */
-            }
-        }
+      else if (pl.size < AEF_RPC_HUGE || (rc = sync_writev__ (aTHX_ &pl, ep)) == 1)
+        rc = child_queue__ (aTHX_ ep, 1, &pl);
 
       PL_stack_sp -= count;
     }
@@ -203,7 +204,7 @@ async_dispatch__ (pTHX)
   uint32_t id;
   size_t len;
 
-  while (aef_rpc_reader_next (&c->sync.in, &id, &p, &len))
+  while (aef_rpc_child_next (&c->ep, &id, &p, &len))
     {
       dSP;
       CV *done = c->spare;
@@ -289,9 +290,9 @@ aef_xs_sync_serve (pTHX_ int rfd, int wfd, UV rlen, SV *func, int fast, SV *free
 
   child_init__ (aTHX_ rfd, wfd, rlen, func, fast, freeze, thaw, AEF_RPC_HDR_SYNC);
   c->serving = getpid ();
-  rc = aef_rpc_sync_serve (&c->sync, sync_handler__, c);
+  rc = aef_rpc_sync_serve (&c->ep, sync_handler__, c);
   c->serving = 0;
-  aef_rpc_sync_free (&c->sync);
+  aef_rpc_child_free (&c->ep);
 
   if (rc == AEF_XS_SYNC_DIED)
     aef_xs_rethrow (aTHX);
@@ -312,7 +313,7 @@ aef_xs_sync_event (pTHX_ SV **args, I32 n)
 
   child_frame__ (aTHX_ 0, args, n);
   /* written at once, after the responses queued before it */
-  rc = aef_rpc_sync_flush (&child__.sync);
+  rc = aef_rpc_child_flush (&child__.ep);
   if (rc)
     croak ("AnyEvent::Fork::RPC::Sync: write error (%" SVf "), parent gone?",
            SVfARG (aef_xs_strerror (aTHX_ -rc)));
@@ -324,7 +325,7 @@ aef_xs_sync_exit (pTHX)
   /* the process exits from inside the function: what was answered before
    * still reaches the parent (errors do not matter any more) */
   if (child__.serving == getpid ())
-    aef_rpc_sync_flush (&child__.sync);
+    aef_rpc_child_flush (&child__.ep);
 }
 
 void
@@ -346,13 +347,13 @@ aef_xs_async_read (pTHX)
   if (async_dispatch__ (aTHX))
     aef_xs_rethrow (aTHX);
 
-  n = aef_rpc_reader_fill (&c->sync.in, c->sync.rfd);
+  n = aef_rpc_child_read (&c->ep);
 
   if (n > 0)
     {
       if (async_dispatch__ (aTHX))
         aef_xs_rethrow (aTHX);
-      aef_rpc_reader_trim (&c->sync.in);
+      aef_rpc_child_trim (&c->ep);
       return 1;
     }
   if (n == -EAGAIN)
@@ -367,7 +368,7 @@ IV
 aef_xs_async_write (pTHX)
 {
   aef_xs_child *c = &child__;
-  ssize_t left = aef_rpc_sync_write (&c->sync);
+  ssize_t left = aef_rpc_child_write (&c->ep);
 
   if (left == 0)
     c->armed = 0;
@@ -396,7 +397,7 @@ aef_xs_async_event (pTHX_ SV **args, I32 n)
 int
 aef_xs_async_flush (pTHX)
 {
-  return aef_rpc_buf_flush (&child__.sync.out, child__.sync.wfd) == 0;
+  return aef_rpc_child_flush (&child__.ep) == 0;
 }
 
 IV
