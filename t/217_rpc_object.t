@@ -14,7 +14,7 @@ use AnyEvent::Fork::Pool;
 my $R = "AnyEvent::Fork::RPC::Core";
 my $P = "AnyEvent::Fork::Pool::Core";
 
-my $rpc = $R->new (0, 496, undef, undef, 1, sub { }, sub { }, undef);
+my $rpc = $R->new (0, 496, $AnyEvent::Fork::RPC::STRING_SERIALISER, undef, undef, sub { }, sub { }, undef);
 isa_ok $rpc, $R;
 is ref $rpc->rpc, "CODE", "a real state makes an RPC object";
 

@@ -23,8 +23,7 @@ struct aef_xs_rpc {
   aef_rpc core;
   SV *obj;            /* the object's inner SV (not counted) */
   SV *keep;           /* counted reference to obj while the reader runs */
-  SV *freeze, *thaw;  /* the serialiser's functions */
-  int fast;           /* the serialiser is the default string serialiser */
+  aef_xs_codec codec; /* the serialiser */
   SV *on_event, *on_error, *on_destroy;
   SV *fh;             /* the socket, once connected */
   SV *rw, *ww;        /* AnyEvent watchers */
@@ -60,39 +59,11 @@ aef_xs_rpc_from (pTHX_ SV *sv)
   return (aef_xs_rpc *)mg->mg_ptr;
 }
 
-/* $w = AE::io $fh, $poll, $cb; NULL with $@ set when that died */
+/* a watcher whose callback is the reader (poll 0) or the writer (1) */
 static SV *
 aef_xs_rpc_io__ (pTHX_ aef_xs_rpc *st, int poll)
 {
-  dSP;
-  CV *io = get_cv ("AE::io", 0);
-  SV *w;
-
-  if (!io)
-    {
-      sv_setpvs (ERRSV, "AnyEvent::Fork::RPC: AnyEvent is not loaded\n");
-      return NULL;
-    }
-
-  ENTER;
-  SAVETMPS;
-  PUSHMARK (SP);
-  EXTEND (SP, 3);
-  PUSHs (st->fh);
-  mPUSHi (poll);
-  mPUSHs (newRV_inc ((SV *)(poll ? st->wcb : st->rcb)));
-  PUTBACK;
-
-  call_sv ((SV *)io, G_SCALAR | G_EVAL);
-
-  SPAGAIN;
-  w = POPs;
-  w = AEF_XS_DIED ? NULL : newSVsv (w);
-  PUTBACK;
-  FREETMPS;
-  LEAVE;
-
-  return w;
+  return aef_xs_io (aTHX_ st->fh, poll, poll ? st->wcb : st->rcb);
 }
 
 /* Stop both watchers and let the reader release the state. */
@@ -146,7 +117,7 @@ aef_xs_rpc_dispatch__ (pTHX_ aef_xs_rpc *st)
         PUSHMARK (SP);
         PUTBACK;
 
-        rc = aef_xs_thaw (aTHX_ st->thaw, st->fast, p, len);
+        rc = aef_xs_thaw (aTHX_ &st->codec, p, len);
         if (rc)
           aef_xs_popmark (aTHX);
         else
@@ -312,7 +283,7 @@ aef_xs_rpc_call__ (pTHX_ CV *cv)
   if (!st)
     croak ("AnyEvent::Fork::RPC: called after global destruction");
 
-  if (aef_xs_freeze (aTHX_ st->freeze, st->fast, &ST (0), items ? items - 1 : 0, &pl))
+  if (aef_xs_freeze (aTHX_ &st->codec, &ST (0), items ? items - 1 : 0, &pl))
     aef_xs_rethrow (aTHX);
 
   if ((uint64_t)pl.size > AEF_RPC_MAX)
@@ -379,8 +350,7 @@ aef_xs_rpc_destroy__ (pTHX_ aef_xs_rpc *st)
   SvREFCNT_dec ((SV *)st->rcb);
   SvREFCNT_dec ((SV *)st->wcb);
   SvREFCNT_dec (st->fh);
-  SvREFCNT_dec (st->freeze);
-  SvREFCNT_dec (st->thaw);
+  aef_xs_codec_free (aTHX_ &st->codec);
   SvREFCNT_dec (st->on_event);
   SvREFCNT_dec (st->on_error);
   SvREFCNT_dec (st->on_destroy);
@@ -409,7 +379,7 @@ aef_xs_rpc_free__ (pTHX_ SV *sv, MAGIC *mg)
 }
 
 SV *
-aef_xs_rpc_new (pTHX_ const char *klass, int async, UV rlen, SV *freeze, SV *thaw, int fast,
+aef_xs_rpc_new (pTHX_ const char *klass, int async, UV rlen, SV *serialiser, SV *freeze, SV *thaw,
                 SV *on_event, SV *on_error, SV *on_destroy)
 {
   aef_xs_rpc *st;
@@ -417,9 +387,7 @@ aef_xs_rpc_new (pTHX_ const char *klass, int async, UV rlen, SV *freeze, SV *tha
 
   Newxz (st, 1, aef_xs_rpc);
   aef_rpc_init (&st->core, async, rlen);
-  st->freeze = newSVsv (freeze);
-  st->thaw = newSVsv (thaw);
-  st->fast = fast;
+  aef_xs_codec_init (aTHX_ &st->codec, serialiser, freeze, thaw);
   st->on_event = newSVsv (on_event);
   st->on_error = newSVsv (on_error);
   st->on_destroy = newSVsv (on_destroy);

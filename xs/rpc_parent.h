@@ -17,10 +17,11 @@ typedef struct aef_xs_rpc aef_xs_rpc;
 aef_xs_rpc *aef_xs_rpc_from(pTHX_ SV *sv);
 
 /* A new object (a new reference blessed into klass): async selects the
- * request format, rlen the response reader's initial read size, freeze /
- * thaw / fast the serialiser, on_* the user's callbacks (copied). */
-SV *aef_xs_rpc_new(pTHX_ const char *klass, int async, UV rlen, SV *freeze, SV *thaw,
-                   int fast, SV *on_event, SV *on_error, SV *on_destroy);
+ * request format, rlen the response reader's initial read size, serialiser
+ * the serialiser's text and freeze / thaw what it evaluated to, on_* the
+ * user's callbacks (copied). */
+SV *aef_xs_rpc_new(pTHX_ const char *klass, int async, UV rlen, SV *serialiser, SV *freeze,
+                   SV *thaw, SV *on_event, SV *on_error, SV *on_destroy);
 
 /* The child's socket is there: make it non-blocking, start the watchers
  * (the read watcher keeps the object alive until end-of-file or an error)

@@ -56,6 +56,40 @@ aef_xs_rethrow (pTHX)
 }
 
 SV *
+aef_xs_io (pTHX_ SV *fh, int poll, CV *cb)
+{
+  dSP;
+  CV *io = get_cv ("AE::io", 0);
+  SV *w;
+
+  if (!io)
+    {
+      sv_setpvs (ERRSV, "AnyEvent::Fork::RPC: AnyEvent is not loaded\n");
+      return NULL;
+    }
+
+  ENTER;
+  SAVETMPS;
+  PUSHMARK (SP);
+  EXTEND (SP, 3);
+  PUSHs (fh);
+  mPUSHi (poll);
+  mPUSHs (newRV_inc ((SV *)cb));
+  PUTBACK;
+
+  call_sv ((SV *)io, G_SCALAR | G_EVAL);
+
+  SPAGAIN;
+  w = POPs;
+  w = AEF_XS_DIED ? NULL : newSVsv (w);
+  PUTBACK;
+  FREETMPS;
+  LEAVE;
+
+  return w;
+}
+
+SV *
 aef_xs_obj_new (pTHX_ HV *stash, const MGVTBL *vtbl, void *ptr)
 {
   SV *obj = newSV_type (SVt_PVMG);

@@ -36,6 +36,10 @@ int aef_xs_call1(pTHX_ SV *cb, SV *arg);
  * Only from an XSUB entered from Perl, after every C frame is consistent. */
 void aef_xs_rethrow(pTHX);
 
+/* $w = AE::io $fh, $poll, $cb (cb: an XSUB made with newXS). The watcher
+ * (a new reference), or NULL with $@ set when that died. */
+SV *aef_xs_io(pTHX_ SV *fh, int poll, CV *cb);
+
 /* Objects: a Perl object owns its C struct through ext magic on the
  * scalar it refers to. The address of the kind's MGVTBL is what tells its
  * objects from everything else (other kinds, forged blessed references);
