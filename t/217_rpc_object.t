@@ -1,6 +1,8 @@
 # The C core's objects (the RPC state and the Pool heap) are recognised by
 # the magic they carry, not by their class: forged or foreign values croak
-# with a clear text, and a destroyed RPC state is reported as such.
+# with a clear text, and a destroyed RPC state is reported as such. Also the
+# croaks of the Async backend's entry point (a worker's, tried here without
+# running its loop).
 use strict;
 use warnings;
 use lib "t/lib";
@@ -52,5 +54,18 @@ $rpc->DESTROY;
 pass "a second DESTROY is harmless";
 undef $rpc;
 pass "freeing a destroyed state is harmless";
+
+# async_start: its handles are checked first; a worker runs one backend
+{
+   use Socket ();
+   socketpair my $s1, my $s2, Socket::AF_UNIX (), Socket::SOCK_STREAM (), 0 or die "socketpair: $!";
+   my @rest = (496, "main::f", $AnyEvent::Fork::RPC::STRING_SERIALISER, undef, undef, sub { }, sub { });
+
+   is eval { AnyEvent::Fork::RPC::Core::async_start ("x", $s2, @rest); 1 }, undef, "async_start on a bad handle";
+   like $@, qr/^rfh: not a file handle or descriptor at /, "... croaks";
+   is eval { AnyEvent::Fork::RPC::Core::async_start ($s1, $s1, @rest); 1 }, 1, "async_start";
+   is eval { AnyEvent::Fork::RPC::Core::async_start ($s2, $s2, @rest); 1 }, undef, "async_start again";
+   like $@, qr/^AnyEvent::Fork::RPC::Async: already running at /, "... croaks";
+}
 
 done_testing;
