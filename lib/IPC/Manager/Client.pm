@@ -12,7 +12,7 @@ use Scalar::Util qw(weaken blessed);
 use Time::HiRes ();
 use Digest::SHA ();
 use IPC::Manager::Message ();
-use IPC::Manager::Util qw(pid_is_running tinysleep);
+use IPC::Manager::Util qw(tinysleep);
 
 our $VERSION = '0.000038';
 
@@ -173,7 +173,7 @@ sub _register {
       croak "$self->{id} $type does not exist" unless $exists;
       my $pid = _file_pid ("$path.pid");
       croak "Looks like the connection is already running in pid $pid"
-         if $pid && pid_is_running ($pid);
+         if $pid && IPC::Manager::Util::pid_is_running ($pid);
       my $stats = _read_file ("$path.stats");
       $self->{stats} = $self->{serializer}->deserialize ($stats) if defined $stats && length $stats;
       $self->_open_entry ($path);
@@ -181,7 +181,7 @@ sub _register {
    else {
       if ($exists) {
          my $pid = _file_pid ("$path.pid");
-         croak "$self->{id} $type already exists" unless $pid && !pid_is_running ($pid);
+         croak "$self->{id} $type already exists" unless $pid && !IPC::Manager::Util::pid_is_running ($pid);
          $self->_remove_artefacts ($path);
       }
       $self->_make_entry ($path);
@@ -207,7 +207,7 @@ sub _scan {
       my $path = "$route/$e";
       next unless $self->_entry_ok ($path);
       my $pid = _file_pid ("$path.pid");
-      next if $pid && !pid_is_running ($pid);
+      next if $pid && !IPC::Manager::Util::pid_is_running ($pid);
       my $name = $e;
       if (-e "$path.name") {
          my $real = _read_file ("$path.name");
@@ -243,7 +243,7 @@ sub peer_active {
    my $deadline = (defined $timeout && $timeout > 0) ? Time::HiRes::time () + $timeout : undef;
    while (1) {
       my $pid = $self->peer_pid ($peer);
-      return 1 if $pid && pid_is_running ($pid);
+      return 1 if $pid && IPC::Manager::Util::pid_is_running ($pid);
       return 0 unless defined $timeout;
       my $left = $deadline ? $deadline - Time::HiRes::time () : 0.05;
       return 0 if $left <= 0;
@@ -295,7 +295,7 @@ sub peer_left {
    my ($self, $peer) = @_;
    my $path = $self->path ($peer);
    my $pid = _file_pid ("$path.pid");
-   return unless $pid && !pid_is_running ($pid);
+   return unless $pid && !IPC::Manager::Util::pid_is_running ($pid);
    $self->_remove_artefacts ($path);
    return;
 }
@@ -500,14 +500,17 @@ sub have_dynamic_handles_for_select { 0 }
 sub _open_peer_change {
    my $self = shift;
    return if $self->{_peer_change};
-   $self->{_peer_change} = IPC::Manager::Core::Watch->new ($self->{route}, 0)
+   $self->{_peer_change} = IPC::Manager::Core::watch ($self->{route}, 1)
       if IPC::Manager::Core::have_inotify ();
    return;
 }
 
 sub have_handles_for_peer_change { $_[0]->{_peer_change} ? 1 : 0 }
-sub handles_for_peer_change      { $_[0]->{_peer_change} ? ($_[0]->{_peer_change}->fh) : () }
-sub reset_handles_for_peer_change { $_[0]->{_peer_change}->drain if $_[0]->{_peer_change}; return }
+sub handles_for_peer_change      { $_[0]->{_peer_change} ? ($_[0]->{_peer_change}) : () }
+sub reset_handles_for_peer_change {
+   IPC::Manager::Core::watch_drain ($_[0]->{_peer_change}) if $_[0]->{_peer_change};
+   return;
+}
 
 require IPC::Manager::Core;
 

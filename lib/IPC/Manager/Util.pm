@@ -21,22 +21,15 @@ BEGIN {
    *USE_IO_SELECT = sub () { $select };
 }
 
-# the core knows zombies from the kernel's process table without reaping
-# them; on systems without /proc a zombie still counts as running
-sub _zombie {
-   my ($pid) = @_;
-   open my $fh, "<", "/proc/$pid/stat" or return 0;
-   my $line = <$fh>;
-   return 0 unless defined $line;
-   return $line =~ /\)\s+Z\s/ ? 1 : 0;
-}
-
 sub pid_is_running {
    my ($pid) = @_;
    croak "A pid is required" unless $pid;
    local $!;
    if (kill 0, $pid) {
-      return _zombie ($pid) ? 0 : 1;
+      # a zombie is told from the kernel's process table, without reaping
+      # it (on systems without /proc a zombie still counts as running)
+      require IPC::Manager::Core;
+      return IPC::Manager::Core::pid_alive ($pid) ? 1 : 0;
    }
    return 0 if $!{ESRCH};
    return -1;

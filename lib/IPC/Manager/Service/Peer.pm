@@ -1,0 +1,49 @@
+package IPC::Manager::Service::Peer;
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use Scalar::Util qw(weaken);
+
+our $VERSION = '0.000038';
+
+sub new {
+   my $class = shift;
+   my %p = (@_ == 1 && ref $_[0] eq 'HASH') ? %{$_[0]} : @_;
+   my $self = bless {%p}, $class;
+   $self->init;
+   return $self;
+}
+
+sub init {
+   my $self = shift;
+   croak "'name' is required"    unless defined $self->{name};
+   croak "'service' is required" unless $self->{service};
+   croak "'service' must be the current process"
+      unless defined $self->{service}->pid && $self->{service}->pid == $$;
+   weaken $self->{service};
+   return;
+}
+
+sub name      { $_[0]->{name} }
+sub service   { $_[0]->{service} }
+sub child_pid { $_[0]->{child_pid} }
+sub _set_child_pid { $_[0]->{child_pid} = $_[1] }
+
+sub ready {
+   my ($self, $timeout) = @_;
+   return $self->{service}->client->peer_active ($self->{name}, $timeout) ? 1 : 0;
+}
+
+sub send_request {
+   my ($self, $req, $cb) = @_;
+   return $self->{service}->send_request ($self->{name}, $req, $cb);
+}
+
+sub get_response {
+   my ($self, $id) = @_;
+   return $self->{service}->get_response ($id);
+}
+
+1;
