@@ -301,19 +301,6 @@ static void reap__(aef_svc_wait *w)
   }
 }
 
-static int watch_gone__(aef_svc_wait *w)
-{
-  size_t i;
-  int n = 0;
-
-  for (i = 0; i < w->nwatch; i++)
-    if (!aef_svc_pid_alive(w->watch[i])) {
-      w->gone[i] = 1;
-      n++;
-    }
-  return n;
-}
-
 int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w)
 {
   size_t nev = w->nr + w->nw + w->nsig + (w->reap ? 1 : 0) + w->nwatch, i, k = 0;
@@ -329,8 +316,8 @@ int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w)
 
   if (w->reap)
     reap__(w);
-  if (w->nreaped || watch_gone__(w))
-    return (int)w->nreaped + (w->nreaped ? 0 : 1);
+  if (w->nreaped)
+    return (int)w->nreaped;
 
   ev = calloc(nev ? nev : 1, sizeof *ev);
   wt = calloc(nev ? nev : 1, sizeof *wt);
@@ -358,16 +345,31 @@ int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w)
     ADD__(w->sigs[i], EV_SIGNAL | EV_PERSIST, &sigint[i], 1);
   if (w->reap)
     ADD__(SIGCHLD, EV_SIGNAL | EV_PERSIST, &chld, 1);
-#if defined(__linux__) && defined(SYS_pidfd_open)
+  /* a watched pid wakes us through a pidfd where there are pidfds (it
+   * turns readable when the process exits, zombie or not); elsewhere it is
+   * looked at before and after the wait */
   for (i = 0; i < w->nwatch; i++) {
+#if defined(__linux__) && defined(SYS_pidfd_open)
     pidfd[i] = (int)syscall(SYS_pidfd_open, w->watch[i], 0);
     if (pidfd[i] >= 0) {
       fcntl(pidfd[i], F_SETFD, FD_CLOEXEC);
-      ADD__(pidfd[i], EV_READ, NULL, 0);
+      ADD__(pidfd[i], EV_READ, &w->gone[i], 0);
+      continue;
     }
-  }
+    if (errno == ESRCH) {
+      w->gone[i] = 1;
+      continue;
+    }
 #endif
+    if (!aef_svc_pid_alive(w->watch[i]))
+      w->gone[i] = 1;
+  }
 #undef ADD__
+  for (i = 0; i < w->nwatch; i++)
+    if (w->gone[i]) {
+      r = 1;
+      goto cleanup;
+    }
 
   if (w->timeout_ms >= 0) {
     tv.tv_sec = w->timeout_ms / 1000;
@@ -382,8 +384,12 @@ int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w)
     w->sigcount[i] += (unsigned)sigint[i];
   if (w->reap)
     reap__(w);
+  for (i = 0; i < w->nwatch; i++)
+    if (pidfd[i] < 0 && !aef_svc_pid_alive(w->watch[i]))
+      w->gone[i] = 1;
   if (!r) {
-    r = watch_gone__(w) + (int)w->nreaped;
+    r = (int)w->nreaped;
+    for (i = 0; i < w->nwatch; i++) r += w->gone[i];
     for (i = 0; i < w->nr; i++) r += w->rready[i];
     for (i = 0; i < w->nw; i++) r += w->wready[i];
     for (i = 0; i < w->nsig; i++) r += sigint[i] ? 1 : 0;

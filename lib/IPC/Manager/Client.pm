@@ -176,6 +176,7 @@ sub _register {
          if $pid && IPC::Manager::Util::pid_is_running ($pid);
       my $stats = _read_file ("$path.stats");
       $self->{stats} = $self->{serializer}->deserialize ($stats) if defined $stats && length $stats;
+      $self->{_resume} = 1 if -e "$path.resume";
       $self->_open_entry ($path);
    }
    else {
@@ -413,13 +414,17 @@ sub requeue_message {
       $self->{stats}{read}{ $m->{from} }-- if defined $m->{from};
    }
    close $fh or die "Could not write '$file': $!";
+   $self->{_resume} = 1;
    return;
 }
 
+# only this client (or its previous incarnation, before a reconnect)
+# writes its resume file
 sub _read_resume {
    my $self = shift;
+   return () unless $self->{_resume};
+   delete $self->{_resume};
    my $file = $self->path . ".resume";
-   return () unless -e $file;
    my $data = _read_file ($file);
    unlink $file;
    my @out;
@@ -445,7 +450,7 @@ sub disconnect {
    my $waiting = 0;
    my $tries = 0;
    while (1) {
-      my $ready = $self->ready_messages || -e ($self->path . ".resume");
+      my $ready = $self->ready_messages || $self->{_resume};
       my $pending = $self->pending_messages;
       last unless $ready || $pending;
       if (!$ready) {

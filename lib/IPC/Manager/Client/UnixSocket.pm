@@ -78,19 +78,27 @@ sub _out_sock {
    return $self->{_out}{$peer} = [$s, $path];
 }
 
-# 1 sent, 0 would block; dies on errors
+# 1 sent, 0 would block; dies on errors. A cached socket is tried first:
+# the peer's entry is looked up only when there is none or it failed.
 sub _send_raw {
    my ($self, $peer, $data) = @_;
-   my $path = $self->peer_exists ($peer);
-   die "'$peer' is not a valid message recipient\n" unless defined $path;
-   my $c = $self->_out_sock ($peer, $path);
+   my $retry = 1;
+   my $c = $self->{_out}{$peer};
    while (1) {
+      if (!$c) {
+         my $path = $self->peer_exists ($peer);
+         croak "'$peer' is not a valid message recipient" unless defined $path;
+         $c = $self->_out_sock ($peer, $path);
+      }
       my $n = send ($c->[0], $data, 0);
       return 1 if defined $n;
       next if $!{EINTR};
       return 0 if $!{EAGAIN} || $!{EWOULDBLOCK};
       my $err = "$!";
       delete $self->{_out}{$peer};
+      undef $c;
+      # a stale cached socket (the peer re-registered): look it up again
+      next if $retry-- && ($!{ECONNREFUSED} || $!{ENOTCONN} || $!{ENOENT});
       croak "Cannot send message: $err";
    }
 }
@@ -99,7 +107,8 @@ sub _send_message {
    my ($self, $msg) = @_;
    my $peer = $msg->{to};
    croak "No peer specified" unless defined $peer;
-   croak "'$peer' is not a valid message recipient" unless defined $self->peer_exists ($peer);
+   croak "'$peer' is not a valid message recipient"
+      unless $self->{_out}{$peer} || defined $self->peer_exists ($peer);
    my $data = $self->{serializer}->serialize ($msg);
    if (!$self->{send_blocking}) {
       my $q = $self->{_queue}{$peer};

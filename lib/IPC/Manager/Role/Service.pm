@@ -248,12 +248,16 @@ sub watch {
       my $left = ($self->{_LAST_INTERVAL} || 0) + $self->interval - Time::HiRes::time ();
       $timeout = $left if $left < $timeout;
       $timeout = 0 if $timeout < 0;
-      my @r = ($client->have_handles_for_select ? $client->handles_for_select : (),
-               $client->handles_for_peer_change);
+      my @pc = $client->handles_for_peer_change;
+      my %pcfd = map { fileno ($_) => 1 } @pc;
+      my $pc = @pc;
+      my @r = ($client->have_handles_for_select ? $client->handles_for_select : (), @pc);
       my @w = $client->have_writable_handles ? $client->writable_handles : ();
       my $can_select = $client->have_handles_for_select;
 
       my $res = $loop->wait (\@r, \@w, \@sigs, $watch, 1, $timeout);
+      my @rfd = map { fileno $_ } @{ $res->{r} };
+      my $changed = grep $pcfd{$_}, @rfd;
 
       my %pids;
       $self->_reaped ($_, $res->{reaped}{$_}, \%pids) for keys %{ $res->{reaped} };
@@ -266,7 +270,7 @@ sub watch {
       $client->drain_pending if @{ $res->{w} };
       $client->reset_handles_for_peer_change if @{ $res->{r} };
 
-      if (!$can_select || @{ $res->{r} }) {
+      if (!$can_select || grep !$pcfd{$_}, @rfd) {
          my @msgs = $client->get_messages;
          $act{messages} = \@msgs if @msgs;
       }
@@ -274,10 +278,15 @@ sub watch {
          $act{sigs} = { %{ $self->{_SIGS_SEEN} } };
          %{ $self->{_SIGS_SEEN} } = ();
       }
-      my $delta = $self->peer_delta;
-      $act{peer_delta} = $delta if %$delta;
-      $act{interval} = 1 if Time::HiRes::time () - ($self->{_LAST_INTERVAL} || 0) >= $self->interval;
-      $act{pid_watch} = 1 if @{ $res->{gone} } || grep { !IPC::Manager::Util::pid_is_running ($_) } @$watch;
+      my $tick = Time::HiRes::time () - ($self->{_LAST_INTERVAL} || 0) >= $self->interval;
+      # the peer set is rescanned when the route changed (the route watch
+      # fired), on every tick, and always without a route watch
+      if ($tick || !$pc || $changed) {
+         my $delta = $self->peer_delta;
+         $act{peer_delta} = $delta if %$delta;
+      }
+      $act{interval} = 1 if $tick;
+      $act{pid_watch} = 1 if @{ $res->{gone} } || (($tick || !$pc) && grep { !IPC::Manager::Util::pid_is_running ($_) } @$watch);
       my $now = $self->{_TERMINATED};
       $act{terminated} = { value => $now }
          if (defined $now) != (defined $before) || (defined $now && $now ne $before);

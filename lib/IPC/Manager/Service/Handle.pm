@@ -121,18 +121,19 @@ sub _wait_step {
       $t = $left if $left < $t;
       $t = 0 if $t < 0;
    }
-   $self->poll ($t);
-   return;
+   return $self->poll ($t);
 }
 
 sub await_response {
    my ($self, $id, $timeout) = @_;
    my $deadline = defined $timeout ? Time::HiRes::time () + $timeout : undef;
+   my $checked = 1;
    while (1) {
       my @r = $self->get_response ($id);
       return $r[0] if @r;
+      # the peer's liveness is looked at when a wait step brought nothing
       my ($peer, $pid) = $self->pending_response_peer ($id);
-      unless ($self->_pending_peer_active ($peer, $pid)) {
+      unless ($checked++ || $self->_pending_peer_active ($peer, $pid)) {
          $self->poll (0);
          @r = $self->get_response ($id);
          return $r[0] if @r;
@@ -140,7 +141,7 @@ sub await_response {
       }
       croak "await_response: timed out after ${timeout}s waiting for response '$id'"
          if defined $deadline && Time::HiRes::time () >= $deadline;
-      $self->_wait_step ($deadline);
+      $checked = 0 unless $self->_wait_step ($deadline);
    }
 }
 
