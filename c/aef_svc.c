@@ -285,7 +285,8 @@ static void on_event__(evutil_socket_t fd, short what, void *arg)
       *w->flag = 1;
   }
   (*w->woke)++;
-  event_base_loopbreak(w->base);
+  /* no loopbreak: EVLOOP_ONCE returns once every event that became active
+   * together has been counted (a break would drop the others' counts) */
 }
 
 static void reap__(aef_svc_wait *w)

@@ -36,11 +36,12 @@ sub handles_for_select      { $_[0]->{_watch} ? ($_[0]->{_watch}) : () }
 sub _list {
    my ($self, $ext) = @_;
    opendir my $dh, $self->_dir or return ();
-   return sort grep /\.\Q$ext\E\z/, readdir $dh;
+   my @f = sort grep /\.\Q$ext\E\z/, readdir $dh;
+   return @f;
 }
 
-sub pending_messages { scalar ($_[0]->_list ('pend'))  ? 1 : 0 }
-sub ready_messages   { scalar ($_[0]->_list ('ready')) ? 1 : 0 }
+sub pending_messages { my @f = $_[0]->_list ('pend');  @f ? 1 : 0 }
+sub ready_messages   { my @f = $_[0]->_list ('ready'); @f ? 1 : 0 }
 
 sub _read_messages {
    my $self = shift;

@@ -190,6 +190,8 @@ sub debug {
    my $io = $self->orig_io || {};
    my $fh = $io->{stderr} || $io->{stdout} || \*STDERR;
    print $fh @msg;
+   # the handle is a private duplicate: flush it, or the text waits there
+   my $old = select ($fh); $| = 1; select ($old);
    return;
 }
 
