@@ -304,7 +304,7 @@ static void reap__(aef_svc_wait *w)
 
 int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w)
 {
-  size_t nev = w->nr + w->nw + w->nsig + (w->reap ? 1 : 0) + w->nwatch, i, k = 0;
+  size_t nev = w->nr + w->nw + w->nsig + (w->reap ? 1 : 0) + w->nwatch + 1, i, k = 0;
   struct event **ev = NULL;
   waiter__ *wt = NULL;
   int *sigint = NULL, *pidfd = NULL, woke = 0, r = 0, chld = 0;
@@ -373,12 +373,24 @@ int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w)
     }
 
   if (w->timeout_ms >= 0) {
+    /* our own timer, freed below (a loopexit would outlive this call) */
     tv.tv_sec = w->timeout_ms / 1000;
     tv.tv_usec = (w->timeout_ms % 1000) * 1000;
-    event_base_loopexit(loop->base, &tv);
+    wt[k].flag = NULL; wt[k].count = 0; wt[k].woke = &woke; wt[k].base = loop->base;
+    ev[k] = evtimer_new(loop->base, on_event__, &wt[k]);
+    if (!ev[k] || evtimer_add(ev[k], &tv) < 0) {
+      r = -ENOMEM;
+      goto cleanup;
+    }
+    k++;
   }
   if (k || w->timeout_ms >= 0)
     if (event_base_loop(loop->base, EVLOOP_ONCE) < 0)
+      r = -EIO;
+  /* a signal caught after the wake-up, while the callbacks ran, is only
+   * noted in libevent's signal pipe: collect it before the handlers go */
+  if (!r && (w->nsig || w->reap))
+    if (event_base_loop(loop->base, EVLOOP_NONBLOCK) < 0)
       r = -EIO;
 
   for (i = 0; i < w->nsig; i++)
