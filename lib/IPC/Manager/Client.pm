@@ -221,8 +221,8 @@ sub _scan {
 
 sub peers {
    my $self = shift;
-   my $scan = $self->_scan;
-   return sort keys %$scan;
+   my @peers = sort keys %{ $self->_scan };
+   return @peers;
 }
 
 sub peer_exists {

@@ -62,7 +62,8 @@ sub TO_JSON {
 }
 
 sub sort_messages {
-   return sort { $a->{stamp} <=> $b->{stamp} or ($a->{stamp_ord} || 0) <=> ($b->{stamp_ord} || 0) } @_;
+   my @sorted = sort { $a->{stamp} <=> $b->{stamp} or ($a->{stamp_ord} || 0) <=> ($b->{stamp_ord} || 0) } @_;
+   return @sorted;
 }
 
 1;

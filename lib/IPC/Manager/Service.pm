@@ -99,7 +99,7 @@ sub run_should_end {
    return $end;
 }
 
-sub signals_to_grab { sort keys %{ $_[0]->{on_sig} } }
+sub signals_to_grab { my @s = sort keys %{ $_[0]->{on_sig} }; return @s }
 
 sub push_on_sig    { my ($s, $sig, $cb) = @_; push @{ $s->{on_sig}{$sig} }, $cb; return }
 sub unshift_on_sig { my ($s, $sig, $cb) = @_; unshift @{ $s->{on_sig}{$sig} }, $cb; return }
