@@ -24,7 +24,8 @@ sub new {
    my $class = shift;
    my %p = (@_ == 1 && ref $_[0] eq 'HASH') ? %{$_[0]} : @_;
    my $self = bless {%p}, $class;
-   $self->init;
+   # a client that failed to register must not clean up what it never made
+   eval { $self->init; 1 } or do { $self->{disconnected} = 1; die $@ };
    return $self;
 }
 

@@ -166,7 +166,7 @@ sub _ipcm_service {
       last IPCM_SERVICE;
    }
    croak "ipcm_service: previous service detected but no IPCM_SERVICE jump point on the stack"
-      if $CURRENT && defined $CURRENT->pid && $CURRENT->pid == $$;
+      if $CURRENT;
 
    local $IN_RUNNER = 1;
    $NEXT = $inst;
