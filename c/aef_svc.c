@@ -158,16 +158,17 @@ int aef_svc_dgram_recv(int fd, aef_buf *b)
 /* ------------------------------------------------------------------------ */
 /* directory watches */
 
-int aef_svc_watch_open(const char *dir, int deletes)
+int aef_svc_watch_open(const char *dir, int peers)
 {
 #ifdef __linux__
   int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC), r;
-  uint32_t mask = IN_CREATE | IN_MOVED_TO | IN_ONLYDIR;
+  /* messages arrive by rename only; peers come and go in every way */
+  uint32_t mask = IN_MOVED_TO | IN_ONLYDIR;
 
   if (fd < 0)
     return -errno;
-  if (deletes)
-    mask |= IN_DELETE | IN_MOVED_FROM;
+  if (peers)
+    mask |= IN_CREATE | IN_DELETE | IN_MOVED_FROM;
   if (inotify_add_watch(fd, dir, mask) < 0) {
     r = -errno;
     close(fd);
@@ -175,7 +176,7 @@ int aef_svc_watch_open(const char *dir, int deletes)
   }
   return fd;
 #else
-  (void)dir; (void)deletes;
+  (void)dir; (void)peers;
   return -ENOSYS;
 #endif
 }

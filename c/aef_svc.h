@@ -41,9 +41,11 @@ int aef_svc_frame_put(aef_buf *b, const void *payload, size_t len);
 int aef_svc_dgram_recv(int fd, aef_buf *b);
 
 /* An inotify descriptor (non-blocking, close-on-exec) watching directory
- * dir for entries created or moved in (and, with deletes true, removed).
- * Returns the descriptor or -errno (-ENOSYS where there is no inotify). */
-int aef_svc_watch_open(const char *dir, int deletes);
+ * dir for entries renamed into it (how message files arrive) and, with
+ * peers true, also for entries created or removed (peers joining and
+ * leaving a route). Returns the descriptor or -errno (-ENOSYS where there
+ * is no inotify). */
+int aef_svc_watch_open(const char *dir, int peers);
 
 /* Reads and discards every queued event of a watch descriptor. Returns the
  * number of events read or -errno. */

@@ -3,7 +3,7 @@
 #   $uuid = IPC::Manager::Core::uuid          random version 4 UUID
 #   $bool = IPC::Manager::Core::pid_alive ($pid)
 #                                             running and not a zombie
-#   $fd = IPC::Manager::Core::watch_open ($dir, $deletes)
+#   $fd = IPC::Manager::Core::watch_open ($dir, $peers)
 #                                             inotify descriptor, undef + $!
 #   $n = IPC::Manager::Core::watch_drain ($fh_or_fd)
 #   $bytes = IPC::Manager::Core::dgram_recv ($fh_or_fd)
@@ -44,10 +44,10 @@ pid_alive (IV pid)
     RETVAL
 
 SV *
-watch_open (const char *dir, int deletes)
+watch_open (const char *dir, int peers)
   CODE:
 {
-  int fd = aef_svc_watch_open (dir, deletes);
+  int fd = aef_svc_watch_open (dir, peers);
 
   if (fd < 0)
     {

@@ -96,7 +96,7 @@ static void test_dgram (void)
 
 static void test_watch (void)
 {
-  char dir[] = "/tmp/t_svc_XXXXXX", path[64];
+  char dir[] = "/tmp/t_svc_XXXXXX", path[64], path2[64];
   int fd, fl;
 
   ok (mkdtemp (dir) != NULL, "tempdir");
@@ -110,6 +110,15 @@ static void test_watch (void)
   ok (aef_svc_watch_drain (fd) > 0, "creation seen");
   unlink (path);
   ok (aef_svc_watch_drain (fd) > 0, "removal seen");
+  close (fd);
+  fd = aef_svc_watch_open (dir, 0);
+  ok (fd >= 0, "message watch");
+  close (open (path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+  is_int (aef_svc_watch_drain (fd), 0, "a creation does not count");
+  snprintf (path2, sizeof path2, "%s/y", dir);
+  rename (path, path2);
+  ok (aef_svc_watch_drain (fd) > 0, "a rename into it does");
+  unlink (path2);
   rmdir (dir);
   close (fd);
   ok (aef_svc_watch_open ("/nonexistent/dir", 0) < 0, "missing directory");

@@ -233,11 +233,19 @@ sub peer_exists {
    return $self->_entry_ok ($path) ? $path : undef;
 }
 
+# pidfiles are replaced by rename, so a new pid comes with a new inode:
+# the pid read last time is reused while the inode stays the same
 sub peer_pid {
    my ($self, $peer) = @_;
    my $path = $self->peer_exists ($peer);
    return undef unless defined $path;
-   return _file_pid ("$path.pid");
+   my $ino = (stat "$path.pid")[1];
+   return 0 unless $ino;
+   my $c = $self->{_pidcache}{$path};
+   return $c->[1] if $c && $c->[0] == $ino;
+   my $pid = _file_pid ("$path.pid");
+   $self->{_pidcache}{$path} = [$ino, $pid];
+   return $pid;
 }
 
 sub peer_active {

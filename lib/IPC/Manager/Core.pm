@@ -21,8 +21,8 @@ sub have_inotify {
 
 # a directory watch as a Perl file handle
 sub watch {
-   my ($dir, $deletes) = @_;
-   my $fd = watch_open ($dir, $deletes ? 1 : 0);
+   my ($dir, $peers) = @_;
+   my $fd = watch_open ($dir, $peers ? 1 : 0);
    return undef unless defined $fd;
    open my $fh, "<&=", $fd or return undef;
    return $fh;
@@ -61,10 +61,11 @@ A random version 4 UUID (upper-case hex), from the kernel's random bytes.
 True when the process exists and is not a zombie (checked without reaping
 it).
 
-=item $fd = watch_open ($dir, $deletes), $fh = watch ($dir, $deletes)
+=item $fd = watch_open ($dir, $peers), $fh = watch ($dir, $peers)
 
 An inotify descriptor (or handle) that becomes readable when an entry is
-created in or moved into C<$dir> (and removed from it, with C<$deletes>).
+renamed into C<$dir> (how message files arrive) and, with C<$peers>, also
+when one is created or removed (peers joining or leaving a route).
 Undef with C<$!> set where inotify is missing. C<watch_drain ($fh)> reads
 the queued events. C<have_inotify> tells whether watches work here; it is
 false when the environment variable C<IPC_MANAGER_NO_INOTIFY> is true, which

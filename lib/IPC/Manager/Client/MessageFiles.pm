@@ -5,6 +5,8 @@ use warnings;
 
 use Carp qw(croak confess);
 use File::Path ();
+use Fcntl ();
+use Errno ();
 use IPC::Manager::Client ();
 use IPC::Manager::Core ();
 our @ISA = ('IPC::Manager::Client');
@@ -65,9 +67,13 @@ sub _send_message {
    my $dir = $self->peer_exists ($peer);
    croak "Client does not exist" unless defined $dir;
    my $base = "$dir/$msg->{id}";
-   confess "Message file '$base.ready' already exists" if -e "$base.ready" || -e "$base.pend";
+   confess "Message file '$base.ready' already exists" if -e "$base.ready";
    my $data = $self->{serializer}->serialize ($msg);
-   open my $fh, ">", "$base.pend" or croak "Client does not exist";
+   my $fh;
+   if (!sysopen ($fh, "$base.pend", Fcntl::O_WRONLY () | Fcntl::O_CREAT () | Fcntl::O_EXCL ())) {
+      confess "Message file '$base.pend' already exists" if $!{EEXIST};
+      croak "Client does not exist";
+   }
    binmode $fh;
    print $fh $data;
    close $fh or die "Could not write '$base.pend': $!";

@@ -148,21 +148,28 @@ sub await_response {
 sub await_all_responses {
    my ($self, $timeout) = @_;
    my $deadline = defined $timeout ? Time::HiRes::time () + $timeout : undef;
+   my $quiet = 1;
    while ($self->have_pending_responses) {
-      my %gone;
-      for my $h (map { $_ ? values %$_ : () } $self->{_RESPONSES}, $self->{_RESPONSE_HANDLER}) {
-         next if exists $h->{response} && defined $h->{response};
-         $gone{ $h->{peer} } = 1 unless $self->_pending_peer_active ($h->{peer}, $h->{pid});
-      }
-      if (%gone) {
-         $self->poll (0);
-         croak "peer(s) '" . join (", ", sort keys %gone) . "' went away while awaiting responses"
-            if $self->have_pending_responses;
-         last;
+      # the peers' liveness is looked at when a wait step brought nothing,
+      # once per peer and pid
+      if ($quiet) {
+         my (%seen, %gone);
+         for my $h (map { $_ ? values %$_ : () } $self->{_RESPONSES}, $self->{_RESPONSE_HANDLER}) {
+            next if exists $h->{response} && defined $h->{response};
+            my $pid = defined $h->{pid} ? $h->{pid} : '';
+            next if $seen{"$h->{peer}\0$pid"}++;
+            $gone{ $h->{peer} } = 1 unless $self->_pending_peer_active ($h->{peer}, $h->{pid});
+         }
+         if (%gone) {
+            $self->poll (0);
+            croak "peer(s) '" . join (", ", sort keys %gone) . "' went away while awaiting responses"
+               if $self->have_pending_responses;
+            last;
+         }
       }
       croak "await_all_responses: timed out after ${timeout}s with pending responses"
          if defined $deadline && Time::HiRes::time () >= $deadline;
-      $self->_wait_step ($deadline);
+      $quiet = !$self->_wait_step ($deadline);
    }
    return;
 }
