@@ -529,3 +529,75 @@ sub reset_handles_for_peer_change {
 require IPC::Manager::Core;
 
 1;
+__END__
+
+=head1 NAME
+
+IPC::Manager::Client - a participant of a bus (base class of the protocols)
+
+=head1 SYNOPSIS
+
+   my $c = ipcm_connect (worker7 => $info);
+   $c->send_message (boss => { status => 'idle' });
+   for my $msg ($c->get_messages) { ... }
+   print join (", ", $c->peers), "\n";
+   $c->disconnect;
+
+=head1 DESCRIPTION
+
+A client owns an entry in the bus directory (what it is depends on the
+protocol), a pidfile C<NAME.pid> written atomically, and, after it left,
+C<NAME.stats>. Ids that do not fit in a socket path are mapped to a hashed
+on-disk name (C<NAME.name> holds the real one). A client belongs to the
+process that created it: used from another one it croaks C<Client used
+from wrong PID>, and only the creator disconnects it on destruction.
+
+=head1 METHODS
+
+=over
+
+=item PROTOCOL->connect ($id, $serializer, $route, %params), PROTOCOL->reconnect (...)
+
+Registers: a stale entry of a dead process is cleared; a live one croaks
+C<ID TYPE already exists>. C<reconnect> resumes a suspended client.
+
+=item $msg = $c->send_message ($peer, $content), send_message (%fields), send_message ($msg, %overrides)
+
+Croaks when the peer is unknown or the transport fails (texts per
+protocol). Inside a service the client does not block: what cannot be
+sent now is queued and sent by the loop.
+
+=item ($ok, $err) = $c->try_message (...), $ok = $c->try_message (...)
+
+=item $report = $c->broadcast ($content)
+
+To every peer but itself, C<< {peer => {sent => 1} or {sent => 0, error => ...}} >>.
+
+=item @msgs = $c->get_messages
+
+Everything available now, sorted by stamp. Undecodable input is warned
+about and skipped.
+
+=item @names = $c->peers, peer_exists ($name), peer_pid ($name), peer_active ($name [, $timeout]), pid_is_running ($pid)
+
+Peers whose process is gone (exited, even if not yet reaped) are not
+listed.
+
+=item $c->disconnect ([$handler])
+
+Leaves the bus. Messages still waiting go to C<< $c->$handler (\@msgs) >>,
+or make it croak C<Messages waiting at disconnect for ID> (after leaving).
+
+=item suspend (expires_at => $t | expires_in => $s), suspend_supported, requeue_message (@msgs)
+
+=item write_stats, read_stats, all_stats, stats
+
+=item set_send_blocking, send_blocking, drain_pending, have_pending_sends, pending_sends, pending_sends_to, have_writable_handles, writable_handles, can_send_to
+
+=item have_handles_for_select, handles_for_select, have_dynamic_handles_for_select, handles_for_peer_change, reset_handles_for_peer_change, pending_messages, ready_messages
+
+=item local_clients ($route), viable, peer_left ($name), id, pid, route, disconnected, serializer
+
+=back
+
+=cut

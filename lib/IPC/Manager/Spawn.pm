@@ -200,3 +200,59 @@ sub sanity_check {
 }
 
 1;
+__END__
+
+=head1 NAME
+
+IPC::Manager::Spawn - the owner of a bus
+
+=head1 SYNOPSIS
+
+   use IPC::Manager qw(ipcm_spawn ipcm_connect);
+
+   my $spawn = ipcm_spawn (protocol => 'UnixSocket');
+   my $info  = "$spawn";                       # give this to other processes
+   my $a = $spawn->connect ('a');
+   my $b = ipcm_connect (b => $info);
+   $a->send_message (b => { hello => 1 });
+   undef $spawn;   # terminate broadcast, wait for the clients, remove the bus
+
+=head1 DESCRIPTION
+
+Created by C<ipcm_spawn>. When the last reference goes (in the process
+that owns it, and with C<guard> true), it shuts the bus down: it connects
+as C<spawn>, sends C<signal> to every client if set, broadcasts
+C<< {terminate => 1} >>, disconnects the clients of this process, waits
+until every client has left (at most C<IPC_MANAGER_SPAWN_PEER_TIMEOUT> or
+60 s, then warns C<IPC::Manager::Spawn: gave up waiting for clients to
+disconnect after Ns: NAMES>), reaps them (10 s at most), checks the
+statistics if asked, and removes the route.
+
+=head1 METHODS
+
+=over
+
+=item protocol, route, serializer, guard, stash, pid, signal, info, "$spawn"
+
+C<info> is the connection string C<[protocol, serializer, route]> as
+JSON. C<< $spawn->{signal} >> may be set at any time.
+
+=item do_sanity_check, set_do_sanity_check, debug, set_debug
+
+=item $client = $spawn->connect ($id)
+
+=item $spawn->terminate ([$con]), $spawn->wait ([$con], peer_timeout => $s, child_pids => {...}), $spawn->shutdown, $spawn->unspawn
+
+=item $pid = $spawn->cleave
+
+Hands the ownership to a detached grandchild (new session): returns its
+pid in the caller and 0 in the grandchild.
+
+=item $delta = $spawn->sanity_delta ([$con]), $spawn->sanity_check ([$con])
+
+Sent minus received messages per C<"A -E<gt> B"> pair; C<sanity_check>
+dies with a report when any is not zero.
+
+=back
+
+=cut

@@ -223,3 +223,32 @@ sub _post_disconnect {
 require IPC::Manager::Client::UnixSocket;
 
 1;
+__END__
+
+=head1 NAME
+
+IPC::Manager::Client::ConnectionUnix - bus protocol: length-framed messages over stream connections
+
+=head1 DESCRIPTION
+
+Each client listens on an AF_UNIX stream socket at C<ROUTE/NAME> (or, with
+C<< listen => 0 >>, leaves an empty marker file: it can only send). A
+sender connects once, introduces itself with a C<< {hello => ID} >> frame,
+and then sends frames of a 4-byte big-endian length followed by the
+serialized message; replies travel back over the same connection. The
+frame decoder is in the C core. A malformed hello or frame is warned about
+(C<ConnectionUnix: malformed hello frame: ...>, C<ConnectionUnix: hello
+frame missing peer id>, C<ConnectionUnix: malformed frame from 'PEER':
+...>) and the service goes on; a frame announcing more than 256 MiB drops
+the connection. Inside a service, frames are queued per connection and
+written as the socket allows. There is no automatic reconnect.
+
+Errors: C<'PEER' is not a valid message recipient>, C<'PEER' is not
+listening>, C<no active connection to 'PEER' and peer is not listening>,
+C<Cannot connect to 'PATH': ...>, C<write failed: ...>, C<Cannot create
+listen socket 'PATH': ...>, C<Cannot create marker file 'PATH': ...>,
+C<suspend is not supported by the ConnectionUnix driver>; warnings
+C<ConnectionUnix: send to 'PEER' failed: ...>, C<... failed during drain:
+...>, C<Could not unlink 'PATH': ...>.
+
+=cut

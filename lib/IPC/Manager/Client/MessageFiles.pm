@@ -99,3 +99,26 @@ sub _post_disconnect {
 }
 
 1;
+__END__
+
+=head1 NAME
+
+IPC::Manager::Client::MessageFiles - bus protocol: one file per message
+
+=head1 DESCRIPTION
+
+Each client has a directory C<ROUTE/NAME>. A message is written to
+C<ID.pend> in the recipient's directory and renamed to C<ID.ready>; the
+recipient reads and removes the C<.ready> files. On Linux an inotify watch
+(in the C core) wakes the recipient when a message is renamed in; without
+inotify (or with C<IPC_MANAGER_NO_INOTIFY> set) it polls. This protocol
+supports C<suspend>: the directory stays and keeps collecting messages
+until C<ipcm_reconnect>. It needs nothing but a file system and is always
+viable.
+
+Errors: C<Client does not exist>, C<Message file 'PATH' already exists>
+(with a stack trace), C<Could not make dir 'PATH': ...>, C<Cannot rename
+directory: ...>, C<Message has no peer>; warning C<MessageFiles: malformed
+message 'FILE': ...>.
+
+=cut

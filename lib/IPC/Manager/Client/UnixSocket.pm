@@ -177,3 +177,27 @@ sub _post_disconnect {
 }
 
 1;
+__END__
+
+=head1 NAME
+
+IPC::Manager::Client::UnixSocket - bus protocol: one datagram per message
+
+=head1 DESCRIPTION
+
+Each client binds an AF_UNIX datagram socket at C<ROUTE/NAME>; a message
+is one datagram holding the serialized message. Datagrams are received
+whole whatever their size (the receive buffer is sized from what the
+kernel queued); a message larger than the kernel lets a socket send fails
+with C<Cannot send message: Message too long>. Sockets to destinations are
+cached. Inside a service, a destination whose queue is full gets its
+messages queued and sent when it becomes writable; the loop never blocks
+on it.
+
+Errors: C<'NAME' is not a valid message recipient>, C<No peer specified>,
+C<Cannot create reader socket: ...>, C<Cannot connect to socket: ...>,
+C<Cannot send message: ...>, C<suspend is not supported by the UnixSocket
+driver>; warnings C<Could not unlink socket: ...>, C<UnixSocket: malformed
+message: ...>.
+
+=cut

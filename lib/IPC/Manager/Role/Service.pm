@@ -411,3 +411,59 @@ sub _dispatch {
 }
 
 1;
+__END__
+
+=head1 NAME
+
+IPC::Manager::Role::Service - the role every service class does (Role::Tiny)
+
+=head1 SYNOPSIS
+
+   package My::Service;
+   use Role::Tiny::With;
+
+   sub new { my ($class, %p) = @_; bless {%p}, $class }
+   sub name { $_[0]{name} }  sub ipcm_info { $_[0]{ipcm_info} }  sub orig_io { $_[0]{orig_io} }
+   sub pid { $_[0]{pid} }    sub set_pid { $_[0]{pid} = $_[1] } sub watch_pids { $_[0]{watch_pids} }
+   sub handle_request { my ($self, $req) = @_; return scalar reverse $req->{request} }
+
+   with 'IPC::Manager::Role::Service';
+
+   # elsewhere
+   my $h = ipcm_service (rev => (class => 'My::Service'));
+
+=head1 DESCRIPTION
+
+The role supplies the service loop (C<run>), the request bookkeeping
+(L<IPC::Manager::Role::Service::Requests>), the cached select
+(L<IPC::Manager::Role::Service::Select>) and every method of
+L<IPC::Manager::Service/"Inside the service">. A class must provide C<new
+orig_io name ipcm_info pid set_pid watch_pids handle_request>, and may
+override the defaults: C<cycle> and C<interval> (0.2), C<use_posix_exit>,
+C<intercept_errors>, C<expose_error_details>, C<run_returns_to_caller>
+(0), C<signals_to_grab> (none), C<redirect>, C<pre_fork_hook>,
+C<post_fork_hook>, C<peer_class>, C<handle_class>, and the hooks
+C<run_on_all>, C<run_on_start>, C<run_on_interval>, C<run_on_peer_delta>,
+C<run_on_pid>, C<run_on_general_message>, C<run_on_sig>,
+C<run_on_cleanup> (no-ops), C<run_should_end> (false) and
+C<run_on_unhandled> (dies C<Failed to handle activity: KEYS>).
+
+The role's C<handle_response> matches responses to this service's own
+requests (callback or store).
+
+=head2 The wait step
+
+C<watch> hands the wait to the C core: one libevent call waits for the
+client's message handles, the route's watch (peers joining or leaving),
+writable destinations with queued messages, the grabbed signals, exited
+children (reaped with their raw status) and the watched pids (through
+pidfds where the kernel has them), bounded by C<cycle> and the next
+C<interval> tick. Perl callbacks are never called from C: the wait
+returns, and the loop dispatches.
+
+=head2 run_returns_to_caller
+
+When true and C<run> returns normally, the runner returns the exit code
+to its caller instead of exiting (used with exec mode's C<stay_in_begin>).
+
+=cut

@@ -36,3 +36,22 @@ sub handle_request {
 with 'IPC::Manager::Role::Service';
 
 1;
+__END__
+
+=head1 NAME
+
+IPC::Manager::Service::Echo - the reference service class
+
+=head1 SYNOPSIS
+
+   my $h = ipcm_service (echo => (class => 'IPC::Manager::Service::Echo'));
+   print $h->sync_request (echo => "ping")->{response};   # echo: ping
+
+=head1 DESCRIPTION
+
+A minimal class doing L<IPC::Manager::Role::Service>: its
+C<handle_request> answers C<"echo: REQUEST">. It holds nothing but plain
+values, so it also runs in exec mode. Accessors: C<name orig_io ipcm_info
+redirect pid set_pid use_posix_exit intercept_errors watch_pids>.
+
+=cut

@@ -189,3 +189,93 @@ sub DESTROY {
 }
 
 1;
+__END__
+
+=head1 NAME
+
+IPC::Manager::Service::Handle - talking to a service from outside it
+
+=head1 SYNOPSIS
+
+   my $h = ipcm_service (echo => (handle_request => sub { $_[1]{request} }));
+
+   my $resp = $h->sync_request (echo => "hi", 5);   # {ipcm_response_id, response}
+   die $resp->{ipcm_error} if $resp->{ipcm_error};
+
+   my $id = $h->send_request (echo => "later");
+   my $r  = $h->await_response ($id, 5);
+
+   $h->send_request (echo => $_, sub { my ($resp, $msg) = @_; ... }) for 1 .. 10;
+   $h->await_all_responses (10);
+
+   $h->poll (0);                 # take what arrived, without waiting
+   my @notes = $h->messages;     # messages that were not responses
+
+=head1 DESCRIPTION
+
+A handle is a client of the service's bus with request bookkeeping. It
+connects lazily, on first use, under its own name (C<ipcm_service> names
+it C<service_parent_PID>). The handle returned by a top-level
+C<ipcm_service> owns the bus in C<< $h->{spawn} >>: dropping it stops the
+service and everything else on the bus.
+
+=head1 METHODS
+
+=over
+
+=item new (service_name => $name, ipcm_info => $info, [name, interval, client])
+
+Croaks C<'service_name' is a required attribute>, C<'ipcm_info' is a
+required attribute>. Connects nothing.
+
+=item $bool = $h->ready ([$timeout])
+
+Whether the service is registered and running: undef checks once, 0 waits
+forever, more waits up to that many seconds.
+
+=item $pid = $h->service_pid, $pid = $h->child_pid
+
+The pid the service registered, and the pid C<ipcm_service> forked (they
+differ when C<post_fork> daemonises or interposes).
+
+=item $id = $h->send_request ($peer, $request [, $cb])
+
+The peer name is required. With C<$cb>, the response is given to
+C<< $cb->($response, $message) >> when it arrives.
+
+=item $response = $h->sync_request ($peer, $request [, $timeout])
+
+Returns the whole response hash; an error of the service is in
+C<< $response->{ipcm_error} >>, not thrown.
+
+=item $response = $h->await_response ($id [, $timeout])
+
+Croaks C<peer 'NAME' went away while awaiting response 'ID'> when the
+service is gone (a process that exited but was not reaped counts as gone)
+and C<await_response: timed out after Ns waiting for response 'ID'>.
+
+=item $h->await_all_responses ([$timeout])
+
+Until nothing is pending. Croaks C<peer(s) 'A, B' went away while
+awaiting responses> or C<await_all_responses: timed out after Ns with
+pending responses>.
+
+=item @resp = $h->get_response ($id), have_pending_responses, pending_response_peer ($id)
+
+=item $n = $h->poll ([$timeout])
+
+Waits for messages (undef: until some arrive; 0: not at all), hands
+responses to the bookkeeping and keeps the others in C<< $h->{buffer} >>.
+
+=item @msgs = $h->messages
+
+The buffered non-response messages, once.
+
+=item client, name, service_name, ipcm_info, interval, set_interval, select
+
+=back
+
+On destruction the handle disconnects its client (only in the process
+that connected it).
+
+=cut

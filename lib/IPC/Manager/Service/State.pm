@@ -256,3 +256,45 @@ require Time::HiRes;
 require IPC::Manager::Util;
 
 1;
+__END__
+
+=head1 NAME
+
+IPC::Manager::Service::State - ipcm_service, ipcm_worker, the runner and the exec boot module
+
+=head1 SYNOPSIS
+
+   use IPC::Manager qw(ipcm_service ipcm_worker);   # the same subs
+
+   # what exec mode runs in the child:
+   # perl ARGS -MIPC::Manager::Service::State \
+   #    -e 'exit(IPC::Manager::Service::State::_post_exec_run())' JSON
+
+=head1 DESCRIPTION
+
+Implements C<ipcm_service> and C<ipcm_worker> (documented in
+L<IPC::Manager>) and the runner C<_ipcm_service>, an ordinary Perl sub at
+the bottom of every service process's stack: it runs the service's C<run>
+inside an C<eval>, warns and exits 255 if it dies, and otherwise exits
+with its value (through C<POSIX::_exit> with C<use_posix_exit>), or
+returns it when the class's C<run_returns_to_caller> is true. A nested
+service or worker started in a running service leaves the enclosing
+service's stack with a loop exit to the runner's labelled block
+(C<IPCM_SERVICE>), which then runs the new instance or the worker's code.
+
+In exec mode the child runs a fresh perl with this module as boot module:
+its C<import> takes the JSON parameters from C<@ARGV>, builds the service
+instance and either runs it at once (C<stay_in_begin>) or leaves that to
+C<_post_exec_run>, which returns 255 when nothing was set up.
+
+Errors: C<ipcm_service_worker() can only be called from inside a
+service>, C<ipcm_worker: no IPCM_SERVICE jump point on the stack (worker
+invoked outside a running service?)>, C<ipcm_service: previous service
+detected but no IPCM_SERVICE jump point on the stack>, C<Cannot be called
+in void context without providing 'ipcm_info'>, C<'new_ipcm' and
+'ipcm_info' may not be combined>, C<'CLASS' does not implement the
+'IPC::Manager::Role::Service' role>, C<Timeout waiting for service to come
+up after Ns>, C<Could not fork: ...>; warning C<Scope leak in service
+'NAME' process PID>.
+
+=cut
