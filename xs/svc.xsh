@@ -16,7 +16,6 @@
 #   $loop = IPC::Manager::Core::Loop->new
 #   $res = $loop->wait (\@rfds, \@wfds, \@signums, \@pids, $reap, $timeout)
 
-#include "svc.h"
 
 MODULE = AnyEvent::Fork::Core	PACKAGE = IPC::Manager::Core
 
