@@ -142,9 +142,9 @@ for my $proto (qw(UnixSocket ConnectionUnix MessageFiles)) {
    ok -d $route, "$proto: bus exists";
    kill KILL => $owner;
    waitpid ($owner, 0);
-   ok wait_for (sub { !pid_is_running ($top) }, 10), "$proto: top-level service stopped";
-   ok wait_for (sub { !pid_is_running ($nested) }, 10), "$proto: nested service stopped";
-   ok wait_for (sub { !-e $route }, 10), "$proto: bus directory removed";
+   ok wait_for (sub { !pid_is_running ($top) }, 30), "$proto: top-level service stopped";
+   ok wait_for (sub { !pid_is_running ($nested) }, 30), "$proto: nested service stopped";
+   ok wait_for (sub { !-e $route }, 30), "$proto: bus directory removed";
 }
 
 done_testing;
