@@ -210,10 +210,17 @@ sub _after_run {
    my $owner_gone = $route && grep { !IPC::Manager::Util::pid_is_running ($_) } @{ $svc->watch_pids || [] };
    if ($owner_gone && $client && !$client->disconnected) {
       eval {
+         my @pids = grep { $_ && $_ != $$ } map { $client->peer_pid ($_) } $client->peers;
          $client->broadcast ({ terminate => 1 });
          my $deadline = Time::HiRes::time () + 10;
          while ($client->peers && Time::HiRes::time () < $deadline) {
             $client->_wait_peer_change (0.05);
+         }
+         # a client leaves its entry first and writes its statistics last:
+         # wait for the processes themselves before removing the route
+         while (Time::HiRes::time () < $deadline
+                && grep { IPC::Manager::Util::pid_is_running ($_) } @pids) {
+            Time::HiRes::sleep (0.01);
          }
          1;
       };
