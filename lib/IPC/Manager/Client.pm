@@ -13,21 +13,14 @@ use Time::HiRes ();
 use Digest::SHA ();
 use IPC::Manager::Message ();
 use IPC::Manager::Util qw(tinysleep);
+use IPC::Manager::Base ();
+our @ISA = ('IPC::Manager::Base');
 
 our $VERSION = '0.000038';
 
 # clients created in this process, per route (weak); forgotten after fork
 my %LOCAL;
 my $LOCAL_PID = $$;
-
-sub new {
-   my $class = shift;
-   my %p = (@_ == 1 && ref $_[0] eq 'HASH') ? %{$_[0]} : @_;
-   my $self = bless {%p}, $class;
-   # a client that failed to register must not clean up what it never made
-   eval { $self->init; 1 } or do { $self->{disconnected} = 1; die $@ };
-   return $self;
-}
 
 sub init {
    my $self = shift;
@@ -87,12 +80,7 @@ sub viable {
 
 sub _viable { 1 }
 
-sub id           { $_[0]->{id} }
-sub pid          { $_[0]->{pid} }
-sub route        { $_[0]->{route} }
-sub disconnected { $_[0]->{disconnected} }
-sub serializer   { $_[0]->{serializer} }
-sub stats        { $_[0]->{stats} }
+__PACKAGE__->_accessors (ro => [qw(id pid route disconnected serializer stats)]);
 
 sub suspend_supported { 0 }
 
@@ -192,6 +180,8 @@ sub _register {
    $self->_open_peer_change;
    _write_atomic ("$path.pid", $$);
    unlink "$path.suspend";
+   # only a registered client cleans up after itself
+   $self->{_registered} = 1;
    return;
 }
 
@@ -486,7 +476,7 @@ sub disconnect {
 
 sub DESTROY {
    my $self = shift;
-   return unless $self->{pid} && $self->{pid} == $$;
+   return unless $self->{_registered} && $self->{pid} && $self->{pid} == $$;
    return if $self->{disconnected};
    local ($@, $!, $?);
    eval { $self->disconnect; 1 } or warn $@;

@@ -6,20 +6,14 @@ use warnings;
 use Carp qw(croak);
 use Time::HiRes ();
 use IPC::Manager::Util qw(uuid);
+use IPC::Manager::Base ();
+our @ISA = ('IPC::Manager::Base');
 
 our $VERSION = '0.000038';
 
 my @FIELDS = qw(from to broadcast stamp stamp_ord id content);
 
 my ($LAST_STAMP, $ORD) = (-1, 0);
-
-sub new {
-   my $class = shift;
-   my %p = (@_ == 1 && ref $_[0] eq 'HASH') ? %{$_[0]} : @_;
-   my $self = bless {%p}, $class;
-   $self->init;
-   return $self;
-}
 
 sub init {
    my $self = shift;
@@ -39,10 +33,7 @@ sub init {
    return;
 }
 
-for my $f (@FIELDS) {
-   no strict 'refs';
-   *$f = sub { $_[0]->{$f} };
-}
+__PACKAGE__->_accessors (ro => \@FIELDS);
 
 sub is_terminate {
    my $c = $_[0]->{content};

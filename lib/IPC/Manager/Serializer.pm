@@ -5,11 +5,8 @@ use warnings;
 
 our $VERSION = '0.000038';
 
-sub new {
-   my $class = shift;
-   my %p = (@_ == 1 && ref $_[0] eq 'HASH') ? %{$_[0]} : @_;
-   return bless {%p}, $class;
-}
+use IPC::Manager::Base ();
+our @ISA = ('IPC::Manager::Base');
 
 sub serialize   { die ref ($_[0]) || $_[0], " does not implement serialize()\n" }
 sub deserialize { die ref ($_[0]) || $_[0], " does not implement deserialize()\n" }

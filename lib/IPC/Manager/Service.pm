@@ -6,19 +6,13 @@ use warnings;
 use Carp qw(croak confess);
 use Scalar::Util qw(blessed);
 use Role::Tiny::With;
+use IPC::Manager::Base ();
+our @ISA = ('IPC::Manager::Base');
 
 our $VERSION = '0.000038';
 
 my @ACTIONS = qw(on_all on_cleanup on_general_message on_interval on_peer_delta on_pid on_start
                  on_unhandled should_end);
-
-sub new {
-   my $class = shift;
-   my %p = (@_ == 1 && ref $_[0] eq 'HASH') ? %{$_[0]} : @_;
-   my $self = bless {%p}, $class;
-   $self->init;
-   return $self;
-}
 
 sub init {
    my $self = shift;
@@ -66,15 +60,8 @@ sub init {
    return;
 }
 
-for my $f (qw(name ipcm_info orig_io redirect post_fork)) {
-   no strict 'refs';
-   *$f = sub { $_[0]->{$f} };
-}
-for my $f (qw(pid watch_pids intercept_errors expose_error_details use_posix_exit)) {
-   no strict 'refs';
-   *$f = sub { $_[0]->{$f} };
-   *{"set_$f"} = sub { $_[0]->{$f} = $_[1] };
-}
+__PACKAGE__->_accessors (ro => [qw(name ipcm_info orig_io redirect post_fork)],
+                         rw => [qw(pid watch_pids intercept_errors expose_error_details use_posix_exit)]);
 sub interval { defined $_[0]->{interval} ? $_[0]->{interval} : 0.2 }
 sub cycle    { defined $_[0]->{cycle}    ? $_[0]->{cycle}    : 0.2 }
 

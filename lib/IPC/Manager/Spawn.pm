@@ -7,18 +7,12 @@ use Carp qw(croak);
 use POSIX ();
 use Time::HiRes ();
 use IPC::Manager::Util qw(require_mod pid_is_running);
+use IPC::Manager::Base ();
+our @ISA = ('IPC::Manager::Base');
 
 use overload '""' => sub { $_[0]->info }, fallback => 1;
 
 our $VERSION = '0.000038';
-
-sub new {
-   my $class = shift;
-   my %p = (@_ == 1 && ref $_[0] eq 'HASH') ? %{$_[0]} : @_;
-   my $self = bless {%p}, $class;
-   $self->init;
-   return $self;
-}
 
 sub init {
    my $self = shift;
@@ -30,15 +24,8 @@ sub init {
    return;
 }
 
-for my $f (qw(protocol route serializer guard stash pid signal)) {
-   no strict 'refs';
-   *$f = sub { $_[0]->{$f} };
-}
-for my $f (qw(do_sanity_check debug)) {
-   no strict 'refs';
-   *$f = sub { $_[0]->{$f} };
-   *{"set_$f"} = sub { $_[0]->{$f} = $_[1] };
-}
+__PACKAGE__->_accessors (ro => [qw(protocol route serializer guard stash pid signal)],
+                         rw => [qw(do_sanity_check debug)]);
 
 sub info {
    my $self = shift;

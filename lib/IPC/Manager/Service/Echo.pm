@@ -4,28 +4,20 @@ use strict;
 use warnings;
 
 use Role::Tiny::With;
+use IPC::Manager::Base ();
+our @ISA = ('IPC::Manager::Base');
 
 our $VERSION = '0.000038';
 
-sub new {
-   my $class = shift;
-   my %p = (@_ == 1 && ref $_[0] eq 'HASH') ? %{$_[0]} : @_;
-   my $self = bless {%p}, $class;
+sub init {
+   my $self = shift;
    $self->clear_servicerequests_fields;
    $self->clear_serviceselect_fields;
-   return $self;
+   return;
 }
 
-for my $f (qw(name orig_io ipcm_info redirect pid)) {
-   no strict 'refs';
-   *$f = sub { $_[0]->{$f} };
-}
-for my $f (qw(use_posix_exit intercept_errors watch_pids)) {
-   no strict 'refs';
-   *$f = sub { $_[0]->{$f} };
-   *{"set_$f"} = sub { $_[0]->{$f} = $_[1] };
-}
-sub set_pid { $_[0]->{pid} = $_[1] }
+__PACKAGE__->_accessors (ro => [qw(name orig_io ipcm_info redirect)],
+                         rw => [qw(pid use_posix_exit intercept_errors watch_pids)]);
 
 sub handle_request {
    my ($self, $req, $msg) = @_;

@@ -7,16 +7,10 @@ use Carp qw(croak);
 use Time::HiRes ();
 use IPC::Manager::Util qw(uuid pid_is_running tinysleep);
 use Role::Tiny::With;
+use IPC::Manager::Base ();
+our @ISA = ('IPC::Manager::Base');
 
 our $VERSION = '0.000038';
-
-sub new {
-   my $class = shift;
-   my %p = (@_ == 1 && ref $_[0] eq 'HASH') ? %{$_[0]} : @_;
-   my $self = bless {%p}, $class;
-   $self->init;
-   return $self;
-}
 
 sub init {
    my $self = shift;
@@ -30,12 +24,7 @@ sub init {
    return;
 }
 
-for my $f (qw(name service_name ipcm_info child_pid)) {
-   no strict 'refs';
-   *$f = sub { $_[0]->{$f} };
-}
-sub interval     { $_[0]->{interval} }
-sub set_interval { $_[0]->{interval} = $_[1] }
+__PACKAGE__->_accessors (ro => [qw(name service_name ipcm_info child_pid)], rw => [qw(interval)]);
 sub _set_child_pid { $_[0]->{child_pid} = $_[1] }
 
 sub client {

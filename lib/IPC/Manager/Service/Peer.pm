@@ -5,16 +5,10 @@ use warnings;
 
 use Carp qw(croak);
 use Scalar::Util qw(weaken);
+use IPC::Manager::Base ();
+our @ISA = ('IPC::Manager::Base');
 
 our $VERSION = '0.000038';
-
-sub new {
-   my $class = shift;
-   my %p = (@_ == 1 && ref $_[0] eq 'HASH') ? %{$_[0]} : @_;
-   my $self = bless {%p}, $class;
-   $self->init;
-   return $self;
-}
 
 sub init {
    my $self = shift;
@@ -26,9 +20,7 @@ sub init {
    return;
 }
 
-sub name      { $_[0]->{name} }
-sub service   { $_[0]->{service} }
-sub child_pid { $_[0]->{child_pid} }
+__PACKAGE__->_accessors (ro => [qw(name service child_pid)]);
 sub _set_child_pid { $_[0]->{child_pid} = $_[1] }
 
 sub ready {
