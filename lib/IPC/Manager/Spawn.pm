@@ -72,7 +72,7 @@ sub wait {
    while (1) {
       my @peers = $con->peers;
       last unless @peers;
-      for (@peers) { my $pid = $con->peer_pid ($_); $pids{$pid} = 1 if $pid }
+      for (@peers) { my $pid = $con->peer_pid ($_); $pids{$pid} = 1 if $pid && $pid != $$ }
       if (Time::HiRes::time () >= $deadline) {
          warn "IPC::Manager::Spawn: gave up waiting for clients to disconnect after ${timeout}s: "
             . join (", ", sort @peers) . "\n";
@@ -85,11 +85,14 @@ sub wait {
       # the route's watch wakes us when an entry goes; poll otherwise
       $con->_wait_peer_change (0.05);
    }
+   # reap our children among them; wait for the others (a daemonised
+   # service, say) to be gone too: a client leaves its entry first and
+   # writes its statistics last
    my $reap_deadline = Time::HiRes::time () + 10;
    while (%pids) {
       for my $pid (keys %pids) {
          my $r = waitpid ($pid, POSIX::WNOHANG ());
-         delete $pids{$pid} if $r == $pid || $r < 0;
+         delete $pids{$pid} if $r == $pid || ($r < 0 && !pid_is_running ($pid));
       }
       last if !%pids || Time::HiRes::time () >= $reap_deadline;
       Time::HiRes::sleep (0.01);

@@ -211,6 +211,9 @@ sub _after_run {
    if ($owner_gone && $client && !$client->disconnected) {
       eval {
          my @pids = grep { $_ && $_ != $$ } map { $client->peer_pid ($_) } $client->peers;
+         # the loop is over: nobody would send what a non-blocking send queues
+         $client->drain_pending;
+         $client->set_send_blocking (1);
          $client->broadcast ({ terminate => 1 });
          my $deadline = Time::HiRes::time () + 10;
          while ($client->peers && Time::HiRes::time () < $deadline) {
