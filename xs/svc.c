@@ -1,12 +1,9 @@
 /* Services glue (code): see xs/svc.h. */
-#include "EXTERN.h"
-#include "perl.h"
-#include "XSUB.h"
+#include "util.h"
+#include "svc.h"
 
 #include <errno.h>
 #include <string.h>
-
-#include "svc.h"
 
 static int
 aef_xs_svc_loop_free__ (pTHX_ SV *sv, MAGIC *mg)
@@ -23,14 +20,11 @@ static MGVTBL aef_xs_svc_loop_vtbl = { 0, 0, 0, 0, aef_xs_svc_loop_free__, 0, 0,
 aef_svc_loop *
 aef_xs_svc_loop_get (pTHX_ SV *sv)
 {
-  MAGIC *mg;
+  aef_svc_loop *l = (aef_svc_loop *)aef_xs_obj_ptr (aTHX_ sv, &aef_xs_svc_loop_vtbl);
 
-  if (SvROK (sv)
-      && (mg = mg_findext (SvRV (sv), PERL_MAGIC_ext, &aef_xs_svc_loop_vtbl))
-      && mg->mg_ptr)
-    return (aef_svc_loop *)mg->mg_ptr;
-
-  croak ("IPC::Manager::Core::Loop: not a loop object");
+  if (!l)
+    croak ("IPC::Manager::Core::Loop: not a loop object");
+  return l;
 }
 
 SV *
@@ -38,36 +32,11 @@ aef_xs_svc_loop_new (pTHX_ SV *klass)
 {
   HV *stash = gv_stashsv (klass, GV_ADD);
   aef_svc_loop *l = NULL;
-  SV *inner, *obj;
   int r = aef_svc_loop_new (&l);
 
   if (r)
     croak ("IPC::Manager::Core::Loop: cannot create an event base: %s", strerror (-r));
-
-  inner = newSV (0);
-  sv_magicext (inner, NULL, PERL_MAGIC_ext, &aef_xs_svc_loop_vtbl, (const char *)l, 0);
-  obj = newRV_noinc (inner);
-  sv_bless (obj, stash);
-  return obj;
-}
-
-int
-aef_xs_svc_fd (pTHX_ SV *sv)
-{
-  if (SvROK (sv) || isGV_with_GP (sv))
-    {
-      IO *io = sv_2io (sv);
-      PerlIO *fp = io ? IoIFP (io) : NULL;
-      int fd = fp ? PerlIO_fileno (fp) : -1;
-
-      if (fd < 0)
-        croak ("IPC::Manager::Core: closed file handle");
-      return fd;
-    }
-  if (SvOK (sv) && looks_like_number (sv) && SvIV (sv) >= 0)
-    return (int)SvIV (sv);
-
-  croak ("IPC::Manager::Core: not a file handle or descriptor");
+  return aef_xs_obj_new (aTHX_ stash, &aef_xs_svc_loop_vtbl, l);
 }
 
 /* the descriptors (or pids, signals) of an array; croaks before anything
@@ -84,7 +53,7 @@ aef_xs_svc_ints__ (pTHX_ AV *av, int is_fd)
       if (!svp)
         croak ("IPC::Manager::Core::Loop: hole in an argument array");
       if (is_fd)
-        aef_xs_svc_fd (aTHX_ *svp);
+        aef_xs_fd (aTHX_ *svp, "IPC::Manager::Core::Loop: descriptor");
       else if (!looks_like_number (*svp))
         croak ("IPC::Manager::Core::Loop: not a number: %s", SvPV_nolen (*svp));
     }
@@ -128,8 +97,8 @@ aef_xs_svc_wait (pTHX_ aef_svc_loop *loop, AV *rfds, AV *wfds, AV *sigs,
   w.watch = pids; w.nwatch = np; w.gone = ints + 2 * (nr + nw) + ns;
   w.reap = reap; w.reaped = reaped; w.reaped_cap = sizeof reaped / sizeof *reaped;
 
-  for (i = 0; i < nr; i++) ints[i] = aef_xs_svc_fd (aTHX_ *av_fetch (rfds, i, 0));
-  for (i = 0; i < nw; i++) ints[2 * nr + i] = aef_xs_svc_fd (aTHX_ *av_fetch (wfds, i, 0));
+  for (i = 0; i < nr; i++) ints[i] = aef_xs_fd (aTHX_ *av_fetch (rfds, i, 0), "descriptor");
+  for (i = 0; i < nw; i++) ints[2 * nr + i] = aef_xs_fd (aTHX_ *av_fetch (wfds, i, 0), "descriptor");
   for (i = 0; i < ns; i++) ints[2 * (nr + nw) + i] = (int)SvIV (*av_fetch (sigs, i, 0));
   for (i = 0; i < np; i++) pids[i] = (pid_t)SvIV (*av_fetch (watch, i, 0));
 

@@ -2,13 +2,14 @@
  * Services glue (declarations): the Perl side of c/aef_svc.h, as
  * IPC::Manager::Core. The code is in xs/svc.c, the XSUBs in xs/svc.xsh.
  *
- * IPC::Manager::Core::Loop objects are blessed references to a scalar with
- * ext magic (vtable aef_xs_svc_loop_vtbl) owning one aef_svc_loop; the
- * magic's free hook frees it. The typemap croaks on anything else.
+ * IPC::Manager::Core::Loop objects are made by aef_xs_obj_new (util.h) and
+ * own one aef_svc_loop; the vtable's free hook frees it. The typemap
+ * croaks on anything else.
  */
 #ifndef AEF_XS_SVC_H
 #define AEF_XS_SVC_H
 
+#include "util.h"
 #include "aef_svc.h"
 
 typedef aef_svc_loop *IPC__Manager__Core__Loop;
@@ -18,9 +19,6 @@ aef_svc_loop *aef_xs_svc_loop_get (pTHX_ SV *sv);
 
 /* A new Loop object blessed into klass; croaks when libevent fails. */
 SV *aef_xs_svc_loop_new (pTHX_ SV *klass);
-
-/* The descriptor of a file handle or a plain number; croaks otherwise. */
-int aef_xs_svc_fd (pTHX_ SV *sv);
 
 /* One wait step (see aef_svc_loop_wait): rfds, wfds hold descriptors or
  * handles, sigs signal numbers, watch pids. Returns a new hash reference

@@ -62,14 +62,14 @@ watch_open (const char *dir, int peers)
 int
 watch_drain (SV *fh)
   CODE:
-    RETVAL = aef_svc_watch_drain (aef_xs_svc_fd (aTHX_ fh));
+    RETVAL = aef_svc_watch_drain (aef_xs_fd (aTHX_ fh, "watch"));
   OUTPUT:
     RETVAL
 
 SV *
 dgram_recv (SV *fh)
   CODE:
-    RETVAL = aef_xs_svc_dgram_recv (aTHX_ aef_xs_svc_fd (aTHX_ fh));
+    RETVAL = aef_xs_svc_dgram_recv (aTHX_ aef_xs_fd (aTHX_ fh, "socket"));
   OUTPUT:
     RETVAL
 
