@@ -64,3 +64,10 @@ $pool->($_, sub { $sum += $_[0] }) for 1 .. 1000;
 undef $pool;
 $gone->recv;
 print "5. a pool of 2 workers summed the squares of 1..1000: $sum\n";
+
+# 6. a service (IPC::Manager style) in its own process, and a round trip
+#    through its handle
+require IPC::Manager;
+my $svc = IPC::Manager::ipcm_service (greeter => (handle_request => sub { "hello, $_[1]{request}" }));
+print "6. a service answered: ", $svc->sync_request (greeter => "world", 5)->{response}, "\n";
+undef $svc; # stops the service and removes its bus

@@ -16,6 +16,7 @@
 #include "rpc_parent.h"
 #include "rpc_child.h"
 #include "pool.h"
+#include "svc.h"
 
 MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Fork::Core
 
@@ -32,3 +33,5 @@ INCLUDE: rpc_parent.xsh
 INCLUDE: rpc_child.xsh
 
 INCLUDE: pool.xsh
+
+INCLUDE: svc.xsh
