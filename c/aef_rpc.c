@@ -492,6 +492,13 @@ void aef_rpc_abort(aef_rpc *r)
   aef_rpc_frame_abort(&r->out, r->mark);
 }
 
+/* the connection is over: requests not written yet never will be */
+static void drop_output__(aef_rpc *r)
+{
+  aef_buf_free(&r->out);
+  r->out_hi = 0;
+}
+
 static void halfclose__(aef_rpc *r)
 {
   if (!r->closed) {
@@ -519,7 +526,8 @@ ssize_t aef_rpc_write(aef_rpc *r)
     r->out_hi = 0;
     if (r->shutdown)
       halfclose__(r);
-  }
+  } else if (left < 0)
+    drop_output__(r);
   return left;
 }
 
@@ -532,7 +540,11 @@ void aef_rpc_shutdown(aef_rpc *r, int now)
 
 ssize_t aef_rpc_read(aef_rpc *r)
 {
-  return aef_rpc_reader_fill(&r->in, r->fd);
+  ssize_t n = aef_rpc_reader_fill(&r->in, r->fd);
+
+  if (n <= 0 && n != -EAGAIN)
+    drop_output__(r);
+  return n;
 }
 
 int aef_rpc_next(aef_rpc *r, const uint8_t **payload, size_t *len, void **cb)

@@ -193,15 +193,20 @@ void aef_rpc_abort(aef_rpc *r);
 
 /* One write of the pending requests (nothing when connected is false or
  * nothing is pending). Returns the octets still pending, or -errno
- * (-EAGAIN is reported as pending). When the buffer is drained and a
- * shutdown was requested, half-closes the socket for writing. */
+ * (-EAGAIN is reported as pending; on any other error the pending
+ * requests are dropped and their storage released). When the buffer is
+ * drained and a shutdown was requested, half-closes the socket for
+ * writing. */
 ssize_t aef_rpc_write(aef_rpc *r);
 
 /* Request the half-close; it happens at once when now is true and the
  * connection exists, else when aef_rpc_write drains the buffer. */
 void aef_rpc_shutdown(aef_rpc *r, int now);
 
-/* One read of responses (aef_rpc_reader_fill). */
+/* One read of responses (aef_rpc_reader_fill). When it reports the end
+ * of the connection (0, or an error other than -EAGAIN), the requests not
+ * written yet are dropped and their storage released, as the reader
+ * releases a partial response. */
 ssize_t aef_rpc_read(aef_rpc *r);
 
 /* Take the next complete frame and resolve whom it is for: a response

@@ -152,6 +152,7 @@ static void test_parent (void)
   ok (bounded, "parent: capacity within 4 x buffered + 2 chunks");
   is_int (n, 0, "parent: end-of-file");
   is_int (r.in.buf.cap, 0, "parent: response storage released at once");
+  is_int (r.out.cap, 0, "parent: unwritten request storage released too");
   is_int (aef_rpc_outstanding (&r), 1, "the request is still outstanding (unexpected eof)");
   aef_rpc_free (&r, drop, NULL);
   is_int (drops, 1, "its callback is dropped with the state");
