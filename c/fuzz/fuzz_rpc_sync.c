@@ -3,7 +3,7 @@
  * The input is the request stream ("N/a*" frames) read from a descriptor
  * until end-of-file. The handler answers each request with one frame
  * whose payload is the request's octets reversed; a request starting
- * with 0xfe is answered through aef_rpc_sync_writev (the large-response
+ * with 0xfe is answered through aef_rpc_child_writev (the large-response
  * path) instead of the buffer, one starting with 0xff ends the loop
  * (handler result 7) without an answer. A reference model computes the
  * expected output ("NN/a*" frames, id 1) and the loop's result: every
@@ -25,9 +25,9 @@ static void header(uint8_t *h, uint32_t len)
   aef_rpc_header(h, 1, len);
 }
 
-static int handler(void *ctx, const uint8_t *p, size_t len, aef_rpc_sync *s)
+static int handler(void *ctx, const uint8_t *p, size_t len, aef_rpc_child *c)
 {
-  size_t mark, i;
+  size_t i;
   size_t *calls = ctx;
 
   ++*calls;
@@ -46,14 +46,14 @@ static int handler(void *ctx, const uint8_t *p, size_t len, aef_rpc_sync *s)
     iov[0].iov_len = sizeof h;
     iov[1].iov_base = rev;
     iov[1].iov_len = len;
-    rc = aef_rpc_sync_writev(s, iov, 2);
+    rc = aef_rpc_child_writev(c, iov, 2);
     free(rev);
     return rc;
   }
-  FUZZ_CHECK(aef_rpc_frame_begin(&s->out, AEF_RPC_HDR, 1, len, &mark) == 0);
+  FUZZ_CHECK(aef_rpc_child_begin(c, 1, len) == 0);
   for (i = 0; i < len; i++)
-    FUZZ_CHECK(aef_buf_append(&s->out, p + len - 1 - i, 1) == 0);
-  return aef_rpc_frame_end(&s->out, AEF_RPC_HDR, mark);
+    FUZZ_CHECK(aef_buf_append(&c->out, p + len - 1 - i, 1) == 0);
+  return aef_rpc_child_end(c);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   int in = fuzz_input_fd(data, size), out = fuzz_output_fd(), want = 0, rc;
   size_t off = 0, calls = 0, want_calls = 0, n, i;
   aef_buf expect;
-  aef_rpc_sync s;
+  aef_rpc_child s;
   uint8_t *got;
 
   /* the model */
@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     off += 4 + (size_t)len;
   }
 
-  aef_rpc_sync_init(&s, in, out, 0);
+  aef_rpc_child_init(&s, in, out, AEF_RPC_HDR_SYNC, 0);
   rc = aef_rpc_sync_serve(&s, handler, &calls);
   FUZZ_CHECK(rc == want);
   FUZZ_CHECK(calls == want_calls);
@@ -100,7 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
   free(got);
   aef_buf_free(&expect);
-  aef_rpc_sync_free(&s);
+  aef_rpc_child_free(&s);
   close(in);
   close(out);
   return 0;

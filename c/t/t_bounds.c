@@ -160,9 +160,9 @@ static void test_parent (void)
 }
 
 static int handled;
-static int handler (void *ctx, const uint8_t *p, size_t len, aef_rpc_sync *s)
+static int handler (void *ctx, const uint8_t *p, size_t len, aef_rpc_child *c)
 {
-  (void)ctx; (void)p; (void)len; (void)s;
+  (void)ctx; (void)p; (void)len; (void)c;
   handled++;
   return 0;
 }
@@ -171,13 +171,13 @@ static int handler (void *ctx, const uint8_t *p, size_t len, aef_rpc_sync *s)
 static void test_sync (void)
 {
   int fd = lying_fd ("\xff\xff\xff\xff", 4, 3 * MIB), out = open ("/dev/null", O_WRONLY);
-  aef_rpc_sync s;
+  aef_rpc_child c;
 
-  aef_rpc_sync_init (&s, fd, out, 0);
-  is_int (aef_rpc_sync_serve (&s, handler, NULL), 0, "sync loop: ends at end-of-file");
+  aef_rpc_child_init (&c, fd, out, AEF_RPC_HDR_SYNC, 0);
+  is_int (aef_rpc_sync_serve (&c, handler, NULL), 0, "sync loop: ends at end-of-file");
   is_int (handled, 0, "sync loop: the partial request is dropped");
-  is_int (s.in.buf.cap, 0, "sync loop: request storage released");
-  aef_rpc_sync_free (&s);
+  is_int (c.in.buf.cap, 0, "sync loop: request storage released");
+  aef_rpc_child_free (&c);
   close (fd);
   close (out);
 }
