@@ -381,7 +381,7 @@ static void test_child_async (void)
   int sv[2], i;
   aef_rpc_child c;
   const uint8_t *p;
-  uint8_t got[16];
+  uint8_t got[19];
   uint32_t id;
   size_t len;
   ssize_t left;
