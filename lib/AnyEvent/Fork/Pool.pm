@@ -719,8 +719,18 @@ sub _serve {
    my ($self, $err) = @_;
 
    if (@{ $self->[QUEUE] } || $self->[SHUTDOWN]) {
-      until (eval { _schedule ($self); 1 }) {
-         $err //= $@;
+      my $queue = $self->[QUEUE];
+
+      for (;;) {
+         my $left = @$queue;
+
+         last if eval { _schedule ($self); 1 };
+         $err = $@ unless defined $err;
+
+         # no job was dropped: a worker cannot even be started (a
+         # serialiser that does not compile, say), and retrying would
+         # fail the same way forever
+         last unless @$queue < $left;
       }
    }
 
