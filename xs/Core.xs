@@ -338,3 +338,5 @@ spawn (SV *path, AV *argv, AV *envp, aef_fd keep)
 INCLUDE: rpc.xsh
 
 INCLUDE: pool.xsh
+
+INCLUDE: task.xsh

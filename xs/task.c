@@ -1,0 +1,172 @@
+/*
+ * Task glue (C part): the objects over the splitter and the worker loop,
+ * and the worker fork. See xs/task.h for the contracts.
+ */
+#define PERL_NO_GET_CONTEXT
+#include "EXTERN.h"
+#include "perl.h"
+#include "XSUB.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "task.h"
+
+static int
+aef_xs_task_split_free__ (pTHX_ SV *sv, MAGIC *mg)
+{
+  aef_task_split *s = (aef_task_split *)mg->mg_ptr;
+
+  mg->mg_ptr = NULL;
+  if (s)
+    {
+      aef_task_split_free (s);
+      Safefree (s);
+    }
+  return 0;
+}
+
+static int
+aef_xs_task_loop_free__ (pTHX_ SV *sv, MAGIC *mg)
+{
+  aef_task_worker *w = (aef_task_worker *)mg->mg_ptr;
+
+  mg->mg_ptr = NULL;
+  if (w)
+    {
+      aef_task_worker_free (w);
+      Safefree (w);
+    }
+  return 0;
+}
+
+static MGVTBL aef_xs_task_split_vtbl__ = { 0, 0, 0, 0, aef_xs_task_split_free__, 0, 0, 0 };
+static MGVTBL aef_xs_task_loop_vtbl__ = { 0, 0, 0, 0, aef_xs_task_loop_free__, 0, 0, 0 };
+
+static SV *
+aef_xs_task_wrap__ (pTHX_ HV *stash, void *p, MGVTBL *vtbl)
+{
+  SV *obj = newSV_type (SVt_PVMG);
+
+  sv_magicext (obj, NULL, PERL_MAGIC_ext, vtbl, (char *)p, 0);
+  return sv_bless (newRV_noinc (obj), stash);
+}
+
+static void *
+aef_xs_task_get__ (pTHX_ SV *sv, MGVTBL *vtbl, const char *what)
+{
+  MAGIC *mg;
+
+  if (SvROK (sv)
+      && (mg = mg_findext (SvRV (sv), PERL_MAGIC_ext, vtbl))
+      && mg->mg_ptr)
+    return mg->mg_ptr;
+
+  croak ("%s: not an object of this class", what);
+}
+
+SV *
+aef_xs_task_split_new (pTHX_ SV *klass, UV max)
+{
+  HV *stash = gv_stashsv (klass, GV_ADD);
+  aef_task_split *s;
+
+  if (max > AEF_TASK_MSG_MAX)
+    croak ("AnyEvent::Task::Split: bound larger than %u", (unsigned)AEF_TASK_MSG_MAX);
+  Newxz (s, 1, aef_task_split);
+  aef_task_split_init (s, (size_t)max);
+  return aef_xs_task_wrap__ (aTHX_ stash, s, &aef_xs_task_split_vtbl__);
+}
+
+SV *
+aef_xs_task_loop_new (pTHX_ SV *klass, int fd, unsigned alarm_secs)
+{
+  HV *stash = gv_stashsv (klass, GV_ADD);
+  aef_task_worker *w;
+  int rc;
+
+  Newxz (w, 1, aef_task_worker);
+  rc = aef_task_worker_init (w, fd, alarm_secs);
+  if (rc < 0)
+    {
+      Safefree (w);
+      errno = -rc;
+      return &PL_sv_undef;
+    }
+  return aef_xs_task_wrap__ (aTHX_ stash, w, &aef_xs_task_loop_vtbl__);
+}
+
+aef_task_split *
+aef_xs_task_split_get (pTHX_ SV *sv)
+{
+  return (aef_task_split *)aef_xs_task_get__ (aTHX_ sv, &aef_xs_task_split_vtbl__,
+                                              "AnyEvent::Task::Split");
+}
+
+aef_task_worker *
+aef_xs_task_loop_get (pTHX_ SV *sv)
+{
+  return (aef_task_worker *)aef_xs_task_get__ (aTHX_ sv, &aef_xs_task_loop_vtbl__,
+                                               "AnyEvent::Task::Server::Worker::Loop");
+}
+
+SV *
+aef_xs_task_split_take (pTHX_ aef_task_split *s)
+{
+  const uint8_t *m;
+  size_t len;
+  int r = aef_task_split_next (s, &m, &len);
+
+  if (r == 0)
+    return &PL_sv_undef;
+  if (r < 0)
+    return sv_2mortal (newSVpvn ("", 0));
+  return sv_2mortal (newSVpvn ((const char *)m, len));
+}
+
+long
+aef_xs_task_split_fill (pTHX_ aef_task_split *s, int fd)
+{
+  char chunk[AEF_TASK_CHUNK];
+  ssize_t got;
+  int rc;
+
+  do
+    got = read (fd, chunk, sizeof chunk);
+  while (got < 0 && errno == EINTR);
+
+  if (got < 0)
+    return -errno;
+  if (got > 0 && (rc = aef_task_split_feed (s, chunk, (size_t)got)) < 0)
+    return rc;
+  return (long)got;
+}
+
+long
+aef_xs_task_fork (pTHX_ const int *release, size_t n)
+{
+  sigset_t all, old;
+  pid_t pid;
+
+  PERL_FLUSHALL_FOR_CHILD;
+  sigfillset (&all);
+  sigprocmask (SIG_SETMASK, &all, &old);
+  pid = fork ();
+  if (pid == 0)
+    {
+      int sig;
+
+      PL_sig_pending = 0;
+      if (PL_psig_pend)
+        for (sig = 1; sig < SIG_SIZE; sig++)
+          PL_psig_pend[sig] = 0;
+    }
+  sigprocmask (SIG_SETMASK, &old, NULL);
+
+  if (pid < 0)
+    return -errno;
+  if (pid == 0)
+    aef_task_release_fds (release, n);
+  return (long)pid;
+}
