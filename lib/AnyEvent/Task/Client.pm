@@ -1,0 +1,245 @@
+package AnyEvent::Task::Client;
+
+use strict;
+use warnings;
+
+our $VERSION = '0.805';
+
+use AnyEvent ();
+use AnyEvent::Socket ();
+use Scalar::Util ();
+use Socket ();
+use AnyEvent::Fork::Core ();
+use AnyEvent::Task::Companion ();
+use Callback::Frame ();
+use AnyEvent::Task::Client::Checkout ();
+
+our $JSON = eval { require JSON::XS; JSON::XS->new->utf8 } || do { require JSON::PP; JSON::PP->new->utf8 };
+
+my $NOSIGNAL = eval { Socket::MSG_NOSIGNAL () } || 0;
+
+sub new {
+   my ($class, %arg) = @_;
+   my $self = bless {}, $class;
+
+   $self->{connect} = $arg{connect} or die "need connect";
+   $self->{name} = $arg{name};
+   $self->{max_workers} = defined $arg{max_workers} ? $arg{max_workers} : 20;
+   $self->{min_workers} = defined $arg{min_workers} ? $arg{min_workers} : 2;
+   $self->{min_workers} = $self->{max_workers} if $self->{min_workers} > $self->{max_workers};
+   $self->{timeout_given} = exists $arg{timeout};
+   $self->{timeout} = $arg{timeout};
+   $self->{max_checkouts} = $arg{max_checkouts} if exists $arg{max_checkouts};
+   $self->{dont_refork_after_error} = $arg{dont_refork_after_error};
+
+   $self->{total} = 0;        # connecting + connected workers
+   $self->{connecting} = {};  # attempt id => tcp_connect guard
+   $self->{idle} = [];        # connected workers without a checkout
+   $self->{pending} = [];     # checkouts waiting for a worker, oldest first
+
+   $self->_populate;
+   $self
+}
+
+sub checkout {
+   my ($self, %opt) = @_;
+   my $co = AnyEvent::Task::Client::Checkout->_new ($self, %opt);
+   push @{ $self->{pending} }, $co;
+   $self->_serve_pending;
+   $co
+}
+
+sub _populate {
+   my ($self) = @_;
+   return if $self->{total} >= $self->{max_workers};
+   my $n = $self->{min_workers} - $self->{total};
+   $n = !@{ $self->{idle} } && !%{ $self->{connecting} } ? 1 : 0 if $n <= 0;
+   $self->_connect_one for 1 .. $n;
+}
+
+sub _connect_one {
+   my ($self) = @_;
+   my $id = ++$self->{attempt};
+   my $weak = $self;
+   Scalar::Util::weaken ($weak);
+   my $finished;
+
+   $self->{total}++;
+   my $guard = AnyEvent::Socket::tcp_connect ($self->{connect}[0], $self->{connect}[1], sub {
+      my ($fh) = @_;
+      $finished = 1;
+      return unless $weak;
+      delete $weak->{connecting}{$id};
+
+      if (!$fh) {
+         $weak->{total}--;
+         $weak->{retry} ||= AE::timer 0.2, 1, sub { $weak->_populate if $weak };
+         return;
+      }
+
+      delete $weak->{retry};
+      push @{ $weak->{idle} }, $weak->_new_worker ($fh);
+      $weak->_serve_pending;
+   });
+   $self->{connecting}{$id} = $guard unless $finished;
+}
+
+sub _new_worker {
+   my ($self, $fh) = @_;
+   my $w = {
+      fh       => $fh,
+      split    => AnyEvent::Task::Split->new,
+      handlers => [],   # reply handlers, in the order the requests were written
+      count    => 0,    # checkouts this worker was given
+      wbuf     => "",
+   };
+   my $weak = $self;
+   my $wweak = $w;
+   Scalar::Util::weaken ($weak);
+   Scalar::Util::weaken ($wweak);
+   $w->{rw} = AE::io $fh, 0, sub { _on_read ($weak, $wweak) if $wweak };
+   $w
+}
+
+sub _on_read {
+   my ($self, $w) = @_;
+   my $n = $w->{split}->fill ($w->{fh});
+
+   if (!$n) {
+      return if !defined $n && ($!{EAGAIN} || $!{EINTR});
+      return _conn_error ($self, $w);
+   }
+   _replies ($self, $w);
+}
+
+# Hand every complete reply to its handler. A handler's exception goes on
+# to the event loop, after the replies that arrived with it were handled.
+sub _replies {
+   my ($self, $w) = @_;
+   my $err;
+
+   while (!$w->{dead} && defined (my $m = $w->{split}->next)) {
+      my $reply = length $m ? eval { $JSON->decode ($m) } : undef;
+      my $h = ref $reply eq 'ARRAY' && shift @{ $w->{handlers} };
+      if (!$h) {
+         _conn_error ($self, $w);
+         last;
+      }
+      eval { $h->($reply); 1 } or $err ||= [$@];
+   }
+   die $err->[0] if $err;
+}
+
+sub _write {
+   my ($w, $bytes) = @_;
+   return if $w->{dead};
+
+   if (length $w->{wbuf}) {
+      $w->{wbuf} .= $bytes;
+      return;
+   }
+
+   my $n = send $w->{fh}, $bytes, $NOSIGNAL;
+   # a broken connection shows as end-of-file or an error on the read side
+   return if !defined $n && !$!{EAGAIN} && !$!{EINTR};
+   $n ||= 0;
+   return if $n == length $bytes;
+
+   $w->{wbuf} = substr $bytes, $n;
+   my $wweak = $w;
+   Scalar::Util::weaken ($wweak);
+   $w->{ww} = AE::io $w->{fh}, 1, sub {
+      my $w = $wweak or return;
+      my $n = send $w->{fh}, $w->{wbuf}, $NOSIGNAL;
+      if (!defined $n) {
+         return if $!{EAGAIN} || $!{EINTR};
+         $w->{wbuf} = "";
+      } else {
+         substr ($w->{wbuf}, 0, $n) = "";
+      }
+      return if length $w->{wbuf};
+      delete $w->{ww};
+      _close_worker ($w) if $w->{retire};
+   };
+}
+
+sub _close_worker {
+   my ($w) = @_;
+   $w->{dead} = 1;
+   delete @$w{qw(rw ww)};
+   close delete $w->{fh} if $w->{fh};
+}
+
+# The worker's connection broke (end-of-file, error, a reply that is not
+# a JSON array, or a reply nobody asked for).
+sub _conn_error {
+   my ($self, $w) = @_;
+   return if $w->{dead};
+
+   my $co = delete $w->{checkout};
+   my @handlers = splice @{ $w->{handlers} }; # keep the callbacks alive for the error
+   $self ? $self->_discard ($w) : _close_worker ($w);
+   $co->_fatal_in_loop ("worker connection suddenly died") if $co;
+}
+
+# Drop a worker from the pool for good.
+sub _discard {
+   my ($self, $w) = @_;
+   if (!$w->{dead}) {
+      $self->{total}--;
+      @{ $self->{idle} } = grep $_ != $w, @{ $self->{idle} };
+      _close_worker ($w);
+   }
+   $self->_populate;
+}
+
+# Normal release of a checkout's worker ("dn" already written).
+sub _release_worker {
+   my ($self, $w) = @_;
+   if (defined $self->{max_checkouts} && $w->{count} >= $self->{max_checkouts}) {
+      $self->{total}--;
+      if (length $w->{wbuf}) {
+         $w->{retire} = 1;
+      } else {
+         _close_worker ($w);
+      }
+   } elsif (!$w->{dead}) {
+      push @{ $self->{idle} }, $w;
+   }
+   $self->_serve_pending;
+}
+
+sub _remove_pending {
+   my ($self, $co) = @_;
+   @{ $self->{pending} } = grep $_ != $co, @{ $self->{pending} };
+}
+
+sub _serve_pending {
+   my ($self) = @_;
+   my $pending = $self->{pending};
+   my $idle = $self->{idle};
+
+   while (@$pending && @$idle) {
+      my $w = pop @$idle;     # the most recently used worker
+      my $co = shift @$pending;
+      $w->{count}++;
+      $co->_bind ($w);
+   }
+   $self->_populate if @$pending && !@$idle;
+}
+
+sub DESTROY {
+   my ($self) = @_;
+   # checkouts still waiting go first, while they can still see us
+   my @pending = splice @{ $self->{pending} || [] };
+   @pending = ();
+   delete $self->{retry};
+   %{ $self->{connecting} || {} } = ();
+   _close_worker ($_) for splice @{ $self->{idle} || [] };
+}
+
+# undocumented methods of the original, kept under their names
+sub populate_workers { $_[0]->_populate }
+sub try_to_fill_pending_checkouts { $_[0]->_serve_pending }
+
+1

@@ -1,0 +1,146 @@
+# This file is the distribution's own Callback::Frame. It is never loaded
+# under this private name: AnyEvent::Task::Companion serves it for
+# "Callback/Frame.pm" from the end of @INC, so that an installed
+# Callback::Frame is always found first.
+package Callback::Frame;
+
+use strict;
+use warnings;
+
+our $VERSION = '1.102';
+
+use Carp qw(croak);
+use Scalar::Util qw(weaken refaddr);
+
+our @ISA = qw(Exporter);
+require Exporter;
+our @EXPORT = qw(frame fub frame_try frame_catch frame_void frame_try_void);
+
+# The frame whose code is running: { name, catch, parent }.
+our $top;
+
+# refaddr of a live frame => [weak ref to the frame, its record]
+my %registry;
+
+my %known = map { $_ => 1 } qw(code catch name existing_frame);
+
+sub _lookup {
+   my ($cb) = @_;
+   return unless ref $cb eq 'CODE';
+   my $e = $registry{refaddr $cb};
+   $e && $e->[0] && $e->[0] == $cb ? $e->[1] : undef
+}
+
+sub is_frame { _lookup ($_[0]) ? 1 : 0 }
+
+# $level: how many calls up the user's call site is, seen from here
+sub _make {
+   my ($level, %arg) = @_;
+
+   for (sort keys %arg) {
+      croak "Unknown frame option: $_" unless $known{$_};
+      croak "value missing for key $_" unless defined $arg{$_};
+   }
+   my $code = $arg{code} or croak "frame needs a 'code' callback";
+
+   my $rec;
+   if (exists $arg{existing_frame}) {
+      $rec = _lookup ($arg{existing_frame}) or croak "existing_frame isn't a frame";
+      croak "can't install new catcher if using existing_frame" if exists $arg{catch};
+   } else {
+      my ($file, $line) = (caller $level)[1, 2];
+      $rec = {
+         name   => "$file:$line - " . (defined $arg{name} ? $arg{name} : "ANONYMOUS FRAME"),
+         parent => $top,
+      };
+      $rec->{catch} = $arg{catch} if exists $arg{catch};
+   }
+
+   # the registry entry goes when the frame does
+   my $gone = bless \my $addr, "Callback::Frame::_Gone";
+   my $frame = sub { _run ($rec, $code, $gone, @_) };
+   $addr = refaddr $frame;
+   $registry{$addr} = [$frame, $rec];
+   weaken $registry{$addr}[0];
+   $frame
+}
+
+sub Callback::Frame::_Gone::DESTROY {
+   my $e = $registry{${$_[0]}};
+   delete $registry{${$_[0]}} if $e && !$e->[0];
+}
+
+sub _run {
+   my ($rec, $code, undef, @args) = @_;
+   my $saved = $@;
+   my $want = wantarray;
+   my @ret;
+
+   local $top = $rec;
+   my $ok = eval {
+      $@ = $saved;
+      if ($want) { @ret = $code->(@args) }
+      elsif (defined $want) { $ret[0] = $code->(@args) }
+      else { $code->(@args) }
+      1
+   };
+   return $want ? @ret : $ret[0] if $ok;
+   _catch ($rec, $@);
+   return;
+}
+
+sub _trace {
+   my ($rec, $err) = @_;
+   my $t = "$err";
+   chomp $t;
+   $t .= "\n----- Callback::Frame stack-trace -----\n";
+   for (my $r = $rec; $r; $r = $r->{parent}) {
+      $t .= "$r->{name}\n";
+   }
+   $t
+}
+
+# Try the handlers from $rec outwards; die with the last error when none
+# takes it.
+sub _catch {
+   my ($rec, $err) = @_;
+   for (my $r = $rec; $r; $r = $r->{parent}) {
+      next unless $r->{catch};
+      my $trace = _trace ($rec, $err);
+      local $top = $r->{parent};
+      my $catch = $r->{catch};
+      return if eval { $@ = $err; $catch->($trace); 1 };
+      $err = $@;
+   }
+   die $err;
+}
+
+sub frame { _make (1, @_) }
+
+sub fub(&@) {
+   my ($code, @arg) = @_;
+   _make (1, code => $code, @arg)
+}
+
+sub frame_try(&;@) {
+   my ($try, $catch) = @_;
+   _make (1, code => $try, ($catch ? (catch => $catch) : ()))->()
+}
+
+sub frame_catch(&) {
+   croak "Useless bare frame_catch" unless wantarray;
+   $_[0]
+}
+
+sub frame_void(&) {
+   local $top;
+   $_[0]->()
+}
+
+sub frame_try_void(&;@) {
+   my ($try, $catch) = @_;
+   local $top;
+   _make (1, code => $try, ($catch ? (catch => $catch) : ()))->()
+}
+
+1
