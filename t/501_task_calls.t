@@ -4,6 +4,7 @@ use warnings;
 use lib "t/lib";
 use AEFTest timeout => 60;
 use AETask;
+use Callback::Frame;
 use Test::More;
 
 my $path = server (
