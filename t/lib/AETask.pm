@@ -26,11 +26,12 @@ use warnings;
 use Exporter qw(import);
 use File::Temp ();
 use Socket ();
+use POSIX ();
 use AnyEvent::Task::Server;
 use AnyEvent::Task::Client;
 use Callback::Frame;
 
-our @EXPORT = qw(sock_path server call call_err free_port catch_cv);
+our @EXPORT = qw(sock_path server exec_server wait_listening call call_err free_port);
 
 my @KEEP;
 
@@ -87,6 +88,40 @@ sub wait_listening {
       select undef, undef, undef, 0.01;
    }
    die "server at @$l never listened";
+}
+
+=item $pid = exec_server ($listen, $perl, %opt)
+
+Starts a server in a new perl process (usable after the event loop has
+started): C<$perl> runs first (for example to replace a function), then
+C<< AnyEvent::Task::Server->new (listen => $listen, interface => { pid =>
+sub { $$ }, sleep => ... })->run >>. C<stderr> names a file for its standard
+error, C<env> adds environment. Returns when it listens.
+
+=cut
+
+sub exec_server {
+   my ($listen, $perl, %opt) = @_;
+   my $pid = fork;
+   die "fork: $!" unless defined $pid;
+   if (!$pid) {
+      open STDERR, ">>", $opt{stderr} if $opt{stderr};
+      open STDIN, "<", "/dev/null";
+      %ENV = (%ENV, %{ $opt{env} || {} });
+      exec $^X, (map "-I$_", grep !ref, @INC), "-e", $perl . q{;
+         use AnyEvent::Task::Server;
+         AnyEvent::Task::Server->new (
+            listen => [$ARGV[0], $ARGV[1]],
+            interface => {
+               pid   => sub { $$ },
+               sleep => sub { select undef, undef, undef, $_[0]; $$ },
+            },
+         )->run;
+      }, @$listen
+         or POSIX::_exit (127);
+   }
+   wait_listening ($listen);
+   $pid
 }
 
 =item $result = call ($checkout, $method, @args)
