@@ -61,8 +61,10 @@ for my $round (1 .. 3) {
 {
    my $c1 = AnyEvent::Task::Client->new (connect => ['unix/', $path], max_workers => 1);
    my $pid = call ($c1->checkout, 'pid');
+   my $old = $c1->{idle}[0];
    kill KILL => $pid;
-   wait_until { !alive $pid && $c1->{total} == 1 && @{ $c1->{idle} } && $c1->{idle}[0]{fh} };
+   # the client notices, drops it and connects a new one
+   wait_until { $old->{dead} && @{ $c1->{idle} } && $c1->{idle}[0] != $old };
    my $p2 = call ($c1->checkout, 'pid');
    isnt ($p2, $pid, "the next checkout is served by a fresh worker");
 }
