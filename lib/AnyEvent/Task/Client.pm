@@ -243,3 +243,137 @@ sub populate_workers { $_[0]->_populate }
 sub try_to_fill_pending_checkouts { $_[0]->_serve_pending }
 
 1
+
+__END__
+
+=head1 NAME
+
+AnyEvent::Task::Client - a pool of AnyEvent::Task workers, leased out as checkouts
+
+=head1 SYNOPSIS
+
+   use AnyEvent::Task::Client;
+   use Callback::Frame;
+
+   my $client = AnyEvent::Task::Client->new (
+      connect => ['unix/', '/tmp/my.socket'],
+      name => 'resizer',
+      max_workers => 10,
+      timeout => 5,
+   );
+
+   my $checkout = $client->checkout;
+
+   frame_try {
+      $checkout->resize ('a.png', 100, 100, sub {
+         my ($checkout, $result) = @_;
+         ...
+      });
+   } frame_catch {
+      warn "resize failed: $@";
+   };
+
+=head1 DESCRIPTION
+
+The client keeps connections to an L<AnyEvent::Task::Server>; each
+connection is one worker process. C<checkout> hands one out exclusively
+(see L<AnyEvent::Task::Client::Checkout>); when the checkout is released
+the worker goes back to the pool.
+
+=head1 CONSTRUCTOR
+
+=over
+
+=item AnyEvent::Task::Client->new (%options)
+
+Never blocks and never fails because the server is unreachable: failed
+connection attempts are retried (0.2 s after the first failure, then every
+second) until one succeeds, and waiting checkouts simply wait, within
+their timeouts. A server that starts (or restarts) later is picked up.
+
+=over
+
+=item connect => [$host, $service] (required)
+
+Passed to L<AnyEvent::Socket/tcp_connect>, e.g. C<['unix/', $path]> or
+C<['10.0.0.5', 5000]>. Dies with C<need connect> when missing.
+
+=item min_workers => $n (default 2)
+
+Connections opened at once, in C<new>. At least one is always opened.
+
+=item max_workers => $n (default 20)
+
+Upper bound on connections (connecting or connected). Beyond
+C<min_workers> the pool grows one connection at a time, when checkouts
+wait and nothing is idle. Idle connections are never closed.
+
+=item timeout => $seconds
+
+Default timeout of checkouts. Absent: 30 seconds; present but C<undef>: no
+timeout.
+
+=item max_checkouts => $n
+
+A worker that served this many checkouts is closed (after its
+C<checkout_done>) instead of returning to the pool.
+
+=item dont_refork_after_error => $bool
+
+By default a worker whose checkout saw an error is discarded on release.
+With this option it returns to the pool (fatal errors still discard it).
+
+=item name => $string
+
+Names the frames created around your callbacks (C<NAME -E<gt> METHOD>),
+which shows in the traces catch handlers receive.
+
+=back
+
+=back
+
+=head1 METHODS
+
+=over
+
+=item $checkout = $client->checkout (timeout => $seconds, log_defer_object => $log)
+
+Returns a new checkout at once (never blocks, never fails). If a worker is
+idle it is bound to the checkout right away; otherwise the checkout waits,
+behind every checkout created before it. C<timeout> overrides the client's
+(fractions allowed; C<undef>: none; C<0>: fires on the next loop
+iteration). C<log_defer_object> is a L<Log::Defer> (or compatible) object
+that receives a timer per call and the workers' log data.
+
+=back
+
+Keep the client alive while its checkouts are in use: checkouts refer to it
+weakly. Destroying it closes every connection no checkout holds.
+
+=head1 HOW THE POOL REACTS TO FAILURES
+
+A worker that dies while idle is dropped silently and replaced when
+needed. One that dies while bound to a checkout fails that checkout with
+C<worker connection suddenly died>. A timeout closes the worker's
+connection and lets the next waiting checkout have a new worker at once.
+
+=head1 DIFFERENCES FROM THE ORIGINAL
+
+=over
+
+=item * an idle worker's death no longer raises an exception in the event
+loop, nor hands a dead connection to the next checkout;
+
+=item * destroying a client while it connects raises nothing later, and a
+dropped client stops retrying;
+
+=item * a timeout lets waiting checkouts have the freed worker slot at
+once;
+
+=item * the JSON stream is read through the distribution's C splitter;
+replies are decoded with JSON::XS (JSON::PP if JSON::XS is missing), as
+before.
+
+=back
+
+=cut

@@ -199,3 +199,129 @@ sub DESTROY {
 }
 
 1
+
+__END__
+
+=head1 NAME
+
+AnyEvent::Task::Client::Checkout - an exclusive lease on one AnyEvent::Task worker
+
+=head1 SYNOPSIS
+
+   my $checkout = $client->checkout (timeout => 10);
+
+   # method form: the method name goes first
+   $checkout->add (1, 2, sub {
+      my ($checkout, $sum) = @_;
+   });
+
+   # coderef form: only the arguments
+   $checkout->('some', 'args', sub { ... });
+
+   # give up on it
+   $checkout->throw_fatal_error ("user went away");
+
+=head1 DESCRIPTION
+
+A checkout is created by L<AnyEvent::Task::Client/checkout>. Calls on it
+go to one worker, in order; answers come back in order. The last argument
+of every call is the callback; it receives the checkout and the result.
+Callbacks never run from inside the call, only from the event loop.
+
+Calls made before a worker is available wait; once it is bound they are
+sent one after the other as answers come back. Calls made while a worker
+is bound are sent at once (several may be outstanding).
+
+The checkout is released when the last reference to it goes - but not
+while a call is waiting or in flight: the pending callbacks keep it alive,
+so C<< $client->checkout->foo (sub { ... }) >> works without a variable.
+On release the worker runs C<checkout_done> and returns to the pool.
+
+=head1 ERRORS
+
+Every error is raised inside the callback that was waiting, as if its code
+had died: a L<Callback::Frame> catch handler around the call (or the
+callback's own, if it is a frame) gets it in C<$@>, with a trace naming
+C<CLIENT -E<gt> METHOD>. Without a handler the error goes to the event loop
+(EV prints and ignores it; the pure-Perl loop lets it escape from C<recv>).
+
+=over
+
+=item the worker's own errors
+
+The interface died: its text (or its data, for an unblessed reference).
+The rest of the queued calls are dropped; calls already sent still
+complete; later calls work. By default the worker is replaced on release.
+
+=item C<timed out after N seconds>
+
+The checkout's timer fired: it covers waiting for a worker and the call in
+flight, and is reset after each answer (a call made from a callback runs
+without one). The worker is killed.
+
+=item C<worker connection suddenly died>
+
+The worker died (killed, crashed, hung-worker alarm) or sent something
+unreadable.
+
+=item the message of C<throw_fatal_error>
+
+=back
+
+The last three are fatal: every later call on the checkout fails at once
+with the same error, and the worker is not reused.
+
+=head1 METHODS
+
+=over
+
+=item $checkout->METHOD (@args, $cb)
+
+Any method name not listed here is sent to the worker as C<[METHOD,
+@args]>. Returns nothing. Arguments must be JSON data: anything else (an
+object, for example) dies at the call with the JSON encoder's message. A
+last argument that is not a code reference dies at once; C<undef> dies
+with C<value missing for key code>.
+
+=item $checkout->(@args, $cb)
+
+The same without a method name.
+
+=item $checkout->throw_fatal_error ($message)
+
+Fails the waiting callback with C<$message> and every later call too. With
+nothing waiting it dies with C<_throw_error called but no callback
+installed. Error thrown was: MESSAGE> (the error is still recorded).
+
+=back
+
+C<can>, C<isa>, C<DOES>, C<VERSION>, C<import> and C<unimport> keep their
+usual meaning and are not sent. C<< CLASS->METHOD >> dies with C<CLASS is
+not an object>.
+
+=head1 DIFFERENCES FROM THE ORIGINAL
+
+=over
+
+=item * the frame functions (C<frame>, C<fub>, ...) are not imported into
+this class, so C<< $checkout->frame (...) >> is a remote call like any
+other;
+
+=item * a worker's error is raised in the failing call's own frame;
+
+=item * after a timeout, later calls fail at once instead of after another
+timeout;
+
+=item * a call whose last argument is not a code reference dies at once
+instead of sending a request with no usable callback; an unencodable
+argument leaves the checkout untouched;
+
+=item * errors found by the event loop with no callback waiting (a held
+checkout's worker dies, or its timer fires) are recorded for later calls
+instead of raising C<_throw_error called but no callback installed> in the
+loop; a checkout aborted with C<throw_fatal_error> before it got a worker
+no longer takes one.
+
+=back
+
+=cut

@@ -144,3 +144,77 @@ sub frame_try_void(&;@) {
 }
 
 1
+
+__END__
+
+=head1 NAME
+
+Callback::Frame (AnyEvent::Task's copy) - error handlers and traces that follow callbacks
+
+=head1 SYNOPSIS
+
+   use Callback::Frame;
+
+   frame_try {
+      $checkout->query ("...", sub { die "oops" if ...; ... });
+   } frame_catch {
+      my $trace = shift;
+      warn "failed: $@";
+   };
+
+   my $cb = frame (name => "fetch", code => sub { ... }, catch => sub { ... });
+
+=head1 DESCRIPTION
+
+This is the copy of Callback::Frame that comes with the AnyEvent::Task
+implementation of this distribution. It is loaded only when no other
+Callback::Frame is installed (see L<AnyEvent::Task::Companion>).
+
+A B<frame> is a code reference that remembers the frame that was running
+when it was created (its parent). When a frame's code dies, the catch
+handlers of the frame and of its ancestors are tried, innermost first:
+each runs with C<$@> set to the error and receives a trace as its argument
+(the error, a line C<----- Callback::Frame stack-trace ----->, then one
+C<FILE:LINE - NAME> line per frame, innermost first). The first handler
+that returns ends the search; one that dies passes its own error on. When
+no handler takes the error, it is re-thrown from the frame's call.
+Because the parent is recorded at creation, a callback created inside a
+C<frame_try> block keeps that block's handler even when the event loop
+calls it much later.
+
+=over
+
+=item frame (code => $cb, catch => $handler, name => $name, existing_frame => $frame)
+
+Returns a new frame. C<name> defaults to C<ANONYMOUS FRAME>.
+C<existing_frame> runs C<$cb> in that frame's context (same name, parent
+and handlers) instead of creating one. Croaks with C<Unknown frame option:
+KEY>, C<value missing for key KEY>, C<frame needs a 'code' callback>,
+C<existing_frame isn't a frame>, C<can't install new catcher if using
+existing_frame>.
+
+=item fub { ... } OPTIONS
+
+C<frame (code =E<gt> BLOCK, OPTIONS)>.
+
+=item frame_try { ... } frame_catch { ... };
+
+Creates a frame with the two blocks and runs it at once. C<frame_catch>
+outside list context croaks C<Useless bare frame_catch>.
+
+=item frame_void { ... }, frame_try_void { ... } frame_catch { ... };
+
+The same, starting from an empty frame stack.
+
+=item Callback::Frame::is_frame ($coderef)
+
+True for a live frame.
+
+=back
+
+=head1 DIFFERENCES FROM CALLBACK::FRAME 1.102
+
+C<frame_local> and the C<local> option (per-frame dynamic variables) are
+not provided.
+
+=cut

@@ -106,3 +106,69 @@ sub DESTROY {
 }
 
 1
+
+__END__
+
+=head1 NAME
+
+Log::Defer (AnyEvent::Task's copy) - collect a structured log over a request, deliver it at the end
+
+=head1 SYNOPSIS
+
+   use Log::Defer;
+
+   my $log = Log::Defer->new (sub {
+      my $msg = shift;   # { start, end, logs, timers, data }
+      print encode_json ($msg), "\n";
+   });
+
+   $log->info ("request", $path);
+   my $t = $log->timer ("db");
+   ...
+   undef $t;            # timer ends
+   $log->data->{user} = $id;
+   undef $log;          # the callback runs now
+
+=head1 DESCRIPTION
+
+This is the copy of Log::Defer that comes with the AnyEvent::Task
+implementation of this distribution. It is loaded only when no other
+Log::Defer is installed (see L<AnyEvent::Task::Companion>).
+
+=over
+
+=item Log::Defer->new ($cb), ->new ({ cb => $cb, verbosity => $n, ... }), ->new ($cb, { ... })
+
+Records C<start> (epoch seconds, 6 decimals). Croaks with C<two callbacks
+provided>, C<first arg to new must be a coderef or hashref> or C<must
+provide callback to Log::Defer>. When the object goes away it sets C<end>
+(seconds since start), ends open timers and calls C<$cb> with the message
+hash.
+
+=item error, warn, info, debug (@items); add_log ($level, @items)
+
+Adds C<[TIME, LEVEL, @items]> to C<logs> (levels 10, 20, 30, 40), unless
+C<verbosity> is set and lower than the level. A code reference as first
+item is called for the items.
+
+=item $guard = timer ($name)
+
+Starts a timer; it ends when the guard goes away.
+
+=item data ()
+
+The C<data> hash.
+
+=item merge ($msg)
+
+Merges another log's message hash (for example a worker's): its times are
+shifted to this log's start, logs sorted by time, timers appended, data
+merged.
+
+=back
+
+=head1 DIFFERENCES FROM LOG::DEFER 0.312
+
+None known for the interface above.
+
+=cut
