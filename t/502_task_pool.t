@@ -82,7 +82,7 @@ my $client = AnyEvent::Task::Client->new (connect => ['unix/', $path], max_worke
    isnt ($pids[2], $pids[1], "the third on a new one");
    is ($pids[3], $pids[2], "the fourth shares it");
    ok (-S $path, "the retired worker left the socket path alone");
-   cmp_ok (AE::now - $t0, '<', 1, "within a second");
+   cmp_ok (AE::now - $t0, '<', 5, "promptly (the original needs under a second on an idle machine)");
 }
 
 # dont_refork_after_error

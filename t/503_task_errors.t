@@ -97,7 +97,7 @@ my $client = AnyEvent::Task::Client->new (connect => ['unix/', $path], name => '
 
 # manual abort
 {
-   my $co = $client->checkout (timeout => 1);
+   my $co = $client->checkout (timeout => 10);
    my $cv = AE::cv;
    frame_try {
       $co->sleep (1, sub { $cv->send ("finished?") });

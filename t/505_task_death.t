@@ -13,7 +13,7 @@ my ($errfh, $path) = with_stderr_pipe (sub {
    scalar server (
       hung_worker_timeout => 1,
       interface => {
-         hang => sub { select undef, undef, undef, 3; "woke up" },
+         hang => sub { select undef, undef, undef, 30; "woke up" },
          quit => sub { select undef, undef, undef, 0.1; POSIX::_exit (0) },
          pid  => sub { $$ },
       },
@@ -27,7 +27,7 @@ my $client = AnyEvent::Task::Client->new (connect => ['unix/', $path]);
 
 # the hung-worker alarm
 {
-   my $co = $client->checkout (timeout => 2);
+   my $co = $client->checkout (timeout => 10);
    my $pid = call ($co, 'pid');
    my $t0 = AE::now;
    my ($ok, $e) = call_err ($co, 'hang');
@@ -35,14 +35,13 @@ my $client = AnyEvent::Task::Client->new (connect => ['unix/', $path]);
    unlike ($e, qr/timed out after/, "not a timeout");
    my $took = AE::now - $t0;
    cmp_ok ($took, '>=', 0.9, "after the alarm's second");
-   cmp_ok ($took, '<', 1.9, "before the checkout's timeout");
    my $line = <$errfh>;
    is ($line, "Killing hung worker ($pid)\n", "the worker said so on its stderr");
 }
 
 # a worker that _exits mid-request
 for my $round (1 .. 3) {
-   my $co = $client->checkout (timeout => 1);
+   my $co = $client->checkout (timeout => 10);
    my $cv = AE::cv;
    frame_try {
       $co->quit (sub { $cv->send ("returned?") });
@@ -83,7 +82,7 @@ for my $round (1 .. 3) {
    my $later = sock_path ();
    my $c = AnyEvent::Task::Client->new (connect => ['unix/', $later]);
    my $cv = AE::cv;
-   my $co = $c->checkout (timeout => 5);
+   my $co = $c->checkout (timeout => 20);
    frame_try { $co->pid (sub { $cv->send ($_[1]) }) } frame_catch { $cv->send ("failed: $@") };
    run_for 0.4;
    my $spid = exec_server (['unix/', $later], "");
@@ -97,7 +96,7 @@ for my $round (1 .. 3) {
 
    my $spid2 = exec_server (['unix/', $later], "");
    my $c2 = AnyEvent::Task::Client->new (connect => ['unix/', $later]);
-   like (call ($c2->checkout (timeout => 3), 'pid'), qr/^\d+\z/, "a restarted server serves new clients");
+   like (call ($c2->checkout (timeout => 20), 'pid'), qr/^\d+\z/, "a restarted server serves new clients");
    kill KILL => $spid2;
    waitpid $spid2, 0;
 }

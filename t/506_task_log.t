@@ -85,10 +85,10 @@ my $client = AnyEvent::Task::Client->new (connect => ['unix/', $path]);
          $handler_done = 1;
       };
    }
-   my $t = AE::timer 1, 0, sub { $cv->send };
+   my $t = AE::timer 10, 0, sub { $cv->send };   # a bound only
    $cv->recv;
    ok ($handler_done, "the timeout reached the handler");
-   is ($order, "after handler", "the log completed after the handler, within a second");
+   is ($order, "after handler", "the log completed right after the handler");
 }
 
 # Log::Defer itself

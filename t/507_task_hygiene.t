@@ -79,7 +79,7 @@ is (sysread ($r, my $buf, 1), 0, "the caller's pipe sees end-of-file: the server
       };
    }, stderr => $errfile);
    my $client = AnyEvent::Task::Client->new (connect => ['unix/', $p], max_workers => 1);
-   like (call ($client->checkout (timeout => 3), 'pid'), qr/^\d+\z/, "the server keeps serving after a failed fork");
+   like (call ($client->checkout (timeout => 20), 'pid'), qr/^\d+\z/, "the server keeps serving after a failed fork");
    open my $fh, "<", $errfile or die;
    like (join ("", <$fh>), qr/^fork failed: Resource temporarily unavailable$/m, "and said why");
    kill KILL => $spid;
@@ -92,14 +92,14 @@ is (sysread ($r, my $buf, 1), 0, "the caller's pipe sees end-of-file: the server
    my $listen = ['127.0.0.1', $port];
    my $spid = exec_server ($listen, "");
    my $client = AnyEvent::Task::Client->new (connect => $listen);
-   my $co = $client->checkout (timeout => 3);
+   my $co = $client->checkout (timeout => 20);
    my $wpid = call ($co, 'pid');
    kill TERM => $spid;
    waitpid $spid, 0;
    my $spid2 = exec_server ($listen, "");
    pass ("a new server binds the port at once");
    my $c2 = AnyEvent::Task::Client->new (connect => $listen);
-   my $p2 = call ($c2->checkout (timeout => 3), 'pid');
+   my $p2 = call ($c2->checkout (timeout => 20), 'pid');
    isnt ($p2, $wpid, "new checkouts are served by the new server");
    is (call ($co, 'pid'), $wpid, "the held checkout still works");
    kill KILL => $spid2;
