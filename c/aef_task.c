@@ -140,12 +140,6 @@ static void hung__(int sig)
 
 static void arm__(aef_task_worker *w)
 {
-  struct sigaction sa;
-
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = hung__;
-  sigfillset(&sa.sa_mask);
-  sigaction(SIGALRM, &sa, &hung_old__);
   alarm(w->alarm_secs);
   w->armed__ = 1;
 }
@@ -155,7 +149,6 @@ static void disarm__(aef_task_worker *w)
   if (!w->armed__)
     return;
   alarm(0);
-  sigaction(SIGALRM, &hung_old__, NULL);
   w->armed__ = 0;
 }
 
@@ -169,8 +162,16 @@ int aef_task_worker_init(aef_task_worker *w, int fd, unsigned alarm_secs)
   w->alarm_secs = alarm_secs;
   w->armed__ = 0;
   aef_task_split_init(&w->split__, 0);
-  hung_len__ = (size_t)snprintf(hung_msg__, sizeof hung_msg__,
-                                "Killing hung worker (%ld)\n", (long)getpid());
+  if (alarm_secs) {
+    struct sigaction sa;
+
+    hung_len__ = (size_t)snprintf(hung_msg__, sizeof hung_msg__,
+                                  "Killing hung worker (%ld)\n", (long)getpid());
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = hung__;
+    sigfillset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, &hung_old__);
+  }
   return 0;
 }
 
@@ -185,26 +186,15 @@ int aef_task_worker_next(aef_task_worker *w, const uint8_t **msg, size_t *len)
     if (r != 0)
       return r;
 
-    /* every message of the last chunk has been handled */
+    /* every message of the last chunk has been handled; waiting for the
+     * next chunk is not timed (an idle worker is never killed): the alarm
+     * is armed once the chunk has arrived */
     disarm__(w);
-
-    /* wait for data without the alarm: an idle worker is never killed */
-    for (;;) {
-      fd_set rd;
-
-      FD_ZERO(&rd);
-      FD_SET(w->fd, &rd);
-      if (select(w->fd + 1, &rd, NULL, NULL, NULL) >= 0)
-        break;
-      if (errno != EINTR)
-        return -errno;
-    }
-
-    if (w->alarm_secs)
-      arm__(w);
     do
       got = read(w->fd, chunk, sizeof chunk);
     while (got < 0 && errno == EINTR);
+    if (got > 0 && w->alarm_secs)
+      arm__(w);
 
     if (got < 0)
       return -errno;
@@ -239,6 +229,8 @@ int aef_task_worker_write(aef_task_worker *w, const void *p, size_t n)
 void aef_task_worker_free(aef_task_worker *w)
 {
   disarm__(w);
+  if (w->alarm_secs)
+    sigaction(SIGALRM, &hung_old__, NULL);
   aef_task_split_free(&w->split__);
 }
 

@@ -77,9 +77,11 @@ typedef struct aef_task_worker {
 int aef_task_worker_init(aef_task_worker *w, int fd, unsigned alarm_secs);
 
 /* Block until the next complete message, reading chunks of at most 4096
- * bytes. Before each read the hung-worker alarm is armed (when alarm_secs
- * is set); it stays armed while the caller handles every message of that
- * chunk and is cancelled when the loop next waits for data. When it fires
+ * bytes. When a chunk arrives the hung-worker alarm is armed (when
+ * alarm_secs is set; _init installs its SIGALRM handler, _free restores
+ * the previous one); it stays armed while the caller handles every message
+ * of that chunk and is cancelled when the loop next waits for data (which
+ * is never timed). When it fires
  * the process writes "Killing hung worker (PID)\n" to descriptor 2 and
  * _exits with status 1. Returns 1 with msg and len as aef_task_split_next,
  * -ECONNRESET at end-of-file, -EPROTO/-EMSGSIZE for a corrupt stream,
