@@ -1,17 +1,11 @@
 /*
- * Task glue (C part): the objects over the splitter and the worker loop,
- * and the worker fork. See xs/task.h for the contracts.
+ * Task glue (C part): the objects over the splitter and the worker loop.
+ * See xs/task.h for the contracts.
  */
-#define PERL_NO_GET_CONTEXT
-#include "EXTERN.h"
-#include "perl.h"
-#include "XSUB.h"
-
-#include <errno.h>
-#include <signal.h>
-#include <unistd.h>
-
+#include "util.h"
 #include "task.h"
+
+#include <unistd.h>
 
 static int
 aef_xs_task_split_free__ (pTHX_ SV *sv, MAGIC *mg)
@@ -141,32 +135,4 @@ aef_xs_task_split_fill (pTHX_ aef_task_split *s, int fd)
   if (got > 0 && (rc = aef_task_split_feed (s, chunk, (size_t)got)) < 0)
     return rc;
   return (long)got;
-}
-
-long
-aef_xs_task_fork (pTHX_ const int *release, size_t n)
-{
-  sigset_t all, old;
-  pid_t pid;
-
-  PERL_FLUSHALL_FOR_CHILD;
-  sigfillset (&all);
-  sigprocmask (SIG_SETMASK, &all, &old);
-  pid = fork ();
-  if (pid == 0)
-    {
-      int sig;
-
-      PL_sig_pending = 0;
-      if (PL_psig_pend)
-        for (sig = 1; sig < SIG_SIZE; sig++)
-          PL_psig_pend[sig] = 0;
-    }
-  sigprocmask (SIG_SETMASK, &old, NULL);
-
-  if (pid < 0)
-    return -errno;
-  if (pid == 0)
-    aef_task_release_fds (release, n);
-  return (long)pid;
 }

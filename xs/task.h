@@ -11,6 +11,7 @@
 #ifndef AEF_XS_TASK_H
 #define AEF_XS_TASK_H
 
+#include "util.h"
 #include "aef_task.h"
 
 typedef aef_task_split *AnyEvent__Task__Split;
@@ -32,11 +33,5 @@ SV *aef_xs_task_split_take (pTHX_ aef_task_split *s);
 /* Read at most one chunk from fd into s: bytes read, 0 at end-of-file,
  * -errno (-EAGAIN included). */
 long aef_xs_task_split_fill (pTHX_ aef_task_split *s, int fd);
-
-/* fork for a worker as perl's fork does (flush every handle, block signals
- * around fork, clear pending signals in the child); in the child the n
- * descriptors of release are given up (aef_task_release_fds). Returns the
- * pid, 0 in the child, -errno. */
-long aef_xs_task_fork (pTHX_ const int *release, size_t n);
 
 #endif

@@ -11,10 +11,10 @@
 #   $m = $l->next            blocks for the next message (hung-worker
 #                            alarm); undef + $! at EOF or on a corrupt stream
 #   $ok = $l->write ($bytes) the whole reply, blocking; false + $! on error
-#   $pid = AnyEvent::Task::Server::Worker::_fork (@fds_to_release)
+#   $ok = AnyEvent::Task::Server::Worker::_release (@fds)
+#                            gives the descriptors up (the null device
+#                            takes their place); false + $! on error
 #   $ok = AnyEvent::Task::Util::_release_all_but (@fds_to_keep)
-
-#include "task.h"
 
 MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Task::Split
 
@@ -30,7 +30,7 @@ SV *
 fill (AnyEvent::Task::Split self, SV *fh)
   CODE:
 {
-  int fd = aef_xs_fd__ (aTHX_ fh, "AnyEvent::Task::Split::fill");
+  int fd = aef_xs_fd (aTHX_ fh, "AnyEvent::Task::Split::fill");
   long n = aef_xs_task_split_fill (aTHX_ self, fd);
 
   if (n < 0)
@@ -73,7 +73,7 @@ SV *
 new (SV *klass, SV *fh, UV alarm_secs = 0)
   CODE:
 {
-  int fd = aef_xs_fd__ (aTHX_ fh, "AnyEvent::Task::Server::Worker::Loop::new");
+  int fd = aef_xs_fd (aTHX_ fh, "AnyEvent::Task::Server::Worker::Loop::new");
 
   RETVAL = aef_xs_task_loop_new (aTHX_ klass, fd, alarm_secs > UINT_MAX ? UINT_MAX : (unsigned)alarm_secs);
   if (RETVAL == &PL_sv_undef)
@@ -117,26 +117,25 @@ write (AnyEvent::Task::Server::Worker::Loop self, SV *bytes)
 
 MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Task::Server::Worker
 
-SV *
-_fork (...)
+int
+_release (...)
   CODE:
 {
   int fds[16];
-  size_t n = 0;
-  long pid;
+  int rc;
   I32 i;
 
   if (items > 16)
-    croak ("AnyEvent::Task::Server::Worker::_fork: too many descriptors");
+    croak ("AnyEvent::Task::Server::Worker::_release: too many descriptors");
   for (i = 0; i < items; i++)
-    fds[n++] = aef_xs_fd__ (aTHX_ ST (i), "AnyEvent::Task::Server::Worker::_fork");
-  pid = aef_xs_task_fork (aTHX_ fds, n);
-  if (pid < 0)
+    fds[i] = aef_xs_fd (aTHX_ ST (i), "AnyEvent::Task::Server::Worker::_release");
+  rc = aef_task_release_fds (fds, (size_t)items);
+  if (rc < 0)
     {
-      AEF_XS_ERRNO (pid);
-      XSRETURN_UNDEF;
+      AEF_XS_ERRNO (rc);
+      XSRETURN_NO;
     }
-  RETVAL = newSViv (pid);
+  RETVAL = 1;
 }
   OUTPUT: RETVAL
 
@@ -153,7 +152,7 @@ _release_all_but (...)
   if (items > 64)
     croak ("AnyEvent::Task::Util::_release_all_but: too many descriptors");
   for (i = 0; i < items; i++)
-    fds[i] = aef_xs_fd__ (aTHX_ ST (i), "AnyEvent::Task::Util::_release_all_but");
+    fds[i] = aef_xs_fd (aTHX_ ST (i), "AnyEvent::Task::Util::_release_all_but");
   rc = aef_task_release_all_but (fds, (size_t)items);
   if (rc < 0)
     {

@@ -13,6 +13,15 @@ use AnyEvent::Task::Logger ();
 
 my $json = JSON::XS->new->utf8;
 
+# fork for a connection; the child gives up the descriptors @release (the
+# listening socket) without freeing their numbers
+sub _fork {
+   my (@release) = @_;
+   my $pid = fork;
+   _release (@release) if defined $pid && !$pid;
+   $pid
+}
+
 # Never returns: the worker leaves through POSIX::_exit (1), so that no
 # destructor or END block inherited from the server runs.
 sub handle_worker {
