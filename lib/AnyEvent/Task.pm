@@ -120,6 +120,83 @@ and times is merged into your object with each reply.
 
 =back
 
+=head1 EXAMPLES
+
+=head2 A server, a client, a result and an error
+
+   use strict;
+   use warnings;
+   use AnyEvent::Task::Server;
+   use AnyEvent::Task::Client;
+   use Callback::Frame;
+   use File::Temp ();
+
+   my $dir = File::Temp->newdir;
+
+   # before any watcher exists
+   AnyEvent::Task::Server::fork_task_server (
+      listen => ['unix/', "$dir/socket"],
+      setup => sub { $main::factor = 10 },   # in each worker, lazily
+      interface => {
+         scale => sub { $_[0] * $main::factor },
+         fail  => sub { die "no such record\n" },
+      },
+   );
+
+   my $client = AnyEvent::Task::Client->new (connect => ['unix/', "$dir/socket"]);
+   my $done = AE::cv;
+
+   my $checkout = $client->checkout (timeout => 10);
+   frame_try {
+      $checkout->scale (4, sub {
+         my ($checkout, $result) = @_;
+         print "4 scaled: $result\n";        # 40
+         $checkout->fail (sub { print "not reached\n" });
+      });
+   } frame_catch {
+      print "the worker said: $@";          # no such record
+      $done->send;
+   };
+
+   $done->recv;
+
+=head2 A transaction: state that lives in one worker for one checkout
+
+   use strict;
+   use warnings;
+   use AnyEvent::Task::Server;
+   use AnyEvent::Task::Client;
+   use File::Temp ();
+
+   my $dir = File::Temp->newdir;
+   my @items;   # per worker
+
+   AnyEvent::Task::Server::fork_task_server (
+      listen => ['unix/', "$dir/socket"],
+      interface => {
+         add   => sub { push @items, $_[0]; scalar @items },
+         total => sub { my $t = 0; $t += $_ for @items; $t },
+      },
+      checkout_done => sub { @items = () },   # the next checkout starts clean
+   );
+
+   my $client = AnyEvent::Task::Client->new (connect => ['unix/', "$dir/socket"], max_workers => 1);
+   my $done = AE::cv;
+
+   my $co = $client->checkout;
+   $co->add (5, sub {});
+   $co->add (7, sub {});                      # sent at once: pipelined
+   $co->total (sub {
+      print "total in this checkout: $_[1]\n";   # 12
+      undef $co;                                   # release: checkout_done runs
+      $client->checkout->total (sub {
+         print "a new checkout starts from: $_[1]\n";   # 0
+         $done->send;
+      });
+   });
+
+   $done->recv;
+
 =head1 TYPICAL PROBLEMS
 
 =over
@@ -173,5 +250,17 @@ reference dies at once.
 L<AnyEvent::Task::Server>, L<AnyEvent::Task::Client>,
 L<AnyEvent::Task::Client::Checkout>, L<AnyEvent::Task::Logger>,
 L<AnyEvent::Task::Util>, L<Callback::Frame>, L<Log::Defer>.
+
+=head1 AUTHOR
+
+The AnyEvent::Fork::Core developers. The interface, its behaviour and the
+wire protocol are those of AnyEvent::Task by Doug Hoyte (who also wrote
+Callback::Frame and Log::Defer), whose design this distribution
+reimplements; it shares no code with it.
+
+=head1 LICENSE
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl itself.
 
 =cut
