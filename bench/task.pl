@@ -51,13 +51,19 @@ sub best (&) {
    $best
 }
 
-# one checkout, each call issued from the previous call's callback
-sub sequential {
+# a client with one worker and a checkout bound to it (it answered once)
+sub bound_checkout {
    my $c = AnyEvent::Task::Client->new (connect => ['unix/', $path], min_workers => 1, max_workers => 1);
    my $co = $c->checkout (timeout => undef);
    my $cv = AE::cv;
    $co->(0, sub { $cv->send });
    $cv->recv;
+   ($c, $co)
+}
+
+# one checkout, each call issued from the previous call's callback
+sub sequential {
+   my ($c, $co) = bound_checkout ();
    best {
       my ($n, $end) = (0, Bench::now + $opt{time});
       my $cv = AE::cv;
@@ -77,11 +83,7 @@ sub sequential {
 
 # N calls queued at once on one (bound) checkout
 sub pipelined {
-   my $c = AnyEvent::Task::Client->new (connect => ['unix/', $path], min_workers => 1, max_workers => 1);
-   my $co = $c->checkout (timeout => undef);
-   my $cv = AE::cv;
-   $co->(0, sub { $cv->send });
-   $cv->recv;
+   my ($c, $co) = bound_checkout ();
    best {
       my $cv = AE::cv;
       my $left = $opt{queue};

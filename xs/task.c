@@ -7,36 +7,27 @@
 
 #include <unistd.h>
 
+static MGVTBL aef_xs_task_split_vtbl__, aef_xs_task_loop_vtbl__;
+
+/* the magic's free hook, for both kinds of object */
 static int
-aef_xs_task_split_free__ (pTHX_ SV *sv, MAGIC *mg)
+aef_xs_task_free__ (pTHX_ SV *sv, MAGIC *mg)
 {
-  aef_task_split *s = (aef_task_split *)mg->mg_ptr;
+  void *p = mg->mg_ptr;
 
   mg->mg_ptr = NULL;
-  if (s)
-    {
-      aef_task_split_free (s);
-      Safefree (s);
-    }
+  if (!p)
+    return 0;
+  if (mg->mg_virtual == &aef_xs_task_split_vtbl__)
+    aef_task_split_free ((aef_task_split *)p);
+  else
+    aef_task_worker_free ((aef_task_worker *)p);
+  Safefree (p);
   return 0;
 }
 
-static int
-aef_xs_task_loop_free__ (pTHX_ SV *sv, MAGIC *mg)
-{
-  aef_task_worker *w = (aef_task_worker *)mg->mg_ptr;
-
-  mg->mg_ptr = NULL;
-  if (w)
-    {
-      aef_task_worker_free (w);
-      Safefree (w);
-    }
-  return 0;
-}
-
-static MGVTBL aef_xs_task_split_vtbl__ = { 0, 0, 0, 0, aef_xs_task_split_free__, 0, 0, 0 };
-static MGVTBL aef_xs_task_loop_vtbl__ = { 0, 0, 0, 0, aef_xs_task_loop_free__, 0, 0, 0 };
+static MGVTBL aef_xs_task_split_vtbl__ = { 0, 0, 0, 0, aef_xs_task_free__, 0, 0, 0 };
+static MGVTBL aef_xs_task_loop_vtbl__ = { 0, 0, 0, 0, aef_xs_task_free__, 0, 0, 0 };
 
 static SV *
 aef_xs_task_wrap__ (pTHX_ HV *stash, void *p, MGVTBL *vtbl)

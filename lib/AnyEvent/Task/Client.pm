@@ -18,6 +18,9 @@ our $JSON = eval { require JSON::XS; JSON::XS->new->utf8 } || do { require JSON:
 
 my $NOSIGNAL = eval { Socket::MSG_NOSIGNAL () } || 0;
 
+# Largest reply accepted (octets); a longer one breaks the connection.
+our $MESSAGE_MAX = 64 * 1024 * 1024;
+
 sub new {
    my ($class, %arg) = @_;
    my $self = bless {}, $class;
@@ -88,7 +91,7 @@ sub _new_worker {
    my ($self, $fh) = @_;
    my $w = {
       fh       => $fh,
-      split    => AnyEvent::Task::Split->new,
+      split    => AnyEvent::Task::Split->new ($MESSAGE_MAX),
       handlers => [],   # reply handlers, in the order the requests were written
       count    => 0,    # checkouts this worker was given
       wbuf     => "",
@@ -349,6 +352,19 @@ that receives a timer per call and the workers' log data.
 
 Keep the client alive while its checkouts are in use: checkouts refer to it
 weakly. Destroying it closes every connection no checkout holds.
+
+=head1 VARIABLES
+
+=over
+
+=item $AnyEvent::Task::Client::MESSAGE_MAX
+
+The largest reply, in octets, a worker may send (64 MiB, also the
+largest value allowed). A longer one is treated as a broken connection
+(C<worker connection suddenly died>). It applies to connections opened
+after it is set. Workers apply the same bound to requests.
+
+=back
 
 =head1 HOW THE POOL REACTS TO FAILURES
 
