@@ -111,4 +111,26 @@ perl_ok (q{
 }, "unspecified listen path\nunspecified interface\ninterface must be a sub or a hash\ninterface must be a sub or a hash\n"
  . "tcp_bind: No such file or directory\nneed connect\nAET-Server:nm\nalias\n", "constructor error texts, \$0, the children_sockets alias");
 
+# the glue's objects: forged or foreign ones croak; the splitter's verdicts
+{
+   require AnyEvent::Fork::Core;
+   my $forged = bless \(my $x = 1), "AnyEvent::Task::Split";
+   eval { $forged->next };
+   like ($@, qr/^AnyEvent::Task::Split: not an object of this class at /, "a forged splitter croaks");
+   my $s = AnyEvent::Task::Split->new (16);
+   eval { AnyEvent::Task::Server::Worker::Loop::next ($s) };
+   like ($@, qr/^AnyEvent::Task::Server::Worker::Loop: not an object of this class at /, "a foreign object croaks");
+   $s->feed (qq{ ["a",{"b":"]"}]\n[1});
+   is ($s->next, q{["a",{"b":"]"}]}, "a whole message, a bracket inside a string");
+   is ($s->next, undef, "then: more bytes needed");
+   $s->feed ("]{");
+   is ($s->next, "[1]", "completed across feeds");
+   is ($s->next, "", "an object at the top level: the stream is corrupt");
+   my $b = AnyEvent::Task::Split->new (16);
+   $b->feed ('["' . ("x" x 20));
+   is ($b->next, "", "a message over the bound: corrupt");
+   eval { AnyEvent::Task::Split->new (2**40) };
+   like ($@, qr/^AnyEvent::Task::Split: bound larger than /, "a bound over 64 MiB croaks");
+}
+
 done_testing;

@@ -29,28 +29,6 @@ aef_xs_task_free__ (pTHX_ SV *sv, MAGIC *mg)
 static MGVTBL aef_xs_task_split_vtbl__ = { 0, 0, 0, 0, aef_xs_task_free__, 0, 0, 0 };
 static MGVTBL aef_xs_task_loop_vtbl__ = { 0, 0, 0, 0, aef_xs_task_free__, 0, 0, 0 };
 
-static SV *
-aef_xs_task_wrap__ (pTHX_ HV *stash, void *p, MGVTBL *vtbl)
-{
-  SV *obj = newSV_type (SVt_PVMG);
-
-  sv_magicext (obj, NULL, PERL_MAGIC_ext, vtbl, (char *)p, 0);
-  return sv_bless (newRV_noinc (obj), stash);
-}
-
-static void *
-aef_xs_task_get__ (pTHX_ SV *sv, MGVTBL *vtbl, const char *what)
-{
-  MAGIC *mg;
-
-  if (SvROK (sv)
-      && (mg = mg_findext (SvRV (sv), PERL_MAGIC_ext, vtbl))
-      && mg->mg_ptr)
-    return mg->mg_ptr;
-
-  croak ("%s: not an object of this class", what);
-}
-
 SV *
 aef_xs_task_split_new (pTHX_ SV *klass, UV max)
 {
@@ -61,7 +39,7 @@ aef_xs_task_split_new (pTHX_ SV *klass, UV max)
     croak ("AnyEvent::Task::Split: bound larger than %u", (unsigned)AEF_TASK_MSG_MAX);
   Newxz (s, 1, aef_task_split);
   aef_task_split_init (s, (size_t)max);
-  return aef_xs_task_wrap__ (aTHX_ stash, s, &aef_xs_task_split_vtbl__);
+  return aef_xs_obj_new (aTHX_ stash, &aef_xs_task_split_vtbl__, s);
 }
 
 SV *
@@ -79,21 +57,27 @@ aef_xs_task_loop_new (pTHX_ SV *klass, int fd, unsigned alarm_secs)
       errno = -rc;
       return &PL_sv_undef;
     }
-  return aef_xs_task_wrap__ (aTHX_ stash, w, &aef_xs_task_loop_vtbl__);
+  return aef_xs_obj_new (aTHX_ stash, &aef_xs_task_loop_vtbl__, w);
 }
 
 aef_task_split *
 aef_xs_task_split_get (pTHX_ SV *sv)
 {
-  return (aef_task_split *)aef_xs_task_get__ (aTHX_ sv, &aef_xs_task_split_vtbl__,
-                                              "AnyEvent::Task::Split");
+  aef_task_split *s = (aef_task_split *)aef_xs_obj_ptr (aTHX_ sv, &aef_xs_task_split_vtbl__);
+
+  if (!s)
+    croak ("AnyEvent::Task::Split: not an object of this class");
+  return s;
 }
 
 aef_task_worker *
 aef_xs_task_loop_get (pTHX_ SV *sv)
 {
-  return (aef_task_worker *)aef_xs_task_get__ (aTHX_ sv, &aef_xs_task_loop_vtbl__,
-                                               "AnyEvent::Task::Server::Worker::Loop");
+  aef_task_worker *w = (aef_task_worker *)aef_xs_obj_ptr (aTHX_ sv, &aef_xs_task_loop_vtbl__);
+
+  if (!w)
+    croak ("AnyEvent::Task::Server::Worker::Loop: not an object of this class");
+  return w;
 }
 
 SV *
