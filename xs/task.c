@@ -60,24 +60,29 @@ aef_xs_task_loop_new (pTHX_ SV *klass, int fd, unsigned alarm_secs)
   return aef_xs_obj_new (aTHX_ stash, &aef_xs_task_loop_vtbl__, w);
 }
 
+/* the struct behind an object of the kind vtbl; croaks naming the class */
+static void *
+aef_xs_task_ptr__ (pTHX_ SV *sv, const MGVTBL *vtbl, const char *klass)
+{
+  void *p = aef_xs_obj_ptr (aTHX_ sv, vtbl);
+
+  if (!p)
+    croak ("%s: not an object of this class", klass);
+  return p;
+}
+
 aef_task_split *
 aef_xs_task_split_get (pTHX_ SV *sv)
 {
-  aef_task_split *s = (aef_task_split *)aef_xs_obj_ptr (aTHX_ sv, &aef_xs_task_split_vtbl__);
-
-  if (!s)
-    croak ("AnyEvent::Task::Split: not an object of this class");
-  return s;
+  return (aef_task_split *)aef_xs_task_ptr__ (aTHX_ sv, &aef_xs_task_split_vtbl__,
+                                              "AnyEvent::Task::Split");
 }
 
 aef_task_worker *
 aef_xs_task_loop_get (pTHX_ SV *sv)
 {
-  aef_task_worker *w = (aef_task_worker *)aef_xs_obj_ptr (aTHX_ sv, &aef_xs_task_loop_vtbl__);
-
-  if (!w)
-    croak ("AnyEvent::Task::Server::Worker::Loop: not an object of this class");
-  return w;
+  return (aef_task_worker *)aef_xs_task_ptr__ (aTHX_ sv, &aef_xs_task_loop_vtbl__,
+                                               "AnyEvent::Task::Server::Worker::Loop");
 }
 
 SV *
