@@ -17,6 +17,7 @@
 #include "rpc_child.h"
 #include "pool.h"
 #include "svc.h"
+#include "task.h"
 
 MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Fork::Core
 
@@ -35,3 +36,4 @@ INCLUDE: rpc_child.xsh
 INCLUDE: pool.xsh
 
 INCLUDE: svc.xsh
+INCLUDE: task.xsh
