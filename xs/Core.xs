@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "aef.h"
+#include "closure.h"
+#include "fastexit.h"
 
 typedef int aef_fd;
 
@@ -110,6 +112,7 @@ aef_xs_serve_fork__ (pTHX_ int master, int fd)
         }
 
       close (fd);
+      aef_xs_fastexit_arm (aTHX);
       sv_setpvf (name, "%" SVf " AnyEvent::Fork", SVfARG (owner));
       SvSETMAGIC (name);
     }
@@ -338,3 +341,7 @@ spawn (SV *path, AV *argv, AV *envp, aef_fd keep)
 INCLUDE: rpc.xsh
 
 INCLUDE: pool.xsh
+
+INCLUDE: closure.xsh
+
+INCLUDE: fastexit.xsh

@@ -397,6 +397,8 @@ aef_xs_rpc_dispatch__ (pTHX_ aef_xs_rpc *st)
         SAVETMPS;
         /* the callback is ours now: freed with this frame's temporaries */
         target = kind == AEF_RPC_RESULT ? sv_2mortal ((SV *)cb) : st->on_event;
+        if (kind == AEF_RPC_RESULT)
+          aef_xs_closure_attach (aTHX_ target); /* detached while queued */
         PUSHMARK (SP);
         PUTBACK;
 
@@ -586,6 +588,8 @@ aef_xs_rpc_call__ (pTHX_ CV *cv)
       rc = aef_rpc_end (&st->core, copy);
       if (rc)
         SvREFCNT_dec (copy);
+      else
+        aef_xs_closure_detach (aTHX_ copy, 1); /* a fresh closure: while queued */
     }
   if (rc)
     croak ("AnyEvent::Fork::RPC: cannot queue request: %" SVf,
@@ -616,6 +620,7 @@ aef_xs_rpc_drop__ (void *ctx, void *cb)
 {
   dTHX;
   PERL_UNUSED_ARG (ctx);
+  aef_xs_closure_attach (aTHX_ (SV *)cb);
   SvREFCNT_dec ((SV *)cb);
 }
 

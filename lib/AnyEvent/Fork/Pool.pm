@@ -303,6 +303,7 @@ sub _start_worker {
 
       undef $self->[FULL];
 
+      AnyEvent::Fork::Core::closure_attach ($cb); # detached while queued
       my $ok = eval { &$cb; 1 };
       _serve ($self, $ok ? undef : $@);
    };
@@ -537,6 +538,11 @@ sub run {
 
       # (the scheduler starts a worker when there is none)
       push @$queue, [@_];
+      # a fresh closure leaves its package's back-reference list while it
+      # waits (see "Queued closures" below); our copy in the job is one
+      # reference to it
+      AnyEvent::Fork::Core::closure_detach ($queue->[-1][-1], 1)
+         if @_;
       _schedule ($self)
          unless $self->[FULL];
    };
