@@ -1,0 +1,115 @@
+# A fresh closure given to an RPC call leaves its package's list of back
+# references while it waits in the queue (so that perl frees many of them
+# in linear time) and is back on it when it is called or dropped: nothing
+# about it differs from a closure that never waited. Both backends;
+# closures compiled in main, in another package and in package DB; a
+# closure the user keeps stays as it is; objects a closure captured are
+# destroyed when they would be without the queue. (The package is what
+# perl's call_sv looks at to keep code of package DB out of DB::sub, so a
+# closure must be back in it when it is called.)
+use strict;
+use warnings;
+use lib "t/lib";
+use AEFTest timeout => 60;
+use AEFHelp;
+use AEFClosure;
+
+use Test::More;
+use B ();
+
+use AnyEvent;
+use AnyEvent::Fork;
+use AnyEvent::Fork::RPC;
+
+my @PKGS = ("main", "AEFClosure::Other", "DB");
+
+sub rpc {
+   my ($async, %opt) = @_;
+
+   my $rpc = AnyEvent::Fork
+      ->new
+      ->eval ('sub echo { exit 1 if $_[0] eq "exit"; @_ } sub aecho { my $done = shift; exit 1 if $_[0] eq "exit"; $done->(@_) }')
+      ->AnyEvent::Fork::RPC::run ($async ? "aecho" : "echo", async => $async, %opt);
+   # connected
+   $rpc->(0, my $cv = AE::cv);
+   $cv->recv;
+   $rpc
+}
+
+for my $async (0, 1) {
+   my $what = $async ? "async" : "sync";
+   my $rpc = rpc ($async);
+
+   # one closure per package, queued together; each is detached while it waits
+   {
+      my (@log, %weak, %was);
+      my $cv = AE::cv;
+      my $left = @PKGS;
+      for my $pkg (@PKGS) {
+         $rpc->($pkg, closure ($pkg, $pkg, \@log, \$weak{$pkg}));
+         $was{$pkg} = detached ($weak{$pkg});
+      }
+      $rpc->("end", sub { $cv->send });
+      $cv->recv;
+
+      for my $pkg (@PKGS) {
+         ok $was{$pkg}, "$what, $pkg: detached while queued";
+         my ($res) = grep ref $_ && $_->[0] eq $pkg, @log;
+         is $res->[1], direct ($pkg, $pkg), "$what, $pkg: caller, subname, package, SUPER::, Deparse as if called directly";
+         like $res->[1], qr/^caller=\Q${pkg}::__ANON__\E\nsubname=\Q${pkg}::__ANON__\E\nstash=\Q$pkg\E\n/,
+            "$what, $pkg: it is ${pkg}::__ANON__ of package $pkg";
+         is_deeply [@$res[2 .. $#$res]], [$pkg], "$what, $pkg: got its result";
+      }
+      like +(grep $_->[0] eq "AEFClosure::Other", @log)[0][1], qr/^super=base$/m,
+         "$what: SUPER:: from another package finds its base class";
+      is_deeply [map $_->[0] eq "destroy" ? "destroy $_->[1]" : "call $_->[0]", @log],
+         [map { ("call $_", "destroy $_") } @PKGS],
+         "$what: each closure's captured object is destroyed right after its call";
+   }
+
+   # a closure the user keeps is not touched, and still works
+   {
+      my @log;
+      my $kept = closure ("main", "kept", \@log);
+      $rpc->(1, $kept);
+      ok !detached ($kept), "$what, kept closure: not detached";
+      is ref B::svref_2object ($kept)->STASH, "B::HV", "$what, kept closure: still in its package";
+      $rpc->(2, my $cv = AE::cv);
+      $cv->recv;
+      is $log[0][0], "kept", "$what, kept closure: called";
+      is $log[0][1], direct ("main", 1), "$what, kept closure: as if called directly";
+      is scalar @log, 1, "$what, kept closure: alive while kept";
+      undef $kept;
+      is_deeply $log[1], ["destroy", "kept"], "$what, kept closure: freed when dropped";
+   }
+
+   # 2000 closures, freed first-in first-out, are freed in order, each after its call
+   {
+      my @log;
+      my $cv = AE::cv;
+      $rpc->($_, closure ("main", $_, \@log)) for 1 .. 2000;
+      $rpc->("end", $cv);
+      $cv->recv;
+      is_deeply [map "$_->[0] $_->[-1]", @log], [map { ("$_ $_", "destroy $_") } 1 .. 2000],
+         "$what: 2000 closures called and freed in order";
+   }
+
+   # closures that are never called (the worker exits) are dropped: their
+   # objects are destroyed, and they are back in their package when freed
+   {
+      my (@log, $error);
+      my $cv = AE::cv;
+      my $rpc = rpc ($async, on_error => sub { $error = shift; $cv->send });
+      $rpc->("exit", closure ("main", "lost1", \@log, \my $w1));
+      $rpc->("x", closure ("AEFClosure::Other", "lost2", \@log, \my $w2));
+      ok detached ($w1) && detached ($w2), "$what, dropped: detached while queued";
+      $cv->recv;
+      # (a request the worker had not read when it exited may turn the
+      # end-of-file into a connection reset)
+      like $error, qr/^(?:unexpected eof|read: .+)\z/, "$what, dropped: the worker exited";
+      undef $rpc;
+      is_deeply [sort map "@$_", @log], ["destroy lost1", "destroy lost2"], "$what, dropped: freed, never called";
+   }
+}
+
+done_testing;
