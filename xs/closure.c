@@ -30,9 +30,7 @@
  * left alone. Perls without back references from code to its package
  * (before 5.14) need none of this.
  */
-#define PERL_NO_GET_CONTEXT
-#include "EXTERN.h"
-#include "perl.h"
+#include "util.h"
 
 #include "closure.h"
 

@@ -17,9 +17,7 @@
  * variable PERL_ANYEVENT_FORK_FAST_EXIT=0 (read in each new child) or with
  * AnyEvent::Fork::Core::fast_exit (0) in the template or the child.
  */
-#define PERL_NO_GET_CONTEXT
-#include "EXTERN.h"
-#include "perl.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
