@@ -35,16 +35,14 @@ for my $async (0, 1) {
    {
       my (@log, %weak, %was);
       my @tags = map { ("$_ 1", "$_ 2") } @PKGS;
-      my $left = @tags;
-      my $cv = AE::cv;
       for my $tag (@tags) {
          (my $pkg = $tag) =~ s/ .*//;
          $pool->($tag, closure ($pkg, $tag, \@log, \$weak{$tag}));
          $was{$tag} = detached ($weak{$tag});
       }
       my $queued = (AnyEvent::Fork::Pool::stats ($pool))[2];
-      $pool->("end", sub { $cv->send });
-      $cv->recv;
+      # (the workers answer in any order: wait for every call and free)
+      wait_until { @log == 2 * @tags };
 
       ok $queued > 0, "$what: some jobs waited in the pool's queue ($queued)";
       for my $tag (@tags) {
@@ -70,8 +68,7 @@ for my $async (0, 1) {
       my $kept = closure ("main", "kept", \@log);
       $pool->(1, $kept);
       ok !detached ($kept), "$what, kept closure: not detached";
-      $pool->(2, my $cv = AE::cv);
-      $cv->recv;
+      wait_until { @log };
       is $log[0][1], direct ("main", 1), "$what, kept closure: as if called directly";
       is scalar @log, 1, "$what, kept closure: alive while kept";
       undef $kept;
@@ -81,10 +78,8 @@ for my $async (0, 1) {
    # 2000 closures through the pool, each freed after its call
    {
       my @log;
-      my $cv = AE::cv;
       $pool->($_, closure ("main", $_, \@log)) for 1 .. 2000;
-      $pool->("end", $cv);
-      $cv->recv;
+      wait_until { @log == 4000 };
       my %calls = map { $_->[0] eq "destroy" ? () : ($_->[0] => 1) } @log;
       my $after = grep { $log[$_][0] ne "destroy" && $log[$_ + 1][0] eq "destroy" && $log[$_ + 1][1] eq $log[$_][0] } 0 .. $#log - 1;
       is scalar keys %calls, 2000, "$what: 2000 closures called";
@@ -94,7 +89,6 @@ for my $async (0, 1) {
    # a worker that dies with jobs: their closures are dropped, never called
    {
       my @log;
-      my $cv = AE::cv;
       $pool->("exit", closure ("main", "lost", \@log, \my $weak));
       ok detached ($weak), "$what, lost job: detached while queued";
       wait_until { @log };
