@@ -276,10 +276,15 @@ sub new_exec {
 
    local $ENV{PERL5LIB} = join $^O eq "MSWin32" ? ";" : ":", grep !ref, @INC;
 
+   # the template binds every symbol at start-up (LD_BIND_NOW), so that its
+   # forks never resolve one lazily (each a copy-on-write fault); this value
+   # tells it to remove the variable again before any user code runs
+   my @bind = exists $ENV{LD_BIND_NOW} ? () : "LD_BIND_NOW=AnyEvent::Fork::Serve";
+
    my $pid = AnyEvent::Fork::Core::spawn (
       $perl,
       [$perl, "-MAnyEvent::Fork::Serve", "-e", "AnyEvent::Fork::Serve::me", fileno $slave, $$],
-      [map "$_=$ENV{$_}", keys %ENV],
+      [(map "$_=$ENV{$_}", keys %ENV), @bind],
       $slave,
    );
 
