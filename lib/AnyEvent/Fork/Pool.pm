@@ -208,6 +208,16 @@ the serialiser rejects no longer corrupts the pool's load counts.
 
 =back
 
+=head2 Queued closures
+
+A fresh callback given to the pool (C<< $pool->(@args, sub { ... }) >>) is
+taken off its package's list of closures while it waits, in the pool's
+queue or at a worker, and entered again just before it is called, exactly
+as L<AnyEvent::Fork::RPC/Queued closures> describes: without this, perl
+would spend time proportional to the number of waiting jobs freeing each
+callback. Nothing about the callback differs when it runs, and callbacks
+you keep a reference to are not touched.
+
 =head1 SEE ALSO
 
 L<AnyEvent::Fork>, L<AnyEvent::Fork::RPC>.
