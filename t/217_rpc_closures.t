@@ -104,9 +104,9 @@ for my $async (0, 1) {
       $rpc->("x", closure ("AEFClosure::Other", "lost2", \@log, \my $w2));
       ok detached ($w1) && detached ($w2), "$what, dropped: detached while queued";
       $cv->recv;
-      # (a request the worker had not read when it exited may turn the
-      # end-of-file into a connection reset)
-      like $error, qr/^(?:unexpected eof|read: .+)\z/, "$what, dropped: the worker exited";
+      # (depending on timing, the exit shows as end-of-file, as a reset
+      # connection, or as a failed write of the second request)
+      like $error, qr/^(?:unexpected eof|read: .+|Broken pipe)\z/, "$what, dropped: the worker exited";
       undef $rpc;
       is_deeply [sort map "@$_", @log], ["destroy lost1", "destroy lost2"], "$what, dropped: freed, never called";
    }

@@ -31,9 +31,19 @@ struct aef_xs_rpc {
   SV *rw, *ww;        /* AnyEvent watchers */
   CV *rcb, *wcb;      /* their callbacks: XSUBs pointing back here */
   int stopped;        /* reader stopped: end-of-file or a transport error */
-  int fresh;          /* the event loop called us since the last eager write */
+  unsigned long turn; /* aef_xs_rpc_turn__ at the last eager write */
+  int eager;          /* eager writes in that turn */
   int werr;           /* -errno of an eager write, reported by the writer */
 };
+
+/* turns of the event loop that called into an RPC object (its reader or
+ * its writer): one count for all of them */
+static unsigned long aef_xs_rpc_turn__;
+
+/* eager writes per object and turn: enough for the requests that answer
+ * one read's responses at a pool's usual load, so that no write watcher
+ * (two epoll_ctl calls and a loop turn) is needed for them */
+#define AEF_XS_RPC_EAGER 8
 
 static aef_xs_rpc *
 aef_xs_rpc_ptr__ (pTHX_ SV *inner)
@@ -186,7 +196,7 @@ aef_xs_rpc_readable__ (pTHX_ aef_xs_rpc *st)
   SV *hold = SvREFCNT_inc_simple_NN (st->obj); /* callbacks may drop the rest */
   int rc;
 
-  st->fresh = 1;
+  aef_xs_rpc_turn__++;
 
   /* frames left behind by a callback that died last time come first */
   rc = aef_xs_rpc_dispatch__ (aTHX_ st);
@@ -226,7 +236,7 @@ aef_xs_rpc_writable__ (pTHX_ aef_xs_rpc *st)
   int rc = 0;
 
   st->werr = 0;
-  st->fresh = 1;
+  aef_xs_rpc_turn__++;
 
   if (left < 0)
     rc = aef_xs_rpc_fail__ (aTHX_ st, aef_xs_strerror (aTHX_ -(int)left));
@@ -266,21 +276,28 @@ aef_xs_rpc_wcb__ (pTHX_ CV *cv)
 }
 
 /* After a request was queued: write it at once when the event loop has
- * called us since the last such eager write (a request answering a
- * response, for example), else leave it to the write watcher, so that
- * requests queued in a burst go out in one write. 0, or -1 ($@ set) when
- * the watcher could not be created. */
+ * called any RPC object since this one's first eager write (a request
+ * answering a response, also one a pool hands to another worker), for up
+ * to AEF_XS_RPC_EAGER requests per turn; else leave it to the write
+ * watcher, so that requests queued in a burst go out in one write. 0, or
+ * -1 ($@ set) when the watcher could not be created. */
 static int
 aef_xs_rpc_kick__ (pTHX_ aef_xs_rpc *st)
 {
   if (st->core.fd < 0 || st->ww)
     return 0;
 
-  if (st->fresh && !st->werr)
+  if (st->turn != aef_xs_rpc_turn__)
+    {
+      st->turn = aef_xs_rpc_turn__;
+      st->eager = 0;
+    }
+
+  if (st->eager < AEF_XS_RPC_EAGER && !st->werr)
     {
       ssize_t left = aef_rpc_write (&st->core);
 
-      st->fresh = 0;
+      st->eager++;
       if (left == 0)
         return 0;
       if (left < 0)
@@ -402,7 +419,7 @@ aef_xs_rpc_new (pTHX_ const char *klass, int async, UV rlen, SV *freeze, SV *tha
   st->on_event = newSVsv (on_event);
   st->on_error = newSVsv (on_error);
   st->on_destroy = newSVsv (on_destroy);
-  st->fresh = 1;
+  st->turn = aef_xs_rpc_turn__ - 1;
 
   obj = sv_setref_pv (newSV (0), klass, st);
   st->obj = SvRV (obj);
