@@ -96,9 +96,10 @@ sub template {
 }
 
 # $n jobs queued at once, one shared callback (a closure per job would
-# measure perl: freeing many anonymous subs in creation order is O(n^2))
+# measure perl: freeing many anonymous subs in creation order is O(n^2)),
+# or with $fresh a fresh closure per job (what programs write)
 sub queue_all {
-   my ($call, $n, @args) = @_;
+   my ($call, $n, $fresh) = @_;
 
    my $done = AE::cv ();
    my $left = $n;
@@ -107,27 +108,11 @@ sub queue_all {
 
    my @t0 = times;
    my $t0 = Bench::now;
-   $call->(@args, $_, $cb) for 1 .. $n;
-   $done->recv;
-   my $secs = Bench::now - $t0;
-   my @t1 = times;
-
-   (rate => sprintf ("%.0f", $n / $secs),
-    cpu  => sprintf ("%.2f", ($t1[0] + $t1[1] - $t0[0] - $t0[1]) / $n * 1e6),
-    mean => $sum / $n)
-}
-
-# the same with a fresh closure per job (what programs write)
-sub queue_fresh {
-   my ($call, $n) = @_;
-
-   my $done = AE::cv ();
-   my $left = $n;
-   my $sum = 0;
-
-   my @t0 = times;
-   my $t0 = Bench::now;
-   $call->($_, sub { $sum += $_[0]; --$left or $done->send }) for 1 .. $n;
+   if ($fresh) {
+      $call->($_, sub { $sum += $_[0]; --$left or $done->send }) for 1 .. $n;
+   } else {
+      $call->($_, $cb) for 1 .. $n;
+   }
    $done->recv;
    my $secs = Bench::now - $t0;
    my @t1 = times;
@@ -150,7 +135,7 @@ sub worker {
 
       # every worker connected and warm
       queue_all ($pool, 20 * $workers);
-      Bench::kv ($fn eq "fresh" ? queue_fresh ($pool, $n) : queue_all ($pool, $n));
+      Bench::kv (queue_all ($pool, $n, $fn eq "fresh"));
 
       undef $pool;
       $finish->recv;

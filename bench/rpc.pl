@@ -34,7 +34,6 @@ sub worker {
       evpp   => \&w_evpp,
       rt     => \&w_roundtrips,
       queue  => \&w_queue,
-      fresh  => \&w_fresh,
       perlcl => \&w_perlcl,
       echo   => \&w_echo,
       serial => \&w_serial,
@@ -118,11 +117,12 @@ sub w_evpp {
    (n => $n, rate => sprintf "%.0f", $n / $t)
 }
 
-# $n tiny requests queued at once, one callback for all (with a new closure
-# per call, the figure would mostly be perl allocating closures); the time
-# runs from the first call to the last result
+# $n tiny requests queued at once, one callback for all, or with $fresh a
+# fresh closure per call (what programs write; perl's cost of making and
+# freeing closures is then part of the figure); the time runs from the
+# first call to the last result
 sub w_queue {
-   my ($async, $n, $rounds) = @_;
+   my ($async, $n, $rounds, $fresh) = @_;
 
    my $rpc = rpc ($async);
    my @rates;
@@ -130,29 +130,9 @@ sub w_queue {
    for (1 .. $rounds) {
       my ($left, $cv) = ($n, AE::cv);
       my $cb = sub { $cv->send unless --$left };
-      push @rates, $n / Bench::timeit (sub {
-         $rpc->("x", $cb) for 1 .. $n;
-         $cv->recv;
-      });
-   }
-
-   (rate => sprintf "%.0f", best (@rates))
-}
-
-# $n calls queued at once, each with a fresh closure of its own (what
-# programs write); the time runs from the first call to the last result
-sub w_fresh {
-   my ($async, $n, $rounds) = @_;
-
-   my $rpc = rpc ($async);
-   my @rates;
-
-   for (1 .. $rounds) {
-      my ($left, $cv) = ($n, AE::cv);
-      push @rates, $n / Bench::timeit (sub {
-         $rpc->("x", sub { $cv->send unless --$left }) for 1 .. $n;
-         $cv->recv;
-      });
+      push @rates, $n / Bench::timeit ($fresh
+         ? sub { $rpc->("x", sub { $cv->send unless --$left }) for 1 .. $n; $cv->recv }
+         : sub { $rpc->("x", $cb) for 1 .. $n; $cv->recv });
    }
 
    (rate => sprintf "%.0f", best (@rates))
@@ -331,8 +311,8 @@ sub main {
       $f->{qa}    = $sub->($impl, q => queue => 1, $q, $r)->{rate};
       for my $n (1_000, 100_000, 300_000) {
          my $rr = $n < 10_000 ? 5 * $r : $n > 100_000 ? 1 : $r;
-         $f->{"fresh$n"}  = $sub->($impl, "fr$n"  => fresh => 0, $n, $rr)->{rate};
-         $f->{"fresha$n"} = $sub->($impl, "fra$n" => fresh => 1, $n, $rr)->{rate};
+         $f->{"fresh$n"}  = $sub->($impl, "fr$n"  => queue => 0, $n, $rr, 1)->{rate};
+         $f->{"fresha$n"} = $sub->($impl, "fra$n" => queue => 1, $n, $rr, 1)->{rate};
          $f->{"perlcl$n"} = $sub->($impl, "pc$n"  => perlcl => $n, $rr)->{rate};
       }
       $f->{e1}    = $sub->($impl, e => echo => 0, 1 << 20, 3 * $r)->{rate};
