@@ -83,6 +83,26 @@ for my $async (0, 1) {
       is_deeply $log[1], ["destroy", "kept"], "$what, kept closure: freed when dropped";
    }
 
+   # a closure that reaches the call as an alias of an enclosing
+   # statement's temporaries (a loop variable, a wrapper's @_) could still
+   # be copied by the user: it is left alone
+   {
+      my (@log, @kept);
+      for my $cb (map closure ("main", "alias$_", \@log), 1, 2) {
+         $rpc->(1, $cb);
+         ok !detached ($cb), "$what, loop variable over temporaries: not detached";
+         push @kept, $cb;
+      }
+      my $wrap = sub { $rpc->(@_) };
+      $wrap->(1, closure ("main", "wrapped", \@log, \my $weak));
+      ok !detached ($weak), "$what, through a wrapper sub: not detached";
+      $rpc->(2, my $cv = AE::cv);
+      $cv->recv;
+      is_deeply [map $_->[0], @log[0 .. 3]], ["alias1", "alias2", "wrapped", "destroy"],
+         "$what, aliased and wrapped closures: called; the unkept one freed";
+      is $log[0][1], direct ("main", 1), "$what, aliased closure: as if called directly";
+   }
+
    # 2000 closures, freed first-in first-out, are freed in order, each after its call
    {
       my @log;

@@ -75,6 +75,18 @@ for my $async (0, 1) {
       is_deeply $log[1], ["destroy", "kept"], "$what, kept closure: freed when dropped";
    }
 
+   # a loop variable over temporaries could still be copied: left alone
+   {
+      my (@log, @kept);
+      for my $cb (map closure ("main", "alias$_", \@log), 1, 2) {
+         $pool->(1, $cb);
+         ok !detached ($cb), "$what, loop variable over temporaries: not detached";
+         push @kept, $cb;
+      }
+      wait_until { @log == 2 };
+      is_deeply [sort map $_->[0], @log], ["alias1", "alias2"], "$what, aliased closures: called";
+   }
+
    # 2000 closures through the pool, each freed after its call
    {
       my @log;

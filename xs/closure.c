@@ -24,11 +24,15 @@
  *
  * Only closures nobody else can see are detached: an anonymous clone that
  * is neither named nor an XSUB, whose package pointer and glob agree, and
- * whose every reference is the caller's own or held by perl's temporaries
- * of the statements being run (the code itself, or a reference to it that
- * only the temporaries hold). A closure the user keeps in a variable is
- * left alone. Perls without back references from code to its package
- * (before 5.14) need none of this.
+ * whose every reference is the caller's own or held by the temporaries of
+ * the statement that made the call (the code itself, or a reference to it
+ * that only the temporaries hold). A closure the user keeps in a variable
+ * is left alone, and so is one that reaches us through a loop variable or
+ * a sub's arguments, aliases of temporaries of an enclosing statement
+ * that the user's code could still copy. Perls without back references
+ * from code to its package (before 5.14), or without the temporaries'
+ * floor of each call and block where we can find it (before 5.24), do
+ * without.
  */
 #include "util.h"
 
@@ -38,8 +42,7 @@
 # define AEF_XS_CLOSURE_WORKS 1
 #endif
 
-/* temporaries looked at, from the newest: the closure of a call is among
- * the last few (a wrapper sub's own temporaries sit above its caller's) */
+/* temporaries looked at, at most, from the newest */
 #define AEF_XS_CLOSURE_SCAN 32
 
 #ifdef AEF_XS_CLOSURE_WORKS
@@ -76,8 +79,33 @@ aef_xs_closure_slot__ (HV *stash)
   return (SV **)&HvAUX (stash)->xhv_backreferences;
 }
 
+/* The floor of the temporaries of the statement meant by outer (see
+ * closure.h), below which the temporaries of enclosing statements lie; -2
+ * when it cannot be told. Perl raises the floor for every XSUB it calls
+ * (SAVETMPS, the last entry of the save stack when the XSUB has saved
+ * nothing itself) and for every block and sub (kept in the context). */
+static SSize_t
+aef_xs_closure_floor__ (pTHX_ int outer)
+{
+# if defined(blk_old_tmpsfloor) && defined(SAVEt_TMPSFLOOR)
+  I32 i;
+
+  if (!outer)
+    return PL_savestack_ix >= 2
+           && (PL_savestack[PL_savestack_ix - 1].any_uv & SAVE_MASK) == SAVEt_TMPSFLOOR
+           ? (SSize_t)PL_savestack[PL_savestack_ix - 2].any_iv
+           : -2;
+  for (i = cxstack_ix; i >= 0; i--)
+    if (CxTYPE (&cxstack[i]) == CXt_SUB)
+      return cxstack[i].blk_old_tmpsfloor;
+# else
+  PERL_UNUSED_ARG (outer);
+# endif
+  return -2;
+}
+
 int
-aef_xs_closure_detach (pTHX_ SV *sv, IV owned)
+aef_xs_closure_detach (pTHX_ SV *sv, IV owned, int outer)
 {
   CV *cv = aef_xs_closure_cv__ (sv);
   HV *stash;
@@ -90,16 +118,18 @@ aef_xs_closure_detach (pTHX_ SV *sv, IV owned)
       || SvREFCNT (cv) <= (U32)owned)
     return 0;
 
-  /* every other reference must belong to the temporaries */
+  /* every other reference must belong to that statement's temporaries */
+  if ((low = aef_xs_closure_floor__ (aTHX_ outer)) < -1)
+    return 0;
+  if (low < PL_tmps_ix - AEF_XS_CLOSURE_SCAN)
+    low = PL_tmps_ix - AEF_XS_CLOSURE_SCAN;
   refs = (IV)SvREFCNT (cv) - owned;
-  low = PL_tmps_ix - AEF_XS_CLOSURE_SCAN;
-  if (low < 0)
-    low = -1;
   for (i = PL_tmps_ix; i > low && refs > 0; i--)
     {
       SV *t = PL_tmps_stack[i];
 
-      if (t == (SV *)cv || (t && SvROK (t) && SvRV (t) == (SV *)cv && SvREFCNT (t) == 1))
+      if (t == (SV *)cv
+          || (t && SvROK (t) && !SvWEAKREF (t) && SvRV (t) == (SV *)cv && SvREFCNT (t) == 1))
         refs--;
     }
   if (refs)
@@ -138,11 +168,12 @@ aef_xs_closure_attach (pTHX_ SV *sv)
 #else
 
 int
-aef_xs_closure_detach (pTHX_ SV *sv, IV owned)
+aef_xs_closure_detach (pTHX_ SV *sv, IV owned, int outer)
 {
   PERL_UNUSED_CONTEXT;
   PERL_UNUSED_ARG (sv);
   PERL_UNUSED_ARG (owned);
+  PERL_UNUSED_ARG (outer);
   return 0;
 }
 

@@ -2,7 +2,9 @@
 # xs/closure.c): for queues kept in Perl (AnyEvent::Fork::Pool).
 #
 #   $detached = AnyEvent::Fork::Core::closure_detach ($code, $owned)
-#                                 $owned: references the caller holds itself
+#                                 from a Perl sub that got $code from its
+#                                 caller's statement; $owned: references the
+#                                 sub holds itself
 #   AnyEvent::Fork::Core::closure_attach ($code)
 #                                 before calling or dropping it
 
@@ -13,7 +15,7 @@ PROTOTYPES: DISABLE
 int
 closure_detach (SV *code, IV owned)
   CODE:
-  RETVAL = aef_xs_closure_detach (aTHX_ code, owned);
+  RETVAL = aef_xs_closure_detach (aTHX_ code, owned, 1);
   OUTPUT: RETVAL
 
 void

@@ -346,7 +346,7 @@ aef_xs_rpc_call__ (pTHX_ CV *cv)
       if (rc)
         SvREFCNT_dec (copy);
       else
-        aef_xs_closure_detach (aTHX_ copy, 1); /* a fresh closure: while queued */
+        aef_xs_closure_detach (aTHX_ copy, 1, 0); /* a fresh closure: while queued */
     }
   if (rc)
     croak ("AnyEvent::Fork::RPC: cannot queue request: %" SVf,

@@ -494,7 +494,8 @@ queue or at a worker, and entered again just before it is called, exactly
 as L<AnyEvent::Fork::RPC/Queued closures> describes: without this, perl
 would spend time proportional to the number of waiting jobs freeing each
 callback. Nothing about the callback differs when it runs, and callbacks
-you keep a reference to are not touched.
+you keep a reference to (or pass on through a loop variable) are not
+touched.
 
 =head1 SEE ALSO
 

@@ -691,9 +691,12 @@ So while a fresh callback waits in the queue, it is taken off that list
 pointer is cleared; just before it is called, or dropped unanswered, it is
 entered again at the end of the list, from which it is then removed
 quickly when it is freed. Only closures that nobody else can see are
-treated this way: an anonymous closure that nothing but the call itself
-and perl's temporaries refer to. A callback you keep in a variable, a
-named sub, a condvar or an object is left alone. When the callback runs,
+treated this way: an anonymous closure written in the statement that
+makes the call (C<< $rpc->(@args, sub { ... }) >>), which nothing but that
+statement's temporaries refer to. A callback you keep in a variable, one
+that arrives through a loop variable or a wrapper sub's C<@_>, a named
+sub, a condvar or an object is left alone (and costs what it costs in
+perl). When the callback runs,
 everything about it is as before: C<caller>, L<Sub::Util/subname>,
 C<SUPER::> inside it, L<B::Deparse>, the debugger (which looks at the
 package of code called from XS) and the moment the objects it captured
