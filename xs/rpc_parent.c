@@ -275,12 +275,12 @@ aef_xs_rpc_wcb__ (pTHX_ CV *cv)
   XSRETURN_EMPTY;
 }
 
-/* After a request was queued: write it at once when the event loop has
- * called any RPC object since this one's first eager write (a request
- * answering a response, also one a pool hands to another worker), for up
- * to AEF_XS_RPC_EAGER requests per turn; else leave it to the write
- * watcher, so that requests queued in a burst go out in one write. 0, or
- * -1 ($@ set) when the watcher could not be created. */
+/* After a request was queued: write it at once, up to AEF_XS_RPC_EAGER
+ * times per turn of the event loop into any RPC object (requests that
+ * answer responses, also those a pool hands to another worker), else
+ * leave it to the write watcher, so that requests queued in a burst go
+ * out in one write. 0, or -1 ($@ set) when the watcher could not be
+ * created. */
 static int
 aef_xs_rpc_kick__ (pTHX_ aef_xs_rpc *st)
 {
