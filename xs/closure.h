@@ -21,6 +21,8 @@
 #ifndef AEF_XS_CLOSURE_H
 #define AEF_XS_CLOSURE_H
 
+#include "util.h"
+
 int aef_xs_closure_detach (pTHX_ SV *sv, IV owned, int outer);
 void aef_xs_closure_attach (pTHX_ SV *sv);
 

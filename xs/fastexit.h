@@ -14,6 +14,8 @@
 #ifndef AEF_XS_FASTEXIT_H
 #define AEF_XS_FASTEXIT_H
 
+#include "util.h"
+
 void aef_xs_fastexit_arm (pTHX);
 int aef_xs_fastexit_set (int on);
 
