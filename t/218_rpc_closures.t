@@ -15,7 +15,6 @@ use AEFHelp;
 use AEFClosure;
 
 use Test::More;
-use B ();
 
 use AnyEvent;
 use AnyEvent::Fork;
@@ -68,20 +67,7 @@ for my $async (0, 1) {
    }
 
    # a closure the user keeps is not touched, and still works
-   {
-      my @log;
-      my $kept = closure ("main", "kept", \@log);
-      $rpc->(1, $kept);
-      ok !detached ($kept), "$what, kept closure: not detached";
-      is ref B::svref_2object ($kept)->STASH, "B::HV", "$what, kept closure: still in its package";
-      $rpc->(2, my $cv = AE::cv);
-      $cv->recv;
-      is $log[0][0], "kept", "$what, kept closure: called";
-      is $log[0][1], direct ("main", 1), "$what, kept closure: as if called directly";
-      is scalar @log, 1, "$what, kept closure: alive while kept";
-      undef $kept;
-      is_deeply $log[1], ["destroy", "kept"], "$what, kept closure: freed when dropped";
-   }
+   check_kept ($what, $rpc);
 
    # a closure that reaches the call as an alias of an enclosing
    # statement's temporaries (a loop variable, a wrapper's @_) could still

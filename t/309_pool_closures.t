@@ -63,17 +63,7 @@ for my $async (0, 1) {
    }
 
    # a closure the user keeps is not touched, and still works
-   {
-      my @log;
-      my $kept = closure ("main", "kept", \@log);
-      $pool->(1, $kept);
-      ok !detached ($kept), "$what, kept closure: not detached";
-      wait_until { @log };
-      is $log[0][1], direct ("main", 1), "$what, kept closure: as if called directly";
-      is scalar @log, 1, "$what, kept closure: alive while kept";
-      undef $kept;
-      is_deeply $log[1], ["destroy", "kept"], "$what, kept closure: freed when dropped";
-   }
+   check_kept ($what, $pool);
 
    # a loop variable over temporaries could still be copied: left alone
    {

@@ -35,6 +35,11 @@ the probe of a closure that never waited in a queue.
 C<detached ($weak)> is true when the code has no package pointer (B sees
 its C<STASH> as a B::SPECIAL).
 
+C<check_kept ($what, $call)> hands a closure the test keeps to
+C<< $call->(1, $closure) >> and checks (5 tests) that it is not detached, is
+called as if called directly (running the event loop until then, with
+AEFHelp's C<wait_until>), stays alive while kept and is freed when dropped.
+
 =cut
 
 use strict;
@@ -45,8 +50,10 @@ use B ();
 use B::Deparse ();
 use Scalar::Util ();
 use Sub::Util ();
+use Test::More ();
+use AEFHelp ();
 
-our @EXPORT = qw(closure direct detached);
+our @EXPORT = qw(closure direct detached check_kept);
 
 sub AEFClosure::Base::who { "base" }
 @AEFClosure::Other::ISA = "AEFClosure::Base";
@@ -103,6 +110,21 @@ sub direct {
 sub detached {
    my ($weak) = @_;
    $weak && ref B::svref_2object ($weak)->STASH eq "B::SPECIAL"
+}
+
+sub check_kept {
+   my ($what, $call) = @_;
+
+   my @log;
+   my $kept = closure ("main", "kept", \@log);
+   $call->(1, $kept);
+   Test::More::ok (!detached ($kept), "$what, kept closure: not detached");
+   AEFHelp::wait_until (sub { @log });
+   Test::More::is ($log[0][1], direct ("main", 1), "$what, kept closure: as if called directly");
+   Test::More::is (scalar @log, 1, "$what, kept closure: alive while kept");
+   undef $kept;
+   Test::More::is_deeply ($log[1], ["destroy", "kept"], "$what, kept closure: freed when dropped");
+   Test::More::is (scalar @log, 2, "$what, kept closure: nothing else happened");
 }
 
 1
