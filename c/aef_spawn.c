@@ -13,11 +13,11 @@
  * its own below aef_spawn's, so no stack slot of the parent is reused. */
 static void __attribute__((noreturn, noinline))
 child__(int errfd, const char *path, char *const argv[], char *const envp[],
-        const int *keep, size_t nkeep, const sigset_t *mask)
+        const int *keep, size_t nkeep, int stdio, const sigset_t *mask)
 {
   struct sigaction sa;
   size_t i;
-  int sig, err;
+  int sig, fd, err;
 
   /* A handler run here would run the parent's code on the parent's memory:
    * reset them all before signals are unblocked (ignored ones stay so). */
@@ -39,6 +39,17 @@ child__(int errfd, const char *path, char *const argv[], char *const envp[],
       goto fail;
   }
 
+  /* stdio onto 0 and 1 (dup2 clears FD_CLOEXEC on the copy; a descriptor
+   * that already is 0 or 1 needs its flag cleared instead) */
+  for (fd = 0; stdio >= 0 && fd <= 1; fd++) {
+    if (stdio == fd)
+      err = -aef_set_cloexec(fd, 0);
+    else
+      err = dup2(stdio, fd) < 0 ? errno : 0;
+    if (err)
+      goto fail;
+  }
+
   pthread_sigmask(SIG_SETMASK, mask, NULL);
   execve(path, argv, envp);
   err = errno;
@@ -48,8 +59,9 @@ fail:
   _exit(127);
 }
 
-int aef_spawn(pid_t *pid, const char *path, char *const argv[],
-              char *const envp[], const int *keep, size_t nkeep)
+static int spawn__(pid_t *pid, const char *path, char *const argv[],
+                   char *const envp[], const int *keep, size_t nkeep,
+                   int stdio)
 {
   int errpipe[2], err, r;
   sigset_t all, old;
@@ -66,7 +78,7 @@ int aef_spawn(pid_t *pid, const char *path, char *const argv[],
 
   child = vfork();
   if (child == 0)
-    child__(errpipe[1], path, argv, envp, keep, nkeep, &old);
+    child__(errpipe[1], path, argv, envp, keep, nkeep, stdio, &old);
   err = errno; /* only meaningful when vfork failed */
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (child < 0) {
@@ -93,4 +105,18 @@ out:
   if (errpipe[1] >= 0)
     close(errpipe[1]);
   return r;
+}
+
+int aef_spawn(pid_t *pid, const char *path, char *const argv[],
+              char *const envp[], const int *keep, size_t nkeep)
+{
+  return spawn__(pid, path, argv, envp, keep, nkeep, -1);
+}
+
+int aef_spawn_stdio(pid_t *pid, const char *path, char *const argv[],
+                    char *const envp[], int stdio)
+{
+  if (stdio < 0)
+    return -EBADF;
+  return spawn__(pid, path, argv, envp, NULL, 0, stdio);
 }
