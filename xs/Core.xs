@@ -18,6 +18,8 @@
 #include "pool.h"
 #include "svc.h"
 #include "task.h"
+#include "closure.h"
+#include "fastexit.h"
 
 MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Fork::Core
 
@@ -35,5 +37,10 @@ INCLUDE: rpc_child.xsh
 
 INCLUDE: pool.xsh
 
+INCLUDE: closure.xsh
+
+INCLUDE: fastexit.xsh
+
 INCLUDE: svc.xsh
+
 INCLUDE: task.xsh
