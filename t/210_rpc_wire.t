@@ -115,7 +115,8 @@ sub wait_for {
    is_deeply \@log, [["r6", "t"]], "the next response still reaches the next callback";
    is_deeply \@errors, [], "no on_error so far";
 
-   # a callback that dies stops the round; the next one continues it
+   # a callback that dies stops the round; the loop's next turn continues
+   # it without new data from the child
    @log = (); @warn = ();
    $rpc->("q", sub { push @log, "r7"; die "r7 died\n" });
    $rpc->("q", sub { push @log, "r8" });
@@ -124,10 +125,12 @@ sub wait_for {
    child_write $c, "\0\0\0\1\0\0\0\0" x 2;
    $died = eval { wait_for sub { @warn || @log }; 1 } ? "" : $@;
    like $died . join ("", @warn), qr/^(EV: error in callback \(ignoring\): )?r7 died$/, "the callback's exception leaves the event loop";
-   is_deeply \@log, ["r7"], "processing stopped there";
+   is $log[0], "r7", "the exception came from the first callback";
+   wait_for sub { @log == 2 };
+   is_deeply \@log, ["r7", "r8"], "the frame after it is delivered, without new readiness";
    child_write $c, "\0\0\0\1\0\0\0\0";
    wait_for sub { @log == 3 };
-   is_deeply \@log, ["r7", "r8", "r9"], "and went on in order at the next readiness";
+   is_deeply \@log, ["r7", "r8", "r9"], "and the next readiness goes on in order";
 
    # unexpected data: reported, and the reader stops
    @log = ();

@@ -28,6 +28,7 @@ struct aef_xs_rpc {
   SV *on_event, *on_error, *on_destroy;
   SV *fh;             /* the socket, once connected */
   SV *rw, *ww;        /* AnyEvent watchers */
+  SV *again;          /* one-shot timer: dispatch what a dying callback left */
   CV *rcb, *wcb;      /* their callbacks: XSUBs pointing back here */
   int stopped;        /* reader stopped: end-of-file or a transport error */
   unsigned long turn; /* aef_xs_rpc_turn__ at the last eager write */
@@ -81,12 +82,13 @@ aef_xs_rpc_io__ (pTHX_ aef_xs_rpc *st, int poll)
 static void
 aef_xs_rpc_stop__ (pTHX_ aef_xs_rpc *st)
 {
-  SV *rw = st->rw, *ww = st->ww, *keep = st->keep;
+  SV *rw = st->rw, *ww = st->ww, *again = st->again, *keep = st->keep;
 
   st->stopped = 1;
-  st->rw = st->ww = st->keep = NULL;
+  st->rw = st->ww = st->again = st->keep = NULL;
   SvREFCNT_dec (rw);
   SvREFCNT_dec (ww);
+  SvREFCNT_dec (again);
   SvREFCNT_dec (keep);
 }
 
@@ -167,13 +169,34 @@ aef_xs_rpc_release__ (pTHX_ SV *hold, int rc)
   SvREFCNT_dec (hold);
 }
 
-/* The read watcher's work: one read, then every complete frame. */
+/* A callback died ($@ set) while the reader runs: frames may be left in
+ * the buffer that no new readiness would deliver, so the reader runs once
+ * more from a zero timer. $@ is kept; should the timer not be made, the
+ * frames wait for the next readiness, as before. */
+static void
+aef_xs_rpc_again__ (pTHX_ aef_xs_rpc *st)
+{
+  SV *err;
+
+  if (st->stopped || st->again)
+    return;
+
+  err = sv_2mortal (newSVsv (ERRSV));
+  st->again = aef_xs_timer (aTHX_ 0, st->rcb);
+  sv_setsv (ERRSV, err);
+}
+
+/* The read watcher's (and the again timer's) work: the frames left
+ * buffered, then one read and every complete frame. */
 static void
 aef_xs_rpc_readable__ (pTHX_ aef_xs_rpc *st)
 {
   SV *hold = SvREFCNT_inc_simple_NN (st->obj); /* callbacks may drop the rest */
+  SV *again = st->again; /* one-shot: it has fired, or readiness came first */
   int rc;
 
+  st->again = NULL;
+  SvREFCNT_dec (again);
   aef_xs_rpc_turn__++;
 
   /* frames left behind by a callback that died last time come first */
@@ -201,6 +224,8 @@ aef_xs_rpc_readable__ (pTHX_ aef_xs_rpc *st)
 
   if (!rc)
     aef_rpc_trim (&st->core);
+  else if (rc < 0)
+    aef_xs_rpc_again__ (aTHX_ st);
 
   aef_xs_rpc_release__ (aTHX_ hold, rc);
 }
@@ -366,6 +391,7 @@ aef_xs_rpc_destroy__ (pTHX_ aef_xs_rpc *st)
 {
   SvREFCNT_dec (st->rw);
   SvREFCNT_dec (st->ww);
+  SvREFCNT_dec (st->again);
   if (st->rcb)
     CvXSUBANY (st->rcb).any_ptr = NULL;
   if (st->wcb)

@@ -55,14 +55,15 @@ aef_xs_rethrow (pTHX)
   croak_sv (sv_2mortal (newSVsv (ERRSV)));
 }
 
-SV *
-aef_xs_io (pTHX_ SV *fh, int poll, CV *cb)
+/* $w = AE::NAME $a, $b, $cb (a, b: not consumed): aef_xs_io, aef_xs_timer */
+static SV *
+aef_xs_watch__ (pTHX_ const char *name, SV *a, SV *b, CV *cb)
 {
   dSP;
-  CV *io = get_cv ("AE::io", 0);
+  CV *make = get_cv (name, 0);
   SV *w;
 
-  if (!io)
+  if (!make)
     {
       sv_setpvs (ERRSV, "AnyEvent::Fork::RPC: AnyEvent is not loaded\n");
       return NULL;
@@ -72,12 +73,12 @@ aef_xs_io (pTHX_ SV *fh, int poll, CV *cb)
   SAVETMPS;
   PUSHMARK (SP);
   EXTEND (SP, 3);
-  PUSHs (fh);
-  mPUSHi (poll);
+  PUSHs (a);
+  PUSHs (b);
   mPUSHs (newRV_inc ((SV *)cb));
   PUTBACK;
 
-  call_sv ((SV *)io, G_SCALAR | G_EVAL);
+  call_sv ((SV *)make, G_SCALAR | G_EVAL);
 
   SPAGAIN;
   w = POPs;
@@ -87,6 +88,18 @@ aef_xs_io (pTHX_ SV *fh, int poll, CV *cb)
   LEAVE;
 
   return w;
+}
+
+SV *
+aef_xs_io (pTHX_ SV *fh, int poll, CV *cb)
+{
+  return aef_xs_watch__ (aTHX_ "AE::io", fh, sv_2mortal (newSViv (poll)), cb);
+}
+
+SV *
+aef_xs_timer (pTHX_ NV after, CV *cb)
+{
+  return aef_xs_watch__ (aTHX_ "AE::timer", sv_2mortal (newSVnv (after)), sv_2mortal (newSViv (0)), cb);
 }
 
 SV *

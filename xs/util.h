@@ -40,6 +40,10 @@ void aef_xs_rethrow(pTHX);
  * (a new reference), or NULL with $@ set when that died. */
 SV *aef_xs_io(pTHX_ SV *fh, int poll, CV *cb);
 
+/* $w = AE::timer $after, 0, $cb (cb as for aef_xs_io): a one-shot timer,
+ * or NULL with $@ set. */
+SV *aef_xs_timer(pTHX_ NV after, CV *cb);
+
 /* Objects: a Perl object owns its C struct through ext magic on the
  * scalar it refers to. The address of the kind's MGVTBL is what tells its
  * objects from everything else (other kinds, forged blessed references);

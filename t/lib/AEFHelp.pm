@@ -40,6 +40,7 @@ our @EXPORT = qw(
    flush_queue wait_until watch_child with_stderr_pipe slurp drain read_exactly set_blocking
    proc_fds my_fds proc_state proc_ppid children_of cloexec_inherited alive run_for
    report run_cmd perl_cmd tap_subtest orig_root orig_inc
+   wait_buffered
 );
 
 =item flush_queue ($proc)
@@ -175,6 +176,28 @@ sub read_exactly {
       last unless $r;
    }
    $data
+}
+
+=item wait_buffered ($sock, $n)
+
+Waits, without running the event loop, until at least C<$n> octets are
+waiting to be read on socket C<$sock> (looked at with C<MSG_PEEK>, so they
+stay there for whoever reads them next): for tests that need several
+frames to arrive in one read.
+
+=cut
+
+sub wait_buffered {
+   my ($sock, $n) = @_;
+   require Socket;
+   my $flags = Socket::MSG_PEEK () | Socket::MSG_DONTWAIT ();
+   while (1) {
+      my $buf = "";
+      defined recv $sock, $buf, $n, $flags
+         or $!{EAGAIN} or $!{EWOULDBLOCK} or $!{EINTR} or die "wait_buffered: recv: $!";
+      return if $n <= length $buf;
+      select undef, undef, undef, 0.002; # the state is checked again, no time is guessed
+   }
 }
 
 =item @fds = proc_fds ($pid)

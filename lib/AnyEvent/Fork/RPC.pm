@@ -464,9 +464,10 @@ Exceptions thrown by callbacks (results, C<on_event>, C<on_error>,
 C<on_destroy>) are not caught: they leave the event loop's callback, where
 EV reports and ignores them and AnyEvent's pure-Perl loop passes them to
 whoever waits. The RPC object stays consistent: the frame whose callback
-died is consumed, and the frames received after it stay buffered and are
-delivered the next time the socket is readable (more data from the
-worker, or its end-of-file).
+died is consumed, and the frames received after it are delivered at the
+event loop's next turn (from a zero timer), even when the worker sends
+nothing more. Each exception leaves the loop once; frames after a second
+callback that dies wait for the turn after that, and so on.
 
 =back
 
@@ -592,12 +593,16 @@ function name that does not exist in the worker ends the same way at the
 first request. Catch errors in the function and return them as values
 when the caller should see them.
 
-=item Nothing arrives after a callback died
+=item A callback died
 
-An exception in one of your callbacks leaves the event loop's callback;
-frames that arrived together with the one whose callback died wait in the
-buffer until the socket is readable again. Do not let callbacks die; catch
-what they might throw.
+An exception in one of your callbacks leaves the event loop's callback:
+EV prints it as C<EV: error in callback (ignoring): ...> and goes on, the
+pure-Perl loop throws it out of the C<recv> (or other wait) that ran the
+loop. Results and events that arrived together with the frame whose
+callback died are delivered at the loop's next turn, so with the
+pure-Perl loop wait again (for example C<< eval { $cv->recv } >> in a loop)
+to get them. Better: do not let callbacks die; catch what they might
+throw.
 
 =item Events from C<init>
 
@@ -637,9 +642,9 @@ of AnyEvent::Fork::RPC 2.0. What differs:
 =over
 
 =item * A callback that dies leaves the RPC object consistent: the frame
-it was given is consumed, the frames after it are delivered at the next
-readiness, and the exception reaches the event loop only after the C
-frames have been left.
+it was given is consumed, the frames after it are delivered at the loop's
+next turn without waiting for the worker to write again, and the exception
+reaches the event loop only after the C frames have been left.
 
 =item * A synchronous worker writes the responses to requests that
 arrived together in one go, as long as each call takes less than 50
