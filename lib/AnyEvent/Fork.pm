@@ -792,7 +792,11 @@ the flag (L<Fcntl>) if an executed program must inherit it.
 The queue keeps a reference to each handle until it has been sent, then
 drops it: you may drop your own reference at once, and the parent's copy
 of the descriptor closes as soon as it has been sent (unless you keep a
-reference). Do not close the handle yourself before it has been sent.
+reference). Do not close the handle yourself before it has been sent:
+the write watcher then dies with C<AnyEvent::Fork: file descriptor send
+failure: Bad file descriptor> (see L</Error messages>) and is gone, and the queue
+stays stopped at that handle; each command queued later reports the same
+error once more.
 
 Croaks C<AnyEvent::Fork: file descriptor send failure: Bad file
 descriptor> when an argument is not an open handle.
@@ -1054,6 +1058,11 @@ handle (the original died later, inside the write watcher); a command
 longer than the 32-bit length field croaks instead of being sent with a
 truncated length; the child refuses commands above 256 MiB (see
 L<AnyEvent::Fork::Serve>).
+
+=item * A handle closed before the queue sent it makes the write watcher
+die with C<Bad file descriptor> (see C<send_fh>). The original passed its
+own descriptor 0 in its place (the undefined C<fileno> taken as 0) and went
+on, so the child silently received the parent's standard input.
 
 =item * Code sent with C<eval> sees only C<@arg> and C<@_> of the command
 loop; the original also let it see the loop's other private variables
