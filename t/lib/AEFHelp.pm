@@ -271,7 +271,7 @@ sub proc_ppid  { (_stat $_[0])[1] }
 sub children_of {
    my ($ppid) = @_;
    opendir my $dh, "/proc" or die "/proc: $!";
-   grep { /^\d+\z/ and (proc_ppid ($_) // -1) == $ppid } readdir $dh
+   grep { /^\d+\z/ and do { my $p = proc_ppid ($_); defined $p && $p == $ppid } } readdir $dh
 }
 
 =item $value = report ($proc, $perlcode)
@@ -348,7 +348,8 @@ sub run_cmd {
    for my $f ($out, $err) {
       open my $fh, "<", $f->filename or die "$f: $!";
       local $/;
-      push @res, scalar <$fh> // "";
+      my $all = <$fh>;
+      push @res, defined $all ? $all : "";
    }
 
    ($status, @res)
@@ -395,7 +396,7 @@ sub tap_subtest {
          }
       }
       Test::More::ok (defined $plan, "a plan was printed");
-      Test::More::is ($n // 0, $plan // -1, "as many tests as planned");
+      Test::More::is (defined $n ? $n : 0, defined $plan ? $plan : -1, "as many tests as planned");
       Test::More::is ($status, 0, "exit status 0");
       Test::More::done_testing ();
    });
@@ -408,11 +409,12 @@ F</tmp/orig/root>), and its two library directories (empty list when absent).
 
 =cut
 
-sub orig_root { $ENV{AEF_ORIG} // "/tmp/orig/root" }
+sub orig_root { defined $ENV{AEF_ORIG} ? $ENV{AEF_ORIG} : "/tmp/orig/root" }
 
 sub orig_inc {
    my $root = orig_root;
-   my @dir = ("$root/usr/share/perl5", (glob "$root/usr/lib/*/perl5/5.*")[0] // "");
+   my ($arch) = glob "$root/usr/lib/*/perl5/5.*";
+   my @dir = ("$root/usr/share/perl5", defined $arch ? $arch : "");
    return unless -f "$dir[0]/AnyEvent/Fork.pm" && -f "$dir[0]/AnyEvent/Fork/Serve.pm"
               && -f "$dir[1]/IO/FDPass.pm" && -f "$dir[1]/Proc/FastSpawn.pm";
    @dir

@@ -31,7 +31,7 @@ use AnyEvent::Fork ();
 unless ($^O eq "MSWin32") {
    require strict;
    require warnings;
-   require feature if $] >= 5.010;
+   require "feature.pm" if $] >= 5.010;
    require Carp;
    require AnyEvent::Fork::Core;
    eval { require common::sense };
