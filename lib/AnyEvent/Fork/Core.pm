@@ -59,6 +59,18 @@ could not be executed.
 
 =back
 
+=head1 AUTHOR
+
+The interfaces are Marc Lehmann's (E<lt>schmorp@schmorp.deE<gt>), from his
+AnyEvent::Fork, AnyEvent::Fork::RPC and AnyEvent::Fork::Pool distributions;
+this implementation is by the AnyEvent::Fork::Core maintainers. Report bugs
+to E<lt>bug-AnyEvent-Fork-Core@rt.cpan.orgE<gt>.
+
+=head1 LICENSE
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl itself (see the file LICENSE).
+
 =cut
 
 our $VERSION = '0.01';

@@ -24,6 +24,18 @@ Processes forked from it run the main program's C<END> blocks and
 destructors when they exit (use C<POSIX::_exit> to avoid that). Does
 nothing on Windows.
 
+=head1 AUTHOR
+
+The interfaces are Marc Lehmann's (E<lt>schmorp@schmorp.deE<gt>), from his
+AnyEvent::Fork, AnyEvent::Fork::RPC and AnyEvent::Fork::Pool distributions;
+this implementation is by the AnyEvent::Fork::Core maintainers. Report bugs
+to E<lt>bug-AnyEvent-Fork-Core@rt.cpan.orgE<gt>.
+
+=head1 LICENSE
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl itself (see the file LICENSE).
+
 =cut
 
 use AnyEvent::Fork ();

@@ -22,6 +22,18 @@ destructors when they exit. Dies
 C<AnyEvent::Fork::Template does not work on WIN32 due to bugs in perl> on
 Windows.
 
+=head1 AUTHOR
+
+The interfaces are Marc Lehmann's (E<lt>schmorp@schmorp.deE<gt>), from his
+AnyEvent::Fork, AnyEvent::Fork::RPC and AnyEvent::Fork::Pool distributions;
+this implementation is by the AnyEvent::Fork::Core maintainers. Report bugs
+to E<lt>bug-AnyEvent-Fork-Core@rt.cpan.orgE<gt>.
+
+=head1 LICENSE
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl itself (see the file LICENSE).
+
 =cut
 
 use AnyEvent::Fork ();

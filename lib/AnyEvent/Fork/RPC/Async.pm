@@ -85,6 +85,18 @@ Exits (status 0).
 
 L<AnyEvent::Fork::RPC>, L<AnyEvent::Fork::RPC::Sync>.
 
+=head1 AUTHOR
+
+The interfaces are Marc Lehmann's (E<lt>schmorp@schmorp.deE<gt>), from his
+AnyEvent::Fork, AnyEvent::Fork::RPC and AnyEvent::Fork::Pool distributions;
+this implementation is by the AnyEvent::Fork::Core maintainers. Report bugs
+to E<lt>bug-AnyEvent-Fork-Core@rt.cpan.orgE<gt>.
+
+=head1 LICENSE
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl itself (see the file LICENSE).
+
 =cut
 
 package AnyEvent::Fork::RPC::Async;
