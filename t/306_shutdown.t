@@ -3,7 +3,7 @@
 # bookkeeping intact and never stall the queue.
 use lib "t/lib";
 use AEFTest timeout => 60;
-use AEFHelp qw(wait_until run_for alive);
+use AEFHelp qw(wait_until run_for alive stats);
 
 use strict;
 use warnings;
@@ -12,8 +12,6 @@ use Test::More;
 use AnyEvent;
 use AnyEvent::Fork;
 use AnyEvent::Fork::Pool;
-
-sub stats { join ",", AnyEvent::Fork::Pool::stats $_[0] }
 
 my $template = AnyEvent::Fork->new->eval (q{
    sub echo { @_ }

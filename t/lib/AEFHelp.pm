@@ -2,7 +2,7 @@ package AEFHelp;
 
 =head1 NAME
 
-AEFHelp - small helpers shared by the AnyEvent::Fork tests (t/0*, t/1*, t/9*)
+AEFHelp - small helpers shared by the tests of every band (t/*.t)
 
 =head1 SYNOPSIS
 
@@ -37,7 +37,8 @@ our @KEEP;
 our $TIMEOUT; # seconds after which run_cmd kills its command (default: none)
 
 our @EXPORT = qw(
-   flush_queue wait_until watch_child with_stderr_pipe slurp drain read_exactly set_blocking
+   flush_queue wait_until watch_child with_stderr_pipe stderr_pipe slurp drain read_exactly set_blocking
+   hexs stats
    proc_fds my_fds proc_state proc_ppid children_of cloexec_inherited alive run_for
    report run_cmd perl_cmd tap_subtest orig_root orig_inc
 );
@@ -117,6 +118,41 @@ sub with_stderr_pipe {
    die $err if $err;
    ($r, @res)
 }
+
+=item $reader = stderr_pipe ($proc)
+
+Queues on C<$proc> (an AnyEvent::Fork object) the write end of a new pipe
+and the code that makes it the child's STDERR (taking it out of C<@arg>
+again), and returns the read end. This process keeps no copy of the write
+end once it has been sent, so the reader sees end-of-file when the child
+and its descendants are gone.
+
+=cut
+
+sub stderr_pipe {
+   my ($proc) = @_;
+   pipe my $r, my $w or die "pipe: $!";
+   $proc->send_fh ($w)->eval ('open STDERR, ">&", $arg[-1] or die "dup STDERR: $!"; close pop @arg');
+   $r
+}
+
+=item $hex = hexs ($bytes)
+
+The bytes as two-digit hex numbers separated by spaces, for readable
+comparisons of wire data.
+
+=cut
+
+sub hexs { join " ", unpack "(H2)*", $_[0] }
+
+=item $text = stats ($pool)
+
+C<AnyEvent::Fork::Pool::stats> of C<$pool> joined by commas: the numbers
+of workers, idle workers and queued jobs, e.g. C<"2,1,0">.
+
+=cut
+
+sub stats { join ",", AnyEvent::Fork::Pool::stats ($_[0]) }
 
 =item $data = slurp ($fh)
 
