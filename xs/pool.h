@@ -1,118 +1,40 @@
 /*
- * Pool glue (C part), owned by the Pool work.
- *
- * AnyEvent::Fork::Pool::Core is the pool's scheduler heap: an aef_heap of
- * small integer ids keyed on load, plus an AV that maps each id to its
- * worker record and owns that record while it is in the heap. A record is
- * an array reference whose element AEF_XS_POOL_KEY holds the key (the
- * worker's load, an integer, read when the record is pushed) and whose
- * element AEF_XS_POOL_ID holds the id the heap gave it (undef while it is
- * not in the heap). While the record is in the heap its key changes only
- * through adjust(), which updates both copies; the heap writes the id.
- *
- * The object is a blessed reference to a scalar carrying ext magic with the
- * vtable below; the magic's free hook releases the C struct and the records
- * when the object goes away, and the vtable's address is what tells our
- * objects from foreign ones.
+ * pool.h - the AnyEvent::Fork::Pool scheduler heap (pool.c; XSUBs in
+ * pool.xsh): worker records (array references) ordered by load.
  */
-#include "aef_heap.h"
+#ifndef AEF_XS_POOL_H
+#define AEF_XS_POOL_H
 
-#define AEF_XS_POOL_KEY 0
-#define AEF_XS_POOL_ID  1
+#include "util.h"
 
-typedef struct aef_xs_pool {
-  aef_heap heap;
-  AV *recs; /* recs[id]: reference to the record with that id, or empty */
-} aef_xs_pool;
-
+/* opaque outside pool.c; typemap T_AEF_POOL */
+typedef struct aef_xs_pool aef_xs_pool;
 typedef aef_xs_pool *AnyEvent__Fork__Pool__Core;
 
-static int
-aef_xs_pool_free__ (pTHX_ SV *sv, MAGIC *mg)
-{
-  aef_xs_pool *p = (aef_xs_pool *)mg->mg_ptr;
-
-  mg->mg_ptr = NULL;
-  if (p)
-    {
-      aef_heap_free (&p->heap);
-      SvREFCNT_dec (p->recs);
-      Safefree (p);
-    }
-
-  return 0;
-}
-
-static MGVTBL aef_xs_pool_vtbl__ = { 0, 0, 0, 0, aef_xs_pool_free__, 0, 0, 0 };
-
 /* The struct behind a heap object; croaks on anything else. */
-static aef_xs_pool *
-aef_xs_pool_get__ (pTHX_ SV *sv)
-{
-  MAGIC *mg;
+aef_xs_pool *aef_xs_pool_from(pTHX_ SV *sv);
 
-  if (SvROK (sv)
-      && (mg = mg_findext (SvRV (sv), PERL_MAGIC_ext, &aef_xs_pool_vtbl__))
-      && mg->mg_ptr)
-    return (aef_xs_pool *)mg->mg_ptr;
+/* A new empty heap object blessed into klass (a new reference). */
+SV *aef_xs_pool_new(pTHX_ SV *klass);
 
-  croak ("AnyEvent::Fork::Pool::Core: not a pool heap object");
-}
+/* Add rec, keyed on rec->[0]; croaks if rec is not an array reference, is
+ * in the heap already or is read-only. */
+void aef_xs_pool_push(pTHX_ aef_xs_pool *self, SV *rec);
 
-/* The array behind a record argument; croaks unless it is an array ref. */
-static AV *
-aef_xs_pool_rec__ (pTHX_ SV *sv)
-{
-  if (SvROK (sv) && SvTYPE (SvRV (sv)) == SVt_PVAV)
-    return (AV *)SvRV (sv);
+/* A new reference to the record with the smallest key, or NULL. */
+SV *aef_xs_pool_top(pTHX_ aef_xs_pool *self);
 
-  croak ("AnyEvent::Fork::Pool::Core: record is not an array reference");
-}
+/* Add delta to rec's key and restore the order: the new key (a new SV),
+ * or NULL (nothing changed) when rec is not in the heap. Croaks on
+ * overflow and on a read-only record. */
+SV *aef_xs_pool_adjust(pTHX_ aef_xs_pool *self, SV *rec, IV delta);
 
-/* A writable element of a record (created if need be); croaks when the
- * record or the element is read-only, so that callers can fetch every
- * element they will write before they change anything. */
-static SV *
-aef_xs_pool_slot__ (pTHX_ AV *rec, I32 idx)
-{
-  SV **svp;
+/* Take rec out (clears rec->[1]): 1, or 0 when it was not in the heap. */
+int aef_xs_pool_remove(pTHX_ aef_xs_pool *self, SV *rec);
 
-  if (SvREADONLY ((SV *)rec)
-      || !(svp = av_fetch (rec, idx, 1))
-      || SvREADONLY (*svp))
-    croak ("AnyEvent::Fork::Pool::Core: record is read-only");
+/* Number of records, and a new reference to the one at heap position i
+ * (i < size). */
+size_t aef_xs_pool_size(aef_xs_pool *self);
+SV *aef_xs_pool_at(pTHX_ aef_xs_pool *self, size_t i);
 
-  return *svp;
-}
-
-/* The record's key. */
-static int64_t
-aef_xs_pool_key__ (pTHX_ AV *rec)
-{
-  SV **svp = av_fetch (rec, AEF_XS_POOL_KEY, 0);
-
-  return svp ? (int64_t)SvIV (*svp) : 0;
-}
-
-/* Position of rec in p's heap, or -1 when rec is not in it (its id slot
- * is undef, out of range, or names another record). */
-static long
-aef_xs_pool_pos__ (pTHX_ aef_xs_pool *p, AV *rec)
-{
-  SV **svp = av_fetch (rec, AEF_XS_POOL_ID, 0);
-  SV **own;
-  IV id;
-  long pos;
-
-  if (!svp || !SvIOK (*svp))
-    return -1;
-
-  id = SvIVX (*svp);
-  if (id < 0 || id >= AEF_HEAP_MAX_ID
-      || (pos = aef_heap_pos (&p->heap, (uint32_t)id)) < 0
-      || !(own = av_fetch (p->recs, id, 0))
-      || SvRV (*own) != (SV *)rec)
-    return -1;
-
-  return pos;
-}
+#endif

@@ -1,0 +1,453 @@
+/*
+ * rpc_parent.c - the parent side of AnyEvent::Fork::RPC (see rpc_parent.h).
+ *
+ * AnyEvent::Fork::RPC::run makes one aef_xs_rpc (a Perl object of class
+ * AnyEvent::Fork::RPC::Core) that owns the C state, the user's callbacks
+ * and the AnyEvent watchers. The watchers call XSUBs made here: one call
+ * per readiness reads, parses and dispatches every complete frame. The RPC
+ * object handed to the user is an anonymous XSUB whose free-magic is the
+ * shutdown guard.
+ *
+ * Every call into Perl is made under G_EVAL. A Perl exception is caught,
+ * carried back as a return value through the C frames, and rethrown only
+ * in the XSUB that was entered from Perl.
+ */
+#include "util.h"
+#include "rpc_codec.h"
+#include "rpc_parent.h"
+#include "aef_rpc.h"
+
+#define AEF_XS_RPC_CLASS "AnyEvent::Fork::RPC::Core"
+
+struct aef_xs_rpc {
+  aef_rpc core;
+  SV *obj;            /* the object's inner SV (not counted) */
+  SV *keep;           /* counted reference to obj while the reader runs */
+  SV *freeze, *thaw;  /* the serialiser's functions */
+  int fast;           /* the serialiser is the default string serialiser */
+  SV *on_event, *on_error, *on_destroy;
+  SV *fh;             /* the socket, once connected */
+  SV *rw, *ww;        /* AnyEvent watchers */
+  CV *rcb, *wcb;      /* their callbacks: XSUBs pointing back here */
+  int stopped;        /* reader stopped: end-of-file or a transport error */
+  int fresh;          /* the event loop called us since the last eager write */
+  int werr;           /* -errno of an eager write, reported by the writer */
+};
+
+static aef_xs_rpc *
+aef_xs_rpc_ptr__ (pTHX_ SV *inner)
+{
+  return INT2PTR (aef_xs_rpc *, SvIV (inner));
+}
+
+aef_xs_rpc *
+aef_xs_rpc_from (pTHX_ SV *sv)
+{
+  aef_xs_rpc *st;
+
+  if (!SvROK (sv) || !sv_derived_from (sv, AEF_XS_RPC_CLASS))
+    croak ("object is not of type " AEF_XS_RPC_CLASS);
+  st = aef_xs_rpc_ptr__ (aTHX_ SvRV (sv));
+  if (!st)
+    croak (AEF_XS_RPC_CLASS " object already destroyed");
+  return st;
+}
+
+/* $w = AE::io $fh, $poll, $cb; NULL with $@ set when that died */
+static SV *
+aef_xs_rpc_io__ (pTHX_ aef_xs_rpc *st, int poll)
+{
+  dSP;
+  CV *io = get_cv ("AE::io", 0);
+  SV *w;
+
+  if (!io)
+    {
+      sv_setpvs (ERRSV, "AnyEvent::Fork::RPC: AnyEvent is not loaded\n");
+      return NULL;
+    }
+
+  ENTER;
+  SAVETMPS;
+  PUSHMARK (SP);
+  EXTEND (SP, 3);
+  PUSHs (st->fh);
+  mPUSHi (poll);
+  mPUSHs (newRV_inc ((SV *)(poll ? st->wcb : st->rcb)));
+  PUTBACK;
+
+  call_sv ((SV *)io, G_SCALAR | G_EVAL);
+
+  SPAGAIN;
+  w = POPs;
+  w = AEF_XS_DIED ? NULL : newSVsv (w);
+  PUTBACK;
+  FREETMPS;
+  LEAVE;
+
+  return w;
+}
+
+/* Stop both watchers and let the reader release the state. */
+static void
+aef_xs_rpc_stop__ (pTHX_ aef_xs_rpc *st)
+{
+  SV *rw = st->rw, *ww = st->ww, *keep = st->keep;
+
+  st->stopped = 1;
+  st->rw = st->ww = st->keep = NULL;
+  SvREFCNT_dec (rw);
+  SvREFCNT_dec (ww);
+  SvREFCNT_dec (keep);
+}
+
+/* A transport error: stop, then on_error. 1, or -1 when on_error died. */
+static int
+aef_xs_rpc_fail__ (pTHX_ aef_xs_rpc *st, SV *msg)
+{
+  aef_xs_rpc_stop__ (aTHX_ st);
+  return aef_xs_call1 (aTHX_ st->on_error, msg) ? -1 : 1;
+}
+
+/* Deliver every complete buffered frame, in order. 0 when none is left,
+ * 1 when the reader stopped, -1 when a callback died ($@ set; the frame
+ * it was given is consumed, the rest stays buffered). */
+static int
+aef_xs_rpc_dispatch__ (pTHX_ aef_xs_rpc *st)
+{
+  while (!st->stopped)
+    {
+      const uint8_t *p;
+      size_t len;
+      void *cb = NULL;
+      int kind = aef_rpc_next (&st->core, &p, &len, &cb), rc;
+
+      if (kind == AEF_RPC_NONE)
+        return 0;
+
+      if (kind == AEF_RPC_UNEXPECTED)
+        return aef_xs_rpc_fail__ (aTHX_ st, newSVpvs_flags ("unexpected data from child", SVs_TEMP));
+
+      {
+        dSP;
+        SV *target;
+
+        ENTER;
+        SAVETMPS;
+        /* the callback is ours now: freed with this frame's temporaries */
+        target = kind == AEF_RPC_RESULT ? sv_2mortal ((SV *)cb) : st->on_event;
+        PUSHMARK (SP);
+        PUTBACK;
+
+        rc = aef_xs_thaw (aTHX_ st->thaw, st->fast, p, len);
+        if (rc)
+          aef_xs_popmark (aTHX);
+        else
+          {
+            call_sv (target, G_VOID | G_DISCARD | G_EVAL);
+            rc = AEF_XS_DIED ? -1 : 0;
+          }
+
+        FREETMPS;
+        LEAVE;
+      }
+
+      if (rc)
+        return -1;
+    }
+
+  return 1;
+}
+
+/* End of a watcher's work: drop the reference that kept the state alive
+ * while callbacks ran, then rethrow a callback's error (rc < 0) at this XS
+ * boundary, after every C frame has been left consistent. */
+static void
+aef_xs_rpc_release__ (pTHX_ SV *hold, int rc)
+{
+  if (rc < 0)
+    {
+      SV *err = sv_2mortal (newSVsv (ERRSV));
+
+      SvREFCNT_dec (hold);
+      croak_sv (err);
+    }
+
+  SvREFCNT_dec (hold);
+}
+
+/* The read watcher's work: one read, then every complete frame. */
+static void
+aef_xs_rpc_readable__ (pTHX_ aef_xs_rpc *st)
+{
+  SV *hold = SvREFCNT_inc_simple_NN (st->obj); /* callbacks may drop the rest */
+  int rc;
+
+  st->fresh = 1;
+
+  /* frames left behind by a callback that died last time come first */
+  rc = aef_xs_rpc_dispatch__ (aTHX_ st);
+
+  if (!rc)
+    {
+      ssize_t n = aef_rpc_read (&st->core);
+
+      if (n > 0)
+        rc = aef_xs_rpc_dispatch__ (aTHX_ st);
+      else if (n == 0)
+        {
+          aef_xs_rpc_stop__ (aTHX_ st);
+          if (aef_rpc_outstanding (&st->core))
+            rc = aef_xs_call1 (aTHX_ st->on_error, newSVpvs_flags ("unexpected eof", SVs_TEMP));
+          else if (SvTRUE (st->on_destroy))
+            rc = aef_xs_call1 (aTHX_ st->on_destroy, NULL);
+        }
+      else if (n != -EAGAIN)
+        rc = aef_xs_rpc_fail__ (aTHX_ st,
+                                sv_2mortal (newSVpvf ("read: %" SVf,
+                                                      SVfARG (aef_xs_strerror (aTHX_ -(int)n)))));
+    }
+
+  if (!rc)
+    aef_rpc_trim (&st->core);
+
+  aef_xs_rpc_release__ (aTHX_ hold, rc);
+}
+
+/* The write watcher's work: one write; drop the watcher once drained. */
+static void
+aef_xs_rpc_writable__ (pTHX_ aef_xs_rpc *st)
+{
+  SV *hold = SvREFCNT_inc_simple_NN (st->obj);
+  ssize_t left = st->werr ? st->werr : aef_rpc_write (&st->core);
+  int rc = 0;
+
+  st->werr = 0;
+  st->fresh = 1;
+
+  if (left < 0)
+    rc = aef_xs_rpc_fail__ (aTHX_ st, aef_xs_strerror (aTHX_ -(int)left));
+  else if (left == 0)
+    {
+      SV *ww = st->ww;
+
+      st->ww = NULL;
+      SvREFCNT_dec (ww);
+    }
+
+  aef_xs_rpc_release__ (aTHX_ hold, rc);
+}
+
+static void
+aef_xs_rpc_rcb__ (pTHX_ CV *cv)
+{
+  dXSARGS;
+  aef_xs_rpc *st = (aef_xs_rpc *)CvXSUBANY (cv).any_ptr;
+
+  PERL_UNUSED_VAR (items);
+  if (st)
+    aef_xs_rpc_readable__ (aTHX_ st);
+  XSRETURN_EMPTY;
+}
+
+static void
+aef_xs_rpc_wcb__ (pTHX_ CV *cv)
+{
+  dXSARGS;
+  aef_xs_rpc *st = (aef_xs_rpc *)CvXSUBANY (cv).any_ptr;
+
+  PERL_UNUSED_VAR (items);
+  if (st)
+    aef_xs_rpc_writable__ (aTHX_ st);
+  XSRETURN_EMPTY;
+}
+
+/* After a request was queued: write it at once when the event loop has
+ * called us since the last such eager write (a request answering a
+ * response, for example), else leave it to the write watcher, so that
+ * requests queued in a burst go out in one write. 0, or -1 ($@ set) when
+ * the watcher could not be created. */
+static int
+aef_xs_rpc_kick__ (pTHX_ aef_xs_rpc *st)
+{
+  if (st->core.fd < 0 || st->ww)
+    return 0;
+
+  if (st->fresh && !st->werr)
+    {
+      ssize_t left = aef_rpc_write (&st->core);
+
+      st->fresh = 0;
+      if (left == 0)
+        return 0;
+      if (left < 0)
+        st->werr = (int)left; /* reported from the event loop, not from here */
+    }
+
+  st->ww = aef_xs_rpc_io__ (aTHX_ st, 1);
+  return st->ww ? 0 : -1;
+}
+
+static MGVTBL aef_xs_rpc_guard_vtbl;
+
+/* The RPC object: $rpc->(@args, $cb). Its state is found through the
+ * guard's magic (global destruction may have destroyed it). */
+static void
+aef_xs_rpc_call__ (pTHX_ CV *cv)
+{
+  dXSARGS;
+  MAGIC *mg = mg_findext ((SV *)cv, PERL_MAGIC_ext, &aef_xs_rpc_guard_vtbl);
+  aef_xs_rpc *st = mg ? aef_xs_rpc_ptr__ (aTHX_ mg->mg_obj) : NULL;
+  SV *cb = items ? ST (items - 1) : &PL_sv_undef;
+  aef_xs_payload pl;
+  int rc;
+
+  if (!st)
+    croak ("AnyEvent::Fork::RPC: called after global destruction");
+
+  if (aef_xs_freeze (aTHX_ st->freeze, st->fast, &ST (0), items ? items - 1 : 0, &pl))
+    aef_xs_rethrow (aTHX);
+
+  if ((uint64_t)pl.size > AEF_RPC_MAX)
+    aef_xs_croak_size (aTHX_ "request", pl.size);
+
+  rc = aef_rpc_begin (&st->core, pl.size);
+  if (!rc)
+    {
+      SV *copy;
+
+      aef_xs_payload_put (aTHX_ &pl, &st->core.out);
+      /* the callback as the original keeps it (a copy of the scalar); for
+       * a code reference the code itself is enough */
+      copy = SvROK (cb) && SvTYPE (SvRV (cb)) == SVt_PVCV && !SvGMAGICAL (cb)
+             ? SvREFCNT_inc_simple_NN (SvRV (cb))
+             : newSVsv (cb);
+      rc = aef_rpc_end (&st->core, copy);
+      if (rc)
+        SvREFCNT_dec (copy);
+    }
+  if (rc)
+    croak ("AnyEvent::Fork::RPC: cannot queue request: %" SVf,
+           SVfARG (aef_xs_strerror (aTHX_ -rc)));
+
+  if (aef_xs_rpc_kick__ (aTHX_ st))
+    aef_xs_rethrow (aTHX);
+
+  XSRETURN_EMPTY;
+}
+
+/* Free-magic on the RPC object: the guard that requests the shutdown. */
+static int
+aef_xs_rpc_guard__ (pTHX_ SV *sv, MAGIC *mg)
+{
+  aef_xs_rpc *st = aef_xs_rpc_ptr__ (aTHX_ mg->mg_obj);
+
+  PERL_UNUSED_ARG (sv);
+  if (st)
+    aef_rpc_shutdown (&st->core, !st->ww);
+  return 0;
+}
+
+static MGVTBL aef_xs_rpc_guard_vtbl = { 0, 0, 0, 0, aef_xs_rpc_guard__, 0, 0, 0 };
+
+static void
+aef_xs_rpc_drop__ (void *ctx, void *cb)
+{
+  dTHX;
+  PERL_UNUSED_ARG (ctx);
+  SvREFCNT_dec ((SV *)cb);
+}
+
+/* DESTROY. st->keep (a reference to the object itself) can only be set
+ * here during global destruction; it is simply forgotten. */
+static void
+aef_xs_rpc_destroy__ (pTHX_ aef_xs_rpc *st)
+{
+  SvREFCNT_dec (st->rw);
+  SvREFCNT_dec (st->ww);
+  if (st->rcb)
+    CvXSUBANY (st->rcb).any_ptr = NULL;
+  if (st->wcb)
+    CvXSUBANY (st->wcb).any_ptr = NULL;
+  SvREFCNT_dec ((SV *)st->rcb);
+  SvREFCNT_dec ((SV *)st->wcb);
+  SvREFCNT_dec (st->fh);
+  SvREFCNT_dec (st->freeze);
+  SvREFCNT_dec (st->thaw);
+  SvREFCNT_dec (st->on_event);
+  SvREFCNT_dec (st->on_error);
+  SvREFCNT_dec (st->on_destroy);
+  aef_rpc_free (&st->core, aef_xs_rpc_drop__, NULL);
+  Safefree (st);
+}
+
+SV *
+aef_xs_rpc_new (pTHX_ const char *klass, int async, UV rlen, SV *freeze, SV *thaw, int fast,
+                SV *on_event, SV *on_error, SV *on_destroy)
+{
+  aef_xs_rpc *st;
+  SV *obj;
+
+  Newxz (st, 1, aef_xs_rpc);
+  aef_rpc_init (&st->core, async, rlen);
+  st->freeze = newSVsv (freeze);
+  st->thaw = newSVsv (thaw);
+  st->fast = fast;
+  st->on_event = newSVsv (on_event);
+  st->on_error = newSVsv (on_error);
+  st->on_destroy = newSVsv (on_destroy);
+  st->fresh = 1;
+
+  obj = sv_setref_pv (newSV (0), klass, st);
+  st->obj = SvRV (obj);
+  return obj;
+}
+
+void
+aef_xs_rpc_connect (pTHX_ aef_xs_rpc *st, SV *fh)
+{
+  int fd = aef_xs_fd (aTHX_ fh, "fh");
+
+  if (st->fh)
+    croak ("AnyEvent::Fork::RPC: already connected");
+
+  aef_set_nonblock (fd, 1);
+  st->fh = newSVsv (fh);
+  st->rcb = newXS (NULL, aef_xs_rpc_rcb__, __FILE__);
+  CvXSUBANY (st->rcb).any_ptr = st;
+  st->wcb = newXS (NULL, aef_xs_rpc_wcb__, __FILE__);
+  CvXSUBANY (st->wcb).any_ptr = st;
+  aef_rpc_connect (&st->core, fd);
+
+  /* the reader keeps the state alive until end-of-file or an error */
+  if (!(st->rw = aef_xs_rpc_io__ (aTHX_ st, 0)))
+    aef_xs_rethrow (aTHX);
+  st->keep = SvREFCNT_inc_simple_NN (st->obj);
+
+  /* armed once: writes what was queued before, or performs a shutdown
+   * requested before the connection existed */
+  if (!(st->ww = aef_xs_rpc_io__ (aTHX_ st, 1)))
+    aef_xs_rethrow (aTHX);
+}
+
+SV *
+aef_xs_rpc_closure (pTHX_ aef_xs_rpc *st)
+{
+  CV *call = newXS (NULL, aef_xs_rpc_call__, __FILE__);
+
+  /* counts a reference to the state; the free hook is the guard */
+  sv_magicext ((SV *)call, st->obj, PERL_MAGIC_ext, &aef_xs_rpc_guard_vtbl, NULL, 0);
+  return newRV_noinc ((SV *)call);
+}
+
+void
+aef_xs_rpc_destroy (pTHX_ SV *self)
+{
+  aef_xs_rpc *st = SvROK (self) ? aef_xs_rpc_ptr__ (aTHX_ SvRV (self)) : NULL;
+
+  if (st)
+    {
+      sv_setiv (SvRV (self), 0);
+      aef_xs_rpc_destroy__ (aTHX_ st);
+    }
+}

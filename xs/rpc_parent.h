@@ -1,0 +1,37 @@
+/*
+ * rpc_parent.h - the parent side of AnyEvent::Fork::RPC (rpc_parent.c;
+ * XSUBs in rpc_parent.xsh): the AnyEvent::Fork::RPC::Core object, which
+ * queues requests, dispatches responses and events, and owns the watchers.
+ */
+#ifndef AEF_XS_RPC_PARENT_H
+#define AEF_XS_RPC_PARENT_H
+
+#include "util.h"
+
+/* typemap T_AEF_XS_RPC; opaque outside rpc_parent.c */
+typedef struct aef_xs_rpc aef_xs_rpc;
+
+/* The state behind an AnyEvent::Fork::RPC::Core object; croaks on anything
+ * else and on a destroyed object. */
+aef_xs_rpc *aef_xs_rpc_from(pTHX_ SV *sv);
+
+/* A new object (a new reference blessed into klass): async selects the
+ * request format, rlen the response reader's initial read size, freeze /
+ * thaw / fast the serialiser, on_* the user's callbacks (copied). */
+SV *aef_xs_rpc_new(pTHX_ const char *klass, int async, UV rlen, SV *freeze, SV *thaw,
+                   int fast, SV *on_event, SV *on_error, SV *on_destroy);
+
+/* The child's socket is there: make it non-blocking, start the watchers
+ * (the read watcher keeps the object alive until end-of-file or an error)
+ * and write what was queued. Croaks when already connected or when
+ * AnyEvent dies. */
+void aef_xs_rpc_connect(pTHX_ aef_xs_rpc *st, SV *fh);
+
+/* The RPC object the user gets: a code reference that queues a request;
+ * freeing it requests the shutdown. A new reference. */
+SV *aef_xs_rpc_closure(pTHX_ aef_xs_rpc *st);
+
+/* DESTROY: release the state (idempotent). */
+void aef_xs_rpc_destroy(pTHX_ SV *self);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * util.h - what every glue unit shares (defined in util.c). Each xs/*.c
+ * and xs/Core.xs includes this header first: it brings perl's headers.
+ */
+#ifndef AEF_XS_UTIL_H
+#define AEF_XS_UTIL_H
+
+#define PERL_NO_GET_CONTEXT
+#include "EXTERN.h"
+#include "perl.h"
+#include "XSUB.h"
+
+#include <errno.h>
+
+#include "aef.h"
+
+/* typemap T_AEF_FD: a descriptor argument */
+typedef int aef_fd;
+
+/* A descriptor argument: an open Perl file handle (glob, glob ref, IO
+ * object) or a non-negative integer. Croaks on anything else, naming what. */
+int aef_xs_fd(pTHX_ SV *sv, const char *what);
+
+/* Report a core failure the way perl's builtins do: set $! (errno). */
+#define AEF_XS_ERRNO(rc) (errno = -(rc))
+
+/* $@ is set: a Perl call died */
+#define AEF_XS_DIED (SvTRUE (ERRSV))
+
+/* Call cb with one argument (or none when arg is NULL) under G_EVAL,
+ * discarding results. 0, or -1 when it died ($@ set). */
+int aef_xs_call1(pTHX_ SV *cb, SV *arg);
+
+/* Rethrow the pending $@ (a copy: what runs until the croak may reset $@).
+ * Only from an XSUB entered from Perl, after every C frame is consistent. */
+void aef_xs_rethrow(pTHX) __attribute__noreturn__;
+
+/* "$!" for errno value err, as a new mortal plain string. */
+SV *aef_xs_strerror(pTHX_ int err);
+
+#endif
