@@ -13,17 +13,23 @@
  * rather than silently truncated. */
 #define RECV_FDS__ 8
 
-#if !AEF_HAVE_SOCK_CLOEXEC || !AEF_HAVE_PIPE2
-/* Close both descriptors of a pair that failed half-way: -errno. */
-static int close_pair__(int fds[2])
+/* Hand a new pair of descriptors to the caller; made without the atomic
+ * flag (cloexec_done 0), it is made close-on-exec first, and closed if
+ * that fails. 0 or -errno. */
+static int pair_out__(int made[2], int fds[2], int cloexec_done)
 {
-  int err = -errno;
+  if (!cloexec_done && (fcntl(made[0], F_SETFD, FD_CLOEXEC) < 0
+                        || fcntl(made[1], F_SETFD, FD_CLOEXEC) < 0)) {
+    int err = -errno;
 
-  close(fds[0]);
-  close(fds[1]);
-  return err;
+    close(made[0]);
+    close(made[1]);
+    return err;
+  }
+  fds[0] = made[0];
+  fds[1] = made[1];
+  return 0;
 }
-#endif
 
 int aef_socketpair(int fds[2])
 {
@@ -35,12 +41,8 @@ int aef_socketpair(int fds[2])
 #else
   if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
     return -errno;
-  if (fcntl(sv[0], F_SETFD, FD_CLOEXEC) < 0 || fcntl(sv[1], F_SETFD, FD_CLOEXEC) < 0)
-    return close_pair__(sv);
 #endif
-  fds[0] = sv[0];
-  fds[1] = sv[1];
-  return 0;
+  return pair_out__(sv, fds, AEF_HAVE_SOCK_CLOEXEC);
 }
 
 int aef_pipe(int fds[2])
@@ -53,12 +55,8 @@ int aef_pipe(int fds[2])
 #else
   if (pipe(p) < 0)
     return -errno;
-  if (fcntl(p[0], F_SETFD, FD_CLOEXEC) < 0 || fcntl(p[1], F_SETFD, FD_CLOEXEC) < 0)
-    return close_pair__(p);
 #endif
-  fds[0] = p[0];
-  fds[1] = p[1];
-  return 0;
+  return pair_out__(p, fds, AEF_HAVE_PIPE2);
 }
 
 int aef_dup_cloexec(int fd, int target)
