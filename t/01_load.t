@@ -34,7 +34,7 @@ for my $mod ("AnyEvent::Fork", "AnyEvent::Fork::Serve", "AnyEvent::Fork::Serve (
    like ($out, qr/\Akids=0 waitpid=-1\nINC=[^\n]*\n\z/, "use $mod: no process created, nothing printed");
 }
 
-# spec 2.1: loading AnyEvent::Fork loads AnyEvent and AnyEvent::Util (programs
+# loading AnyEvent::Fork loads AnyEvent and AnyEvent::Util (programs
 # written for the original may use AnyEvent::Util without loading it)
 {
    my ($st, $out, $err) = fresh ("use AnyEvent::Fork;");

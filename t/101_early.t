@@ -1,12 +1,14 @@
-# AnyEvent::Fork::Early (after the original's t/01_early.t, plus the
-# checklist items of spec 9.1 about the early template).
+# AnyEvent::Fork::Early (after the original's t/01_early.t): $EARLY and
+# $TEMPLATE are set, new_exec forks the early template, a new_exec result
+# may become $EARLY, and children can write to inherited STDOUT and exit.
 use strict;
 use warnings;
 use lib "t/lib";
 use AEFTest timeout => 30;
 
 # END blocks of the main program run in processes forked from the early
-# template (quirk 12); they report here, through a pipe made before Early.
+# template (they are copies of the main program: the original's
+# documented behaviour); they report here, through a pipe made before Early.
 our ($MAIN, $END_R, $END_W);
 BEGIN {
    $MAIN = $$;
@@ -88,7 +90,8 @@ is ($info[3], $early_pid, "a forked process is a child of the early template");
    is (sysread ($AnyEvent::Fork::EARLY->[1], my $buf, 1), 0, "the exit of the child is seen as end-of-file on [1]");
 }
 
-# END blocks run in children of the early template (quirk 12)
+# END blocks run in children of the early template (they are copies of
+# the main program)
 {
    pipe my $r, my $w or die;
    my $p = $EARLY0->fork;

@@ -1,5 +1,7 @@
-# AnyEvent::Fork::Template (after the original's t/02_template.t, plus the
-# checklist items of spec 9.1 about the template of the main program).
+# AnyEvent::Fork::Template (after the original's t/02_template.t): the
+# variable is set, code sent to the template runs there, and buffered output
+# of the template, when code makes it exit, is flushed before its socket
+# reaches end-of-file.
 use strict;
 use lib "t/lib";
 use AEFTest timeout => 30;
@@ -14,7 +16,8 @@ sub worker {
    syswrite $fh, join "\n", "W=$^W", "0=$0", "STATE=$STATE", map "ARG=$_", @args;
 }
 
-# warnings are globally on here; the Serve loop turns them off (quirk 7)
+# warnings are globally on here; the Serve loop turns them off for the code
+# it evaluates (as the original does)
 BEGIN { $^W = 1 }
 
 use AnyEvent::Fork::Template;

@@ -1,4 +1,6 @@
-# The fork object: layout (spec 3), constructors, pid, run, to_fh,
+# The fork object: layout (a blessed array whose element [1] is the
+# parent's socket, emptied once run's callback has it), constructors, pid,
+# run, to_fh,
 # new_from_fh.
 use strict;
 use warnings;

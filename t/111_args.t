@@ -1,5 +1,5 @@
-# eval, require, send_arg, send_fh, run_args and the argument list (spec
-# 2.1.3, 4.1.5, 5.4).
+# eval, require, send_arg, send_fh, run_args and the argument list (@arg,
+# as AnyEvent::Fork::Serve's POD describes it).
 use strict;
 use warnings;
 use lib "t/lib";
@@ -49,7 +49,8 @@ is (report (AnyEvent::Fork->new->send_arg ("a", undef, "c"), 'join "|", map { de
    is (slurp ($r), "via arg", "a handle in \@arg is usable");
 }
 
-# run_args: a copy of the argument list, not cleared (quirk 3)
+# run_args: a copy of the argument list, not cleared (the original's
+# behaviour, kept although its documentation says it clears the list)
 {
    pipe my $r, my $w or die;
    my $p = AnyEvent::Fork->new;
@@ -123,7 +124,7 @@ is (report (AnyEvent::Fork->new->send_arg ("a", undef, "c"), 'join "|", map { de
 }
 
 # arguments queued before a fork are in both processes, later ones only in
-# the original (spec 2.1.3)
+# the original
 {
    my $t = AnyEvent::Fork->new;
    pipe my $r, my $w or die;
@@ -146,7 +147,8 @@ is (report (AnyEvent::Fork->new->send_arg ("a", undef, "c"), 'join "|", map { de
        "TwoOne,$dir/AEFT/One.pm,$dir/AEFT/Two.pm", "require loads the modules in order (found through the propagated \@INC)");
 }
 
-# warnings are off in evaluated code unless it enables them (quirk 7)
+# warnings are off in evaluated code unless it enables them (kept from the
+# original, so that existing code gets no new warnings)
 {
    my $p = AnyEvent::Fork->new;
    my $r = stderr_pipe ($p);

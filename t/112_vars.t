@@ -1,6 +1,7 @@
 # Package variables: $PERL (computation rule, user value kept, exact exec
 # command line and environment), $TEMPLATE, $EARLY, and PERL5LIB
-# propagation (spec 2.1.1, 2.1.2, 5.1).
+# propagation: an executed perl gets the parent's @INC as PERL5LIB (see
+# "PACKAGE VARIABLES" and new_exec in AnyEvent::Fork's POD).
 use strict;
 use warnings;
 use lib "t/lib";

@@ -1,4 +1,6 @@
-# Process names ($0) at every moment of spec 5.2, seen from inside (the
+# Process names ($0) at every moment ("OWNER AnyEvent::Fork/exec" for a
+# template, "OWNER AnyEvent::Fork" for a fork, "OWNER FUNCNAME" after run,
+# "OWNER FUNCTION" in an RPC worker), seen from inside (the
 # child reports $0) and from outside (/proc/PID/cmdline).
 use strict;
 use warnings;

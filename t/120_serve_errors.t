@@ -1,5 +1,6 @@
-# Child-side errors of the Serve loop: every text of spec 8.2, exactly, and
-# the exit status (spec 5.3).
+# Child-side errors of the Serve loop: every text listed under "Error
+# messages" in AnyEvent::Fork::Serve's POD, exactly, and the exit status
+# (0: the loop prints the error and exits normally).
 use strict;
 use warnings;
 use lib "t/lib";
@@ -151,7 +152,8 @@ for my $case (["return", 'sub fn { }', 0], ["die", 'sub fn { die "x\n" }', 255 <
    $cv->recv;
    is (sysread ($c->[1], my $buf, 1), 0, "... and the process has exited (end-of-file on its socket)");
 
-   # an eval error ends even a template (quirk 10); its children live on
+   # an eval error ends even a template (as documented for the original);
+   # its children live on
    my $c2 = $t->fork;
    $r = stderr_pipe ($t);
    $t->eval ('die "template boom\n"');

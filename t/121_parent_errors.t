@@ -1,4 +1,5 @@
-# Parent-side errors of AnyEvent::Fork: every text of spec 8.1, exactly,
+# Parent-side errors of AnyEvent::Fork: every text listed under "Error
+# messages" in its POD, exactly,
 # and how they reach the user under EV and under the pure-Perl model.
 use strict;
 use warnings;
@@ -59,7 +60,7 @@ SKIP: {
 
 # errors inside the write watcher: die in the callback. Under the Perl model
 # the die propagates out of the condvar wait; under EV it is printed as
-# "EV: error in callback (ignoring): ..." (quirk 6). Each case runs in a
+# "EV: error in callback (ignoring): ..." (as with the original). Each case runs in a
 # perl of its own, under both models.
 my %script = (
    "command write failure" => q{

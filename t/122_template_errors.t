@@ -1,5 +1,6 @@
 # AnyEvent::Fork::Early/Template: unable to fork template process: $!
-# (spec 2.2, 8.1), produced by making fork fail: RLIMIT_NPROC 0 (as root
+# (the text Early and Template die with), produced by making fork fail:
+# RLIMIT_NPROC 0 (as root
 # that limit does not apply, so the program first becomes nobody).
 use strict;
 use warnings;

@@ -1,6 +1,7 @@
 # Reaping: the template reaps its exited children before reading each
-# command (1.32; quirk 4: not before), the parent installs no child watcher
-# (quirk 5).
+# command (as 1.32 does, and not earlier: exited children stay zombies until
+# then; "quirk 4" in the test names), and the parent installs no child
+# watcher (reaping the processes it made is the caller's business).
 use strict;
 use warnings;
 use lib "t/lib";
@@ -41,7 +42,7 @@ is (drain ($r), "done", "the template processed one more command");
 is_deeply ([grep { defined proc_state ($_) } @pid], [], "... and all $N processes are reaped");
 is_deeply ([children_of ($tpid)], [], "the template has no children left");
 
-# no child watcher in the parent (quirk 5)
+# no child watcher in the parent
 ok (!$SIG{CHLD} || $SIG{CHLD} eq "DEFAULT", "the product did not install a SIGCHLD handler");
 SKIP: {
    skip "EV's default loop reaps every child by itself", 1 if $AnyEvent::MODEL =~ /EV/;

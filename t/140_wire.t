@@ -1,4 +1,5 @@
-# The bytes on the socket (spec 4.1): frames "a L/a*" with native-order
+# The bytes on the socket, as the original writes them: frames "a L/a*"
+# (a command letter and a 32-bit length) with native-order
 # lengths, BER string lists, and descriptors as one data byte "\0" plus
 # SCM_RIGHTS. Captured from an object made with _new on one end of a
 # socketpair; the other end plays the child.

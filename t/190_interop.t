@@ -1,4 +1,5 @@
-# Wire compatibility with the original AnyEvent::Fork 1.32 (spec 4, 9.4):
+# Wire compatibility with the original AnyEvent::Fork 1.32 (the same bytes
+# in both directions):
 # (a) an original parent drives our child, (b) our parent drives an original
 # child, and (c) both children answer the same corrupted streams with the
 # same texts and statuses. Needs the original, unpacked at $ENV{AEF_ORIG}

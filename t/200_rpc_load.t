@@ -1,5 +1,5 @@
 # Loading: RPC without AnyEvent::Fork, the serialiser globals, the backends'
-# protocol version and what each of them loads (spec 2.3, 9.2).
+# protocol version (2) and what each of them loads.
 use strict;
 use warnings;
 use lib "t/lib";

@@ -1,7 +1,7 @@
 # The synchronous backend as the original's own test uses it: a function
 # (sent with eval) emits one event and returns one value per call; four
 # calls give event, result, event, result, ... strictly in call order; after
-# the RPC object is dropped on_destroy fires once (spec 9.2).
+# the RPC object is dropped on_destroy fires once.
 use strict;
 use warnings;
 use lib "t/lib";

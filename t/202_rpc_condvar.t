@@ -1,5 +1,5 @@
 # on_error, on_event, on_destroy and result callbacks may be condvars, and
-# on_destroy may be undef (spec 9.2). The child's exit is seen as
+# on_destroy may be undef. The child's exit is seen as
 # end-of-file on a pipe whose only write end it holds.
 use strict;
 use warnings;

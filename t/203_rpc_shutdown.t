@@ -1,5 +1,5 @@
 # Dropping the RPC object: requests still outstanding are answered, then the
-# child exits and on_destroy fires exactly once (spec 2.3.2, 4.2.5, 9.2).
+# child exits and on_destroy fires exactly once.
 # Also before the connection exists: calls are queued and the shutdown is
 # performed once it is there.
 use strict;

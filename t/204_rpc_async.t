@@ -1,4 +1,4 @@
-# The asynchronous backend as the original's own test uses it (spec 9.2):
+# The asynchronous backend as the original's own test uses it:
 # the backend is also loaded by the user; the function gets the
 # done-callback first, emits one event at once and more from timers in the
 # child; its result arrives after those events; dropping the RPC object

@@ -1,4 +1,5 @@
-# Fork objects that are not AnyEvent::Fork (spec 1.2, 9.2): a blessed scalar
+# Fork objects that are not AnyEvent::Fork (see FORK OBJECTS in
+# AnyEvent::Fork::RPC's POD): a blessed scalar
 # with only new/require/send_arg/run (RPC 1.24 style) or only
 # new/eval/send_arg/run (2.0 style). Their run calls the callback without a
 # handle from AE::postpone, as AnyEvent::Fork::Remote does when it cannot

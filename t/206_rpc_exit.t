@@ -1,4 +1,4 @@
-# A child function that sends an event, flushes and exits (spec 9.2): the
+# A child function that sends an event, flushes and exits: the
 # parent gets the event before on_error reports the lost request, for both
 # backends. Sync: responses to earlier requests are not lost either.
 use strict;

@@ -1,6 +1,6 @@
 # Events and responses reach the parent in exactly the order the child
 # produced them, for both backends; asynchronous requests may complete in
-# any order and each response still finds its callback (spec 2.3.2, 4.2.3).
+# any order and each response still finds its callback (by its request id).
 use strict;
 use warnings;
 use lib "t/lib";

@@ -1,4 +1,5 @@
-# Serialisers (spec 2.3.1, 4.3): every installed one round-trips through
+# Serialisers (see SERIALISERS in AnyEvent::Fork::RPC's POD): every
+# installed one round-trips through
 # both backends, for results and events; a custom one works; the default
 # string serialiser treats odd values exactly like perl's pack; a serialiser
 # that fails to evaluate makes run die before anything is queued in the

@@ -1,5 +1,7 @@
 # Payload sizes around every buffer boundary, up to 64 MiB, with the default
-# and with odd buffer lengths, for both backends (spec 2.3.2 buflen*, 4.2.4):
+# and with odd buffer lengths (the buflen, buflen_req and buflen_res
+# options; a buffer grows to rlen * 2 + 16 when fewer than 128 octets are
+# free), for both backends:
 # every octet comes back intact and in order.
 use strict;
 use warnings;

@@ -1,6 +1,8 @@
-# The parent against a hand-written child on a socketpair (spec 4.2): the
-# exact request bytes of the captured examples (4.2.3), delivery of events
-# and responses, malformed frames, every transport error text (8.3), and the
+# The parent against a hand-written child on a socketpair: the exact
+# request bytes the original writes (big-endian 32-bit length, plus a
+# 32-bit request id for the asynchronous backend), delivery of events and
+# responses, malformed frames, every transport error text (listed under
+# on_error in AnyEvent::Fork::RPC's POD), and the
 # shutdown. A duck-typed fork object hands the parent's end to RPC.
 use strict;
 use warnings;

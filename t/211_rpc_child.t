@@ -1,4 +1,6 @@
-# The backends against a hand-written parent (spec 4.2, 5.5, 5.6, 8.4): a
+# The backends against a hand-written parent (the RPC framing, the child's
+# prologue, the STDIN/STDOUT rule and the child-side error texts described
+# in AnyEvent::Fork::RPC, ::Sync and ::Async): a
 # fresh perl runs AnyEvent::Fork::RPC::Sync::run or ::Async::run on a
 # socketpair exactly as Serve's "r" command would call it. Checked: the
 # response and event bytes, $0, the STDIN/STDOUT rule, the 1.x handshake,

@@ -1,4 +1,4 @@
-# The defaults of on_error and on_event (spec 2.3.2, 8.3): without on_error
+# The defaults of on_error and on_event: without on_error
 # the error is logged with AnyEvent::Log at level error, context
 # AnyEvent::Fork::RPC, as "AnyEvent::Fork::RPC: uncaught error: MSG." and
 # the program goes on; with only on_event given, errors go to

@@ -1,4 +1,4 @@
-# The child's prologue (spec 5.5): init runs first with the user's
+# The child's prologue: init runs first with the user's
 # arguments (sent before RPC::run) and cannot send events yet; $0 becomes
 # "OWNER FUNCTION"; a missing function is found only when called; Async
 # jumps to done when finished, Sync ignores done.

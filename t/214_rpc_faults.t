@@ -1,4 +1,4 @@
-# Faults (spec 4.2.4, 5.3, 8.3): a child that exits, is killed or dies in
+# Faults: a child that exits, is killed or dies in
 # the middle of a request gives "unexpected eof" without a hang; a child
 # whose parent has gone away exits by itself, idle or busy, for both
 # backends.

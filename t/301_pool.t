@@ -1,4 +1,4 @@
-# The acceptance scenario of the original distribution (spec 9.3): default
+# The scenario of the original distribution's own pool test: default
 # pool, workers retiring at random, every callback exactly once, and every
 # worker's output before what the parent prints after on_destroy. The
 # workers print their own TAP lines, so the stream has exactly 63 results

@@ -1,8 +1,9 @@
 # Regressions: what code sent with eval can see.
 #  - @arg must be visible (it was not, once: the named sub that runs the
 #    string eval did not capture the lexical);
-#  - quirk 9 is fixed: the loop's other lexicals (socket, command, payload,
-#    error, ...) are not visible.
+#  - the loop's other lexicals (socket, command, payload, error, ...) are
+#    not visible (the original exposed them; nothing relies on it, so this
+#    distribution hides them).
 use strict;
 use warnings;
 use lib "t/lib";

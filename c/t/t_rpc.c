@@ -24,7 +24,8 @@ static void strlist (aef_buf *b, const char *const *strs, size_t n)
 
 static void test_frames (void)
 {
-  /* spec 4.2.3: calls ("a","bc") then (""), one event ("evt","x") */
+  /* the original's bytes for calls ("a","bc") then (""), and one event
+   * ("evt","x"), with the default string serialiser */
   static const char *r1[] = { "a", "bc" }, *r2[] = { "" }, *ev[] = { "evt", "x" };
   aef_buf b;
   size_t mark;

@@ -19,6 +19,54 @@ L<AnyEvent::Fork>, L<AnyEvent::Fork::RPC> and L<AnyEvent::Fork::Pool>; its
 functions may change between releases. It loads nothing else, so that
 template processes stay small.
 
+It is installed in the architecture-specific library directory, beside its
+shared object, while the other modules go to the architecture-independent
+one. Its presence in C<%INC> tells that this distribution, not the
+original, is in use:
+
+   perl -MAnyEvent::Fork -e 'print $INC{"AnyEvent/Fork/Core.pm"} ? "core\n" : "original\n"'
+
+=head1 CONCEPTS
+
+The core replaces what the originals took from CPAN: L<IO::FDPass>
+(descriptor passing), L<Proc::FastSpawn> (spawning), L<Guard> and
+L<Array::Heap>. Its rules: every descriptor it creates is close-on-exec
+from birth; a received message whose control data was truncated is an
+error, and surplus descriptors in it are closed; buffers grow with the data
+actually received, never with what a peer announces; the bytes it reads
+and writes are exactly the originals'. The packages
+C<AnyEvent::Fork::RPC::Core> and C<AnyEvent::Fork::Pool::Core> hold the
+RPC data path and the pool's heap; they are internal and not described
+here.
+
+=head1 EXAMPLES
+
+=head2 Passing a descriptor
+
+   use strict;
+   use warnings;
+   use AnyEvent::Fork::Core ();
+
+   # a socketpair, and a pipe's write end passed across it (in one process,
+   # to show the calls; normally the two ends live in different processes)
+   my ($a, $b) = AnyEvent::Fork::Core::socketpair
+      or die "socketpair: $!";
+   open my $sa, "+<&=", $a or die "fdopen: $!";
+   open my $sb, "+<&=", $b or die "fdopen: $!";
+
+   pipe my $r, my $w or die "pipe: $!";
+   AnyEvent::Fork::Core::fd_send ($sa, $w) or die "fd_send: $!";
+   my $fd = AnyEvent::Fork::Core::fd_recv ($sb);
+   die "fd_recv: $!" if $fd < 0;
+
+   open my $copy, ">&=", $fd or die "fdopen: $!";
+   syswrite $copy, "through a passed descriptor\n";
+   close $copy;
+   close $w;
+   print scalar <$r>;
+
+=head1 FUNCTIONS
+
 Functions report failures like perl's builtins: a false value or an empty
 list, with C<$!> set. They croak only on arguments that are not what they
 expect (for example a closed file handle).
@@ -30,6 +78,8 @@ expect (for example a closed file handle).
 An AF_UNIX stream socketpair, both descriptors close-on-exec.
 
 =item $ok = set_nonblock ($fh_or_fd, $on), $ok = set_cloexec ($fh_or_fd, $on)
+
+Set or clear C<O_NONBLOCK> or C<FD_CLOEXEC>.
 
 =item $ok = fd_send ($sock, $fh_or_fd)
 
@@ -54,22 +104,39 @@ already read an C<h> command itself.
 
 =item $pid = spawn ($path, \@argv, \@env, $keep_fd)
 
-Starts a program with only C<$keep_fd> inherited; -1 with C<$!> set when it
-could not be executed.
+Starts a program with C<vfork> and C<execve>. C<$keep_fd> loses its
+close-on-exec flag in the new process so that it is inherited; every other
+descriptor keeps its own flag. Signal handlers are reset to the default in
+the new process (ignored signals stay ignored) and the caller's signal mask
+is restored. Returns the pid, or -1 with C<$!> set to the error of the
+failed C<exec> (reported through a close-on-exec pipe; the failed process
+is reaped).
 
 =back
 
+=head1 TYPICAL PROBLEMS
+
+The functions take descriptors or handles; a closed handle croaks. They
+are not a public interface: use L<AnyEvent::Fork> instead.
+
+=head1 DIFFERENCES FROM THE ORIGINAL
+
+The originals have no such module; see L</CONCEPTS> for what it replaces.
+
+=head1 SEE ALSO
+
+L<AnyEvent::Fork>, L<AnyEvent::Fork::RPC>, L<AnyEvent::Fork::Pool>; the
+contracts of the C functions are described in the distribution's
+F<c/aef.h>.
+
 =head1 AUTHOR
 
-The interfaces are Marc Lehmann's (E<lt>schmorp@schmorp.deE<gt>), from his
-AnyEvent::Fork, AnyEvent::Fork::RPC and AnyEvent::Fork::Pool distributions;
-this implementation is by the AnyEvent::Fork::Core maintainers. Report bugs
-to E<lt>bug-AnyEvent-Fork-Core@rt.cpan.orgE<gt>.
+The AnyEvent::Fork::Core developers.
 
 =head1 LICENSE
 
 This library is free software; you can redistribute it and/or modify it
-under the same terms as Perl itself (see the file LICENSE).
+under the same terms as Perl itself (the file LICENSE has the full text).
 
 =cut
 

@@ -37,7 +37,7 @@ AnyEvent::Fork::Pool - simple process pool manager on top of AnyEvent::Fork
       });
    }
 
-   # how busy is it?
+   # how busy is it? (an extension of this implementation)
    my ($workers, $idle, $queued) = AnyEvent::Fork::Pool::stats $pool;
 
    undef $pool;
@@ -57,6 +57,210 @@ Unlike the original it does not need L<Array::Heap>: the scheduler's heap
 lives in the distribution's C core (see L<AnyEvent::Fork::Core>), and the
 pool's per-job work is small enough that a pool of tiny jobs runs several
 times faster than the original's.
+
+Loading this module loads L<AnyEvent>, L<AnyEvent::Fork> and
+L<AnyEvent::Fork::RPC>.
+
+=head1 CONCEPTS
+
+=head2 Template, workers and jobs
+
+You give the pool a I<template>: a fork object (normally from
+L<AnyEvent::Fork>) that has loaded the code the workers need. The pool
+owns it from then on. Each worker is a C<fork> of the template that runs
+L<AnyEvent::Fork::RPC> for your function, so everything loaded into the
+template is shared by all workers, and starting a worker is cheap.
+
+Calling the pool, C<< $pool->(@args, $cb) >>, queues a I<job>. The
+scheduler hands queued jobs to the worker with the fewest jobs
+outstanding, as long as that worker has fewer than C<load>. A worker with
+C<load> jobs is full; when all are full, jobs wait in the pool's queue,
+and the pool starts another worker (at most one per C<start> seconds, at
+most C<max> in all). The result of each job goes to its callback, like an
+RPC result.
+
+=head2 Growing and shrinking
+
+The pool starts C<idle> workers right away (none by default) and more
+while jobs are waiting. A worker whose last job finished is idle. When a
+worker turns idle and at most C<idle> workers are idle, a stop timer is
+armed that stops one idle worker every C<stop> seconds while more than
+C<idle> are idle. A consequence (the original's behaviour, kept): with
+the default C<< idle => 0 >>, the stop timer is never armed, and workers
+are only stopped when the pool is destroyed. Set C<idle> to 1 or more if
+you want surplus workers to go away during the pool's life. For example,
+after nine short jobs through a pool with C<< max => 3, load => 1, stop =>
+0.3 >>, C<stats> reports 3 workers 1.5 seconds later with C<< idle => 0 >>,
+1 with C<< idle => 1 >> and 2 with C<< idle => 2 >>.
+
+=head2 Synchronous or asynchronous workers
+
+With the default synchronous backend a worker runs one job at a time;
+C<load> only says how many jobs may wait in its socket, so that it finds
+the next one at once. With C<< async => 1 >> a worker runs up to C<load>
+jobs at the same time in its event loop: use it for jobs that mostly
+wait. See L<AnyEvent::Fork::RPC/Choosing a backend: synchronous or
+asynchronous>.
+
+=head2 Shutdown
+
+Dropping the last reference to the pool does not cancel anything: the
+jobs queued and running still complete and their callbacks run; then
+every worker is told to finish and exits, the template is released, and
+C<on_destroy> is called once the last worker has gone.
+
+=head2 Choosing the parameters
+
+=over
+
+=item CPU-bound jobs
+
+C<< max => scalar AnyEvent::Fork::Pool::ncpu (2) >> (one worker per
+core; more only adds switching), C<< load => 2 >> (the default: a worker
+always has its next job waiting in its socket) or C<< load => 1 >> when
+jobs are long and unequal (no job waits behind a long one while another
+worker is idle).
+
+=item Very many tiny jobs
+
+Raise C<load> (C<10> to C<100>): every job then travels in a batch with
+others instead of costing a round trip through the kernel and a context
+switch. Throughput grows by a large factor; balancing among workers gets
+coarser.
+
+=item Jobs that wait (network, timers)
+
+C<< async => 1 >>, few workers (C<max> 1 to C<ncpu>) and a high C<load>
+(how many jobs one worker may have in progress).
+
+=item Bursts, and latency of the first job
+
+C<< idle => 1 >> or more keeps that many workers ready, so a burst does
+not wait for workers to start; a small C<start> (C<0.01>) lets the pool
+grow quickly; C<stop> says how soon surplus workers go after the burst.
+
+=item Leaky or crashy code
+
+Call C<AnyEvent::Fork::Pool::retire ()> in the worker after some number
+of jobs (or when it has grown too large): it finishes what it has and
+exits, and the pool starts a fresh copy of the template when needed.
+
+=back
+
+=head1 EXAMPLES
+
+=head2 CPU-bound jobs on every core
+
+   use strict;
+   use warnings;
+   use AnyEvent;
+   use AnyEvent::Fork;
+   use AnyEvent::Fork::Pool;
+
+   my $pool = AnyEvent::Fork
+      ->new
+      ->require ("Digest::SHA")
+      ->eval (q{
+           sub hash_rounds {
+              my ($seed, $rounds) = @_;
+              my $h = $seed;
+              $h = Digest::SHA::sha256_hex ($h) for 1 .. $rounds;
+              ($seed, $h)
+           }
+        })
+      ->AnyEvent::Fork::Pool::run ("hash_rounds",
+           max        => scalar AnyEvent::Fork::Pool::ncpu (2), # a worker per core
+           load       => 1,                              # one job at a time each
+           on_destroy => (my $finish = AE::cv),
+        );
+
+   for my $seed (qw(apple banana cherry damson elder fig)) {
+      $pool->($seed, 50_000, sub {
+         my ($seed, $h) = @_;
+         printf "%-8s %s\n", $seed, substr $h, 0, 16;
+      });
+   }
+
+   undef $pool;     # the queued jobs still run
+   $finish->recv;   # every job done, every worker gone
+
+=head2 Workers that retire, and a pool that shrinks
+
+   use strict;
+   use warnings;
+   use AnyEvent;
+   use AnyEvent::Fork;
+   use AnyEvent::Fork::Pool;
+
+   my $pool = AnyEvent::Fork
+      ->new
+      ->eval (q{
+           my $jobs = 0;
+           sub work {
+              AnyEvent::Fork::Pool::retire ()   # no jobs after this one
+                 if ++$jobs == 5;
+              "$$:$jobs"
+           }
+        })
+      ->AnyEvent::Fork::Pool::run ("work",
+           max        => 2,
+           idle       => 1,     # keep one worker ready, and stop surplus idle ones
+           stop       => 0.5,   # ... half a second apart
+           on_destroy => (my $finish = AE::cv),
+        );
+
+   my %pid;
+   my $all = AE::cv;
+   for (1 .. 20) {
+      $all->begin;
+      $pool->(sub { my ($pid, $n) = split /:/, $_[0]; $pid{$pid} = $n; $all->end });
+   }
+   $all->recv;
+   printf "%d jobs were served by %d workers\n", 20, scalar keys %pid;
+
+   my ($workers, $idle, $queued) = AnyEvent::Fork::Pool::stats ($pool);
+   print "now: $workers workers, $idle idle, $queued queued\n";
+
+   undef $pool;
+   $finish->recv;
+
+=head2 An asynchronous pool for jobs that wait
+
+   use strict;
+   use warnings;
+   use AnyEvent;
+   use AnyEvent::Fork;
+   use AnyEvent::Fork::Pool;
+
+   my $pool = AnyEvent::Fork
+      ->new
+      ->require ("AnyEvent")
+      ->eval (q{
+           my %w;
+           sub wait_and_answer {          # stands for a network request
+              my ($done, $id, $secs) = @_;
+              $w{$id} = AE::timer $secs, 0, sub { delete $w{$id}; $done->($id, $$) };
+           }
+        })
+      ->AnyEvent::Fork::Pool::run ("wait_and_answer",
+           async => 1,
+           max   => 2,
+           load  => 20,   # up to 20 jobs in progress per worker
+        );
+
+   my $t0 = AE::now;
+   my $all = AE::cv;
+   my %by;
+   for my $id (1 .. 40) {
+      $all->begin;
+      $pool->($id, 0.5, sub { $by{$_[1]}++; $all->end });
+   }
+   $all->recv;
+   AE::now_update;
+   printf "40 jobs of 0.5 s in %.1f s, by %d workers\n", AE::now - $t0, scalar keys %by;
+
+The distribution's F<examples/pool-progress.pl> shows a live progress line
+made with C<stats>.
 
 =head1 FUNCTIONS
 
@@ -111,11 +315,15 @@ a condvar.
 
 =item async => $bool, init => $function, serialiser => $string
 
-Passed to L<AnyEvent::Fork::RPC::run> for every worker.
+Passed to L<AnyEvent::Fork::RPC::run> for every worker (defaults: false,
+none, the string serialiser). C<init> runs once in every worker, with the
+values sent to the template with C<send_arg> / C<send_fh>.
 
 =item on_event => $callback->(@event) (default: ignore events)
 
 Receives every event a worker sends, except the pool's own retire events.
+Unlike L<AnyEvent::Fork::RPC>, events without an C<on_event> are not an
+error.
 
 =item on_error => $callback->($message)
 
@@ -159,7 +367,8 @@ against C<max>; retired workers that are still finishing jobs do not),
 how many of them are idle, and the number of jobs waiting in the pool's
 queue (not yet handed to a worker). Dies with C<AnyEvent::Fork::Pool::stats:
 not a pool> for anything but a pool returned by C<run> that still exists.
-This function is an addition of this implementation.
+This function is an addition of this implementation: code that calls it
+does not run with the original.
 
 =item $cpus = AnyEvent::Fork::Pool::ncpu ([$default])
 
@@ -171,6 +380,9 @@ lines and C<$cpus> the number of distinct core ids among them (0 and undef
 when there are none; multi-socket hosts are undercounted). When the file
 cannot be read both are C<$default>, or 1 without an argument. On the BSDs
 it asks C<sysctl -n hw.ncpu>; elsewhere it returns C<$default> or 1.
+
+Mind the list context: in an option list, write
+C<< max => scalar AnyEvent::Fork::Pool::ncpu >> (see L</TYPICAL PROBLEMS>).
 
 =back
 
@@ -187,11 +399,70 @@ only defined once the worker runs.
 
 =back
 
-=head1 DIFFERENCES FROM THE ORIGINAL
-
-Fixed, as nothing can rely on them:
+=head1 TYPICAL PROBLEMS
 
 =over
+
+=item The pool hangs, or ignores its options, with C<< max => ncpu >>
+
+C<ncpu> returns two values in list context, and an option list is list
+context: C<< max => AnyEvent::Fork::Pool::ncpu, load => 1 >> shifts every
+following key and value by one, so C<on_destroy> and friends are lost.
+Write C<< max => scalar AnyEvent::Fork::Pool::ncpu >>.
+
+=item Idle workers never go away
+
+With the default C<< idle => 0 >>, idle workers are only stopped when the
+pool is destroyed (see L</Growing and shrinking>). Set C<idle> to at
+least 1.
+
+=item C<< load => 0 >>, C<< idle => 0 >>, C<< start => 0 >> mean the default
+
+Every option is defaulted with a logical or, so 0 cannot be chosen where
+the default is not 0; use a small positive number (C<< start => 0.001 >>).
+
+=item Jobs lost when a worker dies
+
+A worker that dies (or calls C<exit>) takes the jobs it had with it:
+their callbacks never run, and C<on_error> gets one C<unexpected eof>.
+Catch exceptions in the worker function and return them as values, or
+retry from C<on_error>.
+
+=item C<on_destroy> never comes
+
+It needs every worker to exit. A worker function that never returns
+(Sync) or never calls its done-callback (Async) keeps its worker, and
+the pool, alive.
+
+=item Worker output and C<END> blocks
+
+Workers are forks of the template: when the template is a copy of your
+main program (L<AnyEvent::Fork::Early>, L<AnyEvent::Fork::Template>),
+every worker runs your C<END> blocks when it exits; see
+L<AnyEvent::Fork/TYPICAL PROBLEMS>. Workers print to your STDOUT; their
+buffered output is flushed before C<on_destroy> can run.
+
+=item Modifying arguments before the job ran
+
+The pool keeps a copy of the argument list, but a job is serialised only
+when it is handed to a worker, which may be much later than the call:
+data that references point to is read then. Do not change it before the
+job's callback has run, or pass copies.
+
+=back
+
+=head1 DIFFERENCES FROM THE ORIGINAL
+
+The interface, defaults and scheduling are those of AnyEvent::Fork::Pool
+1.3 (including the stop-timer behaviour with C<< idle => 0 >> described
+above). What differs:
+
+=over
+
+=item * C<AnyEvent::Fork::Pool::stats> is an extension: the original has
+no way to ask a pool for its size and queue.
+
+=item * No L<Array::Heap>: the scheduler's indexed heap is in the C core.
 
 =item * A worker that calls C<retire> twice no longer makes the pool count
 one idle worker too few (which could make it hang at shutdown).
@@ -206,23 +477,29 @@ the serialiser rejects no longer corrupts the pool's load counts.
 =item * Without C<on_error> and C<on_event> a worker's failure is logged
 (as L<AnyEvent::Fork::RPC> does) instead of being ignored.
 
+=item * Speed: besides the heap in C, a synchronous worker gets one
+completion callback for all its jobs instead of a closure per job, and
+once every worker is full a new job is only queued, without a pass
+through the scheduler. F<bench/pool.pl> measures tiny-job and 1 ms-job
+throughput against the machine's own limit (a C pool with the same
+protocol).
+
 =back
 
 =head1 SEE ALSO
 
-L<AnyEvent::Fork>, L<AnyEvent::Fork::RPC>.
+L<AnyEvent::Fork>, L<AnyEvent::Fork::RPC>, L<AnyEvent>.
 
 =head1 AUTHOR
 
-The interfaces are Marc Lehmann's (E<lt>schmorp@schmorp.deE<gt>), from his
-AnyEvent::Fork, AnyEvent::Fork::RPC and AnyEvent::Fork::Pool distributions;
-this implementation is by the AnyEvent::Fork::Core maintainers. Report bugs
-to E<lt>bug-AnyEvent-Fork-Core@rt.cpan.orgE<gt>.
+The AnyEvent::Fork::Core developers. The interface, its behaviour and the
+scheduling are those of AnyEvent::Fork::Pool by Marc Lehmann, whose
+design this distribution reimplements; it shares no code with it.
 
 =head1 LICENSE
 
 This library is free software; you can redistribute it and/or modify it
-under the same terms as Perl itself (see the file LICENSE).
+under the same terms as Perl itself (the file LICENSE has the full text).
 
 =cut
 

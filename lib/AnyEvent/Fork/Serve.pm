@@ -56,78 +56,250 @@ AnyEvent::Fork::Serve - the command loop of every AnyEvent::Fork child
    perl -MAnyEvent::Fork::Serve -e AnyEvent::Fork::Serve::me FD OWNER
 
    # in code sent with ->eval:
-   my @args = AnyEvent::Fork::Serve::run_args ();
+   my @args  = AnyEvent::Fork::Serve::run_args ();
+   my $owner = $AnyEvent::Fork::Serve::OWNER;
 
 =head1 DESCRIPTION
 
 Every process controlled by an L<AnyEvent::Fork> object runs this loop until
-C<run> hands control to a user function. It reads one command at a time
-from the socket, never reading past the end of a command (the byte after
-an C<h> command carries a descriptor), and acts on it:
+C<run> hands control to a user function. You never call it yourself;
+this page describes what a child does with the commands the parent
+queues, so that you know what your code in the child can rely on.
+
+Loading this module has no side effects; it loads nothing else at first
+(the distribution's C core only when the first descriptor arrives), so
+templates stay small.
+
+=head1 CONCEPTS
+
+=head2 The command stream
+
+The parent writes commands to the socket; each is a letter, a 32-bit
+length in the machine's byte order, and that many bytes (strings inside
+are length-prefixed lists). The loop reads one command at a time, never
+reading past its end: the byte that follows an C<h> command carries a file
+descriptor, and reading it as data would lose the descriptor. It acts on
+each command in turn:
 
 =over
 
-=item C<e> - evaluates code in package C<main> with C<@_> set to the
-arguments. The code sees the lexical C<@arg>: everything received so far
-with C<send_arg> and C<send_fh>, in send order. Warnings are off unless the
+=item C<e> (from C<eval> and C<require>)
+
+Evaluates code in package C<main> with C<@_> set to the arguments. The
+code sees the lexical C<@arg>: everything received so far with
+C<send_arg> and C<send_fh>, in send order. Warnings are off unless the
 code enables them.
 
-=item C<a> - appends strings to C<@arg>.
+=item C<a> (from C<send_arg>)
 
-=item C<h> - receives a descriptor and appends it to C<@arg> as a
-read/write handle.
+Appends strings to C<@arg>.
 
-=item C<f> - forks; the new process takes the last handle of C<@arg> as its
-command socket (C<$0> becomes C<"OWNER AnyEvent::Fork">).
+=item C<h> (from C<send_fh>)
 
-=item C<r> - calls the named function (in package C<main>) with the socket
-and C<@arg> by a tail call; C<$0> becomes C<"OWNER FUNCNAME">.
+Receives a descriptor and appends it to C<@arg> as a read/write handle
+(close-on-exec, like every handle perl opens).
+
+=item C<f> (from C<fork>)
+
+Forks; the new process takes the last handle of C<@arg> (the socket the
+parent sent for it) as its command socket, C<$0> becomes
+C<"OWNER AnyEvent::Fork">, and both processes go on reading commands, each
+from its own socket. The rest of C<@arg> is in both.
+
+=item C<r> (from C<run>)
+
+Calls the named function (in package C<main>) with the socket and C<@arg>,
+by a tail call: the loop is gone, its settings (warnings off,
+C<run_args>) are undone, and C<$0> becomes C<"OWNER FUNCNAME">.
 
 =back
 
-The loop reaps exited children before reading each command. On end-of-file
-or an error it half-closes the socket and exits with status 0; errors are
-printed to STDERR as C<[$0] ERROR: message>.
+=head2 Reaping and exiting
 
-Loading this module has no side effects; it loads only the distribution's
-C core, so templates stay small.
+Before reading each command the loop reaps every child that has exited
+(without blocking), so a template's forks do not stay zombies longer than
+until its next command. No signal handler is changed.
 
-=head1 FUNCTIONS
+On end-of-file (the parent dropped its object), a read error, or an error
+it reports, the loop half-closes the socket and exits with status 0;
+errors are printed to STDERR as C<[$0] ERROR: message>.
+
+=head1 EXAMPLES
+
+=head2 What a child sees
+
+   use strict;
+   use warnings;
+   use AnyEvent;
+   use AnyEvent::Fork;
+   use AnyEvent::Util ();
+
+   my ($r, $w) = AnyEvent::Util::portable_pipe;
+
+   AnyEvent::Fork
+      ->new
+      ->send_arg ("first", "second")
+      ->send_fh ($w)
+      ->eval (q{
+           my ($greeting) = @_;              # this eval's own arguments
+           my @args = AnyEvent::Fork::Serve::run_args ();
+           syswrite $arg[2], "$greeting: $0, owner $AnyEvent::Fork::Serve::OWNER, "
+                           . scalar (@args) . " arguments, $arg[0] $arg[1]\n";
+           exit 0;
+        }, "hello");
+   undef $w;
+
+   my $cv = AE::cv;
+   my $rw = AE::io $r, 0, sub { sysread $r, my $buf, 4096 or return $cv->send; print $buf };
+   $cv->recv;
+
+=head2 A child that makes processes of its own
+
+A child can use L<AnyEvent::Fork> itself (it finds it through the
+C<PERL5LIB> it inherited). It must not use the template objects it may
+have inherited from its parent.
+
+   use strict;
+   use warnings;
+   use AnyEvent;
+   use AnyEvent::Fork;
+
+   AnyEvent::Fork
+      ->new
+      ->eval (q{
+           use AnyEvent;
+           use AnyEvent::Fork;            # found through the inherited PERL5LIB
+           $| = 1;                        # our output before our end-of-file
+
+           # objects inherited from the parent are not ours to use
+           undef $AnyEvent::Fork::EARLY;
+           undef $AnyEvent::Fork::TEMPLATE;
+
+           AnyEvent::Fork->new->eval ('syswrite STDOUT, "grandchild $$ says hello\n"; exit 0')
+              ->to_fh (my $cv = AE::cv);  # wait until the command is written
+           my $fh = $cv->recv;
+           my $w = AE::io $fh, 0, my $gone = AE::cv;
+           $gone->recv;                   # end-of-file: the grandchild is gone
+           print "child $$ is done\n";
+           exit 0;
+        })
+      ->to_fh (my $sent = AE::cv);
+
+   my $fh = $sent->recv;
+   my $w = AE::io $fh, 0, my $gone = AE::cv;
+   $gone->recv;
+
+=head1 FUNCTIONS AND VARIABLES
 
 =over
 
-=item $OWNER
+=item $AnyEvent::Fork::Serve::OWNER
 
-The pid of the original main program, inherited by every child.
+The pid of the original main program, inherited by every child, template
+and grandchild. It is the number in front of every child's C<$0>.
 
 =item @args = AnyEvent::Fork::Serve::run_args ()
 
 Only while the loop runs (for example in code sent with C<eval>): a copy of
-the current argument list. Despite what the original documentation says it
-does not clear it: the run function still receives everything.
+the current argument list, strings and handles in send order. Despite what
+the original documentation says it does not clear it: the run function
+still receives everything. It does not exist in the run function.
 
 =item AnyEvent::Fork::Serve::me
 
-The entry point of an executed perl: adopts descriptor C<$ARGV[0]>, sets
-C<$OWNER> from C<$ARGV[1]> and runs the loop on it.
+The entry point of an executed perl (see L</SYNOPSIS>): adopts descriptor
+C<$ARGV[0]> as the command socket, sets C<$OWNER> from C<$ARGV[1]>, sets
+C<$0> to C<"OWNER AnyEvent::Fork/exec">, empties C<@ARGV> and runs the
+loop.
 
 =item AnyEvent::Fork::Serve::serve ($fh)
 
-The loop itself; it does not return.
+The loop itself, on the socket C<$fh>; it does not return (it exits, or
+it becomes the run function).
 
 =back
 
+=head2 Error messages
+
+Printed as C<[$0] ERROR: message> on STDERR, after which the process exits
+with status 0:
+
+   AnyEvent::Fork::Serve: fd_recv() failed: $!
+   AnyEvent::Fork::Serve: open (fd_recv) failed: $!
+   AnyEvent::Fork::Serve: fork() failed: $!
+   AnyEvent::Fork::Serve received unknown request 'X' - stream corrupted?
+   AnyEvent::Fork::Serve received an oversized request - stream corrupted?
+   the error of code sent with eval, verbatim ($@)
+
+An executed perl that cannot adopt its socket dies with
+C<AnyEvent::Fork::Serve::me unable to open communication socket: $!>. A
+C<run> naming a function that does not exist dies with perl's own
+C<Goto undefined subroutine &main::NAME>.
+
+=head1 TYPICAL PROBLEMS
+
+=over
+
+=item Variables of the evaluated code
+
+Each C<eval> is compiled on its own: a C<my> variable of one C<eval> is
+not visible in the next. Use globals (C<our>, or fully qualified names) or
+functions to keep state between them; C<@arg> is the only lexical shared
+by all.
+
+=item C<exit> in evaluated code
+
+C<exit> ends the process at once, with whatever is left in the queue
+unread, and runs C<END> blocks (in copies of your main program, yours).
+Buffered output is flushed by C<exit>, but possibly after the parent has
+seen end-of-file: use C<$| = 1> or C<syswrite> where order matters.
+
+=item An error ends the process
+
+A C<die> in evaluated code, or a module that fails to load, ends the
+process, even a template. Catch errors in the code when the process must
+survive them.
+
+=back
+
+=head1 DIFFERENCES FROM THE ORIGINAL
+
+=over
+
+=item * Evaluated code sees only C<@arg> and C<@_>; the original also let
+it see the loop's other private variables (the socket, the current
+command, its error reporter).
+
+=item * A command announcing more than 256 MiB is reported as
+C<AnyEvent::Fork::Serve received an oversized request - stream corrupted?>
+instead of being read (the parent never sends such a command for
+anything but very large C<eval> or C<send_arg> data).
+
+=item * An C<h> command directly followed by C<f> (what C<fork> sends) is
+carried out by the C core: it receives the descriptor, forks, and in the
+new process moves the socket onto the old command socket's descriptor,
+without creating or freeing a Perl handle. Fewer pages are touched, so a
+fork costs the template and the child fewer copy-on-write faults.
+
+=item * The C core replaces L<IO::FDPass>; like it, it is loaded only when
+the first descriptor arrives. Received descriptors are close-on-exec from
+the start, and surplus descriptors in a message are closed.
+
+=back
+
+=head1 SEE ALSO
+
+L<AnyEvent::Fork>, L<AnyEvent::Fork::Early>, L<AnyEvent::Fork::Template>.
+
 =head1 AUTHOR
 
-The interfaces are Marc Lehmann's (E<lt>schmorp@schmorp.deE<gt>), from his
-AnyEvent::Fork, AnyEvent::Fork::RPC and AnyEvent::Fork::Pool distributions;
-this implementation is by the AnyEvent::Fork::Core maintainers. Report bugs
-to E<lt>bug-AnyEvent-Fork-Core@rt.cpan.orgE<gt>.
+The AnyEvent::Fork::Core developers, after AnyEvent::Fork::Serve by Marc
+Lehmann, whose interface and protocol this reimplements.
 
 =head1 LICENSE
 
 This library is free software; you can redistribute it and/or modify it
-under the same terms as Perl itself (see the file LICENSE).
+under the same terms as Perl itself (the file LICENSE has the full text).
 
 =cut
 

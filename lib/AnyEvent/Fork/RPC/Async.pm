@@ -32,6 +32,8 @@ its request's id. Reading and parsing requests and queueing responses and
 events is done by the C core; the writing is done by an AnyEvent write
 watcher.
 
+=head1 CONCEPTS
+
 The worker runs C<EV::run> when AnyEvent uses EV, else it waits on a
 condvar that is never sent. Waiting for a condvar inside a request (a
 recursive loop) is not supported.
@@ -51,6 +53,43 @@ C<AnyEvent::Fork::RPC: read error in child: $!>; so is a write error:
 C<AnyEvent::Fork::RPC: write error ($!), parent gone?>. Calling a
 done-callback twice sends two responses; the parent then reports
 C<unexpected data from child>.
+
+=head1 EXAMPLES
+
+=head2 A worker that runs commands and answers when each is done
+
+   # an asynchronous worker that runs commands and answers when each is done
+   use strict;
+   use warnings;
+   use AnyEvent;
+   use AnyEvent::Fork;
+   use AnyEvent::Fork::RPC;
+
+   my $rpc = AnyEvent::Fork
+      ->new
+      ->require ("AnyEvent::Util")
+      ->eval (q{
+           sub run_command {
+              my ($done, @cmd) = @_;
+              my $out = "";
+              AnyEvent::Util::run_cmd (\@cmd, ">" => \$out)->cb (sub {
+                 my $status = shift->recv;
+                 $done->($status >> 8, $out);
+              });
+           }
+        })
+      ->AnyEvent::Fork::RPC::run ("run_command", async => 1);
+
+   my $cv = AE::cv;
+   for my $cmd (["sh", "-c", "sleep 0.2; echo slow"], ["echo", "fast"]) {
+      $cv->begin;
+      $rpc->(@$cmd, sub {
+         my ($status, $out) = @_;
+         print "status $status: $out";
+         $cv->end;
+      });
+   }
+   $cv->recv;
 
 =head1 FUNCTIONS
 
@@ -81,21 +120,59 @@ Exits (status 0).
 
 =back
 
+=head1 TYPICAL PROBLEMS
+
+=over
+
+=item Blocking in the function
+
+Every request of the worker shares one event loop: a function that
+blocks (C<sleep>, a blocking read, C<< $cv->recv >>) stops them all.
+Start the work and return; call the done-callback from a watcher.
+
+=item Forgetting the done-callback, or calling it twice
+
+A request whose done-callback is never called stays outstanding: the
+worker never exits, and C<on_destroy> never comes. Calling it twice sends
+a second response, which the parent reports as C<unexpected data from
+child>, and that RPC object is dead.
+
+=item Leaving with C<exit>
+
+Events and responses are written by the event loop. Call
+C<AnyEvent::Fork::RPC::flush ()> before C<exit>, or they may be lost.
+
+=item The event loop of the worker
+
+The worker uses the event loop AnyEvent chooses in it (EV when
+installed). With a template that never ran an event loop (the default
+C<new_exec> template, or Early) the loop is created in the worker itself.
+A template that is a copy of a program whose loop already existed
+(L<AnyEvent::Fork::Template> used late) hands that loop's state to every
+worker: make such templates before the loop exists.
+
+=back
+
+=head1 DIFFERENCES FROM THE ORIGINAL
+
+Reading and parsing requests and queueing responses and events is done by
+the C core, in one call per readiness. The worker flushes STDOUT before it
+closes the connection, so the parent never sees its output after
+C<on_destroy>.
+
 =head1 SEE ALSO
 
 L<AnyEvent::Fork::RPC>, L<AnyEvent::Fork::RPC::Sync>.
 
 =head1 AUTHOR
 
-The interfaces are Marc Lehmann's (E<lt>schmorp@schmorp.deE<gt>), from his
-AnyEvent::Fork, AnyEvent::Fork::RPC and AnyEvent::Fork::Pool distributions;
-this implementation is by the AnyEvent::Fork::Core maintainers. Report bugs
-to E<lt>bug-AnyEvent-Fork-Core@rt.cpan.orgE<gt>.
+The AnyEvent::Fork::Core developers, after AnyEvent::Fork::RPC::Async by
+Marc Lehmann, whose interface and protocol this reimplements.
 
 =head1 LICENSE
 
 This library is free software; you can redistribute it and/or modify it
-under the same terms as Perl itself (see the file LICENSE).
+under the same terms as Perl itself (the file LICENSE has the full text).
 
 =cut
 

@@ -28,6 +28,8 @@ C<AnyEvent::Fork::RPC::run> loads it in the worker with
 C<use AnyEvent::Fork::RPC::Sync 2 ()> (the RPC protocol version) and hands
 the process to C<AnyEvent::Fork::RPC::Sync::run>.
 
+=head1 CONCEPTS
+
 =head2 What the worker does
 
 =over
@@ -73,6 +75,46 @@ any uncaught exception. When the parent is gone, writing fails and the
 worker dies with C<AnyEvent::Fork::RPC::Sync: write error ($!), parent
 gone?>.
 
+=head1 EXAMPLES
+
+=head2 Blocking calls, events, and a handle for C<init>
+
+   # a synchronous worker with a log handle given to init, blocking calls,
+   # and one event per call
+   use strict;
+   use warnings;
+   use AnyEvent;
+   use AnyEvent::Fork;
+   use AnyEvent::Fork::RPC;
+
+   open my $log, ">&", \*STDERR or die "dup: $!";
+
+   my $rpc = AnyEvent::Fork
+      ->new
+      ->eval (q{
+           my $log;
+           sub init { ($log) = @_; syswrite $log, "worker $$ ready\n" }
+           sub slow_square {
+              my ($n) = @_;
+              select undef, undef, undef, 0.1;    # blocking is fine here
+              AnyEvent::Fork::RPC::event (log => "squared $n");
+              $n * $n
+           }
+        })
+      ->send_fh ($log)                            # passed to init
+      ->AnyEvent::Fork::RPC::run ("slow_square",
+           init     => "init",
+           on_event => sub { print "event: @_\n" },
+        );
+   undef $log;
+
+   my $cv = AE::cv;
+   for (1 .. 3) {
+      $cv->begin;
+      $rpc->($_, sub { print "result: @_\n"; $cv->end });
+   }
+   $cv->recv;
+
 =head1 FUNCTIONS
 
 =over
@@ -100,21 +142,52 @@ Exits (status 0).
 
 =back
 
+=head1 TYPICAL PROBLEMS
+
+=over
+
+=item Long calls delay everything behind them
+
+One call at a time: requests wait in the socket while the function runs.
+Use several workers (L<AnyEvent::Fork::Pool>) for parallelism, or the
+asynchronous backend when the function mostly waits.
+
+=item Output of the worker
+
+The worker's STDOUT is your program's. The worker flushes it before it
+closes the connection, so it has all arrived when C<on_destroy> runs; but
+between requests it is buffered as usual (set C<$| = 1> for interleaved
+output).
+
+=item A worker killed by a signal
+
+Responses to fast calls are written in batches: a worker killed a moment
+after such calls may not have written their responses (the parent reports
+C<unexpected eof>). C<exit> and C<die> in the function write everything
+first.
+
+=back
+
+=head1 DIFFERENCES FROM THE ORIGINAL
+
+The loop runs in C and batches the responses to fast back-to-back calls
+(see above); the original wrote each one on its own, with a system call
+per response. The worker flushes STDOUT before it closes the connection,
+so the parent never sees the worker's output after C<on_destroy>.
+
 =head1 SEE ALSO
 
 L<AnyEvent::Fork::RPC>, L<AnyEvent::Fork::RPC::Async>.
 
 =head1 AUTHOR
 
-The interfaces are Marc Lehmann's (E<lt>schmorp@schmorp.deE<gt>), from his
-AnyEvent::Fork, AnyEvent::Fork::RPC and AnyEvent::Fork::Pool distributions;
-this implementation is by the AnyEvent::Fork::Core maintainers. Report bugs
-to E<lt>bug-AnyEvent-Fork-Core@rt.cpan.orgE<gt>.
+The AnyEvent::Fork::Core developers, after AnyEvent::Fork::RPC::Sync by
+Marc Lehmann, whose interface and protocol this reimplements.
 
 =head1 LICENSE
 
 This library is free software; you can redistribute it and/or modify it
-under the same terms as Perl itself (see the file LICENSE).
+under the same terms as Perl itself (the file LICENSE has the full text).
 
 =cut
 
