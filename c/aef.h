@@ -139,11 +139,17 @@ int aef_write_full(int fd, const void *buf, size_t n);
 /* growable byte buffers: aef_buf.c                                          */
 
 /* Bytes [off, len) of data are the content; [0, off) is consumed space
- * that aef_buf_reserve reclaims. max bounds len - off (content size). */
+ * that aef_buf_reserve reclaims. max bounds len - off (content size).
+ * Fields are tagged as libuv's are; callers use the functions below (the
+ * core's own files also reserve room and then fill it in place). */
 typedef struct aef_buf {
+  /* private */
   uint8_t *data;
   size_t off, len, cap, max;
 } aef_buf;
+
+/* Static initialiser of an empty buffer (as aef_buf_init (b, max)). */
+#define AEF_BUF_INIT(max) { NULL, 0, 0, 0, (max) }
 
 /* Initialise an empty buffer whose content may never exceed max bytes.
  * Allocates nothing. */

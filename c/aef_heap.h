@@ -8,8 +8,8 @@
  * smallest key; ties are broken arbitrarily.
  *
  * The caller owns the aef_heap struct; the heap owns the two arrays it
- * allocates. Fields are read-only for callers (ent[pos].key / .id may be
- * read directly for 0 <= pos < len).
+ * allocates. Fields are tagged as libuv's are: read-only (callers may read
+ * them) or private (only aef_heap.c touches them).
  */
 #ifndef AEF_HEAP_H
 #define AEF_HEAP_H
@@ -23,12 +23,15 @@
 #define AEF_HEAP_NONE UINT32_MAX
 
 typedef struct aef_heap_ent {
+  /* read-only */
   int64_t key;
   uint32_t id;
 } aef_heap_ent;
 
 typedef struct aef_heap {
+  /* read-only: ent[pos] for 0 <= pos < aef_heap_size */
   aef_heap_ent *ent; /* the heap array, len entries in use of cap */
+  /* private */
   size_t len, cap;
   uint32_t *pos;     /* pos[id]: position in ent, or AEF_HEAP_NONE */
   size_t npos;       /* allocated size of pos[] (ids 0..npos-1 known) */

@@ -1,5 +1,5 @@
-/* aef_rpc.c - RPC framing, the parent's request/response state and the
- * synchronous child's loop. */
+/* aef_rpc.c - RPC framing, the parent's request/response state, the
+ * child endpoint and the synchronous child's loop. */
 #include "aef_rpc.h"
 
 #include <errno.h>
@@ -480,26 +480,34 @@ static void halfclose__(aef_rpc *r)
   }
 }
 
+/* One write of b to fd, tracking in *hi the most octets that waited; once
+ * drained, a large buffer that this round used little is released. The
+ * octets still pending, or -errno. */
+static ssize_t write_settle__(aef_buf *b, int fd, size_t *hi)
+{
+  ssize_t left;
+
+  if (!aef_buf_size(b))
+    return 0;
+  if (*hi < aef_buf_size(b))
+    *hi = aef_buf_size(b);
+  left = aef_rpc_buf_write(b, fd);
+  if (left == 0) {
+    aef_rpc_settle(b, *hi);
+    *hi = 0;
+  }
+  return left;
+}
+
 ssize_t aef_rpc_write(aef_rpc *r)
 {
   ssize_t left;
 
   if (r->fd < 0)
     return (ssize_t)aef_buf_size(&r->out);
-  if (!aef_buf_size(&r->out)) {
-    if (r->shutdown)
-      halfclose__(r);
-    return 0;
-  }
-  if (r->out_hi < aef_buf_size(&r->out))
-    r->out_hi = aef_buf_size(&r->out);
-  left = aef_rpc_buf_write(&r->out, r->fd);
-  if (left == 0) {
-    aef_rpc_settle(&r->out, r->out_hi);
-    r->out_hi = 0;
-    if (r->shutdown)
-      halfclose__(r);
-  }
+  left = write_settle__(&r->out, r->fd, &r->out_hi);
+  if (left == 0 && r->shutdown)
+    halfclose__(r);
   return left;
 }
 
@@ -543,7 +551,7 @@ void aef_rpc_trim(aef_rpc *r)
 }
 
 /* ------------------------------------------------------------------------ */
-/* synchronous child                                                         */
+/* child endpoint                                                            */
 
 static uint64_t now__(void)
 {
@@ -553,34 +561,65 @@ static uint64_t now__(void)
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void aef_rpc_sync_init(aef_rpc_sync *s, int rfd, int wfd, size_t rlen)
+void aef_rpc_child_init(aef_rpc_child *c, int rfd, int wfd, unsigned hdr, size_t rlen)
 {
-  s->rfd = rfd;
-  s->wfd = wfd;
-  aef_rpc_reader_init(&s->in, AEF_RPC_HDR_SYNC, rlen);
-  aef_buf_init(&s->out, SIZE_MAX);
-  s->since = s->took = 0;
-  s->out_hi = 0;
+  memset(c, 0, sizeof *c);
+  c->rfd = rfd;
+  c->wfd = wfd;
+  aef_rpc_reader_init(&c->in, hdr, rlen);
+  aef_buf_init(&c->out, SIZE_MAX);
 }
 
-int aef_rpc_sync_flush(aef_rpc_sync *s)
+ssize_t aef_rpc_child_read(aef_rpc_child *c)
 {
-  size_t size = aef_buf_size(&s->out);
+  return aef_rpc_reader_fill(&c->in, c->rfd);
+}
+
+int aef_rpc_child_next(aef_rpc_child *c, uint32_t *id, const uint8_t **payload, size_t *len)
+{
+  return aef_rpc_reader_next(&c->in, id, payload, len);
+}
+
+void aef_rpc_child_trim(aef_rpc_child *c)
+{
+  aef_rpc_reader_trim(&c->in);
+}
+
+int aef_rpc_child_begin(aef_rpc_child *c, uint32_t id, size_t size)
+{
+  return aef_rpc_frame_begin(&c->out, AEF_RPC_HDR, id, size, &c->mark);
+}
+
+int aef_rpc_child_end(aef_rpc_child *c)
+{
+  return aef_rpc_frame_end(&c->out, AEF_RPC_HDR, c->mark);
+}
+
+ssize_t aef_rpc_child_write(aef_rpc_child *c)
+{
+  return write_settle__(&c->out, c->wfd, &c->out_hi);
+}
+
+int aef_rpc_child_flush(aef_rpc_child *c)
+{
   int rc;
 
-  if (!size)
+  if (!aef_buf_size(&c->out))
     return 0;
-  rc = aef_write_full(s->wfd, aef_buf_ptr(&s->out), size);
-  aef_buf_consume(&s->out, size);
-  aef_rpc_settle(&s->out, size);
-  s->since = 0;
+  if (c->out_hi < aef_buf_size(&c->out))
+    c->out_hi = aef_buf_size(&c->out);
+  rc = aef_rpc_buf_flush(&c->out, c->wfd);
+  aef_buf_consume(&c->out, aef_buf_size(&c->out)); /* after an error */
+  aef_rpc_settle(&c->out, c->out_hi);
+  c->out_hi = 0;
+  c->since = 0;
   return rc;
 }
 
-int aef_rpc_sync_writev(aef_rpc_sync *s, const struct iovec *iov, int n)
+int aef_rpc_child_writev(aef_rpc_child *c, const struct iovec *iov, int n)
 {
   struct iovec part[64];
-  int rc = aef_rpc_sync_flush(s);
+  int rc = aef_rpc_child_flush(c);
 
   while (!rc && n > 0) {
     int k = n < 64 ? n : 64, i;
@@ -588,7 +627,7 @@ int aef_rpc_sync_writev(aef_rpc_sync *s, const struct iovec *iov, int n)
 
     memcpy(part, iov, (size_t)k * sizeof *part);
     do
-      w = writev(s->wfd, part, k);
+      w = writev(c->wfd, part, k);
     while (w < 0 && errno == EINTR);
     if (w < 0)
       return -errno;
@@ -601,7 +640,7 @@ int aef_rpc_sync_writev(aef_rpc_sync *s, const struct iovec *iov, int n)
     if (n > 0 && w > 0) {
       struct iovec rest = { (char *)iov[0].iov_base + w, iov[0].iov_len - (size_t)w };
 
-      rc = aef_write_full(s->wfd, rest.iov_base, rest.iov_len);
+      rc = aef_write_full(c->wfd, rest.iov_base, rest.iov_len);
       iov++;
       n--;
     }
@@ -609,24 +648,17 @@ int aef_rpc_sync_writev(aef_rpc_sync *s, const struct iovec *iov, int n)
   return rc;
 }
 
-ssize_t aef_rpc_sync_write(aef_rpc_sync *s)
+void aef_rpc_child_free(aef_rpc_child *c)
 {
-  ssize_t left;
-
-  if (!aef_buf_size(&s->out))
-    return 0;
-  if (s->out_hi < aef_buf_size(&s->out))
-    s->out_hi = aef_buf_size(&s->out);
-  left = aef_rpc_buf_write(&s->out, s->wfd);
-  if (left == 0) {
-    aef_rpc_settle(&s->out, s->out_hi);
-    s->out_hi = 0;
-  }
-  return left;
+  aef_rpc_reader_free(&c->in);
+  aef_buf_free(&c->out);
 }
 
+/* ------------------------------------------------------------------------ */
+/* synchronous child loop                                                    */
+
 /* must the queued responses go out before the next request is handled? */
-static int due__(const aef_rpc_sync *s)
+static int due__(const aef_rpc_child *s)
 {
   return aef_buf_size(&s->out)
          && (s->took >= AEF_RPC_SYNC_FAST
@@ -634,7 +666,7 @@ static int due__(const aef_rpc_sync *s)
              || now__() - s->since >= AEF_RPC_SYNC_AGE);
 }
 
-int aef_rpc_sync_serve(aef_rpc_sync *s, aef_rpc_handler h, void *ctx)
+int aef_rpc_sync_serve(aef_rpc_child *s, aef_rpc_handler h, void *ctx)
 {
   for (;;) {
     const uint8_t *p;
@@ -643,16 +675,16 @@ int aef_rpc_sync_serve(aef_rpc_sync *s, aef_rpc_handler h, void *ctx)
     ssize_t n;
     int rc;
 
-    while (aef_rpc_reader_next(&s->in, &id, &p, &len)) {
+    while (aef_rpc_child_next(s, &id, &p, &len)) {
       uint64_t t0;
 
-      if (due__(s) && (rc = aef_rpc_sync_flush(s)))
+      if (due__(s) && (rc = aef_rpc_child_flush(s)))
         return rc;
 
       t0 = now__();
       rc = h(ctx, p, len, s);
       if (rc) {
-        aef_rpc_sync_flush(s); /* what was answered before still counts */
+        aef_rpc_child_flush(s); /* what was answered before still counts */
         return rc;
       }
       s->took = now__() - t0;
@@ -661,20 +693,14 @@ int aef_rpc_sync_serve(aef_rpc_sync *s, aef_rpc_handler h, void *ctx)
     }
 
     /* nothing left to handle: everything goes out before we block */
-    if ((rc = aef_rpc_sync_flush(s)))
+    if ((rc = aef_rpc_child_flush(s)))
       return rc;
-    aef_rpc_reader_trim(&s->in);
+    aef_rpc_child_trim(s);
 
-    n = aef_rpc_reader_fill(&s->in, s->rfd);
+    n = aef_rpc_child_read(s);
     if (n == -ENOMEM || n == -EMSGSIZE)
       return (int)n; /* a request we cannot hold */
     if (n <= 0)
       return 0; /* end-of-file or read error: the parent is done */
   }
-}
-
-void aef_rpc_sync_free(aef_rpc_sync *s)
-{
-  aef_rpc_reader_free(&s->in);
-  aef_buf_free(&s->out);
 }

@@ -16,10 +16,15 @@
  *   - aef_rpc_frame_begin/end: frame writer into an aef_buf;
  *   - aef_rpc: the parent's state (reader, output buffer, request ids, the
  *     callbacks waiting for responses as opaque pointers);
+ *   - aef_rpc_child: a worker's endpoint (requests in, responses and
+ *     events out), used by both child backends;
  *   - aef_rpc_sync_serve: the whole loop of a synchronous child (its
  *     responses are batched while the requests are fast, see below).
  *
- * Conventions of aef.h apply: 0 or -errno, EINTR retried inside.
+ * Conventions of aef.h apply: 0 or -errno, EINTR retried inside. Struct
+ * fields are tagged as libuv's are: public (the caller may read and, where
+ * said, write them), read-only (the caller may read them), private (only
+ * this file's functions touch them).
  */
 #ifndef AEF_RPC_H
 #define AEF_RPC_H
@@ -56,6 +61,7 @@ void aef_rpc_settle(aef_buf *b, size_t hi);
 /* frame reader                                                              */
 
 typedef struct aef_rpc_reader {
+  /* private */
   aef_buf buf;    /* received, not yet parsed bytes */
   size_t rlen;    /* the original's read-size state ("buflen") */
   size_t chunk;   /* current read size, grows while reads fill it */
@@ -124,24 +130,30 @@ int aef_rpc_buf_flush(aef_buf *b, int fd);
 
 /* Callbacks waiting for a Sync response: matched by order. */
 typedef struct aef_rpc_fifo {
+  /* private */
   void **v;
   size_t head, n, cap;
 } aef_rpc_fifo;
 
 /* Callbacks waiting for an Async response: keyed by request id (never 0). */
 typedef struct aef_rpc_map {
+  /* private */
   uint32_t *key;  /* 0: free slot */
   void **val;
   size_t mask, n; /* capacity - 1 (capacity is a power of two), entries */
 } aef_rpc_map;
 
 typedef struct aef_rpc {
+  /* public: a request's payload is appended here between aef_rpc_begin
+   * and aef_rpc_end (nothing else may be done with it) */
+  aef_buf out;        /* requests not yet written */
+  /* read-only */
   int fd;             /* -1 until aef_rpc_connect */
   int async;          /* requests carry ids */
+  /* private */
   int shutdown;       /* half-close once the output buffer drains */
   int closed;         /* half-closed */
   aef_rpc_reader in;  /* responses and events */
-  aef_buf out;        /* requests not yet written */
   size_t out_hi;      /* most octets waiting since it last drained */
   uint32_t id;        /* last request id (async) */
   size_t mark;        /* start of the request being built */
@@ -210,7 +222,66 @@ size_t aef_rpc_outstanding(const aef_rpc *r);
 void aef_rpc_trim(aef_rpc *r);
 
 /* ------------------------------------------------------------------------ */
-/* synchronous child                                                         */
+/* child endpoint                                                            */
+
+struct iovec;
+
+/* A worker's side of the connection: requests are read from rfd, frames
+ * ("NN/a*": responses, events) are queued in out and written to wfd.
+ * Both backends use it: the Sync loop with blocking descriptors, the
+ * Async backend with non-blocking ones under its event loop. */
+typedef struct aef_rpc_child {
+  /* public: a frame's payload is appended here between aef_rpc_child_begin
+   * and aef_rpc_child_end (nothing else may be done with it) */
+  aef_buf out;        /* frames not yet written */
+  /* read-only */
+  int rfd, wfd;       /* owned by the caller */
+  /* private */
+  aef_rpc_reader in;  /* requests */
+  size_t out_hi;      /* most octets waiting since it last drained */
+  size_t mark;        /* start of the frame being built */
+  uint64_t since;     /* Sync loop: when the oldest waiting frame was queued
+                       * (ns; 0: none) */
+  uint64_t took;      /* Sync loop: how long the last request took (ns) */
+} aef_rpc_child;
+
+/* Initialise for reading requests with hdr-octet headers (AEF_RPC_HDR_SYNC:
+ * "N/a*", AEF_RPC_HDR: "NN/a*") from rfd, rlen being the initial read
+ * size; allocates nothing. */
+void aef_rpc_child_init(aef_rpc_child *c, int rfd, int wfd, unsigned hdr, size_t rlen);
+
+/* One read of requests (aef_rpc_reader_fill), and the next complete one
+ * (aef_rpc_reader_next: *id is 0 for "N/a*" requests); aef_rpc_child_trim
+ * between rounds (aef_rpc_reader_trim). */
+ssize_t aef_rpc_child_read(aef_rpc_child *c);
+int aef_rpc_child_next(aef_rpc_child *c, uint32_t *id, const uint8_t **payload, size_t *len);
+void aef_rpc_child_trim(aef_rpc_child *c);
+
+/* Queue one frame with the given id (0: an event): aef_rpc_child_begin
+ * appends the header and reserves room for size payload octets (0,
+ * -EMSGSIZE, -ENOMEM; out unchanged on failure); the caller appends the
+ * payload to c->out; aef_rpc_child_end patches the length (0, or -E2BIG
+ * when the payload exceeds AEF_RPC_MAX: the frame is removed again). */
+int aef_rpc_child_begin(aef_rpc_child *c, uint32_t id, size_t size);
+int aef_rpc_child_end(aef_rpc_child *c);
+
+/* One write(2) of the queued frames (for a non-blocking wfd): the octets
+ * still pending (-EAGAIN is pending), or -errno. */
+ssize_t aef_rpc_child_write(aef_rpc_child *c);
+
+/* Write every queued frame now, waiting with poll(2) when wfd is
+ * non-blocking. 0 or -errno; out is empty afterwards either way. */
+int aef_rpc_child_flush(aef_rpc_child *c);
+
+/* Flush, then write the n pieces of iov (one frame, from the caller's
+ * memory), all of it. 0 or -errno. For a blocking wfd. */
+int aef_rpc_child_writev(aef_rpc_child *c, const struct iovec *iov, int n);
+
+/* Release the buffers (the descriptors are the caller's). */
+void aef_rpc_child_free(aef_rpc_child *c);
+
+/* ------------------------------------------------------------------------ */
+/* synchronous child loop                                                    */
 
 /* Responses are batched: a finished response waits in the output buffer
  * while further requests are already buffered, the requests are fast
@@ -218,55 +289,25 @@ void aef_rpc_trim(aef_rpc *r);
  * waiting response is younger than AEF_RPC_SYNC_AGE ns and less than
  * AEF_RPC_CHUNK_MAX octets wait. Everything is written before the loop
  * blocks in read(2), before a request is handled when one of these limits
- * is reached, and with every event. */
+ * is reached, and with every event (aef_rpc_child_flush). */
 #define AEF_RPC_SYNC_FAST 50000u   /* 50 us */
 #define AEF_RPC_SYNC_AGE 250000u   /* 250 us */
 
-struct iovec;
-
-typedef struct aef_rpc_sync {
-  int rfd, wfd;
-  aef_rpc_reader in;  /* requests */
-  aef_buf out;        /* frames not yet written */
-  size_t out_hi;      /* most octets waiting since it last drained */
-  uint64_t since;     /* when the oldest of them was queued (ns; 0: none) */
-  uint64_t took;      /* how long the last request took (ns) */
-} aef_rpc_sync;
-
 /* Called once per request with its payload: queues exactly one complete
- * response frame (id 1), either appended to s->out with
- * aef_rpc_frame_begin/end, or (large ones, to save the copy) written at
- * once with aef_rpc_sync_writev; returns 0, or a non-zero value (a
- * positive one of its choice or -errno) that ends the loop. */
+ * response frame (id 1), either with aef_rpc_child_begin/end, or (large
+ * ones, to save the copy) written at once with aef_rpc_child_writev;
+ * returns 0, or a non-zero value (a positive one of its choice or -errno)
+ * that ends the loop. */
 typedef int (*aef_rpc_handler)(void *ctx, const uint8_t *payload,
-                               size_t len, struct aef_rpc_sync *s);
+                               size_t len, aef_rpc_child *c);
 
-/* Initialise for reading "N/a*" requests from rfd and writing "NN/a*"
- * frames to wfd (both blocking, owned by the caller); allocates nothing. */
-void aef_rpc_sync_init(aef_rpc_sync *s, int rfd, int wfd, size_t rlen);
-
-/* The loop: blocking reads; each complete request goes to h, whose
- * response is written as described above. Returns 0 at end-of-file or on a
- * read error (complete requests were answered and everything is written, a
- * trailing partial request is dropped), the handler's non-zero value
- * (responses queued before it were written first), -ENOMEM / -EMSGSIZE
- * when a request cannot be buffered, or the write's -errno. */
-int aef_rpc_sync_serve(aef_rpc_sync *s, aef_rpc_handler h, void *ctx);
-
-/* Write every queued frame now (events: append the frame to s->out, then
- * flush). 0 or -errno; the buffer is empty afterwards either way. */
-int aef_rpc_sync_flush(aef_rpc_sync *s);
-
-/* Write the queued frames, then the n pieces of iov (one frame, from the
- * caller's memory), blocking until all is written. 0 or -errno. */
-int aef_rpc_sync_writev(aef_rpc_sync *s, const struct iovec *iov, int n);
-
-/* One write(2) of the queued frames to a non-blocking wfd (the
- * asynchronous child uses an aef_rpc_sync for its descriptors and
- * buffers): the octets still pending, or -errno (-EAGAIN is pending). */
-ssize_t aef_rpc_sync_write(aef_rpc_sync *s);
-
-/* Release the buffers. */
-void aef_rpc_sync_free(aef_rpc_sync *s);
+/* The loop over c (made with AEF_RPC_HDR_SYNC and blocking descriptors):
+ * blocking reads; each complete request goes to h, whose response is
+ * written as described above. Returns 0 at end-of-file or on a read error
+ * (complete requests were answered and everything is written, a trailing
+ * partial request is dropped), the handler's non-zero value (responses
+ * queued before it were written first), -ENOMEM / -EMSGSIZE when a request
+ * cannot be buffered, or the write's -errno. */
+int aef_rpc_sync_serve(aef_rpc_child *c, aef_rpc_handler h, void *ctx);
 
 #endif

@@ -6,7 +6,7 @@ IV
 aef_xs_spawn (pTHX_ SV *path, AV *argv, AV *envp, int keep)
 {
   const char *cpath = SvPVbyte_nolen (path);
-  SSize_t nargv = av_count (argv), nenv = av_count (envp), i;
+  SSize_t nargv = av_len (argv) + 1, nenv = av_len (envp) + 1, i;
   char **cargv, **cenv;
   pid_t pid;
   int rc;

@@ -10,10 +10,8 @@
  * not in the heap). While the record is in the heap its key changes only
  * through adjust(), which updates both copies; the heap writes the id.
  *
- * The object is a blessed reference to a scalar carrying ext magic with the
- * vtable below; the magic's free hook releases the C struct and the records
- * when the object goes away, and the vtable's address is what tells our
- * objects from foreign ones.
+ * The object is made by aef_xs_obj_new (util.h) with the vtable below; its
+ * free hook releases the C struct and the records.
  */
 #include "util.h"
 #include "pool.h"
@@ -48,14 +46,11 @@ static MGVTBL aef_xs_pool_vtbl__ = { 0, 0, 0, 0, aef_xs_pool_free__, 0, 0, 0 };
 aef_xs_pool *
 aef_xs_pool_from (pTHX_ SV *sv)
 {
-  MAGIC *mg;
+  aef_xs_pool *p = (aef_xs_pool *)aef_xs_obj_ptr (aTHX_ sv, &aef_xs_pool_vtbl__);
 
-  if (SvROK (sv)
-      && (mg = mg_findext (SvRV (sv), PERL_MAGIC_ext, &aef_xs_pool_vtbl__))
-      && mg->mg_ptr)
-    return (aef_xs_pool *)mg->mg_ptr;
-
-  croak ("AnyEvent::Fork::Pool::Core: not a pool heap object");
+  if (!p)
+    croak ("AnyEvent::Fork::Pool::Core: not a pool heap object");
+  return p;
 }
 
 /* The array behind a record argument; croaks unless it is an array ref. */
@@ -121,14 +116,11 @@ aef_xs_pool_new (pTHX_ SV *klass)
 {
   HV *stash = gv_stashsv (klass, GV_ADD);
   aef_xs_pool *p;
-  SV *obj;
 
   Newxz (p, 1, aef_xs_pool);
   aef_heap_init (&p->heap);
   p->recs = newAV ();
-  obj = newSV_type (SVt_PVMG);
-  sv_magicext (obj, NULL, PERL_MAGIC_ext, &aef_xs_pool_vtbl__, (char *)p, 0);
-  return sv_bless (newRV_noinc (obj), stash);
+  return aef_xs_obj_new (aTHX_ stash, &aef_xs_pool_vtbl__, p);
 }
 
 void

@@ -2,31 +2,37 @@
  * rpc_child.c - the worker side of AnyEvent::Fork::RPC (see rpc_child.h).
  *
  * One backend runs per process, so its state is this file's single
- * aef_xs_child. The synchronous loop runs in the core
- * (aef_rpc_sync_serve) and calls back into sync_handler__; the
- * asynchronous backend's watchers call async_read / async_write.
+ * aef_xs_child, around the core's child endpoint (aef_rpc_child). The
+ * synchronous loop runs in the core (aef_rpc_sync_serve) and calls back
+ * into sync_handler__. The asynchronous backend is driven the way the
+ * parent is: its AnyEvent watchers are made here, with XSUBs as their
+ * callbacks (async_rcb__, async_wcb__).
  *
  * Every call into Perl is made under G_EVAL; an exception is rethrown only
- * in the XSUB that was entered from Perl.
+ * in the XSUB that was entered from Perl (or from the event loop).
  */
 #include "util.h"
 #include "rpc_codec.h"
 #include "rpc_child.h"
 #include "aef_rpc.h"
 
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 typedef struct aef_xs_child {
   SV *func;           /* the RPC function */
-  SV *freeze, *thaw;
-  int fast;
-  aef_rpc_sync sync;  /* Sync: the loop's state; Async: descriptors, buffers */
+  aef_xs_codec codec; /* the serialiser */
+  aef_rpc_child ep;   /* the connection */
   pid_t serving;      /* Sync: the process whose loop runs (its output is
                        * flushed at exit, not by a fork of it) */
-  IV busy;            /* Async: 1 + requests whose done-callback is due */
-  SV *arm;            /* Async: creates the write watcher */
-  int armed;
+  IV busy;            /* Async: 1 (until end-of-file) + requests whose
+                       * done-callback is due */
+  SV *rfh, *wfh;      /* Async: the handles */
+  SV *rw, *ww;        /* Async: AnyEvent watchers */
+  CV *rcb, *wcb;      /* Async: their callbacks */
+  SV *done;           /* Async: called once everything is answered */
+  SV *fail;           /* Async: called with the text of a fatal error */
   CV *spare;          /* Async: a done-callback nobody holds any more */
 } aef_xs_child;
 
@@ -35,44 +41,54 @@ static aef_xs_child child__;
 /* handler result of aef_rpc_sync_serve: a Perl call died */
 #define AEF_XS_SYNC_DIED 1
 
-/* The backend's state; the Async backend reuses the Sync loop's buffers:
- * sync.in reads "NN/a*" requests there. */
+/* The backend's state: hdr is the request header's size. */
 static void
-child_init__ (pTHX_ int rfd, int wfd, size_t rlen, SV *func, int fast, SV *freeze, SV *thaw, unsigned hdr)
+child_init__ (pTHX_ int rfd, int wfd, size_t rlen, SV *func, SV *serialiser, SV *freeze, SV *thaw, unsigned hdr)
 {
   aef_xs_child *c = &child__;
 
   c->func = newSVsv (func);
-  c->fast = fast;
-  c->freeze = newSVsv (freeze);
-  c->thaw = newSVsv (thaw);
-  aef_rpc_sync_init (&c->sync, rfd, wfd, rlen);
-  c->sync.in.hdr = hdr;
+  aef_xs_codec_init (aTHX_ &c->codec, serialiser, freeze, thaw);
+  aef_rpc_child_init (&c->ep, rfd, wfd, hdr, rlen);
   c->busy = 1;
 }
 
-/* Append one "NN/a*" frame with the serialised args to the child's output
- * buffer. Croaks: only for XSUBs entered from Perl. */
+/* Queue one frame with a payload whose size was checked. 0, -ENOMEM. */
+static int
+child_queue__ (pTHX_ aef_rpc_child *ep, uint32_t id, const aef_xs_payload *pl)
+{
+  int rc = aef_rpc_child_begin (ep, id, pl->size);
+
+  if (!rc)
+    {
+      aef_xs_payload_put (aTHX_ pl, &ep->out);
+      aef_rpc_child_end (ep); /* the size was checked */
+    }
+  return rc;
+}
+
+/* Queue one frame with the serialised args. Croaks: only for XSUBs entered
+ * from Perl. */
 static void
 child_frame__ (pTHX_ uint32_t id, SV **args, I32 n)
 {
   aef_xs_child *c = &child__;
   aef_xs_payload pl;
-  size_t mark;
   int rc;
 
-  if (aef_xs_freeze (aTHX_ c->freeze, c->fast, args, n, &pl))
+  if (aef_xs_freeze (aTHX_ &c->codec, args, n, &pl))
     aef_xs_rethrow (aTHX);
   if ((uint64_t)pl.size > AEF_RPC_MAX)
     aef_xs_croak_size (aTHX_ id ? "response" : "event", pl.size);
 
-  rc = aef_rpc_frame_begin (&c->sync.out, AEF_RPC_HDR, id, pl.size, &mark);
+  rc = child_queue__ (aTHX_ &c->ep, id, &pl);
   if (rc)
     croak ("AnyEvent::Fork::RPC: cannot queue %s: %" SVf, id ? "response" : "event",
            SVfARG (aef_xs_strerror (aTHX_ -rc)));
-  aef_xs_payload_put (aTHX_ &pl, &c->sync.out);
-  aef_rpc_frame_end (&c->sync.out, AEF_RPC_HDR, mark); /* the size was checked */
 }
+
+/* ------------------------------------------------------------------------ */
+/* Sync                                                                      */
 
 /* Sync: write a large response straight from the values' own buffers (no
  * copy into the output buffer). 0, -errno, or 1 when it has too many
@@ -80,7 +96,7 @@ child_frame__ (pTHX_ uint32_t id, SV **args, I32 n)
 #define AEF_XS_PIECES 64
 
 static int
-sync_writev__ (pTHX_ const aef_xs_payload *pl, aef_rpc_sync *s)
+sync_writev__ (pTHX_ const aef_xs_payload *pl, aef_rpc_child *ep)
 {
   struct iovec iov[1 + 2 * AEF_XS_PIECES];
   uint8_t hdr[AEF_RPC_HDR];
@@ -134,7 +150,7 @@ sync_writev__ (pTHX_ const aef_xs_payload *pl, aef_rpc_sync *s)
         }
     }
 
-  rc = aef_rpc_sync_writev (s, iov, n);
+  rc = aef_rpc_child_writev (ep, iov, n);
   aef_buf_free (&bers);
   return rc;
 }
@@ -143,7 +159,7 @@ sync_writev__ (pTHX_ const aef_xs_payload *pl, aef_rpc_sync *s)
  * croak: every Perl call is made under G_EVAL. 0, AEF_XS_SYNC_DIED ($@
  * set), -E2BIG, -ENOMEM or a write's -errno. */
 static int
-sync_handler__ (void *ctx, const uint8_t *p, size_t len, aef_rpc_sync *s)
+sync_handler__ (void *ctx, const uint8_t *p, size_t len, aef_rpc_child *ep)
 {
   dTHX;
   aef_xs_child *c = (aef_xs_child *)ctx;
@@ -155,32 +171,24 @@ sync_handler__ (void *ctx, const uint8_t *p, size_t len, aef_rpc_sync *s)
   PUSHMARK (SP);
   PUTBACK;
 
-  if (aef_xs_thaw (aTHX_ c->thaw, c->fast, p, len))
+  if (aef_xs_thaw (aTHX_ &c->codec, p, len))
     {
       aef_xs_popmark (aTHX);
       rc = AEF_XS_SYNC_DIED;
     }
   else
     {
-      I32 count = call_sv (c->func, G_LIST | G_EVAL);
+      I32 count = call_sv (c->func, G_ARRAY | G_EVAL);
       aef_xs_payload pl;
-      size_t mark;
 
       /* the results stay on the stack while they are serialised */
       if (AEF_XS_DIED
-          || aef_xs_freeze (aTHX_ c->freeze, c->fast, PL_stack_sp - count + 1, count, &pl))
+          || aef_xs_freeze (aTHX_ &c->codec, PL_stack_sp - count + 1, count, &pl))
         rc = AEF_XS_SYNC_DIED;
       else if ((uint64_t)pl.size > AEF_RPC_MAX)
         rc = -E2BIG;
-      else if (pl.size < AEF_RPC_HUGE || (rc = sync_writev__ (aTHX_ &pl, s)) == 1)
-        {
-          rc = aef_rpc_frame_begin (&s->out, AEF_RPC_HDR, 1, pl.size, &mark);
-          if (!rc)
-            {
-              aef_xs_payload_put (aTHX_ &pl, &s->out);
-              aef_rpc_frame_end (&s->out, AEF_RPC_HDR, mark); /* the size was checked */
-            }
-        }
+      else if (pl.size < AEF_RPC_HUGE || (rc = sync_writev__ (aTHX_ &pl, ep)) == 1)
+        rc = child_queue__ (aTHX_ ep, 1, &pl);
 
       PL_stack_sp -= count;
     }
@@ -191,10 +199,65 @@ sync_handler__ (void *ctx, const uint8_t *p, size_t len, aef_rpc_sync *s)
   return rc;
 }
 
-/* Async: every complete request: $function->($done, @args). 0, or -1 when
- * the function (or thaw) died ($@ set). */
+void
+aef_xs_flush_stdout (pTHX)
+{
+  PerlIO_flush (PerlIO_stdout ());
+}
+
+void
+aef_xs_sync_serve (pTHX_ int rfd, int wfd, UV rlen, SV *func, SV *serialiser, SV *freeze, SV *thaw)
+{
+  aef_xs_child *c = &child__;
+  int rc;
+
+  child_init__ (aTHX_ rfd, wfd, rlen, func, serialiser, freeze, thaw, AEF_RPC_HDR_SYNC);
+  c->serving = getpid ();
+  rc = aef_rpc_sync_serve (&c->ep, sync_handler__, c);
+  c->serving = 0;
+  aef_rpc_child_free (&c->ep);
+
+  if (rc == AEF_XS_SYNC_DIED)
+    aef_xs_rethrow (aTHX);
+  if (rc == -E2BIG)
+    croak ("AnyEvent::Fork::RPC::Sync: response too large (more than 4294967295 octets)");
+  if (rc == -ENOMEM || rc == -EMSGSIZE)
+    croak ("AnyEvent::Fork::RPC::Sync: cannot buffer request (%" SVf ")",
+           SVfARG (aef_xs_strerror (aTHX_ -rc)));
+  if (rc)
+    croak ("AnyEvent::Fork::RPC::Sync: write error (%" SVf "), parent gone?",
+           SVfARG (aef_xs_strerror (aTHX_ -rc)));
+}
+
+void
+aef_xs_sync_event (pTHX_ SV **args, I32 n)
+{
+  int rc;
+
+  child_frame__ (aTHX_ 0, args, n);
+  /* written at once, after the responses queued before it */
+  rc = aef_rpc_child_flush (&child__.ep);
+  if (rc)
+    croak ("AnyEvent::Fork::RPC::Sync: write error (%" SVf "), parent gone?",
+           SVfARG (aef_xs_strerror (aTHX_ -rc)));
+}
+
+void
+aef_xs_sync_exit (pTHX)
+{
+  /* the process exits from inside the function: what was answered before
+   * still reaches the parent (errors do not matter any more) */
+  if (child__.serving == getpid ())
+    aef_rpc_child_flush (&child__.ep);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Async                                                                     */
+
 static void async_done__ (pTHX_ CV *cv);
 
+/* Every complete request: $function->($done, @args). 0, or -1 when the
+ * function (or thaw) died ($@ set; the requests after it stay buffered). */
 static int
 async_dispatch__ (pTHX)
 {
@@ -203,7 +266,7 @@ async_dispatch__ (pTHX)
   uint32_t id;
   size_t len;
 
-  while (aef_rpc_reader_next (&c->sync.in, &id, &p, &len))
+  while (aef_rpc_child_next (&c->ep, &id, &p, &len))
     {
       dSP;
       CV *done = c->spare;
@@ -216,13 +279,13 @@ async_dispatch__ (pTHX)
         c->spare = NULL;
       else
         done = newXS (NULL, async_done__, __FILE__);
-      CvXSUBANY (done).any_u32 = id;
+      CvXSUBANY (done).any_iv = id;
       rv = sv_2mortal (newRV_noinc ((SV *)done));
       PUSHMARK (SP);
       XPUSHs (rv);
       PUTBACK;
 
-      rc = aef_xs_thaw (aTHX_ c->thaw, c->fast, p, len);
+      rc = aef_xs_thaw (aTHX_ &c->codec, p, len);
       if (rc)
         aef_xs_popmark (aTHX);
       else
@@ -247,20 +310,112 @@ async_dispatch__ (pTHX)
   return 0;
 }
 
-/* Async: make sure the write watcher exists. Croaks (XSUBs only). */
-static void
+/* A fatal error: stop both watchers, then fail->(text). 0, or -1 when
+ * that died ($@ set). */
+static int
+async_fail__ (pTHX_ SV *text)
+{
+  aef_xs_child *c = &child__;
+  SV *rw = c->rw, *ww = c->ww;
+
+  c->rw = c->ww = NULL;
+  SvREFCNT_dec (rw);
+  SvREFCNT_dec (ww);
+  return aef_xs_call1 (aTHX_ c->fail, text);
+}
+
+/* Make sure the write watcher exists. 0, or -1 when AnyEvent died ($@). */
+static int
 async_arm__ (pTHX)
 {
   aef_xs_child *c = &child__;
 
-  if (c->armed)
-    return;
-  c->armed = 1;
-  if (aef_xs_call1 (aTHX_ c->arm, NULL))
+  if (!c->ww && !(c->ww = aef_xs_io (aTHX_ c->wfh, 1, c->wcb)))
+    return -1;
+  return 0;
+}
+
+/* The read watcher's work: one read, then every complete request. At
+ * end-of-file the reader stops; the writer finishes once every request is
+ * answered. */
+static void
+async_rcb__ (pTHX_ CV *cv)
+{
+  dXSARGS;
+  aef_xs_child *c = &child__;
+  int rc;
+
+  PERL_UNUSED_VAR (items);
+  PERL_UNUSED_ARG (cv);
+
+  /* requests left behind by a function that died last time come first */
+  rc = async_dispatch__ (aTHX);
+
+  if (!rc)
     {
-      c->armed = 0;
-      aef_xs_rethrow (aTHX);
+      ssize_t n = aef_rpc_child_read (&c->ep);
+
+      if (n > 0)
+        {
+          rc = async_dispatch__ (aTHX);
+          if (!rc)
+            aef_rpc_child_trim (&c->ep);
+        }
+      else if (n == 0 || n == -EINVAL)
+        {
+          SV *rw = c->rw;
+
+          c->rw = NULL;
+          SvREFCNT_dec (rw);
+          c->busy--;
+          rc = async_arm__ (aTHX);
+        }
+      else if (n != -EAGAIN)
+        rc = async_fail__ (aTHX_ sv_2mortal (newSVpvf ("AnyEvent::Fork::RPC: read error in child: %" SVf,
+                                                       SVfARG (aef_xs_strerror (aTHX_ -(int)n)))));
     }
+
+  if (rc)
+    aef_xs_rethrow (aTHX);
+  XSRETURN_EMPTY;
+}
+
+/* The write watcher's work: one write; once drained, the watcher goes, and
+ * when nothing is due any more the worker finishes: perl's STDOUT buffer
+ * is flushed, the socket half-closed and done called. */
+static void
+async_wcb__ (pTHX_ CV *cv)
+{
+  dXSARGS;
+  aef_xs_child *c = &child__;
+  ssize_t left = aef_rpc_child_write (&c->ep);
+  int rc = 0;
+
+  PERL_UNUSED_VAR (items);
+  PERL_UNUSED_ARG (cv);
+
+  if (left < 0)
+    rc = async_fail__ (aTHX_ sv_2mortal (newSVpvf ("AnyEvent::Fork::RPC: write error (%" SVf "), parent gone?",
+                                                   SVfARG (aef_xs_strerror (aTHX_ -(int)left)))));
+  else if (left == 0)
+    {
+      SV *ww = c->ww;
+
+      c->ww = NULL;
+      SvREFCNT_dec (ww);
+
+      if (!c->busy)
+        {
+          /* the parent may be done once it sees end-of-file: our output first */
+          aef_xs_flush_stdout (aTHX);
+          shutdown (c->ep.wfd, SHUT_WR);
+          rc = aef_xs_call1 (aTHX_ c->done, NULL);
+        }
+    }
+
+  if (rc)
+    aef_xs_rethrow (aTHX);
+  XSRETURN_EMPTY;
 }
 
 /* the done-callback of one request */
@@ -270,137 +425,46 @@ async_done__ (pTHX_ CV *cv)
   dXSARGS;
 
   child__.busy--;
-  child_frame__ (aTHX_ CvXSUBANY (cv).any_u32, &ST (0), items);
-  async_arm__ (aTHX);
+  child_frame__ (aTHX_ CvXSUBANY (cv).any_iv, &ST (0), items);
+  if (async_arm__ (aTHX))
+    aef_xs_rethrow (aTHX);
   XSRETURN_EMPTY;
 }
 
 void
-aef_xs_flush_stdout (pTHX)
-{
-  PerlIO_flush (PerlIO_stdout ());
-}
-
-void
-aef_xs_sync_serve (pTHX_ int rfd, int wfd, UV rlen, SV *func, int fast, SV *freeze, SV *thaw)
+aef_xs_async_start (pTHX_ SV *rfh, SV *wfh, UV rlen, SV *func, SV *serialiser, SV *freeze, SV *thaw,
+                    SV *done, SV *fail)
 {
   aef_xs_child *c = &child__;
-  int rc;
+  int rfd = aef_xs_fd (aTHX_ rfh, "rfh"), wfd = aef_xs_fd (aTHX_ wfh, "wfh");
 
-  child_init__ (aTHX_ rfd, wfd, rlen, func, fast, freeze, thaw, AEF_RPC_HDR_SYNC);
-  c->serving = getpid ();
-  rc = aef_rpc_sync_serve (&c->sync, sync_handler__, c);
-  c->serving = 0;
-  aef_rpc_sync_free (&c->sync);
+  if (c->rcb)
+    croak ("AnyEvent::Fork::RPC::Async: already running");
 
-  if (rc == AEF_XS_SYNC_DIED)
-    aef_xs_rethrow (aTHX);
-  if (rc == -E2BIG)
-    croak ("AnyEvent::Fork::RPC::Sync: response too large (more than 4294967295 octets)");
-  if (rc == -ENOMEM || rc == -EMSGSIZE)
-    croak ("AnyEvent::Fork::RPC::Sync: cannot buffer request (%" SVf ")",
-           SVfARG (aef_xs_strerror (aTHX_ -rc)));
-  if (rc)
-    croak ("AnyEvent::Fork::RPC::Sync: write error (%" SVf "), parent gone?",
-           SVfARG (aef_xs_strerror (aTHX_ -rc)));
-}
-
-void
-aef_xs_sync_event (pTHX_ SV **args, I32 n)
-{
-  int rc;
-
-  child_frame__ (aTHX_ 0, args, n);
-  /* written at once, after the responses queued before it */
-  rc = aef_rpc_sync_flush (&child__.sync);
-  if (rc)
-    croak ("AnyEvent::Fork::RPC::Sync: write error (%" SVf "), parent gone?",
-           SVfARG (aef_xs_strerror (aTHX_ -rc)));
-}
-
-void
-aef_xs_sync_exit (pTHX)
-{
-  /* the process exits from inside the function: what was answered before
-   * still reaches the parent (errors do not matter any more) */
-  if (child__.serving == getpid ())
-    aef_rpc_sync_flush (&child__.sync);
-}
-
-void
-aef_xs_async_setup (pTHX_ int rfd, int wfd, UV rlen, SV *func, int fast, SV *freeze, SV *thaw, SV *arm)
-{
-  child_init__ (aTHX_ rfd, wfd, rlen, func, fast, freeze, thaw, AEF_RPC_HDR);
-  child__.arm = newSVsv (arm);
+  child_init__ (aTHX_ rfd, wfd, rlen, func, serialiser, freeze, thaw, AEF_RPC_HDR);
   aef_set_nonblock (rfd, 1);
   aef_set_nonblock (wfd, 1);
-}
+  c->rfh = newSVsv (rfh);
+  c->wfh = newSVsv (wfh);
+  c->done = newSVsv (done);
+  c->fail = newSVsv (fail);
+  c->rcb = newXS (NULL, async_rcb__, __FILE__);
+  c->wcb = newXS (NULL, async_wcb__, __FILE__);
 
-int
-aef_xs_async_read (pTHX)
-{
-  aef_xs_child *c = &child__;
-  ssize_t n;
-
-  /* requests left behind by a function that died last time come first */
-  if (async_dispatch__ (aTHX))
+  if (!(c->rw = aef_xs_io (aTHX_ c->rfh, 0, c->rcb)))
     aef_xs_rethrow (aTHX);
-
-  n = aef_rpc_reader_fill (&c->sync.in, c->sync.rfd);
-
-  if (n > 0)
-    {
-      if (async_dispatch__ (aTHX))
-        aef_xs_rethrow (aTHX);
-      aef_rpc_reader_trim (&c->sync.in);
-      return 1;
-    }
-  if (n == -EAGAIN)
-    return 1;
-  if (n == 0 || n == -EINVAL)
-    return 0;
-  errno = -(int)n;
-  return -1;
-}
-
-IV
-aef_xs_async_write (pTHX)
-{
-  aef_xs_child *c = &child__;
-  ssize_t left = aef_rpc_sync_write (&c->sync);
-
-  if (left == 0)
-    c->armed = 0;
-
-  if (left < 0)
-    {
-      errno = -(int)left;
-      return -1;
-    }
-  return left;
-}
-
-void
-aef_xs_async_arm (pTHX)
-{
-  async_arm__ (aTHX);
 }
 
 void
 aef_xs_async_event (pTHX_ SV **args, I32 n)
 {
   child_frame__ (aTHX_ 0, args, n);
-  async_arm__ (aTHX);
+  if (async_arm__ (aTHX))
+    aef_xs_rethrow (aTHX);
 }
 
 int
 aef_xs_async_flush (pTHX)
 {
-  return aef_rpc_buf_flush (&child__.sync.out, child__.sync.wfd) == 0;
-}
-
-IV
-aef_xs_async_busy (pTHX_ IV delta)
-{
-  return child__.busy += delta;
+  return aef_rpc_child_flush (&child__.ep) == 0;
 }

@@ -11,9 +11,9 @@ flush_stdout ()
   aef_xs_flush_stdout (aTHX);
 
 void
-sync_serve (int rfd, int wfd, UV rlen, SV *func, int fast, SV *freeze, SV *thaw)
+sync_serve (int rfd, int wfd, UV rlen, SV *func, SV *serialiser, SV *freeze, SV *thaw)
   CODE:
-  aef_xs_sync_serve (aTHX_ rfd, wfd, rlen, func, fast, freeze, thaw);
+  aef_xs_sync_serve (aTHX_ rfd, wfd, rlen, func, serialiser, freeze, thaw);
 
 void
 sync_event (...)
@@ -26,26 +26,9 @@ sync_exit ()
   aef_xs_sync_exit (aTHX);
 
 void
-async_setup (int rfd, int wfd, UV rlen, SV *func, int fast, SV *freeze, SV *thaw, SV *arm)
+async_start (SV *rfh, SV *wfh, UV rlen, SV *func, SV *serialiser, SV *freeze, SV *thaw, SV *done, SV *fail)
   CODE:
-  aef_xs_async_setup (aTHX_ rfd, wfd, rlen, func, fast, freeze, thaw, arm);
-
-int
-async_read ()
-  CODE:
-  RETVAL = aef_xs_async_read (aTHX);
-  OUTPUT: RETVAL
-
-IV
-async_write ()
-  CODE:
-  RETVAL = aef_xs_async_write (aTHX);
-  OUTPUT: RETVAL
-
-void
-async_arm ()
-  CODE:
-  aef_xs_async_arm (aTHX);
+  aef_xs_async_start (aTHX_ rfh, wfh, rlen, func, serialiser, freeze, thaw, done, fail);
 
 void
 async_event (...)
@@ -56,10 +39,4 @@ int
 async_flush ()
   CODE:
   RETVAL = aef_xs_async_flush (aTHX);
-  OUTPUT: RETVAL
-
-IV
-async_busy (IV delta = 0)
-  CODE:
-  RETVAL = aef_xs_async_busy (aTHX_ delta);
   OUTPUT: RETVAL

@@ -16,8 +16,28 @@ aef_xs_plain__ (pTHX_ SV *sv)
   return !SvOK (sv) || SvIOK (sv) || SvNOK (sv);
 }
 
+void
+aef_xs_codec_init (pTHX_ aef_xs_codec *c, SV *text, SV *freeze, SV *thaw)
+{
+  STRLEN len;
+  const char *s = SvOK (text) ? SvPV (text, len) : (len = 0, "");
+
+  c->fast = len == sizeof AEF_XS_STRING_SERIALISER - 1
+            && !memcmp (s, AEF_XS_STRING_SERIALISER, len);
+  c->freeze = newSVsv (freeze);
+  c->thaw = newSVsv (thaw);
+}
+
+void
+aef_xs_codec_free (pTHX_ aef_xs_codec *c)
+{
+  SvREFCNT_dec (c->freeze);
+  SvREFCNT_dec (c->thaw);
+  c->freeze = c->thaw = NULL;
+}
+
 int
-aef_xs_freeze (pTHX_ SV *freeze, int fast, SV **args, I32 n, aef_xs_payload *pl)
+aef_xs_freeze (pTHX_ const aef_xs_codec *c, SV **args, I32 n, aef_xs_payload *pl)
 {
   I32 i;
 
@@ -25,7 +45,7 @@ aef_xs_freeze (pTHX_ SV *freeze, int fast, SV **args, I32 n, aef_xs_payload *pl)
   pl->args = args;
   pl->n = n;
 
-  if (fast)
+  if (c->fast)
     {
       uint64_t size = 0;
 
@@ -59,7 +79,7 @@ aef_xs_freeze (pTHX_ SV *freeze, int fast, SV **args, I32 n, aef_xs_payload *pl)
       PUSHs (PL_stack_base[base + i]);
     PUTBACK;
 
-    count = call_sv (freeze, G_LIST | G_EVAL);
+    count = call_sv (c->freeze, G_ARRAY | G_EVAL);
 
     SPAGAIN;
     res = count ? sv_mortalcopy (SP[1 - count]) : sv_newmortal ();
@@ -139,11 +159,11 @@ aef_xs_newsv__ (pTHX_ const uint8_t *s, size_t n)
 }
 
 int
-aef_xs_thaw (pTHX_ SV *thaw, int fast, const uint8_t *p, size_t len)
+aef_xs_thaw (pTHX_ const aef_xs_codec *c, const uint8_t *p, size_t len)
 {
   dSP;
 
-  if (fast)
+  if (c->fast)
     {
       const uint8_t *q = p, *end = p + len, *s;
       SSize_t base = SP - PL_stack_base; /* XPUSHs may move the stack */
@@ -167,7 +187,7 @@ aef_xs_thaw (pTHX_ SV *thaw, int fast, const uint8_t *p, size_t len)
   PUTBACK;
 
   /* the values land where the argument was: above the caller's mark */
-  call_sv (thaw, G_LIST | G_EVAL);
+  call_sv (c->thaw, G_ARRAY | G_EVAL);
 
   return AEF_XS_DIED ? -1 : 0;
 }

@@ -14,6 +14,22 @@
 #define AEF_XS_STRING_SERIALISER \
   "(sub { pack \"(w/a*)*\", @_ }, sub { unpack \"(w/a*)*\", shift })"
 
+/* A serialiser: the functions its text evaluated to, and whether it is
+ * the built-in string serialiser (then the C core's codec does the work
+ * for plain values). Fields are read-only outside rpc_codec.c. */
+typedef struct aef_xs_codec {
+  SV *freeze, *thaw;
+  int fast;
+} aef_xs_codec;
+
+/* Set up from the serialiser's text and the two functions it evaluated to
+ * (copied). This is the one place that decides "built-in string
+ * serialiser": the text is exactly AEF_XS_STRING_SERIALISER. */
+void aef_xs_codec_init(pTHX_ aef_xs_codec *c, SV *text, SV *freeze, SV *thaw);
+
+/* Release the functions. */
+void aef_xs_codec_free(pTHX_ aef_xs_codec *c);
+
 /* Where a payload comes from: the built-in string list of args (p NULL),
  * or the octets p/len returned by a Perl freeze function. All fields are
  * read-only for the caller; size is the payload's length in octets. */
@@ -25,29 +41,30 @@ typedef struct aef_xs_payload {
   size_t size;
 } aef_xs_payload;
 
-/* Decide how to serialise args[0..n-1] and compute the payload size. With
- * fast set and plain values only, the C codec is used; else the Perl
- * freeze function is called (list context, first value). 0, or -1 when
+/* Decide how to serialise args[0..n-1] and compute the payload size. For
+ * the built-in serialiser and plain values only, the C codec is used; else
+ * the Perl freeze function is called (list context, first value). 0, or -1 when
  * freeze died or returned something that is not an octet string ($@ set).
  * The args must stay on the stack until the payload is put. */
-int aef_xs_freeze(pTHX_ SV *freeze, int fast, SV **args, I32 n, aef_xs_payload *pl);
+int aef_xs_freeze(pTHX_ const aef_xs_codec *c, SV **args, I32 n, aef_xs_payload *pl);
 
 /* Append the payload; room for pl->size octets must be reserved. */
 void aef_xs_payload_put(pTHX_ const aef_xs_payload *pl, aef_buf *b);
 
 /* Push the values thawed from a payload onto the Perl stack, after a mark
  * the caller pushed (they become the arguments of the caller's next call).
- * The C codec is tried first when fast is set; a payload it rejects goes to
+ * The C codec is tried first for the built-in serialiser; a payload it
+ * rejects goes to
  * the Perl thaw function, so malformed lists come out as perl's unpack
  * makes them. 0, or -1 when thaw died ($@ set; the stack is back at the
  * caller's mark, which the caller then drops with aef_xs_popmark). */
-int aef_xs_thaw(pTHX_ SV *thaw, int fast, const uint8_t *p, size_t len);
+int aef_xs_thaw(pTHX_ const aef_xs_codec *c, const uint8_t *p, size_t len);
 
 /* Drop the caller's mark after aef_xs_thaw failed. */
 void aef_xs_popmark(pTHX);
 
 /* Croak: a request, response or event (what) of size octets is too large
  * for the wire's 32-bit length. */
-void aef_xs_croak_size(pTHX_ const char *what, size_t size) __attribute__noreturn__;
+void aef_xs_croak_size(pTHX_ const char *what, size_t size);
 
 #endif

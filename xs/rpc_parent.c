@@ -23,8 +23,7 @@ struct aef_xs_rpc {
   aef_rpc core;
   SV *obj;            /* the object's inner SV (not counted) */
   SV *keep;           /* counted reference to obj while the reader runs */
-  SV *freeze, *thaw;  /* the serialiser's functions */
-  int fast;           /* the serialiser is the default string serialiser */
+  aef_xs_codec codec; /* the serialiser */
   SV *on_event, *on_error, *on_destroy;
   SV *fh;             /* the socket, once connected */
   SV *rw, *ww;        /* AnyEvent watchers */
@@ -34,58 +33,37 @@ struct aef_xs_rpc {
   int werr;           /* -errno of an eager write, reported by the writer */
 };
 
+static int aef_xs_rpc_free__ (pTHX_ SV *sv, MAGIC *mg);
+
+/* the object's magic: its address identifies RPC state objects */
+static MGVTBL aef_xs_rpc_vtbl__ = { 0, 0, 0, 0, aef_xs_rpc_free__, 0, 0, 0 };
+
+/* The state behind the object's inner SV, or NULL once it is released. */
 static aef_xs_rpc *
 aef_xs_rpc_ptr__ (pTHX_ SV *inner)
 {
-  return INT2PTR (aef_xs_rpc *, SvIV (inner));
+  MAGIC *mg = aef_xs_magic (aTHX_ inner, &aef_xs_rpc_vtbl__);
+
+  return mg ? (aef_xs_rpc *)mg->mg_ptr : NULL;
 }
 
 aef_xs_rpc *
 aef_xs_rpc_from (pTHX_ SV *sv)
 {
-  aef_xs_rpc *st;
+  MAGIC *mg = SvROK (sv) ? aef_xs_magic (aTHX_ SvRV (sv), &aef_xs_rpc_vtbl__) : NULL;
 
-  if (!SvROK (sv) || !sv_derived_from (sv, AEF_XS_RPC_CLASS))
-    croak ("object is not of type " AEF_XS_RPC_CLASS);
-  st = aef_xs_rpc_ptr__ (aTHX_ SvRV (sv));
-  if (!st)
-    croak (AEF_XS_RPC_CLASS " object already destroyed");
-  return st;
+  if (!mg)
+    croak (AEF_XS_RPC_CLASS ": not an RPC state object");
+  if (!mg->mg_ptr)
+    croak (AEF_XS_RPC_CLASS ": object already destroyed");
+  return (aef_xs_rpc *)mg->mg_ptr;
 }
 
-/* $w = AE::io $fh, $poll, $cb; NULL with $@ set when that died */
+/* a watcher whose callback is the reader (poll 0) or the writer (1) */
 static SV *
 aef_xs_rpc_io__ (pTHX_ aef_xs_rpc *st, int poll)
 {
-  dSP;
-  CV *io = get_cv ("AE::io", 0);
-  SV *w;
-
-  if (!io)
-    {
-      sv_setpvs (ERRSV, "AnyEvent::Fork::RPC: AnyEvent is not loaded\n");
-      return NULL;
-    }
-
-  ENTER;
-  SAVETMPS;
-  PUSHMARK (SP);
-  EXTEND (SP, 3);
-  PUSHs (st->fh);
-  mPUSHi (poll);
-  mPUSHs (newRV_inc ((SV *)(poll ? st->wcb : st->rcb)));
-  PUTBACK;
-
-  call_sv ((SV *)io, G_SCALAR | G_EVAL);
-
-  SPAGAIN;
-  w = POPs;
-  w = AEF_XS_DIED ? NULL : newSVsv (w);
-  PUTBACK;
-  FREETMPS;
-  LEAVE;
-
-  return w;
+  return aef_xs_io (aTHX_ st->fh, poll, poll ? st->wcb : st->rcb);
 }
 
 /* Stop both watchers and let the reader release the state. */
@@ -139,7 +117,7 @@ aef_xs_rpc_dispatch__ (pTHX_ aef_xs_rpc *st)
         PUSHMARK (SP);
         PUTBACK;
 
-        rc = aef_xs_thaw (aTHX_ st->thaw, st->fast, p, len);
+        rc = aef_xs_thaw (aTHX_ &st->codec, p, len);
         if (rc)
           aef_xs_popmark (aTHX);
         else
@@ -296,7 +274,7 @@ static void
 aef_xs_rpc_call__ (pTHX_ CV *cv)
 {
   dXSARGS;
-  MAGIC *mg = mg_findext ((SV *)cv, PERL_MAGIC_ext, &aef_xs_rpc_guard_vtbl);
+  MAGIC *mg = aef_xs_magic (aTHX_ (SV *)cv, &aef_xs_rpc_guard_vtbl);
   aef_xs_rpc *st = mg ? aef_xs_rpc_ptr__ (aTHX_ mg->mg_obj) : NULL;
   SV *cb = items ? ST (items - 1) : &PL_sv_undef;
   aef_xs_payload pl;
@@ -305,7 +283,7 @@ aef_xs_rpc_call__ (pTHX_ CV *cv)
   if (!st)
     croak ("AnyEvent::Fork::RPC: called after global destruction");
 
-  if (aef_xs_freeze (aTHX_ st->freeze, st->fast, &ST (0), items ? items - 1 : 0, &pl))
+  if (aef_xs_freeze (aTHX_ &st->codec, &ST (0), items ? items - 1 : 0, &pl))
     aef_xs_rethrow (aTHX);
 
   if ((uint64_t)pl.size > AEF_RPC_MAX)
@@ -358,8 +336,8 @@ aef_xs_rpc_drop__ (void *ctx, void *cb)
   SvREFCNT_dec ((SV *)cb);
 }
 
-/* DESTROY. st->keep (a reference to the object itself) can only be set
- * here during global destruction; it is simply forgotten. */
+/* Release the state. st->keep (a reference to the object itself) can only
+ * be set here during global destruction; it is simply forgotten. */
 static void
 aef_xs_rpc_destroy__ (pTHX_ aef_xs_rpc *st)
 {
@@ -372,8 +350,7 @@ aef_xs_rpc_destroy__ (pTHX_ aef_xs_rpc *st)
   SvREFCNT_dec ((SV *)st->rcb);
   SvREFCNT_dec ((SV *)st->wcb);
   SvREFCNT_dec (st->fh);
-  SvREFCNT_dec (st->freeze);
-  SvREFCNT_dec (st->thaw);
+  aef_xs_codec_free (aTHX_ &st->codec);
   SvREFCNT_dec (st->on_event);
   SvREFCNT_dec (st->on_error);
   SvREFCNT_dec (st->on_destroy);
@@ -381,8 +358,28 @@ aef_xs_rpc_destroy__ (pTHX_ aef_xs_rpc *st)
   Safefree (st);
 }
 
+/* Detach the state from the object's magic and release it (once). */
+static void
+aef_xs_rpc_detach__ (pTHX_ MAGIC *mg)
+{
+  aef_xs_rpc *st = (aef_xs_rpc *)mg->mg_ptr;
+
+  mg->mg_ptr = NULL;
+  if (st)
+    aef_xs_rpc_destroy__ (aTHX_ st);
+}
+
+/* the magic's free hook */
+static int
+aef_xs_rpc_free__ (pTHX_ SV *sv, MAGIC *mg)
+{
+  PERL_UNUSED_ARG (sv);
+  aef_xs_rpc_detach__ (aTHX_ mg);
+  return 0;
+}
+
 SV *
-aef_xs_rpc_new (pTHX_ const char *klass, int async, UV rlen, SV *freeze, SV *thaw, int fast,
+aef_xs_rpc_new (pTHX_ const char *klass, int async, UV rlen, SV *serialiser, SV *freeze, SV *thaw,
                 SV *on_event, SV *on_error, SV *on_destroy)
 {
   aef_xs_rpc *st;
@@ -390,15 +387,13 @@ aef_xs_rpc_new (pTHX_ const char *klass, int async, UV rlen, SV *freeze, SV *tha
 
   Newxz (st, 1, aef_xs_rpc);
   aef_rpc_init (&st->core, async, rlen);
-  st->freeze = newSVsv (freeze);
-  st->thaw = newSVsv (thaw);
-  st->fast = fast;
+  aef_xs_codec_init (aTHX_ &st->codec, serialiser, freeze, thaw);
   st->on_event = newSVsv (on_event);
   st->on_error = newSVsv (on_error);
   st->on_destroy = newSVsv (on_destroy);
   st->fresh = 1;
 
-  obj = sv_setref_pv (newSV (0), klass, st);
+  obj = aef_xs_obj_new (aTHX_ gv_stashpv (klass, GV_ADD), &aef_xs_rpc_vtbl__, st);
   st->obj = SvRV (obj);
   return obj;
 }
@@ -443,11 +438,8 @@ aef_xs_rpc_closure (pTHX_ aef_xs_rpc *st)
 void
 aef_xs_rpc_destroy (pTHX_ SV *self)
 {
-  aef_xs_rpc *st = SvROK (self) ? aef_xs_rpc_ptr__ (aTHX_ SvRV (self)) : NULL;
+  MAGIC *mg = SvROK (self) ? aef_xs_magic (aTHX_ SvRV (self), &aef_xs_rpc_vtbl__) : NULL;
 
-  if (st)
-    {
-      sv_setiv (SvRV (self), 0);
-      aef_xs_rpc_destroy__ (aTHX_ st);
-    }
+  if (mg)
+    aef_xs_rpc_detach__ (aTHX_ mg);
 }

@@ -11,15 +11,17 @@
 /* typemap T_AEF_XS_RPC; opaque outside rpc_parent.c */
 typedef struct aef_xs_rpc aef_xs_rpc;
 
-/* The state behind an AnyEvent::Fork::RPC::Core object; croaks on anything
- * else and on a destroyed object. */
+/* The state behind an AnyEvent::Fork::RPC::Core object (made by
+ * aef_xs_rpc_new: util.h's magic idiom); croaks on anything else, forged
+ * blessed references included, and on a destroyed object. */
 aef_xs_rpc *aef_xs_rpc_from(pTHX_ SV *sv);
 
 /* A new object (a new reference blessed into klass): async selects the
- * request format, rlen the response reader's initial read size, freeze /
- * thaw / fast the serialiser, on_* the user's callbacks (copied). */
-SV *aef_xs_rpc_new(pTHX_ const char *klass, int async, UV rlen, SV *freeze, SV *thaw,
-                   int fast, SV *on_event, SV *on_error, SV *on_destroy);
+ * request format, rlen the response reader's initial read size, serialiser
+ * the serialiser's text and freeze / thaw what it evaluated to, on_* the
+ * user's callbacks (copied). */
+SV *aef_xs_rpc_new(pTHX_ const char *klass, int async, UV rlen, SV *serialiser, SV *freeze,
+                   SV *thaw, SV *on_event, SV *on_error, SV *on_destroy);
 
 /* The child's socket is there: make it non-blocking, start the watchers
  * (the read watcher keeps the object alive until end-of-file or an error)
@@ -31,7 +33,9 @@ void aef_xs_rpc_connect(pTHX_ aef_xs_rpc *st, SV *fh);
  * freeing it requests the shutdown. A new reference. */
 SV *aef_xs_rpc_closure(pTHX_ aef_xs_rpc *st);
 
-/* DESTROY: release the state (idempotent). */
+/* DESTROY: release the state now, while the interpreter is whole (also in
+ * global destruction); idempotent, and the magic's free hook does the same
+ * for an object that was never destroyed. Ignores foreign values. */
 void aef_xs_rpc_destroy(pTHX_ SV *self);
 
 #endif

@@ -6,9 +6,9 @@ MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Fork::RPC::Core
 PROTOTYPES: DISABLE
 
 SV *
-new (const char *klass, int async, UV rlen, SV *freeze, SV *thaw, int fast, SV *on_event, SV *on_error, SV *on_destroy)
+new (const char *klass, int async, UV rlen, SV *serialiser, SV *freeze, SV *thaw, SV *on_event, SV *on_error, SV *on_destroy)
   CODE:
-  RETVAL = aef_xs_rpc_new (aTHX_ klass, async, rlen, freeze, thaw, fast, on_event, on_error, on_destroy);
+  RETVAL = aef_xs_rpc_new (aTHX_ klass, async, rlen, serialiser, freeze, thaw, on_event, on_error, on_destroy);
   OUTPUT: RETVAL
 
 void

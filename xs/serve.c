@@ -7,8 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* perl 5.8 sets $? with the older name */
+#ifndef STATUS_NATIVE_CHILD_SET
+# define STATUS_NATIVE_CHILD_SET(n) STATUS_NATIVE_SET (n)
+#endif
+
 /* one payload buffer for the life of the process */
-static aef_buf serve_buf__ = { NULL, 0, 0, 0, AEF_SERVE_MAX };
+static aef_buf serve_buf__ = AEF_BUF_INIT (AEF_SERVE_MAX);
 
 /* the one-command lookahead (after an "h" that is not followed by an "f"):
  * 0 none, 1 a command in serve_buf__, 2 end-of-file/error */

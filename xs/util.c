@@ -1,4 +1,5 @@
 /* util.c - helpers shared by the glue units (see util.h). */
+#define NEED_mg_findext
 #include "util.h"
 
 #include <limits.h>
@@ -55,9 +56,76 @@ aef_xs_rethrow (pTHX)
 }
 
 SV *
+aef_xs_io (pTHX_ SV *fh, int poll, CV *cb)
+{
+  dSP;
+  CV *io = get_cv ("AE::io", 0);
+  SV *w;
+
+  if (!io)
+    {
+      sv_setpvs (ERRSV, "AnyEvent::Fork::RPC: AnyEvent is not loaded\n");
+      return NULL;
+    }
+
+  ENTER;
+  SAVETMPS;
+  PUSHMARK (SP);
+  EXTEND (SP, 3);
+  PUSHs (fh);
+  mPUSHi (poll);
+  mPUSHs (newRV_inc ((SV *)cb));
+  PUTBACK;
+
+  call_sv ((SV *)io, G_SCALAR | G_EVAL);
+
+  SPAGAIN;
+  w = POPs;
+  w = AEF_XS_DIED ? NULL : newSVsv (w);
+  PUTBACK;
+  FREETMPS;
+  LEAVE;
+
+  return w;
+}
+
+SV *
+aef_xs_obj_new (pTHX_ HV *stash, const MGVTBL *vtbl, void *ptr)
+{
+  SV *obj = newSV_type (SVt_PVMG);
+
+  sv_magicext (obj, NULL, PERL_MAGIC_ext, vtbl, (char *)ptr, 0);
+  return sv_bless (newRV_noinc (obj), stash);
+}
+
+MAGIC *
+aef_xs_magic (pTHX_ SV *sv, const MGVTBL *vtbl)
+{
+  return SvTYPE (sv) >= SVt_PVMG ? mg_findext (sv, PERL_MAGIC_ext, vtbl) : NULL;
+}
+
+void *
+aef_xs_obj_ptr (pTHX_ SV *obj, const MGVTBL *vtbl)
+{
+  MAGIC *mg = SvROK (obj) ? aef_xs_magic (aTHX_ SvRV (obj), vtbl) : NULL;
+
+  return mg ? (void *)mg->mg_ptr : NULL;
+}
+
+SV *
 aef_xs_strerror (pTHX_ int err)
 {
-  SV *e = sv_string_from_errnum (err, NULL);
+  /* what reading $! gives: Strerror's text on older perls, and on newer
+   * ones the text perl's locale rules choose for $! */
+  SV *bang = get_sv ("!", GV_ADD);
+  int saved = errno;
+  const char *s;
+  STRLEN len;
+  SV *text;
 
-  return sv_2mortal (newSVpvn (SvPVX (e), SvCUR (e)));
+  errno = err;
+  s = SvPV (bang, len);
+  text = newSVpvn (s, len);
+  errno = saved;
+  return sv_2mortal (text);
 }

@@ -9,6 +9,7 @@
 #include "EXTERN.h"
 #include "perl.h"
 #include "XSUB.h"
+#include "ppport.h"
 
 #include <errno.h>
 
@@ -33,9 +34,29 @@ int aef_xs_call1(pTHX_ SV *cb, SV *arg);
 
 /* Rethrow the pending $@ (a copy: what runs until the croak may reset $@).
  * Only from an XSUB entered from Perl, after every C frame is consistent. */
-void aef_xs_rethrow(pTHX) __attribute__noreturn__;
+void aef_xs_rethrow(pTHX);
 
-/* "$!" for errno value err, as a new mortal plain string. */
+/* $w = AE::io $fh, $poll, $cb (cb: an XSUB made with newXS). The watcher
+ * (a new reference), or NULL with $@ set when that died. */
+SV *aef_xs_io(pTHX_ SV *fh, int poll, CV *cb);
+
+/* Objects: a Perl object owns its C struct through ext magic on the
+ * scalar it refers to. The address of the kind's MGVTBL is what tells its
+ * objects from everything else (other kinds, forged blessed references);
+ * the vtable's free hook releases the struct. */
+
+/* A new reference, blessed into stash, to a new scalar whose ext magic
+ * carries vtbl and ptr (owned from then on by the vtable's free hook). */
+SV *aef_xs_obj_new(pTHX_ HV *stash, const MGVTBL *vtbl, void *ptr);
+
+/* The ext magic with vtbl on sv, or NULL. */
+MAGIC *aef_xs_magic(pTHX_ SV *sv, const MGVTBL *vtbl);
+
+/* The struct behind obj when it is a reference made by aef_xs_obj_new with
+ * vtbl, else NULL (also when the free hook has released it). */
+void *aef_xs_obj_ptr(pTHX_ SV *obj, const MGVTBL *vtbl);
+
+/* "$!" for errno value err, as a new mortal plain string (errno is kept). */
 SV *aef_xs_strerror(pTHX_ int err);
 
 #endif

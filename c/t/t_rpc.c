@@ -299,9 +299,9 @@ static void test_parent_async (void)
 /* the synchronous child loop against a hand-written parent */
 static int echo_calls;
 
-static int echo (void *ctx, const uint8_t *p, size_t len, aef_rpc_sync *s)
+static int echo (void *ctx, const uint8_t *p, size_t len, aef_rpc_child *c)
 {
-  size_t mark;
+  int rc;
 
   (void)ctx;
   echo_calls++;
@@ -311,17 +311,18 @@ static int echo (void *ctx, const uint8_t *p, size_t len, aef_rpc_sync *s)
     /* written directly: header and payload in pieces */
     struct iovec iov[3] = { { (void *)"\0\0\0\1\0\0\0\4", 8 }, { (void *)"\3b", 2 }, { (void *)"ig", 2 } };
 
-    return aef_rpc_sync_writev (s, iov, 3);
+    return aef_rpc_child_writev (c, iov, 3);
   }
-  aef_rpc_frame_begin (&s->out, AEF_RPC_HDR, 1, len, &mark);
-  aef_buf_append (&s->out, p, len);
-  return aef_rpc_frame_end (&s->out, AEF_RPC_HDR, mark);
+  if ((rc = aef_rpc_child_begin (c, 1, len)))
+    return rc;
+  aef_buf_append (&c->out, p, len);
+  return aef_rpc_child_end (c);
 }
 
 static void test_sync_serve (void)
 {
   int sv[2];
-  aef_rpc_sync s;
+  aef_rpc_child s;
   uint8_t got[64];
   pid_t pid;
   int status;
@@ -330,7 +331,7 @@ static void test_sync_serve (void)
   pid = fork ();
   if (pid == 0) {
     close (sv[0]);
-    aef_rpc_sync_init (&s, sv[1], sv[1], 0);
+    aef_rpc_child_init (&s, sv[1], sv[1], AEF_RPC_HDR_SYNC, 0);
     _exit (aef_rpc_sync_serve (&s, echo, NULL) == 0 ? 0 : 1);
   }
   close (sv[1]);
@@ -350,12 +351,12 @@ static void test_sync_serve (void)
   /* a handler failure ends the loop, after the responses before it */
   aef_socketpair (sv);
   write (sv[0], "\0\0\0\1\0" "\0\0\0\4\3die" "\0\0\0\1\0", 18);
-  aef_rpc_sync_init (&s, sv[1], sv[1], 0);
+  aef_rpc_child_init (&s, sv[1], sv[1], AEF_RPC_HDR_SYNC, 0);
   echo_calls = 0;
   is_int (aef_rpc_sync_serve (&s, echo, NULL), 42, "handler's value returned");
   is_int (echo_calls, 2, "no request after it");
   is_int (read (sv[0], got, sizeof got), 9, "the response before it was written");
-  aef_rpc_sync_free (&s);
+  aef_rpc_child_free (&s);
   close (sv[0]);
 
   /* parent gone: write error */
@@ -367,13 +368,75 @@ static void test_sync_serve (void)
     aef_socketpair (pv);
     write (pv[0], "\0\0\0\1\0", 5);
     shutdown (pv[0], SHUT_RD);
-    aef_rpc_sync_init (&s, pv[1], pv[1], 0);
+    aef_rpc_child_init (&s, pv[1], pv[1], AEF_RPC_HDR_SYNC, 0);
     is_int (aef_rpc_sync_serve (&s, echo, NULL), -EPIPE, "write error: -EPIPE");
-    aef_rpc_sync_free (&s);
+    aef_rpc_child_free (&s);
     close (pv[0]);
     close (pv[1]);
   }
   close (sv[1]);
+}
+
+/* the endpoint as the asynchronous child uses it: "NN/a*" requests,
+ * non-blocking descriptors, one write per readiness, a final flush */
+static void test_child_async (void)
+{
+  int sv[2], i;
+  aef_rpc_child c;
+  const uint8_t *p;
+  uint8_t got[16];
+  uint32_t id;
+  size_t len;
+  ssize_t left;
+
+  aef_socketpair (sv);
+  aef_set_nonblock (sv[1], 1);
+  aef_rpc_child_init (&c, sv[1], sv[1], AEF_RPC_HDR, 0);
+
+  is_int (aef_rpc_child_read (&c), -EAGAIN, "nothing to read yet");
+  write (sv[0], "\0\0\0\7\0\0\0\2hi" "\0\0\0\x9\0\0", 16);
+  is_int (aef_rpc_child_read (&c), 16, "one read");
+  ok (aef_rpc_child_next (&c, &id, &p, &len) && id == 7 && len == 2 && !memcmp (p, "hi", 2),
+      "request id 7, payload hi");
+  is_int (aef_rpc_child_next (&c, &id, &p, &len), 0, "a partial request stays");
+  aef_rpc_child_trim (&c);
+
+  /* the response to 7, an event */
+  is_int (aef_rpc_child_begin (&c, 7, 2), 0, "begin a response");
+  aef_buf_append (&c.out, "ok", 2);
+  is_int (aef_rpc_child_end (&c), 0, "end it");
+  is_int (aef_rpc_child_begin (&c, 0, 1), 0, "begin an event");
+  aef_buf_append (&c.out, "e", 1);
+  is_int (aef_rpc_child_end (&c), 0, "end it");
+  is_int (aef_rpc_child_write (&c), 0, "one write drains both");
+  is_int (aef_rpc_child_write (&c), 0, "nothing left to write");
+  is_int (aef_read_full (sv[0], got, 10 + 9), 1, "both arrive");
+  is_mem (got, "\0\0\0\7\0\0\0\2ok" "\0\0\0\0\0\0\0\1e", 19, "in order, as NN/a*");
+
+  /* fill the socket: writes leave frames pending, flush waits them out */
+  for (i = 0; i < 64; i++) {
+    static uint8_t x[65536];
+
+    aef_rpc_child_begin (&c, 1, sizeof x);
+    aef_buf_append (&c.out, x, sizeof x);
+    aef_rpc_child_end (&c);
+  }
+  left = aef_rpc_child_write (&c);
+  ok (left > 0, "a full socket leaves octets pending");
+  if (fork () == 0) { /* the reader */
+    static uint8_t sink[65536];
+
+    close (sv[1]);
+    while (read (sv[0], sink, sizeof sink) > 0)
+      ;
+    _exit (0);
+  }
+  close (sv[0]);
+  is_int (aef_rpc_child_flush (&c), 0, "flush waits until all is written");
+  is_int ((int)aef_buf_size (&c.out), 0, "nothing is queued afterwards");
+  aef_rpc_child_free (&c);
+  close (sv[1]);
+  wait (NULL);
 }
 
 int main (void)
@@ -384,5 +447,6 @@ int main (void)
   test_parent_sync ();
   test_parent_async ();
   test_sync_serve ();
+  test_child_async ();
   return done_testing ();
 }

@@ -732,8 +732,7 @@ sub run {
 
    my $core = AnyEvent::Fork::RPC::Core->new (
       !!$arg{async}, $arg{buflen_res} || $arg{buflen} || 512 - 16,
-      $f, $t, $serialiser eq AnyEvent::Fork::RPC::Core::string_serialiser (),
-      $on_event, $on_error, $on_destroy,
+      $serialiser, $f, $t, $on_event, $on_error, $on_destroy,
    );
 
    if ($self->can ("eval")) {

@@ -198,46 +198,14 @@ sub run {
 
    my ($f, $t) = eval $kv->{serialiser}; AE::log fatal => $@ if $@;
 
-   my ($rw, $ww);
-
-   my $wcb = sub {
-      my $left = AnyEvent::Fork::RPC::Core::async_write ();
-
-      if ($left < 0) {
-         AE::log fatal => "AnyEvent::Fork::RPC: write error ($!), parent gone?";
-      } elsif (!$left) {
-         undef $ww;
-
-         unless (AnyEvent::Fork::RPC::Core::async_busy ()) {
-            # the parent may be done once it sees end-of-file: our output first
-            AnyEvent::Fork::RPC::Core::flush_stdout ();
-            shutdown $wfh, 1;
-            @_ = ();
-            goto &$done;
-         }
-      }
-   };
-
-   AnyEvent::Fork::RPC::Core::async_setup (
-      fileno $rfh, fileno $wfh, $kv->{rlen}, $kv->{function},
-      $kv->{serialiser} eq AnyEvent::Fork::RPC::Core::string_serialiser (), $f, $t,
-      sub { $ww ||= AE::io $wfh, 1, $wcb },
+   # the C core reads, dispatches and writes from its own watchers
+   AnyEvent::Fork::RPC::Core::async_start (
+      $rfh, $wfh, $kv->{rlen}, $kv->{function}, $kv->{serialiser}, $f, $t,
+      $done, sub { AE::log fatal => $_[0] },
    );
 
    *AnyEvent::Fork::RPC::event = \&AnyEvent::Fork::RPC::Core::async_event;
    *AnyEvent::Fork::RPC::flush = \&AnyEvent::Fork::RPC::Core::async_flush;
-
-   $rw = AE::io $rfh, 0, sub {
-      my $r = AnyEvent::Fork::RPC::Core::async_read ();
-
-      if (!$r) { # end-of-file: finish once every request is answered
-         undef $rw;
-         AnyEvent::Fork::RPC::Core::async_busy (-1);
-         AnyEvent::Fork::RPC::Core::async_arm ();
-      } elsif ($r < 0) {
-         AE::log fatal => "AnyEvent::Fork::RPC: read error in child: $!";
-      }
-   };
 
    $AnyEvent::MODEL eq "AnyEvent::Impl::EV"
       ? EV::run ()

@@ -257,8 +257,7 @@ sub run {
    *AnyEvent::Fork::RPC::flush = sub { 1 };
 
    AnyEvent::Fork::RPC::Core::sync_serve (
-      fileno $rfh, fileno $wfh, $kv->{rlen}, $kv->{function},
-      $kv->{serialiser} eq AnyEvent::Fork::RPC::Core::string_serialiser (), $f, $t,
+      fileno $rfh, fileno $wfh, $kv->{rlen}, $kv->{function}, $kv->{serialiser}, $f, $t,
    );
 
    # the parent may be done once it sees end-of-file: our output first
