@@ -224,4 +224,12 @@ int aef_serve_read(int fd, char *letter, aef_buf *payload);
 int aef_spawn(pid_t *pid, const char *path, char *const argv[],
               char *const envp[], const int *keep, size_t nkeep);
 
+/* The same, with no descriptor kept but stdio (>= 0), which becomes the
+ * child's descriptors 0 and 1 (descriptor 2 and the caller's descriptors
+ * without FD_CLOEXEC are inherited as they are). stdio itself is not
+ * inherited unless it is 0 or 1. No PATH search: path is executed as is.
+ * Returns as aef_spawn; -EBADF for a negative stdio. */
+int aef_spawn_stdio(pid_t *pid, const char *path, char *const argv[],
+                    char *const envp[], int stdio);
+
 #endif

@@ -20,11 +20,11 @@
  * (After a fork, the same code is simply async-signal-safe.) */
 static void CHILD_ATTR__
 child__(int errfd, const char *path, char *const argv[], char *const envp[],
-        const int *keep, size_t nkeep, const sigset_t *mask)
+        const int *keep, size_t nkeep, int stdio, const sigset_t *mask)
 {
   struct sigaction sa;
   size_t i;
-  int sig, err;
+  int sig, fd, err;
 
   /* A handler run here would run the parent's code on the parent's memory:
    * reset them all before signals are unblocked (ignored ones stay so). */
@@ -46,6 +46,17 @@ child__(int errfd, const char *path, char *const argv[], char *const envp[],
       goto fail;
   }
 
+  /* stdio onto 0 and 1 (dup2 clears FD_CLOEXEC on the copy; a descriptor
+   * that already is 0 or 1 needs its flag cleared instead) */
+  for (fd = 0; stdio >= 0 && fd <= 1; fd++) {
+    if (stdio == fd)
+      err = -aef_set_cloexec(fd, 0);
+    else
+      err = dup2(stdio, fd) < 0 ? errno : 0;
+    if (err)
+      goto fail;
+  }
+
   pthread_sigmask(SIG_SETMASK, mask, NULL);
   execve(path, argv, envp);
   err = errno;
@@ -55,8 +66,9 @@ fail:
   _exit(127);
 }
 
-int aef_spawn(pid_t *pid, const char *path, char *const argv[],
-              char *const envp[], const int *keep, size_t nkeep)
+static int spawn__(pid_t *pid, const char *path, char *const argv[],
+                   char *const envp[], const int *keep, size_t nkeep,
+                   int stdio)
 {
   int errpipe[2], err, r;
   sigset_t all, old;
@@ -78,7 +90,7 @@ int aef_spawn(pid_t *pid, const char *path, char *const argv[],
   child = fork();
 #endif
   if (child == 0)
-    child__(errpipe[1], path, argv, envp, keep, nkeep, &old);
+    child__(errpipe[1], path, argv, envp, keep, nkeep, stdio, &old);
   err = errno; /* only meaningful when vfork / fork failed */
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (child < 0) {
@@ -105,4 +117,18 @@ out:
   if (errpipe[1] >= 0)
     close(errpipe[1]);
   return r;
+}
+
+int aef_spawn(pid_t *pid, const char *path, char *const argv[],
+              char *const envp[], const int *keep, size_t nkeep)
+{
+  return spawn__(pid, path, argv, envp, keep, nkeep, -1);
+}
+
+int aef_spawn_stdio(pid_t *pid, const char *path, char *const argv[],
+                    char *const envp[], int stdio)
+{
+  if (stdio < 0)
+    return -EBADF;
+  return spawn__(pid, path, argv, envp, NULL, 0, stdio);
 }

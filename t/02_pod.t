@@ -39,6 +39,7 @@ for my $mod (qw(
    AnyEvent/Fork.pm AnyEvent/Fork/Serve.pm AnyEvent/Fork/Early.pm
    AnyEvent/Fork/Template.pm AnyEvent/Fork/RPC.pm AnyEvent/Fork/RPC/Sync.pm
    AnyEvent/Fork/RPC/Async.pm AnyEvent/Fork/Pool.pm AnyEvent/Fork/Core.pm
+   AnyEvent/Fork/Remote.pm
 )) {
    open my $fh, "<", "lib/$mod" or die "lib/$mod: $!";
    my @head = map /^=head1\s+(.*?)\s*$/ ? $1 : (), <$fh>;

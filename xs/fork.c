@@ -3,7 +3,7 @@
 #include "fork.h"
 
 IV
-aef_xs_spawn (pTHX_ SV *path, AV *argv, AV *envp, int keep)
+aef_xs_spawn (pTHX_ SV *path, AV *argv, AV *envp, int keep, int as_stdio)
 {
   const char *cpath = SvPVbyte_nolen (path);
   SSize_t nargv = av_len (argv) + 1, nenv = av_len (envp) + 1, i;
@@ -29,7 +29,9 @@ aef_xs_spawn (pTHX_ SV *path, AV *argv, AV *envp, int keep)
     cenv[i] = SvPVX (*av_fetch (envp, i, 1));
   cenv[nenv] = NULL;
 
-  rc = aef_spawn (&pid, cpath, cargv, cenv, &keep, 1);
+  rc = as_stdio
+     ? aef_spawn_stdio (&pid, cpath, cargv, cenv, keep)
+     : aef_spawn (&pid, cpath, cargv, cenv, &keep, 1);
 
   if (rc < 0)
     {

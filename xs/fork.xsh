@@ -79,7 +79,7 @@ fd_recv (aef_fd sock)
   OUTPUT: RETVAL
 
 IV
-spawn (SV *path, AV *argv, AV *envp, aef_fd keep)
+spawn (SV *path, AV *argv, AV *envp, aef_fd keep, bool as_stdio = 0)
   CODE:
-  RETVAL = aef_xs_spawn (aTHX_ path, argv, envp, keep);
+  RETVAL = aef_xs_spawn (aTHX_ path, argv, envp, keep, as_stdio);
   OUTPUT: RETVAL

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -169,8 +170,37 @@ static void test_env_and_signals (void)
   close (out[0]);
 }
 
+/* aef_spawn_stdio: a socket becomes the child's 0 and 1 (and only there) */
+static void test_stdio (void)
+{
+  char script[128], *argv[] = { "sh", "-c", script, NULL };
+  int sv[2], before = count_fds (), status;
+  pid_t pid = -1;
+  const char *s;
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+    ok (0, "socketpair");
+    return;
+  }
+  snprintf (script, sizeof script,
+            "read x; echo \"got $x\"; [ -e /proc/$$/fd/%d ] && echo inherited; exit 0", sv[1]);
+  is_int (aef_spawn_stdio (&pid, "/bin/sh", argv, environ, sv[1]), 0, "spawn with stdio");
+  close (sv[1]);
+  ok (write (sv[0], "ping\n", 5) == 5, "write to the child's stdin");
+  shutdown (sv[0], SHUT_WR);
+  s = slurp (sv[0]);
+  ok (strcmp (s, "got ping\n") == 0, "child read stdin and wrote stdout, socket not inherited (%s)", s);
+  ok (waitpid (pid, &status, 0) == pid && WIFEXITED (status) && !WEXITSTATUS (status), "child exited 0");
+  close (sv[0]);
+  is_int (count_fds (), before, "no descriptor left behind");
+  is_int (aef_spawn_stdio (&pid, "/nonexistent/program", argv, environ, 0), -ENOENT,
+          "missing program: -ENOENT");
+  is_int (aef_spawn_stdio (&pid, "/bin/sh", argv, environ, -1), -EBADF, "negative stdio: -EBADF");
+}
+
 int main (void)
 {
+  test_stdio ();
   test_exit_and_errors ();
   test_returns_at_exec ();
   test_descriptors ();

@@ -102,15 +102,17 @@ the core accepts (256 MiB: a corrupted stream). An empty list means
 end-of-file (C<$!> is 0) or an error. With C<$have_h> true, the caller has
 already read an C<h> command itself.
 
-=item $pid = spawn ($path, \@argv, \@env, $keep_fd)
+=item $pid = spawn ($path, \@argv, \@env, $keep_fd[, $as_stdio])
 
 Starts a program with C<vfork> and C<execve>. C<$keep_fd> loses its
 close-on-exec flag in the new process so that it is inherited; every other
-descriptor keeps its own flag. Signal handlers are reset to the default in
-the new process (ignored signals stay ignored) and the caller's signal mask
-is restored. Returns the pid, or -1 with C<$!> set to the error of the
-failed C<exec> (reported through a close-on-exec pipe; the failed process
-is reaped).
+descriptor keeps its own flag. With C<$as_stdio> true, C<$keep_fd> becomes
+the program's standard input and output instead (descriptors 0 and 1; 2 is
+inherited), as AnyEvent::Fork::Remote needs it. Signal handlers are reset
+to the default in the new process (ignored signals stay ignored) and the
+caller's signal mask is restored. Returns the pid, or -1 with C<$!> set to
+the error of the failed C<exec> (reported through a close-on-exec pipe; the
+failed process is reaped).
 
 =back
 

@@ -338,6 +338,14 @@ lost (their callbacks never run; this report is all there is about them,
 they are not retried), and the remaining jobs go to the other workers, or
 to new ones.
 
+One exception: a worker that never connected (C<connection failed>, from
+an L<AnyEvent::Fork::Remote> template whose command could not reach its
+host) was sent nothing, so its jobs go back to the front of the queue.
+When workers keep failing to connect - more than twice C<max> times
+without one connecting in between - the jobs of each further failed
+worker are given up instead, each reported as C<connection failed, job
+lost>.
+
 =back
 
 C<done>, C<buflen>, C<buflen_req> and C<buflen_res> are ignored.
@@ -536,6 +544,7 @@ sub W_LOAD () { 0 }
 sub W_RPC  () { 2 }
 sub W_DONE () { 3 }
 sub W_CBS  () { 4 }
+sub W_PEND () { 5 } # the jobs given to it, until it proved to be connected
 
 # pool state
 sub TEMPLATE () {  0 } # the template, until shutdown
@@ -556,6 +565,7 @@ sub START_W  () { 14 }
 sub STOP_W   () { 15 }
 sub SHUTDOWN () { 16 }
 sub FULL     () { 17 } # every worker was at full load, and nothing changed since
+sub CFAIL    () { 18 } # workers that could not connect since one last could
 
 my %STATE; # refaddr of a pool code reference => its state, for stats
 
@@ -571,7 +581,7 @@ sub AnyEvent::Fork::Pool::Guard::DESTROY {
 sub _start_worker {
    my ($self) = @_;
 
-   my $w = [0, undef, undef];
+   my $w = [0, undef, undef, undef, undef, []];
    my $heap = $self->[HEAP];
    my $guard = $self->[GUARD];
    my $on_event = $self->[ON_EVENT];
@@ -584,6 +594,8 @@ sub _start_worker {
    # a job of this worker completed: the bookkeeping first (the callback
    # may die), then the user's callback, then the queue
    my $done = sub {
+      $self->[CFAIL] = $weak->[W_PEND] = undef if $weak && $weak->[W_PEND];
+
       my $cb = $async ? shift : shift @cbs;
       my $load = $weak && $heap->adjust ($weak, -1); # undef once out of the pool
 
@@ -603,6 +615,8 @@ sub _start_worker {
       ->fork
       ->AnyEvent::Fork::RPC::run ($function, @rpc,
            on_event => sub {
+              $self->[CFAIL] = $weak->[W_PEND] = undef if $weak && $weak->[W_PEND];
+
               if (@_ == 3 && $_[0] eq $MAGIC0 && $_[2] eq $MAGIC1) {
                  $guard if 0; # the destroy guard lives as long as this reader
 
@@ -617,8 +631,21 @@ sub _start_worker {
            # the worker failed or exited on its own: it leaves the pool, and
            # the others (or a new one) serve the queue
            on_error => sub {
+              # a worker that never connected (AnyEvent::Fork::Remote) was
+              # sent nothing: its jobs go back to the queue, unless workers
+              # keep failing to connect, then each is reported as lost
+              my $pend = $_[0] eq "connection failed" && $weak && $weak->[W_PEND];
               _stop_worker ($self, $weak) if $weak;
               my $ok = eval { &$on_error; 1 };
+
+              if ($pend && @$pend) {
+                 if (++$self->[CFAIL] <= 2 * $self->[MAX]) {
+                    unshift @{ $self->[QUEUE] }, @$pend;
+                 } else {
+                    $ok &&= eval { $on_error->("connection failed, job lost") for @$pend; 1 };
+                 }
+              }
+
               _serve ($self, $ok ? undef : $@);
            },
            on_destroy => sub {
@@ -746,6 +773,9 @@ sub _schedule {
             my $done = $w->[W_DONE];
             $w->[W_RPC]->(@$job, sub { unshift @_, $cb; &$done });
          }
+
+         push @{ $w->[W_PEND] }, [@$job, $cb]
+            if $w->[W_PEND];
 
          if ($heap->adjust ($w, 1) == 1) {
             # the worker became busy

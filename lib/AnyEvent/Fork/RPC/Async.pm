@@ -179,8 +179,7 @@ under the same terms as Perl itself (the file LICENSE has the full text).
 package AnyEvent::Fork::RPC::Async;
 
 use AnyEvent ();
-use AnyEvent::Fork::Core ();
-use AnyEvent::Fork::RPC::Sync (); # the prologue both backends share
+use AnyEvent::Fork::RPC::Sync (); # the prologue both backends share, and the core
 
 our $VERSION = 2;
 
@@ -191,6 +190,8 @@ sub AnyEvent::Fork::RPC::flush;
 sub do_exit { exit }
 
 sub run {
+   goto &AnyEvent::Fork::RPC::PurePerl::async_run unless $AnyEvent::Fork::RPC::Sync::CORE;
+
    my ($rfh, $wfh, $kv) = &AnyEvent::Fork::RPC::Sync::_prologue;
 
    my $done = $kv->{done} || "AnyEvent::Fork::RPC::Async::do_exit";

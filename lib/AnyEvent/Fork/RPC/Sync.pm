@@ -196,7 +196,13 @@ package AnyEvent::Fork::RPC::Sync;
 # Kept small on purpose: this runs in every synchronous worker and loads
 # nothing but the distribution's C core (which the template has already).
 
-use AnyEvent::Fork::Core ();
+# The C core when this perl can load it; else (a remote perl this
+# distribution was not built for) the pure-Perl loops, same bytes on the wire.
+our $CORE;
+BEGIN {
+   $CORE = eval { require AnyEvent::Fork::Core; 1 }
+      or require AnyEvent::Fork::RPC::PurePerl;
+}
 
 our $VERSION = 2;
 
@@ -207,7 +213,7 @@ sub AnyEvent::Fork::RPC::flush;
 sub do_exit { exit }
 
 # a function that exits: the responses still queued go out first
-END { AnyEvent::Fork::RPC::Core::sync_exit () }
+END { AnyEvent::Fork::RPC::Core::sync_exit () if $CORE }
 
 # The prologue both backends share, called as &_prologue from their run:
 # takes the handshake off @_ (leaving the user's arguments), rewrites $0,
@@ -248,6 +254,8 @@ sub _prologue {
 our @FH;
 
 sub run {
+   goto &AnyEvent::Fork::RPC::PurePerl::sync_run unless $CORE;
+
    my ($rfh, $wfh, $kv) = &_prologue;
    @FH = ($rfh, $wfh);
 
