@@ -53,11 +53,16 @@ sub worker {
    require AnyEvent::Fork;
 
    return worker_mem () if $mode eq "mem";
+   return worker_floor ($secs, $k) if $mode eq "floor";
+
+   # "newslow": "new" with the exit hook of forked children turned off
+   # (the template, and so each child, inherits the variable)
+   $ENV{PERL_ANYEVENT_FORK_FAST_EXIT} = 0 if $mode eq "newslow";
 
    # $make->() returns a new fork object and the pid to reap (or undef)
    my ($make, $tpid);
 
-   if ($mode eq "new") {
+   if ($mode eq "new" || $mode eq "newslow") {
       $make = sub { (AnyEvent::Fork->new) };
       procs ($make, 5, 1); # creates $TEMPLATE, warms it up
       $tpid = do { no warnings "once"; $AnyEvent::Fork::TEMPLATE->pid };
@@ -149,6 +154,46 @@ sub procs {
    undef $start;
 
    $done
+}
+
+# the floor of "new": inside a fresh template, $k at a time, perl's own
+# fork of the template and CORE::exit in the child, reaped with wait; what
+# remains of a process when no parent, no socket and no command is involved
+sub worker_floor {
+   my ($secs, $k) = @_;
+
+   my $t = AnyEvent::Fork->new_exec->eval (q{
+      sub floor {
+         my ($fh, $secs, $k) = @_;
+         require Time::HiRes;
+         my ($n, $live) = (0, 0);
+         my $t0 = Time::HiRes::time ();
+         my $end = $t0 + $secs;
+         while () {
+            while ($live < $k && Time::HiRes::time () < $end) {
+               my $pid = fork;
+               defined $pid or die "fork: $!";
+               CORE::exit unless $pid;
+               ++$live;
+               ++$n;
+            }
+            last unless $live;
+            wait;
+            --$live;
+         }
+         syswrite $fh, sprintf "%d %.6f", $n, Time::HiRes::time () - $t0;
+      }
+   });
+   $t->send_arg ($secs, $k)->run ("floor", my $cv = AE::cv);
+   my $fh = $cv->recv;
+   require IO::Handle;
+   $fh->blocking (1);
+   my $out = "";
+   1 while sysread $fh, $out, 64, length $out;
+   my ($n, $wall) = split / /, $out;
+   die "fork.pl: the floor's template failed\n" unless $wall;
+
+   Bench::kv (n => $n, rate => sprintf ("%.1f", $n / $wall), model => $AnyEvent::MODEL);
 }
 
 # memory of an idle template (fresh from new_exec, nothing sent), of a
@@ -243,9 +288,10 @@ sub main {
       %s = Bench::run_cmd ([$sl, int ($s{spawns_per_s} * $secs / 2) || 4, $k, $^X, "-e", "0"]);
       push @spawn_lim, $s{spawns_per_s};
 
-      for my $mode (qw(new tfork exec)) {
+      for my $mode (qw(floor new newslow tfork exec)) {
          # alternate the order, so that neither always runs first
          for my $impl ($round % 2 ? @impl : reverse @impl) {
+            next if $mode eq "newslow" && $impl ne "ours"; # our switch
             my %kv = eval { Bench::run_sub ($impl, $0, "--worker", $mode, $secs, $k) };
             unless (%kv) {
                warn "fork.pl: $mode $impl round $round failed: $@";
@@ -273,7 +319,11 @@ sub main {
       unless $orig;
    printf "perl %s, %d CPUs, %s; %d rounds of %gs per figure, best round shown; %d in flight\n",
       $^V, ncpu (), $res{ours}{new}{model} || "?", $r, $secs, $k;
-   printf "limits: C socketpair+fork+_exit+wait %.0f/s; C vfork+exec of 'perl -e 0' %.0f/s\n\n", $flim, $slim;
+   printf "limits: C socketpair+fork+_exit+wait %.0f/s; C vfork+exec of 'perl -e 0' %.0f/s\n", $flim, $slim;
+   my $floor = best (@{ $res{ours}{floor}{rates} || [] });
+   my $ofloor = $orig ? best (@{ $res{orig}{floor}{rates} || [] }) : undef;
+   printf "floor: perl's fork + CORE::exit inside a fresh template %s/s (original's template: %s/s)\n\n",
+      f0 ($floor), f0 ($ofloor);
 
    my $fmt = "%-28s %8s %8s %8s %8s %8s %9s  %s\n";
    printf $fmt, "figure", "ours", "orig", "limit", "ours/lim", "orig/lim", "ours/orig", "target";
@@ -289,6 +339,17 @@ sub main {
       printf $fmt, $name, f0 ($o), f0 ($g), f0 ($lim), f2 (ratio ($o, $lim)), f2 (ratio ($g, $lim)),
          f2 ($q), defined $q ? sprintf ("%s >= %.1fx", $q >= $target ? "ok  " : "MISS", $target) : "";
    }
+
+   # the share of the floor: how much of a process's cost is ours
+   my $sfmt = "%-28s %8s %8s %8s %8s %8s\n";
+   printf "\n$sfmt", "share of the floor", "ours", "orig", "floor", "ours/fl", "orig/fl";
+   for (["->new->run /s", "new"], ["->new->run, exit hook off", "newslow"], ["tmpl(mods)->fork->run /s", "tfork"]) {
+      my ($name, $mode) = @$_;
+      my $o = best (@{ $res{ours}{$mode}{rates} || [] });
+      my $g = $orig && $mode ne "newslow" ? best (@{ $res{orig}{$mode}{rates} || [] }) : undef;
+      printf $sfmt, $name, f0 ($o), f0 ($g), f0 ($floor), f2 (ratio ($o, $floor)), f2 (ratio ($g, $floor));
+   }
+   print "(tmpl(mods) forks a bigger template than the floor's; its share is a lower bound)\n\n";
 
    for (["template idle RSS kB",     "tmpl_rss",  1],
         ["template idle USS kB",     "tmpl_uss",  1],
@@ -311,11 +372,12 @@ sub main {
          "and the process itself; minor page faults of the template and of the process\n";
    my $pfmt = "%-12s %6s %8s %8s %8s %8s %9s %9s\n";
    printf $pfmt, "figure", "impl", "wall", "parent", "template", "process", "tmpl flt", "proc flt";
-   for my $mode (qw(new tfork exec)) {
+   for my $mode (qw(new newslow tfork exec)) {
       for my $impl (@impl) {
          my $a = $res{$impl}{$mode} or next;
          my $per = sub { defined $_[0] && $a->{n} ? $_[0] / $a->{n} : undef };
          my $tm = $mode ne "exec";
+         # newslow: new with the exit hook of forked children off
          printf $pfmt, $mode, $impl,
             f0 ($per->($a->{secs} * 1e6)),
             f0 ($per->($a->{parent_cpu} * 1e6)),

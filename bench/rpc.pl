@@ -35,13 +35,14 @@ sub worker {
       evpp   => \&w_evpp,
       rt     => \&w_roundtrips,
       queue  => \&w_queue,
+      perlcl => \&w_perlcl,
       echo   => \&w_echo,
       serial => \&w_serial,
       mem    => \&w_mem,
       floor  => \&w_floor,
    }->{$mode} or die "rpc.pl: unknown worker mode '$mode'\n";
 
-   Bench::kv ($code->(@args), model => $AnyEvent::MODEL);
+   Bench::kv ($code->(@args), model => $AnyEvent::MODEL || "none");
 }
 
 my $ECHO = 'sub echo { @_ } sub aecho { my $done = shift; $done->(@_) }';
@@ -117,11 +118,12 @@ sub w_evpp {
    (n => $n, rate => sprintf "%.0f", $n / $t)
 }
 
-# $n tiny requests queued at once, one callback for all (with a new closure
-# per call, the figure would mostly be perl allocating closures); the time
-# runs from the first call to the last result
+# $n tiny requests queued at once, one callback for all, or with $fresh a
+# fresh closure per call (what programs write; perl's cost of making and
+# freeing closures is then part of the figure); the time runs from the
+# first call to the last result
 sub w_queue {
-   my ($async, $n, $rounds) = @_;
+   my ($async, $n, $rounds, $fresh) = @_;
 
    my $rpc = rpc ($async);
    my @rates;
@@ -129,9 +131,28 @@ sub w_queue {
    for (1 .. $rounds) {
       my ($left, $cv) = ($n, AE::cv);
       my $cb = sub { $cv->send unless --$left };
+      push @rates, $n / Bench::timeit ($fresh
+         ? sub { $rpc->("x", sub { $cv->send unless --$left }) for 1 .. $n; $cv->recv }
+         : sub { $rpc->("x", $cb) for 1 .. $n; $cv->recv });
+   }
+
+   (rate => sprintf "%.0f", best (@rates))
+}
+
+# perl alone: the same $n closures made, each called once and freed in
+# the order they were made, with their package links taken off last-first
+# (what perl pays at best for a closure per call, with no RPC at all)
+sub w_perlcl {
+   my ($n, $rounds) = @_;
+
+   my @rates;
+   for (1 .. $rounds) {
+      my ($left, @q) = ($n);
       push @rates, $n / Bench::timeit (sub {
-         $rpc->("x", $cb) for 1 .. $n;
-         $cv->recv;
+         push @q, sub { --$left } for 1 .. $n;
+         # called in order, freed last-first: perl's cheap removal
+         $_->() for @q;
+         pop @q while @q;
       });
    }
 
@@ -289,6 +310,12 @@ sub main {
       $f->{rta}   = best (@{ $rt{$impl}{async} });
       $f->{q}     = $sub->($impl, q => queue => 0, $q, $r)->{rate};
       $f->{qa}    = $sub->($impl, q => queue => 1, $q, $r)->{rate};
+      for my $n (1_000, 100_000, 300_000) {
+         my $rr = $n < 10_000 ? 5 * $r : $n > 100_000 ? 1 : $r;
+         $f->{"fresh$n"}  = $sub->($impl, "fr$n"  => queue => 0, $n, $rr, 1)->{rate};
+         $f->{"fresha$n"} = $sub->($impl, "fra$n" => queue => 1, $n, $rr, 1)->{rate};
+         $f->{"perlcl$n"} = $sub->($impl, "pc$n"  => perlcl => $n, $rr)->{rate};
+      }
       $f->{e1}    = $sub->($impl, e => echo => 0, 1 << 20, 3 * $r)->{rate};
       $f->{e64}   = $sub->($impl, e => echo => 0, 64 << 20, $r)->{rate};
       $f->{e64a}  = $sub->($impl, e => echo => 1, 64 << 20, $r)->{rate};
@@ -310,8 +337,10 @@ sub main {
    print "event model: $ours->{model}\n";
    printf "limits: C socketpair ping-pong %.0f round trips/s; C stream (64 KiB writes) %.0f MiB/s\n",
       $pp_lim, $st_lim;
-   printf "        AnyEvent ping-pong without RPC (perl, same loop) %.0f round trips/s = %.2f of C\n\n",
+   printf "        AnyEvent ping-pong without RPC (perl, same loop) %.0f round trips/s = %.2f of C\n",
       $ev_lim, $ev_lim / $pp_lim;
+   print  "        fresh closures: the limit is perl alone making, calling and freeing as many\n",
+          "        closures (freed last-first, perl's cheap order; no RPC)\n\n";
 
    my @rows = (
       # key, figure, unit, limit, target, the original's figure (quoted)
@@ -319,6 +348,11 @@ sub main {
       [rta   => "round trips, async, one at a time", "/s",    $pp_lim, "",                       ""],
       [q     => "$q calls queued at once, sync",     "/s",    undef,   ">= 390000/s (5 x 78k)",  "78k/s"],
       [qa    => "$q calls queued at once, async",    "/s",    undef,   ">= 410000/s (5 x 82k)",  "82k/s"],
+      (map {
+         my ($n, $o, $x) = @$_;
+         ([ "fresh$n"  => "$n calls, fresh closure each, sync",  "/s", $ours->{"perlcl$n"}, sprintf (">= %d/s (%d x %dk)", $x * $o, $x, $o / 1000), ($o / 1000) . "k/s"],
+          [ "fresha$n" => "$n calls, fresh closure each, async", "/s", $ours->{"perlcl$n"}, sprintf (">= %d/s (%d x %dk)", $x * $o, $x, $o / 1000), ($o / 1000) . "k/s"])
+      } [1_000, 211_000, 4], [100_000, 80_000, 5], [300_000, 33_000, 10]),
       [e1    => "1 MiB echo, sync",                  "MiB/s", $st_lim, "",                       ""],
       [e64   => "64 MiB echo, sync",                 "MiB/s", $st_lim, ">= 960 MiB/s (20 x 48)", "48 MiB/s"],
       [e64a  => "64 MiB echo, async",                "MiB/s", $st_lim, "",                       ""],
@@ -352,6 +386,13 @@ sub main {
          sprintf "%.2f (%.2f of the AnyEvent ping-pong)", $ours->{rt} / $pp_lim, $ours->{rt} / $ev_lim],
       ["queued sync >= 390k/s",  $ours->{q}  >= 390_000, $ours->{q}],
       ["queued async >= 410k/s", $ours->{qa} >= 410_000, $ours->{qa}],
+      (map {
+         my ($n, $o, $x) = @$_;
+         (["fresh closures, $n calls, sync >= ${x}x " . ($o / 1000) . "k", $ours->{"fresh$n"} >= $x * $o,
+             sprintf ("%.1fx, %.2f of perl alone", $ours->{"fresh$n"} / $o, $ours->{"fresh$n"} / $ours->{"perlcl$n"})],
+          ["fresh closures, $n calls, async >= ${x}x " . ($o / 1000) . "k", $ours->{"fresha$n"} >= $x * $o,
+             sprintf ("%.1fx, %.2f of perl alone", $ours->{"fresha$n"} / $o, $ours->{"fresha$n"} / $ours->{"perlcl$n"})])
+      } [1_000, 211_000, 4], [100_000, 80_000, 5], [300_000, 33_000, 10]),
       ["64 MiB echo >= 960 MiB/s", $ours->{e64} >= 960, $ours->{e64}],
       ["sync worker RSS <= 4500 kB, USS <= 450 kB", $ours->{rss} <= 4500 && $ours->{uss} <= 450,
          sprintf "%d kB, %d kB (%+d kB, %+d kB over a plain forked process)", $ours->{rss}, $ours->{uss},

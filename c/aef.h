@@ -206,7 +206,9 @@ int aef_serve_put(aef_buf *b, char letter, const void *payload, size_t len);
  * byte after an "h" frame carries a descriptor). The payload replaces the
  * content of *payload. Returns 1 with *letter set, 0 on end-of-file
  * (anywhere in the frame), -EMSGSIZE when the announced length exceeds
- * AEF_SERVE_MAX (nothing more is read), -ENOMEM, or -errno. */
+ * AEF_SERVE_MAX (nothing more is read), -ENOMEM, or -errno. The payload's
+ * storage grows with the octets received (at most doubling, from 64 KiB),
+ * never with the announced length. On failure *payload is empty. */
 int aef_serve_read(int fd, char *letter, aef_buf *payload);
 
 /* ------------------------------------------------------------------------ */

@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <string.h>
 
+/* aef_serve_read asks for at most this much more than it holds */
+#define SERVE_STEP__ (64u * 1024u)
+
 size_t aef_ber_size(uint64_t v)
 {
   size_t n = 1;
@@ -113,14 +116,23 @@ int aef_serve_read(int fd, char *letter, aef_buf *payload)
   if (len > AEF_SERVE_MAX)
     return -EMSGSIZE;
 
+  /* the storage grows with the octets that came (doubling at most), not
+   * with the announced length */
   aef_buf_consume(payload, aef_buf_size(payload)); /* now off == len == 0 */
-  r = aef_buf_reserve(payload, len);
-  if (r)
-    return r;
-  r = aef_read_full(fd, payload->data, len);
-  if (r <= 0)
-    return r;
-  payload->len = len;
+  while (payload->len < len) {
+    size_t step = len - payload->len;
+
+    if (step > SERVE_STEP__ && step > payload->len)
+      step = payload->len > SERVE_STEP__ ? payload->len : SERVE_STEP__;
+    r = aef_buf_reserve(payload, step);
+    if (!r)
+      r = aef_read_full(fd, payload->data + payload->len, step);
+    if (r <= 0) {
+      aef_buf_consume(payload, aef_buf_size(payload));
+      return r;
+    }
+    payload->len += step;
+  }
   *letter = (char)hdr[0];
   return 1;
 }

@@ -83,11 +83,20 @@ void aef_rpc_reader_init(aef_rpc_reader *r, unsigned hdr, size_t rlen)
   r->hdr = hdr;
 }
 
+/* octets of the frame at the front of the buffer (header included), once
+ * its header is in; 0 while it is not */
+static uint64_t frame_total__(const aef_rpc_reader *r)
+{
+  if (aef_buf_size(&r->buf) < r->hdr)
+    return 0;
+  return (uint64_t)r->hdr + get32__(aef_buf_ptr(&r->buf) + r->hdr - 4);
+}
+
 ssize_t aef_rpc_reader_fill(aef_rpc_reader *r, int fd)
 {
-  size_t size = aef_buf_size(&r->buf), want, room;
+  size_t size = aef_buf_size(&r->buf), want, room, max = r->buf.max;
+  uint64_t total = frame_total__(r);
   ssize_t n;
-  int rc;
 
   /* the original's rule: rlen - 128 < length (buffer) => rlen * 2 + 16 */
   if (r->rlen < size + 128 && r->rlen < SIZE_MAX / 4)
@@ -96,48 +105,59 @@ ssize_t aef_rpc_reader_fill(aef_rpc_reader *r, int fd)
   if (want < r->chunk)
     want = r->chunk;
 
-  /* a frame whose header is in: room for the rest of it, in one step */
-  if (size >= r->hdr) {
-    uint64_t total = (uint64_t)r->hdr + get32__(aef_buf_ptr(&r->buf) + r->hdr - 4);
-
-    if (total > SIZE_MAX)
-      return -EMSGSIZE;
-    /* (small frames keep the usual read size: what follows them comes
-     * along; a large one gets a buffer of its own size, no more) */
-    if (total > size && (total > KEEP__ || total - size > want))
-      want = (size_t)(total - size);
+  if (total > SIZE_MAX) {
+    n = -EMSGSIZE;
+    goto out;
   }
+  /* A large frame still incomplete: the storage grows (geometrically)
+   * only when less than a read's worth of room is left, never with what
+   * the header announces, so a peer that lies about the length costs only
+   * the octets it really sent; and it never reaches beyond the frame's
+   * end. */
+  if (total > KEEP__ && total > size) {
+    /* (plain growth: realloc then moves the pages instead of copying them,
+     * which huge-page advice would prevent) */
+    r->buf.max = (size_t)total;
+    n = aef_buf_reserve(&r->buf, total - size < r->chunk ? (size_t)(total - size) : r->chunk);
+    r->buf.max = max;
+  } else
+    n = aef_rpc_reserve(&r->buf, want);
+  if (n)
+    goto out;
 
-  rc = aef_rpc_reserve(&r->buf, want);
-  if (rc)
-    return rc;
   room = r->buf.cap - r->buf.len;
-
   do
     n = read(fd, r->buf.data + r->buf.len, room);
   while (n < 0 && errno == EINTR);
-
-  if (n < 0)
-    return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-
+  if (n < 0) {
+    n = errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    goto out;
+  }
   r->buf.len += (size_t)n;
   if ((size_t)n == room && r->chunk < AEF_RPC_CHUNK_MAX)
     r->chunk *= 2;
+
+out:
+  /* the stream ended: a partial frame can never complete, so its storage
+   * goes at once (complete frames stay for aef_rpc_reader_next) */
+  if (n <= 0 && n != -EAGAIN) {
+    total = frame_total__(r);
+    if (!total || total > aef_buf_size(&r->buf))
+      aef_rpc_reader_free(r);
+  }
   return n;
 }
 
 int aef_rpc_reader_next(aef_rpc_reader *r, uint32_t *id,
                         const uint8_t **payload, size_t *len)
 {
-  size_t size = aef_buf_size(&r->buf);
+  uint64_t total = frame_total__(r);
   const uint8_t *p = aef_buf_ptr(&r->buf);
   uint32_t n;
 
-  if (size < r->hdr)
+  if (!total || total > aef_buf_size(&r->buf))
     return 0;
   n = get32__(p + r->hdr - 4);
-  if (size - r->hdr < n)
-    return 0;
 
   *id = r->hdr == AEF_RPC_HDR ? get32__(p) : 0;
   *payload = p + r->hdr;
@@ -472,6 +492,13 @@ void aef_rpc_abort(aef_rpc *r)
   aef_rpc_frame_abort(&r->out, r->mark);
 }
 
+/* the connection is over: requests not written yet never will be */
+static void drop_output__(aef_rpc *r)
+{
+  aef_buf_free(&r->out);
+  r->out_hi = 0;
+}
+
 static void halfclose__(aef_rpc *r)
 {
   if (!r->closed) {
@@ -508,6 +535,8 @@ ssize_t aef_rpc_write(aef_rpc *r)
   left = write_settle__(&r->out, r->fd, &r->out_hi);
   if (left == 0 && r->shutdown)
     halfclose__(r);
+  else if (left < 0)
+    drop_output__(r);
   return left;
 }
 
@@ -520,7 +549,11 @@ void aef_rpc_shutdown(aef_rpc *r, int now)
 
 ssize_t aef_rpc_read(aef_rpc *r)
 {
-  return aef_rpc_reader_fill(&r->in, r->fd);
+  ssize_t n = aef_rpc_reader_fill(&r->in, r->fd);
+
+  if (n <= 0 && n != -EAGAIN)
+    drop_output__(r);
+  return n;
 }
 
 int aef_rpc_next(aef_rpc *r, const uint8_t **payload, size_t *len, void **cb)

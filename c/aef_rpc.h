@@ -76,10 +76,18 @@ void aef_rpc_reader_init(aef_rpc_reader *r, unsigned hdr, size_t rlen);
 /* One read(2) from fd, appending to the buffer. The read size follows the
  * original's rule (before each read, rlen becomes rlen * 2 + 16 when
  * rlen - 128 < buffered octets; read rlen - buffered), but may be larger:
- * once a frame header is complete, room for the whole frame is reserved in
- * one step, and reads that fill their space double the next read size (up
- * to AEF_RPC_CHUNK_MAX). Returns the octets read (> 0), 0 at end-of-file,
- * -EAGAIN (non-blocking fd, nothing there), -ENOMEM, or -errno. */
+ * reads that fill their space double the next read size (up to
+ * AEF_RPC_CHUNK_MAX), and while a large frame is incomplete a read may ask
+ * for as much as is buffered already (up to the rest of the frame). The
+ * storage thus grows with the octets received, never with a length a
+ * header announces: below four times the buffered octets plus twice the
+ * read size (rlen or chunk), and never beyond the end of a large frame
+ * (checked by c/t/t_bounds.c and c/fuzz/fuzz_rpc_reader.c).
+ * Returns the octets read (> 0), 0 at end-of-file, -EAGAIN (non-blocking
+ * fd, nothing there), -ENOMEM, -EMSGSIZE (a frame larger than size_t), or
+ * -errno. At end-of-file and on every error but -EAGAIN the stream is
+ * over: unless a complete frame is still buffered, the buffer's storage is
+ * released before returning (a partial frame can never complete). */
 ssize_t aef_rpc_reader_fill(aef_rpc_reader *r, int fd);
 
 /* Take the next complete frame off the buffer. Returns 1 with *id (0 for
@@ -197,15 +205,20 @@ void aef_rpc_abort(aef_rpc *r);
 
 /* One write of the pending requests (nothing when connected is false or
  * nothing is pending). Returns the octets still pending, or -errno
- * (-EAGAIN is reported as pending). When the buffer is drained and a
- * shutdown was requested, half-closes the socket for writing. */
+ * (-EAGAIN is reported as pending; on any other error the pending
+ * requests are dropped and their storage released). When the buffer is
+ * drained and a shutdown was requested, half-closes the socket for
+ * writing. */
 ssize_t aef_rpc_write(aef_rpc *r);
 
 /* Request the half-close; it happens at once when now is true and the
  * connection exists, else when aef_rpc_write drains the buffer. */
 void aef_rpc_shutdown(aef_rpc *r, int now);
 
-/* One read of responses (aef_rpc_reader_fill). */
+/* One read of responses (aef_rpc_reader_fill). When it reports the end
+ * of the connection (0, or an error other than -EAGAIN), the requests not
+ * written yet are dropped and their storage released, as the reader
+ * releases a partial response. */
 ssize_t aef_rpc_read(aef_rpc *r);
 
 /* Take the next complete frame and resolve whom it is for: a response

@@ -70,3 +70,33 @@ $pool->($_, sub { $sum += $_[0] }) for 1 .. 1000;
 undef $pool;
 $gone->recv;
 print "5. a pool of 2 workers summed the squares of 1..1000: $sum\n";
+
+# 6. a service (IPC::Manager style) in its own process, and a round trip
+#    through its handle
+require IPC::Manager;
+my $svc = IPC::Manager::ipcm_service (greeter => (handle_request => sub { "hello, $_[1]{request}" }));
+print "6. a service answered: ", $svc->sync_request (greeter => "world", 5)->{response}, "\n";
+undef $svc; # stops the service and removes its bus
+# 7. AnyEvent::Task: a server of synchronous workers (here in a process
+#    made by AnyEvent::Fork, since this program's event loop already runs),
+#    and a client that checks a worker out and calls it
+require AnyEvent::Task::Client;
+require File::Temp;
+my $task_dir = File::Temp->newdir;
+AnyEvent::Fork->new->eval (q{
+   use AnyEvent::Task::Server;
+   sub task_server {
+      my ($fh, $path) = @_;
+      my $server = AnyEvent::Task::Server->new (
+         listen => ['unix/', $path],
+         interface => { hello => sub { "hello $_[0], from worker $$" } },
+      );
+      my $w = AE::io ($fh, 0, sub { exit 0 });   # the demo went away
+      AE::cv->recv;
+   }
+})->send_arg ("$task_dir/socket")->run ("task_server", my $task_server = AE::cv);
+my $task_keep = $task_server->recv;
+my $client = AnyEvent::Task::Client->new (connect => ['unix/', "$task_dir/socket"]);
+$cv = AE::cv;
+$client->checkout (timeout => 10)->hello ("demo", sub { $cv->send ($_[1]) });
+print "7. AnyEvent::Task round trip: ", $cv->recv, "\n";

@@ -16,6 +16,10 @@
 #include "rpc_parent.h"
 #include "rpc_child.h"
 #include "pool.h"
+#include "svc.h"
+#include "task.h"
+#include "closure.h"
+#include "fastexit.h"
 
 MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Fork::Core
 
@@ -32,3 +36,11 @@ INCLUDE: rpc_parent.xsh
 INCLUDE: rpc_child.xsh
 
 INCLUDE: pool.xsh
+
+INCLUDE: closure.xsh
+
+INCLUDE: fastexit.xsh
+
+INCLUDE: svc.xsh
+
+INCLUDE: task.xsh

@@ -15,6 +15,7 @@
 #include "util.h"
 #include "rpc_codec.h"
 #include "rpc_parent.h"
+#include "closure.h"
 #include "aef_rpc.h"
 
 #define AEF_XS_RPC_CLASS "AnyEvent::Fork::RPC::Core"
@@ -29,9 +30,19 @@ struct aef_xs_rpc {
   SV *rw, *ww;        /* AnyEvent watchers */
   CV *rcb, *wcb;      /* their callbacks: XSUBs pointing back here */
   int stopped;        /* reader stopped: end-of-file or a transport error */
-  int fresh;          /* the event loop called us since the last eager write */
+  unsigned long turn; /* aef_xs_rpc_turn__ at the last eager write */
+  int eager;          /* eager writes in that turn */
   int werr;           /* -errno of an eager write, reported by the writer */
 };
+
+/* turns of the event loop that called into an RPC object (its reader or
+ * its writer): one count for all of them */
+static unsigned long aef_xs_rpc_turn__;
+
+/* eager writes per object and turn: enough for the requests that answer
+ * one read's responses at a pool's usual load, so that no write watcher
+ * (two epoll_ctl calls and a loop turn) is needed for them */
+#define AEF_XS_RPC_EAGER 8
 
 static int aef_xs_rpc_free__ (pTHX_ SV *sv, MAGIC *mg);
 
@@ -114,6 +125,8 @@ aef_xs_rpc_dispatch__ (pTHX_ aef_xs_rpc *st)
         SAVETMPS;
         /* the callback is ours now: freed with this frame's temporaries */
         target = kind == AEF_RPC_RESULT ? sv_2mortal ((SV *)cb) : st->on_event;
+        if (kind == AEF_RPC_RESULT)
+          aef_xs_closure_attach (aTHX_ target); /* detached while queued */
         PUSHMARK (SP);
         PUTBACK;
 
@@ -161,7 +174,7 @@ aef_xs_rpc_readable__ (pTHX_ aef_xs_rpc *st)
   SV *hold = SvREFCNT_inc_simple_NN (st->obj); /* callbacks may drop the rest */
   int rc;
 
-  st->fresh = 1;
+  aef_xs_rpc_turn__++;
 
   /* frames left behind by a callback that died last time come first */
   rc = aef_xs_rpc_dispatch__ (aTHX_ st);
@@ -201,7 +214,7 @@ aef_xs_rpc_writable__ (pTHX_ aef_xs_rpc *st)
   int rc = 0;
 
   st->werr = 0;
-  st->fresh = 1;
+  aef_xs_rpc_turn__++;
 
   if (left < 0)
     rc = aef_xs_rpc_fail__ (aTHX_ st, aef_xs_strerror (aTHX_ -(int)left));
@@ -240,22 +253,29 @@ aef_xs_rpc_wcb__ (pTHX_ CV *cv)
   XSRETURN_EMPTY;
 }
 
-/* After a request was queued: write it at once when the event loop has
- * called us since the last such eager write (a request answering a
- * response, for example), else leave it to the write watcher, so that
- * requests queued in a burst go out in one write. 0, or -1 ($@ set) when
- * the watcher could not be created. */
+/* After a request was queued: write it at once, up to AEF_XS_RPC_EAGER
+ * times per turn of the event loop into any RPC object (requests that
+ * answer responses, also those a pool hands to another worker), else
+ * leave it to the write watcher, so that requests queued in a burst go
+ * out in one write. 0, or -1 ($@ set) when the watcher could not be
+ * created. */
 static int
 aef_xs_rpc_kick__ (pTHX_ aef_xs_rpc *st)
 {
   if (st->core.fd < 0 || st->ww)
     return 0;
 
-  if (st->fresh && !st->werr)
+  if (st->turn != aef_xs_rpc_turn__)
+    {
+      st->turn = aef_xs_rpc_turn__;
+      st->eager = 0;
+    }
+
+  if (st->eager < AEF_XS_RPC_EAGER && !st->werr)
     {
       ssize_t left = aef_rpc_write (&st->core);
 
-      st->fresh = 0;
+      st->eager++;
       if (left == 0)
         return 0;
       if (left < 0)
@@ -303,6 +323,8 @@ aef_xs_rpc_call__ (pTHX_ CV *cv)
       rc = aef_rpc_end (&st->core, copy);
       if (rc)
         SvREFCNT_dec (copy);
+      else
+        aef_xs_closure_detach (aTHX_ copy, 1, 0); /* a fresh closure: while queued */
     }
   if (rc)
     croak ("AnyEvent::Fork::RPC: cannot queue request: %" SVf,
@@ -333,6 +355,7 @@ aef_xs_rpc_drop__ (void *ctx, void *cb)
 {
   dTHX;
   PERL_UNUSED_ARG (ctx);
+  aef_xs_closure_attach (aTHX_ (SV *)cb);
   SvREFCNT_dec ((SV *)cb);
 }
 
@@ -391,7 +414,7 @@ aef_xs_rpc_new (pTHX_ const char *klass, int async, UV rlen, SV *serialiser, SV 
   st->on_event = newSVsv (on_event);
   st->on_error = newSVsv (on_error);
   st->on_destroy = newSVsv (on_destroy);
-  st->fresh = 1;
+  st->turn = aef_xs_rpc_turn__ - 1;
 
   obj = aef_xs_obj_new (aTHX_ gv_stashpv (klass, GV_ADD), &aef_xs_rpc_vtbl__, st);
   st->obj = SvRV (obj);

@@ -2,6 +2,7 @@
  * reader's state is this process's: one command stream per template. */
 #include "util.h"
 #include "serve.h"
+#include "fastexit.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -66,6 +67,7 @@ serve_fork__ (pTHX_ int master, int fd)
         }
 
       close (fd);
+      aef_xs_fastexit_arm (aTHX);
       sv_setpvf (name, "%" SVf " AnyEvent::Fork", SVfARG (owner));
       SvSETMAGIC (name);
     }

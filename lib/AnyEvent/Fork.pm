@@ -708,10 +708,15 @@ sub new_exec {
 
    local $ENV{PERL5LIB} = join $^O eq "MSWin32" ? ";" : ":", grep !ref, @INC;
 
+   # the template binds every symbol at start-up (LD_BIND_NOW), so that its
+   # forks never resolve one lazily (each a copy-on-write fault); this value
+   # tells it to remove the variable again before any user code runs
+   my @bind = exists $ENV{LD_BIND_NOW} ? () : "LD_BIND_NOW=AnyEvent::Fork::Serve";
+
    my $pid = AnyEvent::Fork::Core::spawn (
       $perl,
       [$perl, "-MAnyEvent::Fork::Serve", "-e", "AnyEvent::Fork::Serve::me", fileno $slave, $$],
-      [map "$_=$ENV{$_}", keys %ENV],
+      [(map "$_=$ENV{$_}", keys %ENV), @bind],
       $slave,
    );
 
@@ -1069,6 +1074,36 @@ small as the original's. The benchmark F<bench/fork.pl> measures these
 against the original.
 
 =back
+
+=head2 The exit hook of forked children
+
+A process forked from a template (C<fork>, C<new> with the default
+template) registers, as the last function perl runs at its exit
+(L<perlapi/perl_atexit>), a hook that runs after the C<END> blocks and the
+destruction of the remaining objects: it flushes every Perl file handle
+and every C stdio stream and ends the process with C<_exit> and perl's
+exit status. What it skips is C's C<exit>: C<atexit> handlers registered
+by C code and the destructors of loaded shared libraries (for example of
+other XS modules) do not run in such children; their Perl-level C<END>
+blocks and C<DESTROY> methods still do. Processes the child forks itself
+exit the ordinary way.
+
+To turn it off, set the environment variable
+C<PERL_ANYEVENT_FORK_FAST_EXIT> to C<0> before the template is made (each
+new child reads it), or call C<AnyEvent::Fork::Core::fast_exit (0)> in the
+template or in the child (C<< $template->eval ('require
+AnyEvent::Fork::Core; AnyEvent::Fork::Core::fast_exit (0)') >>);
+C<fast_exit> returns the previous setting, and C<fast_exit ()> only
+reads it.
+
+=head2 Symbols bound at start-up
+
+C<new_exec> starts the template with C<LD_BIND_NOW> set (unless the
+variable is already set), so that the dynamic linker binds every symbol
+of perl and of the modules the template loads at once, instead of at their
+first use, which would happen in each forked child again. The template
+removes the variable from C<%ENV> before any of your code runs: neither
+your code nor the programs it runs see it.
 
 =head1 SEE ALSO
 

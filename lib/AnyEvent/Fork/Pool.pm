@@ -494,6 +494,17 @@ protocol).
 
 =back
 
+=head2 Queued closures
+
+A fresh callback given to the pool (C<< $pool->(@args, sub { ... }) >>) is
+taken off its package's list of closures while it waits, in the pool's
+queue or at a worker, and entered again just before it is called, exactly
+as L<AnyEvent::Fork::RPC/Queued closures> describes: without this, perl
+would spend time proportional to the number of waiting jobs freeing each
+callback. Nothing about the callback differs when it runs, and callbacks
+you keep a reference to (or pass on through a loop variable) are not
+touched.
+
 =head1 SEE ALSO
 
 L<AnyEvent::Fork>, L<AnyEvent::Fork::RPC>, L<AnyEvent>.
@@ -605,6 +616,7 @@ sub _start_worker {
 
       undef $self->[FULL];
 
+      AnyEvent::Fork::Core::closure_attach ($cb); # detached while queued
       my $ok = eval { &$cb; 1 };
       _serve ($self, $ok ? undef : $@);
    };
@@ -728,8 +740,18 @@ sub _serve {
    my ($self, $err) = @_;
 
    if (@{ $self->[QUEUE] } || $self->[SHUTDOWN]) {
-      until (eval { _schedule ($self); 1 }) {
+      my $queue = $self->[QUEUE];
+
+      for (;;) {
+         my $left = @$queue;
+
+         last if eval { _schedule ($self); 1 };
          $err = $@ unless defined $err;
+
+         # no job was dropped: a worker cannot even be started (a
+         # serialiser that does not compile, say), and retrying would
+         # fail the same way forever
+         last unless @$queue < $left;
       }
    }
 
@@ -865,6 +887,11 @@ sub run {
 
       # (the scheduler starts a worker when there is none)
       push @$queue, [@_];
+      # a fresh closure leaves its package's back-reference list while it
+      # waits (see "Queued closures" below); our copy in the job is one
+      # reference to it
+      AnyEvent::Fork::Core::closure_detach ($queue->[-1][-1], 1)
+         if @_;
       _schedule ($self)
          unless $self->[FULL];
    };

@@ -675,6 +675,33 @@ bulk echo and worker memory beside the machine's own limits.
 
 =back
 
+=head2 Queued closures
+
+Perl keeps every anonymous closure on a list of its package (so that the
+package can let go of it when the package itself is freed), and takes it
+off that list again when the closure is freed. Removing an entry is quick
+only for the first and the last one; any other is found by a scan. A
+program that queues many calls, each with a fresh callback
+(C<< $rpc->($x, sub { ... }) >>), frees those callbacks in the order it made
+them, so every removal scans past all the closures made after it: with
+100,000 calls waiting, perl spends most of its time there.
+
+So while a fresh callback waits in the queue, it is taken off that list
+(it was just made, so it is still the list's last entry) and its package
+pointer is cleared; just before it is called, or dropped unanswered, it is
+entered again at the end of the list, from which it is then removed
+quickly when it is freed. Only closures that nobody else can see are
+treated this way: an anonymous closure written in the statement that
+makes the call (C<< $rpc->(@args, sub { ... }) >>), which nothing but that
+statement's temporaries refer to. A callback you keep in a variable, one
+that arrives through a loop variable or a wrapper sub's C<@_>, a named
+sub, a condvar or an object is left alone (and costs what it costs in
+perl). When the callback runs,
+everything about it is as before: C<caller>, L<Sub::Util/subname>,
+C<SUPER::> inside it, L<B::Deparse>, the debugger (which looks at the
+package of code called from XS) and the moment the objects it captured
+are destroyed.
+
 =head1 SEE ALSO
 
 L<AnyEvent::Fork>, L<AnyEvent::Fork::Pool>, L<AnyEvent::Fork::RPC::Sync>,

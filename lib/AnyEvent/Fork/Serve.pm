@@ -399,6 +399,10 @@ sub me {
       last;
    }
 
+   # new_exec added LD_BIND_NOW for this process's own start-up only
+   delete $ENV{LD_BIND_NOW}
+      if defined $ENV{LD_BIND_NOW} && $ENV{LD_BIND_NOW} eq "AnyEvent::Fork::Serve";
+
    $OWNER = $ARGV[1];
    $0 = "$OWNER AnyEvent::Fork/exec";
 

@@ -1,0 +1,69 @@
+#!/usr/bin/perl
+
+# bench/ipcm.pl - IPC::Manager services on each bus protocol: start-up of
+# ipcm_service, sync_request round trips per second, 2000 requests sent at
+# once then awaited, and the time to drop the handle (shutdown), beside the
+# C socket ping-pong measured in the same run (bench/limits/pingpong.c) and
+# beside the original IPC::Manager 0.000038's figures (it cannot be
+# installed on Debian 12; the figures were measured on this class of
+# machine, at load ~2, with the same echo service).
+#
+# run with: perl Makefile.PL && make && perl bench/ipcm.pl [--quick]
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/../blib/lib", "$FindBin::Bin/../blib/arch";
+use Bench;
+use Getopt::Long ();
+use Time::HiRes ();
+use IPC::Manager qw(ipcm_service ipcm_default_protocol);
+
+my %opt = (rounds => 5, rt => 3000, pipe => 2000);
+Getopt::Long::GetOptions ("quick" => sub { %opt = (rounds => 3, rt => 1000, pipe => 2000) })
+   or die "usage: $0 [--quick]\n";
+
+# the original's figures: start-up ms, round trips/s, pipelined req/s, shutdown ms
+my %ORIG = (
+   UnixSocket     => ["11", "2,900-3,200", "6,000-8,000",   "1,000"],
+   ConnectionUnix => ["13", "2,100-2,800", "14,000-22,000", "1,000"],
+   MessageFiles   => ["12", "1,600-1,700", "3,500-5,300",   "66"],
+);
+
+sub median { my @s = sort { $a <=> $b } @_; $s[$#s / 2] }
+
+sub service { ipcm_service (echo => (handle_request => sub { $_[1]{request} })) }
+
+sub measure {
+   my ($proto) = @_;
+   ipcm_default_protocol ($proto);
+   my (@start, @stop, @rt, @pipe);
+   for (1 .. $opt{rounds}) {
+      my $h;
+      push @start, Bench::timeit (sub { $h = service () });
+      $h->sync_request (echo => "warm", 10) for 1 .. 10;
+      my $n = $opt{rt};
+      push @rt, $n / Bench::timeit (sub { $h->sync_request (echo => "ping", 10) for 1 .. $n });
+      my $p = $opt{pipe};
+      push @pipe, $p / Bench::timeit (sub {
+         $h->send_request (echo => "ping$_") for 1 .. $p;
+         $h->await_all_responses (60);
+         delete $h->{_RESPONSES};
+      });
+      push @stop, Bench::timeit (sub { undef $h });
+   }
+   return (median (@start) * 1000, median (@rt), median (@pipe), median (@stop) * 1000);
+}
+
+my $pp = Bench::limit ("pingpong");
+my ($rate) = `$pp 100000` =~ /rate=([\d.]+)/;
+
+printf "load %s", `cat /proc/loadavg 2>/dev/null` || "?\n";
+printf "C socket ping-pong (bench/limits/pingpong.c): %d round trips/s\n\n", $rate;
+printf "%-15s %10s %14s %20s %12s\n", "protocol", "start-up", "round trips/s", "2000 pipelined req/s", "shutdown";
+for my $proto (qw(UnixSocket ConnectionUnix MessageFiles)) {
+   my @m = measure ($proto);
+   printf "%-15s %7.1f ms %14d %20d %9.1f ms   (%.0f%% of ping-pong)\n", $proto, @m, 100 * $m[1] / $rate;
+   printf "%-15s %7s ms %14s %20s %9s ms\n", "  original", @{ $ORIG{$proto} };
+}

@@ -1,0 +1,145 @@
+#!/usr/bin/perl
+
+# bench/task.pl - AnyEvent::Task: sequential calls on one checkout, calls
+# queued at once on one checkout, one-call checkouts on a warm pool, and
+# one-call checkouts that each need a fresh worker; beside the machine's
+# limits measured in the same run (bench/limits/) and beside the original
+# 0.805's figures on this class of machine (it cannot be installed here:
+# the figures are quoted).
+#
+# run with: perl Makefile.PL && make && perl bench/task.pl [--quick]
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/../blib/lib", "$FindBin::Bin/../blib/arch";
+use Bench;
+use Getopt::Long ();
+use File::Temp ();
+
+my %opt = (rounds => 3, time => 1, queue => 2000, checkouts => 2000, fresh => 100);
+Getopt::Long::GetOptions (\%opt, "rounds=i", "time=f", "quick")
+   or die "usage: perl bench/task.pl [--rounds R] [--time S] [--quick]\n";
+@opt{qw(rounds time)} = (2, 0.5) if $opt{quick};
+
+use AnyEvent::Task::Server;
+use AnyEvent::Task::Client;
+
+# the server first: no watcher may exist before it is forked
+my $dir = File::Temp->newdir;
+my $path = "$dir/s";
+AnyEvent::Task::Server::fork_task_server (
+   listen => ['unix/', $path],
+   interface => sub { $_[0] },
+);
+
+sub wait_for_server {
+   my $c = AnyEvent::Task::Client->new (connect => ['unix/', $path], min_workers => 1);
+   my $cv = AE::cv;
+   $c->checkout (timeout => 10)->(1, sub { $cv->send });
+   $cv->recv;
+}
+
+sub best (&) {
+   my ($code) = @_;
+   my $best = 0;
+   for (1 .. $opt{rounds}) {
+      my $r = $code->();
+      $best = $r if $r > $best;
+   }
+   $best
+}
+
+# a client with one worker and a checkout bound to it (it answered once)
+sub bound_checkout {
+   my $c = AnyEvent::Task::Client->new (connect => ['unix/', $path], min_workers => 1, max_workers => 1);
+   my $co = $c->checkout (timeout => undef);
+   my $cv = AE::cv;
+   $co->(0, sub { $cv->send });
+   $cv->recv;
+   ($c, $co)
+}
+
+# one checkout, each call issued from the previous call's callback
+sub sequential {
+   my ($c, $co) = bound_checkout ();
+   best {
+      my ($n, $end) = (0, Bench::now + $opt{time});
+      my $cv = AE::cv;
+      my $next;
+      $next = sub {
+         $n++;
+         return $cv->send if Bench::now >= $end;
+         $co->($n, $next);
+      };
+      my $t0 = Bench::now;
+      $co->(0, $next);
+      $cv->recv;
+      undef $next;
+      $n / (Bench::now - $t0)
+   }
+}
+
+# N calls queued at once on one (bound) checkout
+sub pipelined {
+   my ($c, $co) = bound_checkout ();
+   best {
+      my $cv = AE::cv;
+      my $left = $opt{queue};
+      my $t0 = Bench::now;
+      $co->($_, sub { $cv->send unless --$left }) for 1 .. $opt{queue};
+      $cv->recv;
+      $opt{queue} / (Bench::now - $t0)
+   }
+}
+
+# N one-call checkouts on a warm pool of 5 workers (max_checkouts: fresh workers)
+sub checkouts {
+   my ($n, %copt) = @_;
+   best {
+      my $c = AnyEvent::Task::Client->new (connect => ['unix/', $path], min_workers => 5, max_workers => 5, %copt);
+      # warm: five workers connected and answered once
+      my $cv = AE::cv;
+      $cv->begin for 1 .. 5;
+      my @co = map $c->checkout (timeout => undef), 1 .. 5;
+      $_->(0, sub { $cv->end }) for @co;
+      $cv->recv;
+      @co = ();
+      $cv = AE::cv;
+      my $left = $n;
+      my $t0 = Bench::now;
+      $c->checkout (timeout => undef)->($_, sub { $cv->send unless --$left }) for 1 .. $n;
+      $cv->recv;
+      $n / (Bench::now - $t0)
+   }
+}
+
+wait_for_server ();
+
+my %r = (
+   seq   => sequential (),
+   pipe  => pipelined (),
+   warm  => checkouts ($opt{checkouts}),
+   fresh => checkouts ($opt{fresh}, max_checkouts => 1),
+);
+
+my %pp = Bench::run_cmd ([Bench::limit ("pingpong"), 200000]);
+my %fk = Bench::run_cmd ([Bench::limit ("fork_limit"), 2000, 2]);
+my %st = Bench::run_cmd ([Bench::limit ("stream"), 512]);
+my $msg = length '["do",{},1234]["ok",{},1234]';
+
+my @rows = (
+   ["sequential calls/s (one checkout)",        $r{seq},   $pp{rate},                 "C ping-pong round trips/s", 4300, 4900],
+   ["pipelined calls/s ($opt{queue} queued)",    $r{pipe},  $st{rate} * 1048576 / $msg, "C stream of request+reply bytes/s ($msg B)", 33000, 35000],
+   ["checkouts/s ($opt{checkouts}, warm pool of 5)", $r{warm}, $pp{rate} / 2,           "C ping-pong / 2 (call + release)", 4900, 5800],
+   ["fresh-worker checkouts/s ($opt{fresh}, max_checkouts 1)", $r{fresh}, $fk{forks_per_s}, "C socketpair+fork+exit+wait/s", 830, 880],
+);
+
+printf "%-52s %10s %12s   %-13s %s\n", "figure", "ours", "C limit", "original", "ours/orig";
+for (@rows) {
+   my ($name, $ours, $lim, $limname, $olo, $ohi) = @$_;
+   printf "%-52s %10.0f %12.0f   %5d-%-7d %.1f-%.1fx   (limit: %s)\n",
+      $name, $ours, $lim, $olo, $ohi, $ours / $ohi, $ours / $olo, $limname;
+}
+print "AnyEvent model: $AnyEvent::MODEL\n";

@@ -1,0 +1,425 @@
+/* Services: libevent wait step, transport helpers, random ids. See aef_svc.h. */
+#include "aef_svc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <event2/event.h>
+#ifdef __linux__
+#include <sys/inotify.h>
+#include <sys/syscall.h>
+#include <sys/random.h>
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* random ids */
+
+static int random_bytes__(uint8_t *p, size_t n)
+{
+  size_t got = 0;
+  int fd = -1, r = 0;
+
+#ifdef __linux__
+  while (got < n) {
+    ssize_t k = getrandom(p + got, n - got, 0);
+    if (k < 0) {
+      if (errno == EINTR)
+        continue;
+      break;
+    }
+    got += (size_t)k;
+  }
+  if (got == n)
+    return 0;
+#endif
+  fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    r = -errno;
+    goto cleanup;
+  }
+  r = aef_read_full(fd, p + got, n - got);
+cleanup:
+  if (fd >= 0)
+    close(fd);
+  return r;
+}
+
+int aef_svc_uuid(char out[37])
+{
+  static const char hex[] = "0123456789ABCDEF";
+  uint8_t b[16];
+  int r = random_bytes__(b, sizeof b), i, o = 0;
+
+  if (r)
+    return r;
+  b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
+  b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+  for (i = 0; i < 16; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10)
+      out[o++] = '-';
+    out[o++] = hex[b[i] >> 4];
+    out[o++] = hex[b[i] & 15];
+  }
+  out[o] = 0;
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* framing */
+
+int aef_svc_frame_next(const uint8_t *p, size_t len, size_t max, size_t *payload_len)
+{
+  uint32_t n;
+
+  if (len < 4)
+    return 0;
+  n = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+  if (n > max)
+    return -EMSGSIZE;
+  if (len - 4 < n)
+    return 0;
+  *payload_len = n;
+  return 1;
+}
+
+int aef_svc_frame_put(aef_buf *b, const void *payload, size_t len)
+{
+  uint8_t h[4];
+  int r;
+
+  if (len > AEF_SVC_FRAME_MAX)
+    return -EMSGSIZE;
+  h[0] = (uint8_t)(len >> 24);
+  h[1] = (uint8_t)(len >> 16);
+  h[2] = (uint8_t)(len >> 8);
+  h[3] = (uint8_t)len;
+  r = aef_buf_reserve(b, 4 + len);
+  if (r)
+    return r;
+  aef_buf_append(b, h, 4);      /* cannot fail after the reserve */
+  aef_buf_append(b, payload, len);
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* datagrams */
+
+int aef_svc_dgram_recv(int fd, aef_buf *b)
+{
+  int pending = 0;
+  ssize_t k;
+  uint8_t probe;
+
+  aef_buf_consume(b, aef_buf_size(b));
+  for (;;) {
+    /* the size of the next datagram, as the kernel queued it */
+    if (ioctl(fd, FIONREAD, &pending) < 0)
+      return -errno;
+    if (pending == 0) {
+      /* either nothing queued or an empty datagram: peek to tell */
+      k = recv(fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+      if (k < 0)
+        return errno == EINTR ? (errno = 0, -EINTR) : -errno;
+      if (k > 0)
+        continue; /* raced with an arrival: measure again */
+      k = recv(fd, &probe, 1, MSG_DONTWAIT);
+      return k < 0 ? -errno : 0;
+    }
+    if ((size_t)pending > AEF_SVC_DGRAM_MAX || (size_t)pending > b->max) {
+      k = recv(fd, &probe, 1, MSG_DONTWAIT | MSG_TRUNC);
+      return k < 0 ? -errno : -EMSGSIZE;
+    }
+    {
+      int r = aef_buf_reserve(b, (size_t)pending);
+      if (r)
+        return r;
+    }
+    k = recv(fd, b->data + b->len, (size_t)pending, MSG_DONTWAIT | MSG_TRUNC);
+    if (k < 0) {
+      if (errno == EINTR)
+        continue;
+      return -errno;
+    }
+    if ((size_t)k > (size_t)pending)
+      return -EMSGSIZE; /* cannot happen: FIONREAD sized it */
+    b->len += (size_t)k;
+    return 0;
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* directory watches */
+
+int aef_svc_watch_open(const char *dir, int peers)
+{
+#ifdef __linux__
+  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC), r;
+  /* messages arrive by rename only; peers come and go in every way */
+  uint32_t mask = IN_MOVED_TO | IN_ONLYDIR;
+
+  if (fd < 0)
+    return -errno;
+  if (peers)
+    mask |= IN_CREATE | IN_DELETE | IN_MOVED_FROM;
+  if (inotify_add_watch(fd, dir, mask) < 0) {
+    r = -errno;
+    close(fd);
+    return r;
+  }
+  return fd;
+#else
+  (void)dir; (void)peers;
+  return -ENOSYS;
+#endif
+}
+
+int aef_svc_watch_drain(int fd)
+{
+  char buf[4096];
+  int n = 0;
+
+  for (;;) {
+    ssize_t k = read(fd, buf, sizeof buf);
+    if (k > 0) {
+      n++;
+      continue;
+    }
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+      return -errno;
+    return n;
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* liveness */
+
+static int zombie__(pid_t pid)
+{
+  char path[64], buf[512], *p;
+  int fd, r = 0;
+  ssize_t k;
+
+  snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  k = read(fd, buf, sizeof buf - 1);
+  if (k > 0) {
+    buf[k] = 0;
+    p = strrchr(buf, ')'); /* the command name may hold anything */
+    r = p && p[1] == ' ' && p[2] == 'Z';
+  }
+  close(fd);
+  return r;
+}
+
+int aef_svc_pid_alive(pid_t pid)
+{
+  if (pid <= 0)
+    return 0;
+  if (kill(pid, 0) < 0 && errno != EPERM)
+    return 0;
+  return !zombie__(pid);
+}
+
+/* ------------------------------------------------------------------------ */
+/* the wait step */
+
+struct aef_svc_loop {
+  struct event_base *base;
+  pid_t owner;
+};
+
+int aef_svc_loop_new(aef_svc_loop **out)
+{
+  aef_svc_loop *l = calloc(1, sizeof *l);
+
+  if (!l)
+    return -ENOMEM;
+  l->base = event_base_new();
+  if (!l->base) {
+    free(l);
+    return -ENOMEM;
+  }
+  l->owner = getpid();
+  *out = l;
+  return 0;
+}
+
+void aef_svc_loop_free(aef_svc_loop *loop)
+{
+  if (!loop)
+    return;
+  if (loop->owner == getpid())
+    event_base_free(loop->base);
+  /* in a forked child the base's descriptors are inherited copies: leave
+   * the parent's kernel state alone and only drop the memory we can */
+  free(loop);
+}
+
+typedef struct waiter__ {
+  int *flag;      /* set to 1 (or incremented, for signals) */
+  int count;      /* signals: add instead of set */
+  int *woke;
+  struct event_base *base;
+} waiter__;
+
+static void on_event__(evutil_socket_t fd, short what, void *arg)
+{
+  waiter__ *w = arg;
+
+  (void)fd; (void)what;
+  if (w->flag) {
+    if (w->count)
+      (*w->flag)++;
+    else
+      *w->flag = 1;
+  }
+  (*w->woke)++;
+  /* no loopbreak: EVLOOP_ONCE returns once every event that became active
+   * together has been counted (a break would drop the others' counts) */
+}
+
+static void reap__(aef_svc_wait *w)
+{
+  while (w->nreaped < w->reaped_cap) {
+    int st;
+    pid_t p = waitpid(-1, &st, WNOHANG);
+    if (p <= 0)
+      break;
+    w->reaped[w->nreaped].pid = p;
+    w->reaped[w->nreaped].status = st;
+    w->nreaped++;
+  }
+}
+
+int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w)
+{
+  size_t nev = w->nr + w->nw + w->nsig + (w->reap ? 1 : 0) + w->nwatch + 1, i, k = 0;
+  struct event **ev = NULL;
+  waiter__ *wt = NULL;
+  int *sigint = NULL, *pidfd = NULL, woke = 0, r = 0, chld = 0;
+  struct timeval tv;
+
+  w->nreaped = 0;
+  for (i = 0; i < w->nr; i++) w->rready[i] = 0;
+  for (i = 0; i < w->nw; i++) w->wready[i] = 0;
+  for (i = 0; i < w->nwatch; i++) w->gone[i] = 0;
+
+  if (w->reap)
+    reap__(w);
+  if (w->nreaped)
+    return (int)w->nreaped;
+
+  ev = calloc(nev ? nev : 1, sizeof *ev);
+  wt = calloc(nev ? nev : 1, sizeof *wt);
+  sigint = calloc(w->nsig ? w->nsig : 1, sizeof *sigint);
+  pidfd = calloc(w->nwatch ? w->nwatch : 1, sizeof *pidfd);
+  if (!ev || !wt || !sigint || !pidfd) {
+    r = -ENOMEM;
+    goto cleanup;
+  }
+  for (i = 0; i < w->nwatch; i++)
+    pidfd[i] = -1;
+
+#define ADD__(fd, what, flagp, cnt) do { \
+    wt[k].flag = (flagp); wt[k].count = (cnt); wt[k].woke = &woke; wt[k].base = loop->base; \
+    ev[k] = event_new(loop->base, (fd), (what), on_event__, &wt[k]); \
+    if (!ev[k] || event_add(ev[k], NULL) < 0) { r = -ENOMEM; goto cleanup; } \
+    k++; \
+  } while (0)
+
+  for (i = 0; i < w->nr; i++)
+    ADD__(w->rfds[i], EV_READ, &w->rready[i], 0);
+  for (i = 0; i < w->nw; i++)
+    ADD__(w->wfds[i], EV_WRITE, &w->wready[i], 0);
+  for (i = 0; i < w->nsig; i++)
+    ADD__(w->sigs[i], EV_SIGNAL | EV_PERSIST, &sigint[i], 1);
+  if (w->reap)
+    ADD__(SIGCHLD, EV_SIGNAL | EV_PERSIST, &chld, 1);
+  /* a watched pid wakes us through a pidfd where there are pidfds (it
+   * turns readable when the process exits, zombie or not); elsewhere it is
+   * looked at before and after the wait */
+  for (i = 0; i < w->nwatch; i++) {
+#if defined(__linux__) && defined(SYS_pidfd_open)
+    pidfd[i] = (int)syscall(SYS_pidfd_open, w->watch[i], 0);
+    if (pidfd[i] >= 0) {
+      fcntl(pidfd[i], F_SETFD, FD_CLOEXEC);
+      ADD__(pidfd[i], EV_READ, &w->gone[i], 0);
+      continue;
+    }
+    if (errno == ESRCH) {
+      w->gone[i] = 1;
+      continue;
+    }
+#endif
+    if (!aef_svc_pid_alive(w->watch[i]))
+      w->gone[i] = 1;
+  }
+#undef ADD__
+  for (i = 0; i < w->nwatch; i++)
+    if (w->gone[i]) {
+      r = 1;
+      goto cleanup;
+    }
+
+  if (w->timeout_ms >= 0) {
+    /* our own timer, freed below (a loopexit would outlive this call) */
+    tv.tv_sec = w->timeout_ms / 1000;
+    tv.tv_usec = (w->timeout_ms % 1000) * 1000;
+    wt[k].flag = NULL; wt[k].count = 0; wt[k].woke = &woke; wt[k].base = loop->base;
+    ev[k] = evtimer_new(loop->base, on_event__, &wt[k]);
+    if (!ev[k] || evtimer_add(ev[k], &tv) < 0) {
+      r = -ENOMEM;
+      goto cleanup;
+    }
+    k++;
+  }
+  if (k || w->timeout_ms >= 0)
+    if (event_base_loop(loop->base, EVLOOP_ONCE) < 0)
+      r = -EIO;
+  /* a signal caught after the wake-up, while the callbacks ran, is only
+   * noted in libevent's signal pipe: collect it before the handlers go */
+  if (!r && (w->nsig || w->reap))
+    if (event_base_loop(loop->base, EVLOOP_NONBLOCK) < 0)
+      r = -EIO;
+
+  for (i = 0; i < w->nsig; i++)
+    w->sigcount[i] += (unsigned)sigint[i];
+  if (w->reap)
+    reap__(w);
+  for (i = 0; i < w->nwatch; i++)
+    if (pidfd[i] < 0 && !aef_svc_pid_alive(w->watch[i]))
+      w->gone[i] = 1;
+  if (!r) {
+    r = (int)w->nreaped;
+    for (i = 0; i < w->nwatch; i++) r += w->gone[i];
+    for (i = 0; i < w->nr; i++) r += w->rready[i];
+    for (i = 0; i < w->nw; i++) r += w->wready[i];
+    for (i = 0; i < w->nsig; i++) r += sigint[i] ? 1 : 0;
+  }
+
+cleanup:
+  for (i = 0; i < k; i++)
+    if (ev[i])
+      event_free(ev[i]);
+  if (pidfd)
+    for (i = 0; i < w->nwatch; i++)
+      if (pidfd[i] >= 0)
+        close(pidfd[i]);
+  free(ev);
+  free(wt);
+  free(sigint);
+  free(pidfd);
+  return r;
+}

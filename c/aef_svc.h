@@ -1,0 +1,97 @@
+/*
+ * Services (IPC::Manager-style) in the C core: the libevent wait step of a
+ * service loop, the bus transports' byte-level helpers and the registry's
+ * random ids. Perl-free; every function returns 0 (or a count) or -errno.
+ */
+#ifndef AEF_SVC_H
+#define AEF_SVC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "aef.h"
+
+/* Largest frame a ConnectionUnix stream may carry (payload bytes). */
+#define AEF_SVC_FRAME_MAX (256u * 1024u * 1024u)
+
+/* Largest datagram aef_svc_dgram_recv accepts. */
+#define AEF_SVC_DGRAM_MAX (16u * 1024u * 1024u)
+
+/* Writes a random (version 4) UUID, 36 characters plus NUL, into out; the
+ * bytes come from getrandom(2) (or /dev/urandom where it is missing). */
+int aef_svc_uuid(char out[37]);
+
+/* ConnectionUnix framing: a 4-byte big-endian length, then that many bytes.
+ * Looks at the len bytes at p: returns 1 and sets *payload_len when a whole
+ * frame is there (it occupies 4 + *payload_len bytes), 0 when more bytes
+ * are needed, -EMSGSIZE when the announced length exceeds max. Reads only
+ * p[0..len). */
+int aef_svc_frame_next(const uint8_t *p, size_t len, size_t max, size_t *payload_len);
+
+/* Appends one frame (header and payload) to b. 0, -EMSGSIZE (payload over
+ * AEF_SVC_FRAME_MAX or over the buffer's bound) or -ENOMEM. */
+int aef_svc_frame_put(aef_buf *b, const void *payload, size_t len);
+
+/* Receives the next datagram of the (non-blocking) socket fd whole into b
+ * (b is emptied first; it grows to the datagram's actual size as reported
+ * by the kernel, never beyond AEF_SVC_DGRAM_MAX). 0 on success (an empty
+ * datagram leaves b empty), -EAGAIN when none is queued, -EMSGSIZE when the
+ * datagram was larger than the bound (it is consumed and dropped), other
+ * -errno on failure. */
+int aef_svc_dgram_recv(int fd, aef_buf *b);
+
+/* An inotify descriptor (non-blocking, close-on-exec) watching directory
+ * dir for entries renamed into it (how message files arrive) and, with
+ * peers true, also for entries created or removed (peers joining and
+ * leaving a route). Returns the descriptor or -errno (-ENOSYS where there
+ * is no inotify). */
+int aef_svc_watch_open(const char *dir, int peers);
+
+/* Reads and discards every queued event of a watch descriptor. Returns the
+ * number of events read or -errno. */
+int aef_svc_watch_drain(int fd);
+
+/* 1 if pid is a process that can still run (signal 0 reaches it, or EPERM)
+ * and is not a zombie (judged from /proc without reaping it), else 0. */
+int aef_svc_pid_alive(pid_t pid);
+
+/*
+ * The service loop's wait step on libevent. A loop (opaque; one per process
+ * that runs a service) waits, in one call, for the first of: a descriptor of
+ * rfds readable, one of wfds writable, a grabbed signal, a child exit (when
+ * reap is set), a watched pid gone, or the timeout.
+ */
+typedef struct aef_svc_loop aef_svc_loop;
+
+typedef struct aef_svc_reaped {
+  pid_t pid;
+  int status; /* raw wait status */
+} aef_svc_reaped;
+
+/* Input and output of one wait. The caller owns every array. Public fields,
+ * all read-only for the core except the outputs marked "out". */
+typedef struct aef_svc_wait {
+  const int *rfds; size_t nr;  int *rready;   /* out: rready[i] = 1 if rfds[i] readable */
+  const int *wfds; size_t nw;  int *wready;   /* out: wready[i] = 1 if wfds[i] writable */
+  const int *sigs; size_t nsig; unsigned *sigcount; /* out: added to: deliveries per sigs[i] */
+  const pid_t *watch; size_t nwatch; int *gone; /* out: gone[i] = 1 if watch[i] no longer runs */
+  int reap;                                   /* reap exited children into reaped */
+  aef_svc_reaped *reaped; size_t reaped_cap;  /* out: nreaped entries filled */
+  size_t nreaped;                             /* out */
+  long timeout_ms;                            /* < 0: no timeout */
+} aef_svc_wait;
+
+/* Creates a loop (on a new libevent base). 0 or -ENOMEM. */
+int aef_svc_loop_new(aef_svc_loop **out);
+/* Frees it (NULL is fine). */
+void aef_svc_loop_free(aef_svc_loop *loop);
+
+/* Reaps exited children first (non-blocking, when w->reap; if any were
+ * reaped, or a watched pid is already gone, it returns without waiting),
+ * then waits as described. Signals in w->sigs and SIGCHLD are handled by
+ * the loop only during the call; the previous dispositions are restored
+ * before it returns. Returns the number of reasons it woke for (0 on
+ * timeout) or -errno. */
+int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w);
+
+#endif

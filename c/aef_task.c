@@ -1,0 +1,345 @@
+/* aef_task.c - AnyEvent::Task: JSON-stream splitter, worker loop,
+ * descriptor hygiene. */
+#include "aef_task.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum { BETWEEN__ = 0, IN_MSG__ = 1, IN_STR__ = 2, IN_ESC__ = 3 };
+
+void aef_task_split_init(aef_task_split *s, size_t max)
+{
+  memset(s, 0, sizeof *s);
+  s->max = max ? max : AEF_TASK_MSG_MAX;
+  aef_buf_init(&s->buf, s->max + AEF_TASK_CHUNK);
+}
+
+int aef_task_split_feed(aef_task_split *s, const void *p, size_t n)
+{
+  if (n > AEF_TASK_CHUNK)
+    return -EMSGSIZE;
+  return aef_buf_append(&s->buf, p, n);
+}
+
+size_t aef_task_split_pending(const aef_task_split *s)
+{
+  return aef_buf_size(&s->buf) - s->handed;
+}
+
+int aef_task_split_next(aef_task_split *s, const uint8_t **msg, size_t *len)
+{
+  const uint8_t *p;
+  size_t n, i;
+
+  if (s->err)
+    return s->err;
+
+  if (s->handed) {
+    aef_buf_consume(&s->buf, s->handed);
+    s->scan -= s->handed;
+    s->start -= s->state != BETWEEN__ ? s->handed : 0;
+    s->handed = 0;
+  }
+
+  n = aef_buf_size(&s->buf);
+  if (n == 0)
+    return 0;
+  p = aef_buf_ptr(&s->buf);
+
+  for (i = s->scan; i < n; i++) {
+    uint8_t c = p[i];
+
+    switch (s->state) {
+    case BETWEEN__:
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+        continue;
+      if (c != '[')
+        return s->err = -EPROTO;
+      s->state = IN_MSG__;
+      s->depth = 1;
+      s->start = i;
+      continue;
+
+    case IN_MSG__:
+      if (c == '"')
+        s->state = IN_STR__;
+      else if (c == '[' || c == '{')
+        s->depth++;
+      else if ((c == ']' || c == '}') && --s->depth == 0) {
+        if (i + 1 - s->start > s->max)
+          return s->err = -EMSGSIZE;
+        *msg = p + s->start;
+        *len = i + 1 - s->start;
+        s->handed = s->scan = i + 1;
+        s->state = BETWEEN__;
+        return 1;
+      }
+      continue;
+
+    case IN_STR__:
+      /* the bulk of a message: skip to the next quote or backslash */
+      while (i < n && p[i] != '"' && p[i] != '\\')
+        i++;
+      if (i == n)
+        break;
+      s->state = p[i] == '"' ? IN_MSG__ : IN_ESC__;
+      continue;
+
+    default: /* IN_ESC__: the escaped byte cannot end the string */
+      s->state = IN_STR__;
+      continue;
+    }
+  }
+
+  if (s->state == BETWEEN__) {
+    /* only whitespace since the last message */
+    aef_buf_consume(&s->buf, n);
+    s->scan = 0;
+    return 0;
+  }
+
+  if (n - s->start > s->max)
+    return s->err = -EMSGSIZE;
+
+  aef_buf_consume(&s->buf, s->start);
+  s->scan = n - s->start;
+  s->start = 0;
+  return 0;
+}
+
+void aef_task_split_free(aef_task_split *s)
+{
+  aef_buf_free(&s->buf);
+  s->scan = s->start = s->handed = 0;
+  s->state = BETWEEN__;
+  s->depth = 0;
+  s->err = 0;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static char hung_msg__[64];
+static size_t hung_len__;
+static struct sigaction hung_old__;
+
+static void hung__(int sig)
+{
+  ssize_t r = write(2, hung_msg__, hung_len__);
+
+  (void)sig;
+  (void)r;
+  _exit(1);
+}
+
+static void arm__(aef_task_worker *w)
+{
+  alarm(w->alarm_secs);
+  w->armed__ = 1;
+}
+
+static void disarm__(aef_task_worker *w)
+{
+  if (!w->armed__)
+    return;
+  alarm(0);
+  w->armed__ = 0;
+}
+
+int aef_task_worker_init(aef_task_worker *w, int fd, unsigned alarm_secs)
+{
+  int fl = fcntl(fd, F_GETFL);
+
+  if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+    return -errno;
+  w->fd = fd;
+  w->alarm_secs = alarm_secs;
+  w->armed__ = 0;
+  aef_task_split_init(&w->split__, 0);
+  if (alarm_secs) {
+    struct sigaction sa;
+
+    hung_len__ = (size_t)snprintf(hung_msg__, sizeof hung_msg__,
+                                  "Killing hung worker (%ld)\n", (long)getpid());
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = hung__;
+    sigfillset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, &hung_old__);
+  }
+  return 0;
+}
+
+int aef_task_worker_next(aef_task_worker *w, const uint8_t **msg, size_t *len)
+{
+  char chunk[4096];
+
+  for (;;) {
+    int r = aef_task_split_next(&w->split__, msg, len);
+    ssize_t got;
+
+    if (r != 0)
+      return r;
+
+    /* every message of the last chunk has been handled; waiting for the
+     * next chunk is not timed (an idle worker is never killed): the alarm
+     * is armed once the chunk has arrived */
+    disarm__(w);
+    do
+      got = read(w->fd, chunk, sizeof chunk);
+    while (got < 0 && errno == EINTR);
+    if (got > 0 && w->alarm_secs)
+      arm__(w);
+
+    if (got < 0)
+      return -errno;
+    if (got == 0)
+      return -ECONNRESET;
+    r = aef_task_split_feed(&w->split__, chunk, (size_t)got);
+    if (r < 0)
+      return r;
+  }
+}
+
+int aef_task_worker_write(aef_task_worker *w, const void *p, size_t n)
+{
+  const char *c = p;
+
+  while (n > 0) {
+    ssize_t r = send(w->fd, c, n, MSG_NOSIGNAL);
+
+    if (r < 0 && errno == ENOTSOCK) /* a pipe: plain write */
+      r = write(w->fd, c, n);
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      return -errno;
+    }
+    c += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+void aef_task_worker_free(aef_task_worker *w)
+{
+  disarm__(w);
+  if (w->alarm_secs)
+    sigaction(SIGALRM, &hung_old__, NULL);
+  aef_task_split_free(&w->split__);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static int null_fd__(void)
+{
+  int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+  return fd < 0 ? -errno : fd;
+}
+
+static int release_one__(int null, int fd)
+{
+  if (fd < 0 || fd == null)
+    return 0;
+  while (dup3(null, fd, O_CLOEXEC) < 0)
+    if (errno != EINTR)
+      return -errno;
+  return 0;
+}
+
+int aef_task_release_fds(const int *fds, size_t n)
+{
+  int null = null_fd__(), rc = 0;
+  size_t i;
+
+  if (null < 0)
+    return null;
+  for (i = 0; i < n; i++) {
+    int r = release_one__(null, fds[i]);
+
+    if (r < 0 && rc == 0)
+      rc = r;
+  }
+  close(null);
+  return rc;
+}
+
+static int kept__(int fd, const int *keep, size_t n)
+{
+  size_t i;
+
+  if (fd <= 2)
+    return 1;
+  for (i = 0; i < n; i++)
+    if (keep[i] == fd)
+      return 1;
+  return 0;
+}
+
+int aef_task_release_all_but(const int *keep, size_t n)
+{
+  int null = null_fd__(), rc = 0, *fds = NULL;
+  size_t nfds = 0, cap = 0, i;
+  DIR *d;
+
+  if (null < 0)
+    return null;
+
+  /* list first, then release: the listing's own descriptor must be gone */
+  d = opendir("/proc/self/fd");
+  if (d) {
+    struct dirent *e;
+    int self = dirfd(d);
+
+    while ((e = readdir(d))) {
+      char *end;
+      long fd = strtol(e->d_name, &end, 10);
+
+      if (*end || end == e->d_name || fd == self || fd == null
+          || kept__((int)fd, keep, n))
+        continue;
+      if (nfds == cap) {
+        int *nf = realloc(fds, (cap = cap ? cap * 2 : 64) * sizeof *fds);
+
+        if (!nf) {
+          rc = -ENOMEM;
+          closedir(d);
+          goto cleanup;
+        }
+        fds = nf;
+      }
+      fds[nfds++] = (int)fd;
+    }
+    closedir(d);
+  } else {
+    long max = sysconf(_SC_OPEN_MAX), fd;
+
+    if (max < 0 || max > 65536)
+      max = 65536;
+    for (fd = 3; fd < max; fd++)
+      if (fd != null && !kept__((int)fd, keep, n) && fcntl((int)fd, F_GETFD) >= 0) {
+        int r = release_one__(null, (int)fd);
+
+        if (r < 0 && rc == 0)
+          rc = r;
+      }
+  }
+
+  for (i = 0; i < nfds; i++) {
+    int r = release_one__(null, fds[i]);
+
+    if (r < 0 && rc == 0)
+      rc = r;
+  }
+
+cleanup:
+  free(fds);
+  close(null);
+  return rc;
+}

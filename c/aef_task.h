@@ -1,0 +1,111 @@
+/*
+ * aef_task.h - the AnyEvent::Task part of the C core (no Perl headers).
+ *
+ * The Task wire protocol is a stream of JSON arrays written back to back:
+ * no length prefix, no delimiter; JSON whitespace may sit between them.
+ * The splitter finds where each top-level array ends, across reads, inside
+ * strings and escapes, without decoding anything (the JSON codec of the
+ * caller validates each message it is handed). The worker loop reads a
+ * connection in blocking mode under the hung-worker alarm. The helpers at
+ * the end give up inherited descriptors without freeing their numbers.
+ */
+#ifndef AEF_TASK_H
+#define AEF_TASK_H
+
+#include "aef.h"
+
+/* Largest single message either side accepts: a longer one is treated as a
+ * corrupted stream. */
+#define AEF_TASK_MSG_MAX (64u * 1024u * 1024u)
+
+/* Largest read the splitter is fed at once (aef_task_split_feed). */
+#define AEF_TASK_CHUNK (64u * 1024u)
+
+/* ------------------------------------------------------------------------ */
+/* the splitter: aef_task.c                                                  */
+
+/* All fields are private. Owned by the caller; aef_task_split_free
+ * releases the storage. */
+typedef struct aef_task_split {
+  aef_buf buf;      /* received bytes not yet handed out */
+  size_t scan;      /* bytes of buf already scanned */
+  size_t start;     /* offset of the current message's '[' (valid if state) */
+  size_t handed;    /* length handed out by the last _next, consumed next time */
+  size_t max;       /* message size bound */
+  uint32_t depth;   /* nesting depth inside the current message */
+  uint8_t state;    /* 0 between messages, 1 in a message, 2 in a string,
+                       3 right after a backslash in a string */
+  int err;          /* sticky error (negative errno) or 0 */
+} aef_task_split;
+
+/* Initialise an empty splitter accepting messages of at most max bytes
+ * (0 means AEF_TASK_MSG_MAX). Allocates nothing. */
+void aef_task_split_init(aef_task_split *s, size_t max);
+
+/* Append n <= AEF_TASK_CHUNK received bytes. Feed only after aef_task_split_next
+ * returned 0 (so that the content stays bounded by max + one chunk). Returns 0,
+ * -EMSGSIZE (n too large for the bound) or -ENOMEM. */
+int aef_task_split_feed(aef_task_split *s, const void *p, size_t n);
+
+/* The next complete message. Returns 1 and sets msg and len to the bytes
+ * from its '[' to its ']' inclusive (valid until the next call to any
+ * splitter function); 0 when more bytes are needed; -EPROTO when a value
+ * that is not an array starts at the top level or a bracket closes at
+ * depth 0; -EMSGSIZE when the message being assembled exceeds the bound.
+ * Errors are sticky: the stream cannot be resynchronised. */
+int aef_task_split_next(aef_task_split *s, const uint8_t **msg, size_t *len);
+
+/* Bytes held that belong to no complete message yet (for tests). */
+size_t aef_task_split_pending(const aef_task_split *s);
+
+void aef_task_split_free(aef_task_split *s);
+
+/* ------------------------------------------------------------------------ */
+/* the worker's blocking loop                                                */
+
+/* fd is public read-only (the connection, owned by the caller, switched to
+ * blocking mode by _init); alarm_secs is public (0: no hung-worker alarm);
+ * the rest is private. */
+typedef struct aef_task_worker {
+  int fd;
+  unsigned alarm_secs;
+  int armed__;
+  aef_task_split split__;
+} aef_task_worker;
+
+/* Prepare a worker loop on the connection fd. Returns 0 or -errno. */
+int aef_task_worker_init(aef_task_worker *w, int fd, unsigned alarm_secs);
+
+/* Block until the next complete message, reading chunks of at most 4096
+ * bytes. When a chunk arrives the hung-worker alarm is armed (when
+ * alarm_secs is set; _init installs its SIGALRM handler, _free restores
+ * the previous one); it stays armed while the caller handles every message
+ * of that chunk and is cancelled when the loop next waits for data (which
+ * is never timed). When it fires
+ * the process writes "Killing hung worker (PID)\n" to descriptor 2 and
+ * _exits with status 1. Returns 1 with msg and len as aef_task_split_next,
+ * -ECONNRESET at end-of-file, -EPROTO/-EMSGSIZE for a corrupt stream,
+ * -errno for a read error (EINTR is retried). */
+int aef_task_worker_next(aef_task_worker *w, const uint8_t **msg, size_t *len);
+
+/* Write a whole reply (blocking; EINTR retried; no SIGPIPE). 0 or -errno. */
+int aef_task_worker_write(aef_task_worker *w, const void *p, size_t n);
+
+/* Cancel the alarm if armed and release the buffer (fd stays open). */
+void aef_task_worker_free(aef_task_worker *w);
+
+/* ------------------------------------------------------------------------ */
+/* descriptor hygiene                                                        */
+
+/* Give up each of the n descriptors fds[i] without freeing its number:
+ * the null device is duplicated over it (close-on-exec), so that whatever
+ * still owns that number (a Perl handle) later closes a harmless copy.
+ * Negative entries are skipped. Returns 0 or -errno (the first failure;
+ * the rest are still processed). */
+int aef_task_release_fds(const int *fds, size_t n);
+
+/* The same for every open descriptor of the process except 0, 1, 2 and
+ * the n descriptors in keep. Returns 0 or -errno. */
+int aef_task_release_all_but(const int *keep, size_t n);
+
+#endif

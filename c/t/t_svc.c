@@ -1,0 +1,227 @@
+/* Unit tests of c/aef_svc.c: ids, framing, datagrams, watches, liveness,
+ * the libevent wait step. */
+#include "tap.h"
+#include "../aef_svc.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+
+static void test_uuid (void)
+{
+  char a[37], b[37];
+  int i, okfmt = 1;
+
+  is_int (aef_svc_uuid (a), 0, "uuid");
+  is_int (aef_svc_uuid (b), 0, "another");
+  ok (strcmp (a, b) != 0, "they differ");
+  is_int (strlen (a), 36, "36 characters");
+  for (i = 0; i < 36; i++)
+    if ((i == 8 || i == 13 || i == 18 || i == 23) ? a[i] != '-' : !strchr ("0123456789ABCDEF", a[i]))
+      okfmt = 0;
+  ok (okfmt, "hex groups 8-4-4-4-12");
+  ok (a[14] == '4', "version 4");
+  ok (strchr ("89AB", a[19]) != NULL, "RFC 4122 variant");
+}
+
+static void test_frames (void)
+{
+  aef_buf b;
+  size_t n = 0;
+  const uint8_t *p;
+
+  aef_buf_init (&b, 1 << 20);
+  is_int (aef_svc_frame_put (&b, "hello", 5), 0, "frame put");
+  is_int (aef_svc_frame_put (&b, "", 0), 0, "empty frame");
+  p = aef_buf_ptr (&b);
+  is_int (aef_buf_size (&b), 13, "sizes");
+  is_mem (p, "\0\0\0\5hello\0\0\0\0", 13, "big-endian length, payload");
+  is_int (aef_svc_frame_next (p, 3, 100, &n), 0, "short header: need more");
+  is_int (aef_svc_frame_next (p, 8, 100, &n), 0, "short payload: need more");
+  is_int (aef_svc_frame_next (p, 9, 100, &n), 1, "whole frame");
+  is_int (n, 5, "its length");
+  is_int (aef_svc_frame_next (p + 9, 4, 100, &n), 1, "empty frame is whole");
+  is_int (n, 0, "length 0");
+  is_int (aef_svc_frame_next ((const uint8_t *)"\xff\xff\xff\xff", 4, 100, &n), -EMSGSIZE, "too large");
+  aef_buf_free (&b);
+  aef_buf_init (&b, 8);
+  is_int (aef_svc_frame_put (&b, "123456789", 9), -EMSGSIZE, "bounded by the buffer");
+  aef_buf_free (&b);
+}
+
+static void test_dgram (void)
+{
+  int sv[2];
+  aef_buf b;
+  size_t big = 150 * 1024, i;
+  char *data = malloc (big);
+  int sz = 1 << 20, same = 1;
+
+  ok (socketpair (AF_UNIX, SOCK_DGRAM, 0, sv) == 0, "dgram pair");
+  fcntl (sv[1], F_SETFL, O_NONBLOCK);
+  setsockopt (sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+  aef_buf_init (&b, AEF_SVC_DGRAM_MAX);
+  is_int (aef_svc_dgram_recv (sv[1], &b), -EAGAIN, "nothing queued");
+  for (i = 0; i < big; i++)
+    data[i] = (char)(i * 7);
+  ok (send (sv[0], data, big, 0) == (ssize_t)big, "150 KiB datagram sent");
+  ok (send (sv[0], "", 0, 0) == 0, "empty datagram sent");
+  ok (send (sv[0], "x", 1, 0) == 1, "small one sent");
+  is_int (aef_svc_dgram_recv (sv[1], &b), 0, "received");
+  is_int (aef_buf_size (&b), big, "whole, not truncated at 64 KiB");
+  for (i = 0; i < big; i++)
+    if (aef_buf_ptr (&b)[i] != (uint8_t)(char)(i * 7))
+      same = 0;
+  ok (same, "intact");
+  is_int (aef_svc_dgram_recv (sv[1], &b), 0, "empty one");
+  is_int (aef_buf_size (&b), 0, "is empty");
+  is_int (aef_svc_dgram_recv (sv[1], &b), 0, "small one");
+  is_mem (aef_buf_ptr (&b), "x", 1, "content");
+  aef_buf_free (&b);
+  aef_buf_init (&b, 10);
+  ok (send (sv[0], "0123456789ABC", 13, 0) == 13, "over the bound");
+  is_int (aef_svc_dgram_recv (sv[1], &b), -EMSGSIZE, "dropped with EMSGSIZE");
+  is_int (aef_svc_dgram_recv (sv[1], &b), -EAGAIN, "and consumed");
+  aef_buf_free (&b);
+  close (sv[0]);
+  close (sv[1]);
+  free (data);
+}
+
+static void test_watch (void)
+{
+  char dir[] = "/tmp/t_svc_XXXXXX", path[64], path2[64];
+  int fd, fl;
+
+  ok (mkdtemp (dir) != NULL, "tempdir");
+  fd = aef_svc_watch_open (dir, 1);
+  ok (fd >= 0, "watch");
+  fl = fcntl (fd, F_GETFD);
+  ok (fl >= 0 && (fl & FD_CLOEXEC), "close-on-exec");
+  is_int (aef_svc_watch_drain (fd), 0, "nothing yet");
+  snprintf (path, sizeof path, "%s/x", dir);
+  close (open (path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+  ok (aef_svc_watch_drain (fd) > 0, "creation seen");
+  unlink (path);
+  ok (aef_svc_watch_drain (fd) > 0, "removal seen");
+  close (fd);
+  fd = aef_svc_watch_open (dir, 0);
+  ok (fd >= 0, "message watch");
+  close (open (path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+  is_int (aef_svc_watch_drain (fd), 0, "a creation does not count");
+  snprintf (path2, sizeof path2, "%s/y", dir);
+  rename (path, path2);
+  ok (aef_svc_watch_drain (fd) > 0, "a rename into it does");
+  unlink (path2);
+  rmdir (dir);
+  close (fd);
+  ok (aef_svc_watch_open ("/nonexistent/dir", 0) < 0, "missing directory");
+}
+
+static void test_alive (void)
+{
+  pid_t pid = fork ();
+
+  if (!pid)
+    _exit (3);
+  ok (aef_svc_pid_alive (getpid ()), "self alive");
+  while (aef_svc_pid_alive (pid))
+    usleep (1000);
+  ok (kill (pid, 0) == 0, "zombie still signalable");
+  ok (!aef_svc_pid_alive (pid), "but not alive");
+  waitpid (pid, NULL, 0);
+  ok (!aef_svc_pid_alive (pid), "reaped: gone");
+  ok (!aef_svc_pid_alive (0), "pid 0");
+}
+
+static void test_wait (void)
+{
+  aef_svc_loop *l = NULL;
+  aef_svc_wait w;
+  int sv[2], rr[1], wr[1], gone[1], sig = SIGUSR1;
+  unsigned cnt[1] = { 0 };
+  aef_svc_reaped reaped[4];
+  pid_t pid, watch[1];
+  struct sigaction sa;
+
+  memset (&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_IGN;
+  is_int (aef_svc_loop_new (&l), 0, "loop");
+  ok (socketpair (AF_UNIX, SOCK_STREAM, 0, sv) == 0, "pair");
+
+  memset (&w, 0, sizeof w);
+  w.rfds = &sv[1]; w.nr = 1; w.rready = rr;
+  w.timeout_ms = 20;
+  is_int (aef_svc_loop_wait (l, &w), 0, "timeout");
+  ok (write (sv[0], "x", 1) == 1, "write");
+  is_int (aef_svc_loop_wait (l, &w), 1, "readable");
+  ok (rr[0] == 1, "flagged");
+
+  memset (&w, 0, sizeof w);
+  w.wfds = &sv[0]; w.nw = 1; w.wready = wr; w.timeout_ms = 1000;
+  is_int (aef_svc_loop_wait (l, &w), 1, "writable");
+
+  /* signals: the loop handles them while it waits, then restores ours */
+  sigaction (SIGUSR1, &sa, NULL);
+  memset (&w, 0, sizeof w);
+  w.sigs = &sig; w.nsig = 1; w.sigcount = cnt; w.timeout_ms = 5000;
+  pid = fork ();
+  if (!pid) {
+    usleep (50000);
+    kill (getppid (), SIGUSR1);
+    _exit (0);
+  }
+  is_int (aef_svc_loop_wait (l, &w), 1, "signal woke it");
+  is_int (cnt[0], 1, "counted once");
+  {
+    struct sigaction cur;
+    sigaction (SIGUSR1, NULL, &cur);
+    ok (cur.sa_handler == SIG_IGN, "previous disposition restored");
+  }
+  waitpid (pid, NULL, 0);
+
+  /* child reaping with the raw status */
+  memset (&w, 0, sizeof w);
+  w.reap = 1; w.reaped = reaped; w.reaped_cap = 4; w.timeout_ms = 5000;
+  pid = fork ();
+  if (!pid)
+    _exit (5);
+  ok (aef_svc_loop_wait (l, &w) >= 1, "child exit woke it");
+  is_int (w.nreaped, 1, "one reaped");
+  is_int (reaped[0].pid, pid, "its pid");
+  ok (WIFEXITED (reaped[0].status) && WEXITSTATUS (reaped[0].status) == 5, "raw status 5");
+
+  /* a watched pid */
+  pid = fork ();
+  if (!pid) {
+    usleep (50000);
+    _exit (0);
+  }
+  watch[0] = pid;
+  memset (&w, 0, sizeof w);
+  w.watch = watch; w.nwatch = 1; w.gone = gone; w.timeout_ms = 5000;
+  is_int (aef_svc_loop_wait (l, &w), 1, "watched pid gone (a zombie)");
+  ok (gone[0] == 1, "flagged");
+  waitpid (pid, NULL, 0);
+
+  close (sv[0]);
+  close (sv[1]);
+  aef_svc_loop_free (l);
+}
+
+int main (void)
+{
+  test_uuid ();
+  test_frames ();
+  test_dgram ();
+  test_watch ();
+  test_alive ();
+  test_wait ();
+  return done_testing ();
+}

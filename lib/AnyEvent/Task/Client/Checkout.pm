@@ -1,0 +1,327 @@
+package AnyEvent::Task::Client::Checkout;
+
+use strict;
+use warnings;
+
+our $VERSION = '0.805';
+
+use Scalar::Util ();
+use AnyEvent::Task::Companion ();
+use Callback::Frame ();
+
+use overload
+   '&{}' => sub {
+      my $self = shift;
+      sub { $self->_queue_request (undef, @_) }
+   },
+   fallback => 1;
+
+our $AUTOLOAD;
+
+our $IN_GLOBAL_DESTRUCTION;
+END { $IN_GLOBAL_DESTRUCTION = 1 }
+
+sub _new {
+   my ($class, $client, %opt) = @_;
+   my $self = bless {
+      client  => $client,
+      timeout => exists $opt{timeout} ? $opt{timeout}
+               : $client->{timeout_given} ? $client->{timeout}
+               : 30,
+      queue   => [],   # [bytes, callback, log label] not written yet
+   }, $class;
+   $self->{log} = $opt{log_defer_object} if $opt{log_defer_object};
+   Scalar::Util::weaken ($self->{client});
+   $self
+}
+
+sub import {}
+sub unimport {}
+
+sub AUTOLOAD {
+   my $self = shift;
+   (my $name = $AUTOLOAD) =~ s/.*:://;
+   die "$self is not an object" unless ref $self;
+   $self->_queue_request ($name, @_);
+}
+
+sub _queue_request {
+   my ($self, $method, @args) = @_;
+   my @req = defined $method ? ($method, @args) : @args;
+   my $cb = pop @req;
+
+   die "the last argument of a call must be a callback (a code reference)"
+      if defined $cb && !(ref $cb && (ref $cb eq 'CODE' || overload::Method ($cb, '&{}')));
+
+   unless (Callback::Frame::is_frame ($cb)) {
+      my $client = $self->{client};
+      my $cname = $client && defined $client->{name} ? $client->{name} : undef;
+      my @name = defined $cname ? (name => "$cname -> " . (defined $method ? $method : "NO METHOD"))
+               : defined $method ? (name => "ANONYMOUS CLIENT -> $method")
+               : ();
+      $cb = Callback::Frame::frame (@name, code => $cb);
+   }
+
+   my $bytes = $AnyEvent::Task::Client::JSON->encode (["do", {}, @req]);
+
+   push @{ $self->{queue} }, [$bytes, $cb, defined $method ? $method : "->()"];
+   $self->_arm;
+   $self->_pump;
+   return;
+}
+
+sub _arm {
+   my ($self) = @_;
+   return if $self->{timer} || !defined $self->{timeout} || $self->{no_timer};
+   my $weak = $self;
+   Scalar::Util::weaken ($weak);
+   $self->{timer} = AE::timer $self->{timeout}, 0, sub { $weak->_timed_out if $weak };
+}
+
+sub _bind {
+   my ($self, $w) = @_;
+   $self->{worker} = $w;
+   $w->{checkout} = $self;
+   Scalar::Util::weaken ($w->{checkout});
+   $self->_pump;
+}
+
+# Write the next queued request (or replay the stored fatal error to it).
+sub _pump {
+   my ($self) = @_;
+   my $w = $self->{worker};
+   return unless @{ $self->{queue} } && ($w || defined $self->{fatal});
+
+   my $req = shift @{ $self->{queue} };
+   my ($bytes, $cb, $label) = @$req;
+   $self->{current} = $cb;
+   Scalar::Util::weaken ($self->{current});
+
+   return $self->_throw_error ($self->{fatal}) if defined $self->{fatal};
+
+   $self->_arm;
+   my $log = $self->{log};
+   my $guard = $log ? $log->timer ($label) : undef;
+
+   push @{ $w->{handlers} }, sub {
+      my ($kind, $meta, $val) = @{ $_[0] };
+      undef $guard;
+      $log->merge ($meta->{ld}) if $log && ref $meta eq 'HASH' && ref $meta->{ld} eq 'HASH';
+
+      my $ok = eval {
+         if ($kind eq 'ok') {
+            local $@ = undef;
+            $cb->($self, $val);
+         } elsif ($kind eq 'er') {
+            $self->{error} = 1;
+            @{ $self->{queue} } = ();
+            Callback::Frame::frame (existing_frame => $cb, code => sub { die $val })->();
+         } else {
+            die "Unrecognized response_code: $kind";
+         }
+         1
+      };
+      my $err = $@;
+      delete $self->{timer};
+      $self->_pump;
+      die $err unless $ok;
+   };
+   AnyEvent::Task::Client::_write ($w, $bytes);
+}
+
+# Deliver an error to the waiting callback: the most recently written
+# request's, or the first queued one's. Drops every queued request.
+sub _throw_error {
+   my ($self, $err, $quiet) = @_;
+   $self->{error} = 1;
+   my $cb = $self->{current} || (@{ $self->{queue} } ? $self->{queue}[0][1] : undef);
+   if (!$cb) {
+      return if $quiet;
+      die "_throw_error called but no callback installed. Error thrown was: $err";
+   }
+   @{ $self->{queue} } = ();
+   Callback::Frame::frame (existing_frame => $cb, code => sub { die $err })->();
+}
+
+# A fatal error found by the event loop: the worker is gone already.
+sub _fatal_in_loop {
+   my ($self, $err) = @_;
+   delete $self->{worker};
+   delete $self->{timer};
+   $self->{no_timer} = 1;
+   $self->{fatal} = $err;
+   $self->_throw_error ($err, 1);
+}
+
+sub _timed_out {
+   my ($self) = @_;
+   delete $self->{timer};
+   my $client = $self->{client};
+   $client->_remove_pending ($self) if $client;
+
+   my @handlers;
+   if (my $w = delete $self->{worker}) {
+      delete $w->{checkout};
+      @handlers = splice @{ $w->{handlers} }; # alive until the error is delivered
+      $client ? $client->_discard ($w) : AnyEvent::Task::Client::_close_worker ($w);
+   }
+   $self->{fatal} = "timed out after $self->{timeout} seconds";
+   $client->_serve_pending if $client;
+   $self->_throw_error ($self->{fatal}, 1);
+}
+
+sub throw_fatal_error {
+   my ($self, $msg) = @_;
+   $self->{fatal} = $msg;
+   my $client = $self->{client};
+   $client->_remove_pending ($self) if $client && !$self->{worker};
+   $self->_throw_error ($msg);
+}
+
+sub DESTROY {
+   my ($self) = @_;
+   return if $IN_GLOBAL_DESTRUCTION;
+   local ($@, $!);
+   my $client = $self->{client};
+   $client->_remove_pending ($self) if $client;
+
+   if (my $w = delete $self->{worker}) {
+      delete $w->{checkout};
+      if (defined $self->{fatal}
+          || ($self->{error} && $client && !$client->{dont_refork_after_error})) {
+         $client ? $client->_discard ($w) : AnyEvent::Task::Client::_close_worker ($w);
+      } else {
+         AnyEvent::Task::Client::_write ($w, '["dn",{}]');
+         $client->_release_worker ($w) if $client;
+      }
+   }
+   %$self = ();
+}
+
+1
+
+__END__
+
+=head1 NAME
+
+AnyEvent::Task::Client::Checkout - an exclusive lease on one AnyEvent::Task worker
+
+=head1 SYNOPSIS
+
+   my $checkout = $client->checkout (timeout => 10);
+
+   # method form: the method name goes first
+   $checkout->add (1, 2, sub {
+      my ($checkout, $sum) = @_;
+   });
+
+   # coderef form: only the arguments
+   $checkout->('some', 'args', sub { ... });
+
+   # give up on it
+   $checkout->throw_fatal_error ("user went away");
+
+=head1 DESCRIPTION
+
+A checkout is created by L<AnyEvent::Task::Client/checkout>. Calls on it
+go to one worker, in order; answers come back in order. The last argument
+of every call is the callback; it receives the checkout and the result.
+Callbacks never run from inside the call, only from the event loop.
+
+Calls made before a worker is available wait; once it is bound they are
+sent one after the other as answers come back. Calls made while a worker
+is bound are sent at once (several may be outstanding).
+
+The checkout is released when the last reference to it goes - but not
+while a call is waiting or in flight: the pending callbacks keep it alive,
+so C<< $client->checkout->foo (sub { ... }) >> works without a variable.
+On release the worker runs C<checkout_done> and returns to the pool.
+
+=head1 ERRORS
+
+Every error is raised inside the callback that was waiting, as if its code
+had died: a L<Callback::Frame> catch handler around the call (or the
+callback's own, if it is a frame) gets it in C<$@>, with a trace naming
+C<CLIENT -E<gt> METHOD>. Without a handler the error goes to the event loop
+(EV prints and ignores it; the pure-Perl loop lets it escape from C<recv>).
+
+=over
+
+=item the worker's own errors
+
+The interface died: its text (or its data, for an unblessed reference).
+The rest of the queued calls are dropped; calls already sent still
+complete; later calls work. By default the worker is replaced on release.
+
+=item C<timed out after N seconds>
+
+The checkout's timer fired: it covers waiting for a worker and the call in
+flight, and is reset after each answer (a call made from a callback runs
+without one). The worker is killed.
+
+=item C<worker connection suddenly died>
+
+The worker died (killed, crashed, hung-worker alarm) or sent something
+unreadable.
+
+=item the message of C<throw_fatal_error>
+
+=back
+
+The last three are fatal: every later call on the checkout fails at once
+with the same error, and the worker is not reused.
+
+=head1 METHODS
+
+=over
+
+=item $checkout->METHOD (@args, $cb)
+
+Any method name not listed here is sent to the worker as C<[METHOD,
+@args]>. Returns nothing. Arguments must be JSON data: anything else (an
+object, for example) dies at the call with the JSON encoder's message. A
+last argument that is not a code reference dies at once; C<undef> dies
+with C<value missing for key code>.
+
+=item $checkout->(@args, $cb)
+
+The same without a method name.
+
+=item $checkout->throw_fatal_error ($message)
+
+Fails the waiting callback with C<$message> and every later call too. With
+nothing waiting it dies with C<_throw_error called but no callback
+installed. Error thrown was: MESSAGE> (the error is still recorded).
+
+=back
+
+C<can>, C<isa>, C<DOES>, C<VERSION>, C<import> and C<unimport> keep their
+usual meaning and are not sent. C<< CLASS->METHOD >> dies with C<CLASS is
+not an object>.
+
+=head1 DIFFERENCES FROM THE ORIGINAL
+
+=over
+
+=item * the frame functions (C<frame>, C<fub>, ...) are not imported into
+this class, so C<< $checkout->frame (...) >> is a remote call like any
+other;
+
+=item * a worker's error is raised in the failing call's own frame;
+
+=item * after a timeout, later calls fail at once instead of after another
+timeout;
+
+=item * a call whose last argument is not a code reference dies at once
+instead of sending a request with no usable callback; an unencodable
+argument leaves the checkout untouched;
+
+=item * errors found by the event loop with no callback waiting (a held
+checkout's worker dies, or its timer fires) are recorded for later calls
+instead of raising C<_throw_error called but no callback installed> in the
+loop; a checkout aborted with C<throw_fatal_error> before it got a worker
+no longer takes one.
+
+=back
+
+=cut

@@ -1,0 +1,263 @@
+package AnyEvent::Task::Server;
+
+use strict;
+use warnings;
+
+our $VERSION = '0.805';
+
+use AnyEvent ();
+use AnyEvent::Socket ();
+use Scalar::Util ();
+use AnyEvent::Task::Util ();
+use AnyEvent::Task::Server::Worker ();
+
+# the original documented the keep-alive array under this name
+*children_sockets = \@AnyEvent::Task::Util::children_sockets;
+
+sub new {
+   my ($class, %arg) = @_;
+   my $self = bless {}, $class;
+
+   $self->{name} = $arg{name};
+   $self->{setup} = $arg{setup} || sub {};
+   $self->{checkout_done} = $arg{checkout_done} || sub {};
+   $self->{hung_worker_timeout} = exists $arg{hung_worker_timeout} ? $arg{hung_worker_timeout} : 300;
+   $0 = "AET-Server:$self->{name}" if defined $self->{name};
+
+   my $listen = $arg{listen} or die "unspecified listen path";
+
+   # the interface is checked before the socket exists, so that a bad one
+   # leaves an existing socket file alone
+   die "unspecified interface" unless exists $arg{interface};
+   my $iface = $arg{interface};
+   die "interface must be a sub or a hash"
+      unless ref $iface eq 'CODE' || ref $iface eq 'HASH';
+   $self->{interface} = $iface;
+
+   $self->{conns} = 0;
+   $self->{children} = {};
+
+   my $weak = $self;
+   Scalar::Util::weaken ($weak);
+   $self->{listener} = AnyEvent::Socket::tcp_server ($listen->[0], $listen->[1], sub {
+      $weak->handle_new_connection ($_[0]) if $weak;
+   }, sub {
+      # the listening socket: each worker gives up its copy at fork
+      $weak->{listen_fh} = $_[0];
+      Scalar::Util::weaken ($weak->{listen_fh});
+      1024
+   });
+
+   $self
+}
+
+sub run {
+   AE::cv->recv;
+   die "AnyEvent::Task::Server->run should never return";
+}
+
+sub handle_new_connection {
+   my ($self, $fh) = @_;
+
+   my $n = ++$self->{conns};
+   my $pid = AnyEvent::Task::Server::Worker::_fork ($self->{listen_fh} ? $self->{listen_fh} : ());
+
+   if (!defined $pid) {
+      print STDERR "fork failed: $!\n";
+      close $fh;
+      return;
+   }
+
+   if ($pid) {
+      close $fh;
+      my $children = $self->{children};
+      $children->{$pid} = AE::child $pid, sub { delete $children->{$pid} };
+      return;
+   }
+
+   $0 = "AET-Worker:$self->{name}($n)" if defined $self->{name};
+   AnyEvent::Task::Server::Worker::handle_worker ($self, $fh);
+}
+
+sub fork_task_server {
+   my %arg = @_;
+   AnyEvent::Task::Util::fork_anyevent_subprocess (sub {
+      AnyEvent::Task::Server->new (%arg)->run;
+   });
+}
+
+1
+
+__END__
+
+=head1 NAME
+
+AnyEvent::Task::Server - fork a synchronous worker process for each client connection
+
+=head1 SYNOPSIS
+
+   use AnyEvent::Task::Server;
+
+   # in a program of its own, after setting things up:
+   AnyEvent::Task::Server->new (
+      name => 'imgresize',
+      listen => ['unix/', '/var/run/imgresize.socket'],
+      setup => sub { $converter = Image::Tool->new },
+      interface => {
+         resize => sub { my ($path, $w, $h) = @_; $converter->resize ($path, $w, $h) },
+      },
+      checkout_done => sub { $converter->reset },
+   )->run;
+
+   # or, at the top of an AnyEvent program, before any watcher exists:
+   AnyEvent::Task::Server::fork_task_server (
+      listen => ['unix/', '/tmp/my.socket'],
+      interface => sub { join ",", @_ },
+   );
+
+=head1 DESCRIPTION
+
+A server listens on a unix-domain socket or a TCP port and, for every
+connection a L<AnyEvent::Task::Client> opens, forks one B<worker> process
+that serves that connection for its whole life. Workers run without an
+event loop: they read one request, run your code synchronously, write the
+answer, and wait for the next. Blocking there is fine - that is what they
+are for.
+
+Each worker starts from the server's memory as it was when the worker was
+forked. The server itself never runs C<setup>, so every worker's C<setup>
+sees the pristine state.
+
+=head1 CONSTRUCTOR
+
+=over
+
+=item AnyEvent::Task::Server->new (%options)
+
+=over
+
+=item listen => [$host, $service] (required)
+
+Passed to L<AnyEvent::Socket/tcp_server>: C<['unix/', $path]> for a
+unix-domain socket (an existing file at C<$path> is replaced; the path is
+removed again when the server object goes away, if it is still the
+server's socket), or C<['127.0.0.1', 5000]> etc. for TCP. Dies with
+C<unspecified listen path> when missing; bind failures die with AnyEvent's
+text (C<tcp_bind: ...>).
+
+=item interface => $coderef or \%methods (required)
+
+What a request runs. A code reference is called with the request's
+arguments. With a hash, the first argument names the method and the rest
+are passed to it; an unknown name fails the request with perl's C<Can't use
+an undefined value as a subroutine reference>. The interface is always
+called in scalar context. Its return value (C<undef>, a string, a number,
+an array or hash reference) is the result. A blessed result is refused
+(C<interface returned object: CLASS=(STRING)>), and one that JSON cannot
+represent fails with C<error JSON encoding interface output: ...>.
+
+An exception fails the request: a string or a blessed object (stringified)
+becomes the client's error text, an unblessed reference arrives as data.
+Dies with C<unspecified interface> when missing and C<interface must be a
+sub or a hash> for anything else.
+
+=item setup => $coderef
+
+Runs in the worker right before its first request (not at fork time). If
+it dies, that request fails with C<setup exception: ERROR> and the next
+request of the same worker runs it again.
+
+=item checkout_done => $coderef
+
+Runs in the worker each time a client releases the checkout that used it
+(even one that made no call). If it dies, the worker exits; the client
+replaces it.
+
+=item hung_worker_timeout => $seconds (default 300)
+
+A worker that spends longer than this on one request (counted from the read
+that brought it in) prints C<Killing hung worker (PID)> to its standard
+error and exits; the client sees C<worker connection suddenly died>. Whole
+seconds: fractions are truncated, and a false value (or one below 1)
+disables it. Waiting for requests is never timed.
+
+=item name => $string
+
+Sets C<$0> to C<AET-Server:NAME> at once, and each worker's to
+C<AET-Worker:NAME(N)> (N counts accepted connections from 1).
+
+=back
+
+Unknown options are ignored. Nothing is forked yet: workers are forked as
+connections arrive.
+
+=back
+
+=head1 METHODS AND FUNCTIONS
+
+=over
+
+=item $server->run
+
+Runs the event loop forever.
+
+=item AnyEvent::Task::Server::fork_task_server (%options)
+
+Forks a process that runs C<< AnyEvent::Task::Server->new (%options)->run >>
+and stays connected to the caller by a socket pair. Call it before the
+program creates any AnyEvent watcher (otherwise it dies with C<No AnyEvent
+watchers should be created prior to forking (AE model: MODEL)>).
+
+The server gives up every descriptor it inherited from the caller (except
+standard input, output and error), so the caller's files, pipes and
+sockets are not kept open by it or its workers. It exits (normally, so the
+socket path is removed) as soon as its end of the socket pair becomes
+readable - when the caller closes its end or exits. If the constructor
+dies (bad options, address in use), the server process prints the error
+and exits non-zero; the caller's program goes on.
+
+In list context it returns C<($fh, $pid)>: close C<$fh> to stop the
+server. Otherwise the handle is kept in
+C<@AnyEvent::Task::Util::children_sockets> (also reachable as
+C<@AnyEvent::Task::Server::children_sockets>), and the server lives as long
+as the caller.
+
+=back
+
+=head1 PROCESSES AND DESCRIPTORS
+
+Each accepted connection is forked at once. The server closes its copy of
+the connection, so a connection is open only in the client and its own
+worker, and a worker that dies is noticed by its client at once. Workers
+give up their copy of the listening socket, so a restarted server can bind
+the same TCP port while old workers still serve their clients, and they
+leave through C<POSIX::_exit>, so no inherited destructor removes the
+server's socket path. The server reaps its workers (a child watcher for
+each). If C<fork> fails, the server prints C<fork failed: ERROR> to its
+standard error, closes that connection (the client retries) and goes on.
+
+When the server exits, workers keep serving their connections; a client
+keeps using them and connects new ones to a restarted server.
+
+=head1 DIFFERENCES FROM THE ORIGINAL
+
+=over
+
+=item * a failed fork no longer turns the server into a worker;
+
+=item * workers are reaped, and no descriptor is left per worker in the
+server (the original kept a "monitor" socket per worker, which this
+implementation does without);
+
+=item * workers do not hold the listening socket;
+
+=item * the forked server releases inherited descriptors without closing
+them behind perl's back, and a constructor error in it no longer runs the
+caller's code in the child;
+
+=item * C<interface> is checked before the socket is created, so a bad one
+leaves an existing socket file alone.
+
+=back
+
+=cut

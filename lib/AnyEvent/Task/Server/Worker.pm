@@ -1,0 +1,143 @@
+package AnyEvent::Task::Server::Worker;
+
+use strict;
+use warnings;
+
+our $VERSION = '0.805';
+
+use POSIX ();
+use Scalar::Util ();
+use JSON::XS ();
+use AnyEvent::Fork::Core ();
+use AnyEvent::Task::Logger ();
+
+my $json = JSON::XS->new->utf8;
+
+# fork for a connection; the child gives up the descriptors @release (the
+# listening socket) without freeing their numbers
+sub _fork {
+   my (@release) = @_;
+   my $pid = fork;
+   _release (@release) if defined $pid && !$pid;
+   $pid
+}
+
+# Never returns: the worker leaves through POSIX::_exit (1), so that no
+# destructor or END block inherited from the server runs.
+sub handle_worker {
+   my ($server, $fh) = @_;
+
+   eval { _loop ($server, $fh) };
+   POSIX::_exit (1);
+}
+
+sub _loop {
+   my ($server, $fh) = @_;
+
+   my $hung = $server->{hung_worker_timeout};
+   $hung = $hung ? int $hung : 0;
+   my $loop = AnyEvent::Task::Server::Worker::Loop->new ($fh, $hung > 0 ? $hung : 0)
+      or return;
+
+   my $iface = $server->{interface};
+   my $setup = $server->{setup};
+   my $done = $server->{checkout_done};
+   my $setup_done;
+
+   while (defined (my $bytes = $loop->next)) {
+      my $msg = eval { $json->decode ($bytes) };
+      return unless ref $msg eq 'ARRAY' && defined $msg->[0] && !ref $msg->[0];
+      my $cmd = shift @$msg;
+      shift @$msg;
+
+      if ($cmd eq 'dn') {
+         $done->();
+         next;
+      }
+      return unless $cmd eq 'do';
+
+      my ($kind, $val, $ld);
+      {
+         local $AnyEvent::Task::Logger::log_defer_object;
+         my $in_setup;
+         $val = eval {
+            if (!$setup_done) {
+               $in_setup = 1;
+               $setup->();
+               $setup_done = 1;
+               $in_setup = 0;
+            }
+            my $sub = ref $iface eq 'HASH' ? $iface->{shift @$msg} : $iface;
+            scalar $sub->(@$msg)
+         };
+         if (my $err = $@) {
+            $kind = 'er';
+            $val = $in_setup ? "setup exception: $err"
+                 : Scalar::Util::blessed ($err) ? "$err"
+                 : $err;
+         } elsif (Scalar::Util::blessed ($val)) {
+            ($kind, $val) = ('er', "interface returned object: " . ref ($val) . "=($val)");
+         } else {
+            $kind = 'ok';
+         }
+         $ld = $AnyEvent::Task::Logger::log_defer_object;
+      }
+
+      my $meta = $ld ? { ld => $ld->{msg} } : {};
+      my $out = eval { $json->encode ([$kind, $meta, $val]) };
+      if (!defined $out) {
+         my $err = $@;
+         $out = eval { $json->encode (['er', $meta, "error JSON encoding interface output: $err"]) };
+         return unless defined $out;
+      }
+      return unless $loop->write ($out);
+      undef $ld;
+   }
+}
+
+1
+
+__END__
+
+=head1 NAME
+
+AnyEvent::Task::Server::Worker - the request loop of an AnyEvent::Task worker (internal)
+
+=head1 DESCRIPTION
+
+A worker is a process the server forked for one client connection. It runs
+no event loop: it blocks on its connection, reads the client's messages
+(JSON arrays written back to back), and answers each C<do> message by
+calling the server's C<interface> and writing back one C<ok> or C<er>
+message; a C<dn> message (the client let its checkout go) runs
+C<checkout_done> and gets no answer. The C<setup> code runs lazily, inside
+the first C<do> request; if it dies, the request is answered with C<setup
+exception: ERROR> and the next request tries again.
+
+Reading, splitting the stream into messages and the hung-worker alarm are
+done in C: before each read (at most 4096 bytes) the alarm is armed for
+C<hung_worker_timeout> whole seconds, and it covers the handling of every
+message of that read. When it fires the worker prints C<Killing hung worker
+(PID)> to its standard error and exits. Waiting for the next request is
+never timed, so idle workers live on.
+
+The worker always ends with C<POSIX::_exit(1)>: at end-of-file, on a read
+or write error, on a message that is not a well-formed C<do> or C<dn>
+array, when C<checkout_done> dies, or when a reply cannot be encoded even
+as an error. No destructor inherited from the server runs.
+
+=over
+
+=item handle_worker ($server, $fh)
+
+Runs the loop on the connection C<$fh>. Never returns.
+
+=back
+
+=head1 DIFFERENCES FROM THE ORIGINAL
+
+The original also watched a "monitor" socket shared with the server, only
+to stop watching it when the server went away; this worker simply keeps
+serving its client when the server exits, without that extra descriptor.
+
+=cut

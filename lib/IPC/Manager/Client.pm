@@ -1,0 +1,593 @@
+package IPC::Manager::Client;
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use Errno ();
+use Fcntl ();
+use File::Path ();
+use File::Temp ();
+use Scalar::Util qw(weaken blessed);
+use Time::HiRes ();
+use Digest::SHA ();
+use IPC::Manager::Message ();
+use IPC::Manager::Util qw(tinysleep);
+use IPC::Manager::Base ();
+our @ISA = ('IPC::Manager::Base');
+
+our $VERSION = '0.000038';
+
+# clients created in this process, per route (weak); forgotten after fork
+my %LOCAL;
+my $LOCAL_PID = $$;
+
+sub init {
+   my $self = shift;
+   croak "'serializer' is a required attribute" unless $self->{serializer};
+   croak "'route' is a required attribute"      unless defined $self->{route};
+   croak "'id' is a required attribute"         unless defined $self->{id} && length $self->{id};
+   croak "'id' may not begin with an underscore" if $self->{id} =~ /^_/;
+   $self->{pid} ||= $$;
+   $self->{stats} ||= { read => {}, sent => {} };
+   $self->{send_blocking} = 1 unless exists $self->{send_blocking};
+   $self->_register;
+   return;
+}
+
+sub connect {
+   my ($class, $id, $serializer, $route, %params) = @_;
+   my $self = $class->new (%params, id => $id, serializer => $serializer, route => $route);
+   if ($LOCAL_PID != $$) { %LOCAL = (); $LOCAL_PID = $$ }
+   my $list = $LOCAL{$route} ||= [];
+   @$list = grep defined, @$list;
+   push @$list, $self;
+   weaken $list->[-1];
+   return $self;
+}
+
+sub reconnect {
+   my ($class, $id, $serializer, $route, %params) = @_;
+   return $class->connect ($id, $serializer, $route, %params, reconnect => 1);
+}
+
+sub local_clients {
+   my ($class, $route) = @_;
+   if ($LOCAL_PID != $$) { %LOCAL = (); $LOCAL_PID = $$ }
+   return grep defined, @{ $LOCAL{$route} || [] };
+}
+
+# class method of the protocol: create a new route
+sub spawn {
+   my ($class, %params) = @_;
+   my $template = delete $params{template} || "PerlIPCManager-$$-XXXXXX";
+   return File::Temp::tempdir ($template, TMPDIR => 1, %params, CLEANUP => 0);
+}
+
+sub unspawn {
+   my ($class, $route) = @_;
+   File::Path::rmtree ($route) if defined $route && -d $route;
+   return;
+}
+
+sub viable {
+   my $class = shift;
+   my $ok = eval { $class->_viable; 1 };
+   return 1 if $ok;
+   warn "'$class' is not viable: $@";
+   return 0;
+}
+
+sub _viable { 1 }
+
+__PACKAGE__->_accessors (ro => [qw(id pid route disconnected serializer stats)]);
+
+sub suspend_supported { 0 }
+
+sub pid_check {
+   my $self = shift;
+   croak "Client used from wrong PID" unless $self->{pid} == $$;
+   return;
+}
+
+sub pid_is_running {
+   my ($self, $pid) = @_;
+   return IPC::Manager::Util::pid_is_running ($pid);
+}
+
+########################################################################
+# the file registry shared by the three protocols
+
+# longest endpoint path the protocol accepts (sockets: sun_path)
+sub _path_budget { 4000 }
+
+sub disk_name {
+   my ($self, $id) = @_;
+   my $route = $self->{route};
+   my $budget = $self->_path_budget - length ($route) - 1;
+   return $id if length ($id) <= $budget && $id !~ m{[/\0]} && $id !~ /^H[0-9a-f]{41}\z/;
+   croak "Cannot map peer id '$id' to on-disk name: hashed form (42 bytes) exceeds available budget ($budget bytes) under route '$route'"
+      if $budget < 42;
+   return "H" . substr (Digest::SHA::sha1_hex ($id) . Digest::SHA::sha1_hex ("x$id"), 0, 41);
+}
+
+sub path { my ($self, $id) = @_; return "$self->{route}/" . $self->disk_name (defined $id ? $id : $self->{id}) }
+
+sub _read_file {
+   my ($file) = @_;
+   open my $fh, "<", $file or return undef;
+   local $/;
+   my $data = <$fh>;
+   return $data;
+}
+
+# write through NAME.pend and rename: readers see all or nothing
+sub _write_atomic {
+   my ($file, $data) = @_;
+   my $tmp = "$file.pend";
+   open my $fh, ">", $tmp or die "Could not open '$tmp': $!";
+   print $fh $data;
+   close $fh or die "Could not write '$tmp': $!";
+   rename $tmp, $file or die "Could not rename '$tmp': $!";
+   return;
+}
+
+sub _file_pid {
+   my ($file) = @_;
+   my $pid = _read_file ($file);
+   return (defined $pid && $pid =~ /^(\d+)/) ? $1 : 0;
+}
+
+sub _remove_artefacts {
+   my ($self, $path) = @_;
+   $self->_remove_entry ($path);
+   for my $ext (qw(.pid .name .resume .stats .suspend)) {
+      unlink "$path$ext", "$path$ext.pend";
+   }
+   return;
+}
+
+sub _remove_entry {
+   my ($self, $path) = @_;
+   if (-d $path && !-l $path) { File::Path::rmtree ($path) } else { unlink $path }
+   return;
+}
+
+sub _register {
+   my $self = shift;
+   my $path = $self->path;
+   my $type = $self->path_type;
+   my $exists = -e $path || -l $path;
+   if ($self->{reconnect}) {
+      croak "$self->{id} $type does not exist" unless $exists;
+      my $pid = _file_pid ("$path.pid");
+      croak "Looks like the connection is already running in pid $pid"
+         if $pid && IPC::Manager::Util::pid_is_running ($pid);
+      my $stats = _read_file ("$path.stats");
+      $self->{stats} = $self->{serializer}->deserialize ($stats) if defined $stats && length $stats;
+      $self->{_resume} = 1 if -e "$path.resume";
+      $self->_open_entry ($path);
+   }
+   else {
+      if ($exists) {
+         my $pid = _file_pid ("$path.pid");
+         croak "$self->{id} $type already exists" unless $pid && !IPC::Manager::Util::pid_is_running ($pid);
+         $self->_remove_artefacts ($path);
+      }
+      $self->_make_entry ($path);
+      _write_atomic ("$path.name", $self->{id}) if $self->disk_name ($self->{id}) ne $self->{id};
+   }
+   $self->_open_peer_change;
+   _write_atomic ("$path.pid", $$);
+   unlink "$path.suspend";
+   # only a registered client cleans up after itself
+   $self->{_registered} = 1;
+   return;
+}
+
+# entries of the route that are live peers: name => path
+sub _scan {
+   my $self = shift;
+   my $route = $self->{route};
+   opendir my $dh, $route or return {};
+   my %out;
+   my $own = $self->disk_name ($self->{id});
+   for my $e (readdir $dh) {
+      next if $e =~ /^[._]/;
+      next if $e =~ /\.(?:pid|name|resume|stats|suspend|pend)\z/;
+      next if $e eq $own;
+      my $path = "$route/$e";
+      next unless $self->_entry_ok ($path);
+      my $pid = _file_pid ("$path.pid");
+      next if $pid && !IPC::Manager::Util::pid_is_running ($pid);
+      my $name = $e;
+      if (-e "$path.name") {
+         my $real = _read_file ("$path.name");
+         $name = $real if defined $real && length $real;
+      }
+      $out{$name} = $path;
+   }
+   return \%out;
+}
+
+sub peers {
+   my $self = shift;
+   my @peers = sort keys %{ $self->_scan };
+   return @peers;
+}
+
+sub peer_exists {
+   my ($self, $peer) = @_;
+   croak "'peer_id' is required" unless defined $peer;
+   my $path = $self->path ($peer);
+   return $self->_entry_ok ($path) ? $path : undef;
+}
+
+# pidfiles are replaced by rename, so a new pid comes with a new inode:
+# the pid read last time is reused while the inode stays the same
+sub peer_pid {
+   my ($self, $peer) = @_;
+   my $path = $self->peer_exists ($peer);
+   return undef unless defined $path;
+   my $ino = (stat "$path.pid")[1];
+   return 0 unless $ino;
+   my $c = $self->{_pidcache}{$path};
+   return $c->[1] if $c && $c->[0] == $ino;
+   my $pid = _file_pid ("$path.pid");
+   $self->{_pidcache}{$path} = [$ino, $pid];
+   return $pid;
+}
+
+sub peer_active {
+   my ($self, $peer, $timeout) = @_;
+   my $deadline = (defined $timeout && $timeout > 0) ? Time::HiRes::time () + $timeout : undef;
+   while (1) {
+      my $pid = $self->peer_pid ($peer);
+      return 1 if $pid && IPC::Manager::Util::pid_is_running ($pid);
+      return 0 unless defined $timeout;
+      my $left = $deadline ? $deadline - Time::HiRes::time () : 0.05;
+      return 0 if $left <= 0;
+      $left = 0.05 if $left > 0.05;
+      $self->_wait_peer_change ($left);
+   }
+}
+
+sub _wait_peer_change {
+   my ($self, $secs) = @_;
+   my @fh = $self->handles_for_peer_change;
+   if (@fh) {
+      my $rin = '';
+      vec ($rin, fileno $_, 1) = 1 for @fh;
+      select (my $rout = $rin, undef, undef, $secs);
+      $self->reset_handles_for_peer_change;
+   }
+   else {
+      tinysleep ($secs);
+   }
+   return;
+}
+
+sub suspend_file { $_[0]->path . ".suspend" }
+
+sub peer_suspend_deadline {
+   my ($self, $peer) = @_;
+   my $t = _read_file ($self->path ($peer) . ".suspend");
+   return (defined $t && $t =~ /^([\d.]+)/) ? $1 : undef;
+}
+
+sub suspend {
+   my ($self, %p) = @_;
+   croak "suspend is not supported by the " . $self->_driver_name . " driver" unless $self->suspend_supported;
+   $self->pid_check;
+   my $path = $self->path;
+   unlink "$path.pid";
+   my $at = $p{expires_at};
+   $at = Time::HiRes::time () + $p{expires_in} if !defined $at && defined $p{expires_in};
+   _write_atomic ("$path.suspend", $at) if defined $at;
+   $self->{disconnected} = 1;
+   $self->write_stats;
+   return;
+}
+
+sub _driver_name { (my $n = ref ($_[0]) || $_[0]) =~ s/.*:://; $n }
+
+sub peer_left {
+   my ($self, $peer) = @_;
+   my $path = $self->path ($peer);
+   my $pid = _file_pid ("$path.pid");
+   return unless $pid && !IPC::Manager::Util::pid_is_running ($pid);
+   $self->_remove_artefacts ($path);
+   return;
+}
+
+########################################################################
+# statistics
+
+sub write_stats {
+   my $self = shift;
+   my $path = $self->path;
+   return unless -d $self->{route};
+   eval { _write_atomic ("$path.stats", $self->{serializer}->serialize ($self->{stats})); 1 };
+   return;
+}
+
+sub read_stats {
+   my ($self, $id) = @_;
+   my $data = _read_file ($self->path (defined $id ? $id : $self->{id}) . ".stats");
+   return undef unless defined $data && length $data;
+   return $self->{serializer}->deserialize ($data);
+}
+
+sub all_stats {
+   my $self = shift;
+   my %out;
+   opendir my $dh, $self->{route} or return \%out;
+   for my $e (readdir $dh) {
+      next unless $e =~ /^(.+)\.stats\z/;
+      my $name = $1;
+      my $real = _read_file ("$self->{route}/$name.name");
+      $name = $real if defined $real && length $real;
+      my $data = _read_file ("$self->{route}/$e");
+      next unless defined $data && length $data;
+      $out{$name} = eval { $self->{serializer}->deserialize ($data) } || {};
+   }
+   return \%out;
+}
+
+########################################################################
+# messages
+
+sub _build_message {
+   my $self = shift;
+   my %f;
+   if (blessed ($_[0]) || ref $_[0] eq 'HASH') {
+      my $m = shift;
+      %f = (%$m, @_);
+   }
+   elsif (@_ == 2) {
+      %f = (to => $_[0], content => $_[1]);
+   }
+   else {
+      %f = @_;
+   }
+   return IPC::Manager::Message->new (%f, from => $self->{id});
+}
+
+sub send_message {
+   my $self = shift;
+   $self->pid_check;
+   my $msg = $self->_build_message (@_);
+   my $to = $msg->{to};
+   $self->_send_message ($msg);
+   $self->{stats}{sent}{$to}++;
+   return $msg;
+}
+
+sub try_message {
+   my $self = shift;
+   my @args = @_;
+   my $ok = eval { $self->send_message (@args); 1 } ? 1 : 0;
+   return ($ok, $ok ? undef : $@) if wantarray;
+   return $ok;
+}
+
+sub broadcast {
+   my $self = shift;
+   my %f = @_ == 1 ? (content => $_[0]) : @_;
+   my %out;
+   for my $peer ($self->peers) {
+      my $ok = eval { $self->send_message (%f, to => $peer, broadcast => 1); 1 };
+      $out{$peer} = $ok ? { sent => 1 } : { sent => 0, error => $@ };
+   }
+   return \%out;
+}
+
+sub _decode {
+   my ($self, $raw) = @_;
+   my $h = $self->{serializer}->deserialize ($raw);
+   die "not a message envelope\n" unless ref $h eq 'HASH';
+   return IPC::Manager::Message->new (%$h);
+}
+
+sub _count_read {
+   my ($self, @msgs) = @_;
+   $self->{stats}{read}{ $_->{from} }++ for @msgs;
+   return @msgs;
+}
+
+sub get_messages {
+   my $self = shift;
+   $self->pid_check;
+   my @msgs = ($self->_read_messages, $self->_read_resume);
+   return IPC::Manager::Message::sort_messages ($self->_count_read (@msgs));
+}
+
+sub requeue_message {
+   my ($self, @msgs) = @_;
+   my $file = $self->path . ".resume";
+   open my $fh, ">>", $file or die "Could not open '$file': $!";
+   binmode $fh;
+   for my $m (@msgs) {
+      my $data = $self->{serializer}->serialize ($m);
+      print $fh pack ("N/a*", $data);
+      $self->{stats}{read}{ $m->{from} }-- if defined $m->{from};
+   }
+   close $fh or die "Could not write '$file': $!";
+   $self->{_resume} = 1;
+   return;
+}
+
+# only this client (or its previous incarnation, before a reconnect)
+# writes its resume file
+sub _read_resume {
+   my $self = shift;
+   return () unless $self->{_resume};
+   delete $self->{_resume};
+   my $file = $self->path . ".resume";
+   my $data = _read_file ($file);
+   unlink $file;
+   my @out;
+   while (defined $data && length ($data) >= 4) {
+      my $len = unpack "N", $data;
+      last if length ($data) < 4 + $len;
+      my $raw = substr $data, 4, $len;
+      substr ($data, 0, 4 + $len) = "";
+      my $m = eval { $self->_decode ($raw) };
+      push @out, $m if $m;
+   }
+   return @out;
+}
+
+sub pending_messages { 0 }
+sub ready_messages   { 0 }
+
+sub disconnect {
+   my ($self, $handler) = @_;
+   $self->pid_check;
+   return if $self->{disconnected};
+   $self->_pre_disconnect;
+   my $waiting = 0;
+   my $tries = 0;
+   while (1) {
+      my $ready = $self->ready_messages || $self->{_resume};
+      my $pending = $self->pending_messages;
+      last unless $ready || $pending;
+      if (!$ready) {
+         last if ++$tries > 100;
+         tinysleep (0.05);
+         next;
+      }
+      my @msgs = grep !$_->is_terminate, $self->get_messages;
+      next unless @msgs;
+      if ($handler) {
+         $self->$handler (\@msgs);
+      }
+      else {
+         $self->{stats}{read}{ $_->{from} }-- for @msgs;
+         $waiting += @msgs;
+      }
+   }
+   $self->{disconnected} = 1;
+   $self->_post_disconnect;
+   $self->write_stats;
+   croak "Messages waiting at disconnect for $self->{id}" if $waiting;
+   return;
+}
+
+sub DESTROY {
+   my $self = shift;
+   return unless $self->{_registered} && $self->{pid} && $self->{pid} == $$;
+   return if $self->{disconnected};
+   local ($@, $!, $?);
+   eval { $self->disconnect; 1 } or warn $@;
+   return;
+}
+
+########################################################################
+# outbox and select integration (defaults: blocking, nothing pending)
+
+sub set_send_blocking { $_[0]->{send_blocking} = $_[1] ? 1 : 0 }
+sub send_blocking     { $_[0]->{send_blocking} }
+sub try_send_message  { my $self = shift; $self->try_message (@_) }
+sub drain_pending     { 0 }
+sub have_pending_sends { 0 }
+sub pending_sends     { () }
+sub pending_sends_to  { () }
+sub have_writable_handles { 0 }
+sub writable_handles  { () }
+sub can_send_to       { defined $_[0]->peer_exists ($_[1]) ? 1 : 0 }
+
+sub have_handles_for_select         { 0 }
+sub handles_for_select              { () }
+sub have_dynamic_handles_for_select { 0 }
+
+sub _open_peer_change {
+   my $self = shift;
+   return if $self->{_peer_change};
+   $self->{_peer_change} = IPC::Manager::Core::watch ($self->{route}, 1)
+      if IPC::Manager::Core::have_inotify ();
+   return;
+}
+
+sub have_handles_for_peer_change { $_[0]->{_peer_change} ? 1 : 0 }
+sub handles_for_peer_change      { $_[0]->{_peer_change} ? ($_[0]->{_peer_change}) : () }
+sub reset_handles_for_peer_change {
+   IPC::Manager::Core::watch_drain ($_[0]->{_peer_change}) if $_[0]->{_peer_change};
+   return;
+}
+
+require IPC::Manager::Core;
+
+1;
+__END__
+
+=head1 NAME
+
+IPC::Manager::Client - a participant of a bus (base class of the protocols)
+
+=head1 SYNOPSIS
+
+   my $c = ipcm_connect (worker7 => $info);
+   $c->send_message (boss => { status => 'idle' });
+   for my $msg ($c->get_messages) { ... }
+   print join (", ", $c->peers), "\n";
+   $c->disconnect;
+
+=head1 DESCRIPTION
+
+A client owns an entry in the bus directory (what it is depends on the
+protocol), a pidfile C<NAME.pid> written atomically, and, after it left,
+C<NAME.stats>. Ids that do not fit in a socket path are mapped to a hashed
+on-disk name (C<NAME.name> holds the real one). A client belongs to the
+process that created it: used from another one it croaks C<Client used
+from wrong PID>, and only the creator disconnects it on destruction.
+
+=head1 METHODS
+
+=over
+
+=item PROTOCOL->connect ($id, $serializer, $route, %params), PROTOCOL->reconnect (...)
+
+Registers: a stale entry of a dead process is cleared; a live one croaks
+C<ID TYPE already exists>. C<reconnect> resumes a suspended client.
+
+=item $msg = $c->send_message ($peer, $content), send_message (%fields), send_message ($msg, %overrides)
+
+Croaks when the peer is unknown or the transport fails (texts per
+protocol). Inside a service the client does not block: what cannot be
+sent now is queued and sent by the loop.
+
+=item ($ok, $err) = $c->try_message (...), $ok = $c->try_message (...)
+
+=item $report = $c->broadcast ($content)
+
+To every peer but itself, C<< {peer => {sent => 1} or {sent => 0, error => ...}} >>.
+
+=item @msgs = $c->get_messages
+
+Everything available now, sorted by stamp. Undecodable input is warned
+about and skipped.
+
+=item @names = $c->peers, peer_exists ($name), peer_pid ($name), peer_active ($name [, $timeout]), pid_is_running ($pid)
+
+Peers whose process is gone (exited, even if not yet reaped) are not
+listed.
+
+=item $c->disconnect ([$handler])
+
+Leaves the bus. Messages still waiting go to C<< $c->$handler (\@msgs) >>,
+or make it croak C<Messages waiting at disconnect for ID> (after leaving).
+
+=item suspend (expires_at => $t | expires_in => $s), suspend_supported, requeue_message (@msgs)
+
+=item write_stats, read_stats, all_stats, stats
+
+=item set_send_blocking, send_blocking, drain_pending, have_pending_sends, pending_sends, pending_sends_to, have_writable_handles, writable_handles, can_send_to
+
+=item have_handles_for_select, handles_for_select, have_dynamic_handles_for_select, handles_for_peer_change, reset_handles_for_peer_change, pending_messages, ready_messages
+
+=item local_clients ($route), viable, peer_left ($name), id, pid, route, disconnected, serializer
+
+=back
+
+=cut

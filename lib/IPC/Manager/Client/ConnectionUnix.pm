@@ -1,0 +1,254 @@
+package IPC::Manager::Client::ConnectionUnix;
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use Errno ();
+use Fcntl ();
+use Socket qw(AF_UNIX SOCK_STREAM SOMAXCONN pack_sockaddr_un);
+use IPC::Manager::Client ();
+use IPC::Manager::Core ();
+our @ISA = ('IPC::Manager::Client');
+
+our $VERSION = '0.000038';
+
+sub path_type    { 'UNIX Socket or marker file' }
+sub _path_budget { 107 }
+sub _entry_ok    { -S $_[1] || -f $_[1] }
+
+sub have_dynamic_handles_for_select { 1 }
+
+sub _make_entry {
+   my ($self, $path) = @_;
+   if (exists $self->{listen} && !$self->{listen}) {
+      sysopen (my $fh, $path, Fcntl::O_WRONLY () | Fcntl::O_CREAT () | Fcntl::O_EXCL (), 0600)
+         or croak "Cannot create marker file '$path': $!";
+      return;
+   }
+   socket (my $s, AF_UNIX, SOCK_STREAM, 0)    or croak "Cannot create listen socket '$path': $!";
+   bind ($s, pack_sockaddr_un ($path))        or croak "Cannot create listen socket '$path': $!";
+   listen ($s, SOMAXCONN)                     or croak "Cannot create listen socket '$path': $!";
+   IPC::Manager::Client::UnixSocket::_nonblock ($s);
+   $self->{_listen} = $s;
+   return;
+}
+
+sub _open_entry {
+   my ($self, $path) = @_;
+   unlink $path;
+   $self->_make_entry ($path);
+}
+
+sub _conns { @{ $_[0]->{_conns} ||= [] } }
+
+sub have_handles_for_select { 1 }
+sub handles_for_select {
+   my $self = shift;
+   return (($self->{_listen} ? ($self->{_listen}) : ()), map $_->{fh}, $self->_conns);
+}
+
+sub ready_messages {
+   my $self = shift;
+   my @fh = $self->handles_for_select or return 0;
+   my $rin = '';
+   vec ($rin, fileno $_, 1) = 1 for @fh;
+   return select ($rin, undef, undef, 0) > 0 ? 1 : 0;
+}
+
+sub _drop {
+   my ($self, $conn) = @_;
+   $self->{_conns} = [ grep $_ != $conn, $self->_conns ];
+   my $peer = $conn->{peer};
+   delete $self->{_by_peer}{$peer}
+      if defined $peer && $self->{_by_peer}{$peer} && $self->{_by_peer}{$peer} == $conn;
+   close $conn->{fh};
+   return;
+}
+
+sub _add_conn {
+   my ($self, $fh, $peer) = @_;
+   IPC::Manager::Client::UnixSocket::_nonblock ($fh);
+   my $conn = { fh => $fh, in => '', out => '', peer => $peer };
+   push @{ $self->{_conns} }, $conn;
+   $self->{_by_peer}{$peer} = $conn if defined $peer;
+   return $conn;
+}
+
+sub _read_messages {
+   my $self = shift;
+   if (my $l = $self->{_listen}) {
+      while (accept (my $c, $l)) { $self->_add_conn ($c, undef) }
+   }
+   my @out;
+   for my $conn ($self->_conns) {
+      my $eof = 0;
+      while (1) {
+         my $n = sysread ($conn->{fh}, $conn->{in}, 65536, length $conn->{in});
+         if (!defined $n) { next if $!{EINTR}; $eof = 1 unless $!{EAGAIN} || $!{EWOULDBLOCK}; last }
+         if (!$n) { $eof = 1; last }
+      }
+      my @frames = IPC::Manager::Core::frames ($conn->{in});
+      my $bad = @frames && !defined $frames[-1] ? pop @frames : 1;
+      for my $raw (@frames) {
+         if (!defined $conn->{peer}) {
+            my $h = eval { $self->{serializer}->deserialize ($raw) };
+            if (!$h) { warn "ConnectionUnix: malformed hello frame: $@"; $eof = 1; last }
+            if (ref $h ne 'HASH' || !defined $h->{hello} || !length $h->{hello}) {
+               warn "ConnectionUnix: hello frame missing peer id\n"; $eof = 1; last;
+            }
+            $conn->{peer} = $h->{hello};
+            $self->{_by_peer}{ $h->{hello} } = $conn;
+            next;
+         }
+         my $m = eval {
+            my $h = $self->{serializer}->deserialize ($raw);
+            (ref $h eq 'HASH' && keys (%$h) == 1 && exists $h->{hello}) ? undef : $self->_decode ($raw);
+         };
+         if ($m) { push @out, $m }
+         elsif ($@) { warn "ConnectionUnix: malformed frame from '$conn->{peer}': $@" }
+      }
+      if (!defined $bad) {
+         my $who = defined $conn->{peer} ? $conn->{peer} : '?';
+         warn "ConnectionUnix: malformed frame from '$who': frame too large\n";
+         $eof = 1;
+      }
+      $self->_drop ($conn) if $eof;
+   }
+   return @out;
+}
+
+# writes what the socket takes now; 1 when the buffer is empty; dies on
+# hard errors
+sub _flush {
+   my ($self, $conn) = @_;
+   local $SIG{PIPE} = 'IGNORE';
+   while (length $conn->{out}) {
+      my $n = syswrite ($conn->{fh}, $conn->{out});
+      if (!defined $n) {
+         next if $!{EINTR};
+         return 0 if $!{EAGAIN} || $!{EWOULDBLOCK};
+         die "write failed: $!\n";
+      }
+      substr ($conn->{out}, 0, $n) = '';
+   }
+   return 1;
+}
+
+sub _conn_for {
+   my ($self, $peer) = @_;
+   my $conn = $self->{_by_peer}{$peer};
+   return $conn if $conn;
+   my $path = $self->peer_exists ($peer);
+   die "'$peer' is not a valid message recipient\n" unless defined $path;
+   die "no active connection to '$peer' and peer is not listening\n" if -f $path;
+   die "'$peer' is not listening\n" unless -S $path;
+   socket (my $s, AF_UNIX, SOCK_STREAM, 0) or die "Cannot connect to '$path': $!\n";
+   connect ($s, pack_sockaddr_un ($path))  or die "Cannot connect to '$path': $!\n";
+   $conn = $self->_add_conn ($s, $peer);
+   $conn->{out} = IPC::Manager::Core::frame ($self->{serializer}->serialize ({ hello => $self->{id} }));
+   return $conn;
+}
+
+sub _send_message {
+   my ($self, $msg) = @_;
+   my $peer = $msg->{to};
+   croak "No peer specified" unless defined $peer;
+   my $conn = eval { $self->_conn_for ($peer) };
+   if (!$conn) { my $e = $@; $e =~ s/\n\z//; croak $e }
+   $conn->{out} .= IPC::Manager::Core::frame ($self->{serializer}->serialize ($msg));
+   if (!$self->{send_blocking}) {
+      my $ok = eval { $self->_flush ($conn); 1 };
+      if (!$ok) { warn "ConnectionUnix: send to '$peer' failed: $@"; $self->_drop ($conn) }
+      return;
+   }
+   while (1) {
+      my $done = eval { $self->_flush ($conn) };
+      if (!defined $done) { my $e = $@; $self->_drop ($conn); $e =~ s/\n\z//; croak $e }
+      last if $done;
+      my $win = '';
+      vec ($win, fileno $conn->{fh}, 1) = 1;
+      select (undef, $win, undef, 0.05);
+   }
+   return;
+}
+
+sub drain_pending {
+   my $self = shift;
+   for my $conn (grep length $_->{out}, $self->_conns) {
+      my $ok = eval { $self->_flush ($conn); 1 };
+      next if $ok;
+      my $who = defined $conn->{peer} ? $conn->{peer} : '?';
+      warn "ConnectionUnix: send to '$who' failed during drain: $@";
+      $self->_drop ($conn);
+   }
+   return;
+}
+
+sub have_pending_sends    { (grep length $_->{out}, $_[0]->_conns) ? 1 : 0 }
+sub pending_sends         { map $_->{out}, grep length $_->{out}, $_[0]->_conns }
+sub pending_sends_to      { my $c = $_[0]->{_by_peer}{ $_[1] }; ($c && length $c->{out}) ? ($c->{out}) : () }
+sub have_writable_handles { $_[0]->have_pending_sends }
+sub writable_handles      { map $_->{fh}, grep length $_->{out}, $_[0]->_conns }
+sub can_send_to {
+   my ($self, $peer) = @_;
+   my $c = $self->{_by_peer}{$peer};
+   return $c ? (length $c->{out} ? 0 : 1) : (defined $self->peer_exists ($peer) ? 1 : 0);
+}
+
+sub _pre_disconnect {
+   my $self = shift;
+   my $path = $self->path;
+   unlink $path or warn "Could not unlink '$path': $!";
+   return;
+}
+
+sub _post_disconnect {
+   my $self = shift;
+   my $deadline = time + 5;
+   while ($self->have_pending_sends && time < $deadline) {
+      $self->drain_pending;
+      my @w = $self->writable_handles or last;
+      my $win = '';
+      vec ($win, fileno $_, 1) = 1 for @w;
+      select (undef, $win, undef, 0.05);
+   }
+   close $_->{fh} for $self->_conns;
+   delete $self->{_conns};
+   delete $self->{_by_peer};
+   delete $self->{_listen};
+   return;
+}
+
+require IPC::Manager::Client::UnixSocket;
+
+1;
+__END__
+
+=head1 NAME
+
+IPC::Manager::Client::ConnectionUnix - bus protocol: length-framed messages over stream connections
+
+=head1 DESCRIPTION
+
+Each client listens on an AF_UNIX stream socket at C<ROUTE/NAME> (or, with
+C<< listen => 0 >>, leaves an empty marker file: it can only send). A
+sender connects once, introduces itself with a C<< {hello => ID} >> frame,
+and then sends frames of a 4-byte big-endian length followed by the
+serialized message; replies travel back over the same connection. The
+frame decoder is in the C core. A malformed hello or frame is warned about
+(C<ConnectionUnix: malformed hello frame: ...>, C<ConnectionUnix: hello
+frame missing peer id>, C<ConnectionUnix: malformed frame from 'PEER':
+...>) and the service goes on; a frame announcing more than 256 MiB drops
+the connection. Inside a service, frames are queued per connection and
+written as the socket allows. There is no automatic reconnect.
+
+Errors: C<'PEER' is not a valid message recipient>, C<'PEER' is not
+listening>, C<no active connection to 'PEER' and peer is not listening>,
+C<Cannot connect to 'PATH': ...>, C<write failed: ...>, C<Cannot create
+listen socket 'PATH': ...>, C<Cannot create marker file 'PATH': ...>,
+C<suspend is not supported by the ConnectionUnix driver>; warnings
+C<ConnectionUnix: send to 'PEER' failed: ...>, C<... failed during drain:
+...>, C<Could not unlink 'PATH': ...>.
+
+=cut

@@ -1,0 +1,124 @@
+package IPC::Manager::Client::MessageFiles;
+
+use strict;
+use warnings;
+
+use Carp qw(croak confess);
+use File::Path ();
+use Fcntl ();
+use Errno ();
+use IPC::Manager::Client ();
+use IPC::Manager::Core ();
+our @ISA = ('IPC::Manager::Client');
+
+our $VERSION = '0.000038';
+
+sub path_type         { 'subdir' }
+sub _path_budget      { 4000 }
+sub _entry_ok         { -d $_[1] }
+sub suspend_supported { 1 }
+
+sub _dir { $_[0]->{_dir} || $_[0]->path }
+
+sub _make_entry {
+   my ($self, $path) = @_;
+   mkdir $path or croak "Could not make dir '$path': $!";
+   $self->_open_entry ($path);
+}
+
+sub _open_entry {
+   my ($self, $path) = @_;
+   $self->{_watch} = IPC::Manager::Core::watch ($path, 0) if IPC::Manager::Core::have_inotify ();
+   return;
+}
+
+sub have_handles_for_select { $_[0]->{_watch} ? 1 : 0 }
+sub handles_for_select      { $_[0]->{_watch} ? ($_[0]->{_watch}) : () }
+
+sub _list {
+   my ($self, $ext) = @_;
+   opendir my $dh, $self->_dir or return ();
+   my @f = sort grep /\.\Q$ext\E\z/, readdir $dh;
+   return @f;
+}
+
+sub pending_messages { my @f = $_[0]->_list ('pend');  @f ? 1 : 0 }
+sub ready_messages   { my @f = $_[0]->_list ('ready'); @f ? 1 : 0 }
+
+sub _read_messages {
+   my $self = shift;
+   IPC::Manager::Core::watch_drain ($self->{_watch}) if $self->{_watch};
+   my $dir = $self->_dir;
+   my @out;
+   for my $f ($self->_list ('ready')) {
+      my $raw = IPC::Manager::Client::_read_file ("$dir/$f");
+      unlink "$dir/$f";
+      next unless defined $raw;
+      my $m = eval { $self->_decode ($raw) };
+      if ($m) { push @out, $m } else { warn "MessageFiles: malformed message '$f': $@" }
+   }
+   return @out;
+}
+
+sub _send_message {
+   my ($self, $msg) = @_;
+   my $peer = $msg->{to};
+   croak "Message has no peer" unless defined $peer;
+   my $dir = $self->peer_exists ($peer);
+   croak "Client does not exist" unless defined $dir;
+   my $base = "$dir/$msg->{id}";
+   confess "Message file '$base.ready' already exists" if -e "$base.ready";
+   my $data = $self->{serializer}->serialize ($msg);
+   my $fh;
+   if (!sysopen ($fh, "$base.pend", Fcntl::O_WRONLY () | Fcntl::O_CREAT () | Fcntl::O_EXCL ())) {
+      confess "Message file '$base.pend' already exists" if $!{EEXIST};
+      croak "Client does not exist";
+   }
+   binmode $fh;
+   print $fh $data;
+   close $fh or die "Could not write '$base.pend': $!";
+   rename "$base.pend", "$base.ready" or croak "Client does not exist";
+   return;
+}
+
+sub _pre_disconnect {
+   my $self = shift;
+   my $path = $self->path;
+   (my $hidden = $path) =~ s{/([^/]+)\z}{/_$1};
+   File::Path::rmtree ($hidden) if -d $hidden;
+   rename $path, $hidden or croak "Cannot rename directory: $!";
+   $self->{_dir} = $hidden;
+   return;
+}
+
+sub _post_disconnect {
+   my $self = shift;
+   delete $self->{_watch};
+   File::Path::rmtree ($self->{_dir}) if $self->{_dir};
+   return;
+}
+
+1;
+__END__
+
+=head1 NAME
+
+IPC::Manager::Client::MessageFiles - bus protocol: one file per message
+
+=head1 DESCRIPTION
+
+Each client has a directory C<ROUTE/NAME>. A message is written to
+C<ID.pend> in the recipient's directory and renamed to C<ID.ready>; the
+recipient reads and removes the C<.ready> files. On Linux an inotify watch
+(in the C core) wakes the recipient when a message is renamed in; without
+inotify (or with C<IPC_MANAGER_NO_INOTIFY> set) it polls. This protocol
+supports C<suspend>: the directory stays and keeps collecting messages
+until C<ipcm_reconnect>. It needs nothing but a file system and is always
+viable.
+
+Errors: C<Client does not exist>, C<Message file 'PATH' already exists>
+(with a stack trace), C<Could not make dir 'PATH': ...>, C<Cannot rename
+directory: ...>, C<Message has no peer>; warning C<MessageFiles: malformed
+message 'FILE': ...>.
+
+=cut

@@ -1,0 +1,103 @@
+package IPC::Manager::Core;
+
+use strict;
+use warnings;
+
+our $VERSION = '0.000038';
+
+# the functions live in the distribution's shared object
+require AnyEvent::Fork::Core;
+
+my $INOTIFY;
+
+sub have_inotify {
+   return $INOTIFY if defined $INOTIFY;
+   return $INOTIFY = 0 if $ENV{IPC_MANAGER_NO_INOTIFY};
+   my $fd = watch_open ("/", 0);
+   return $INOTIFY = 0 unless defined $fd;
+   POSIX::close ($fd) if eval { require POSIX; 1 };
+   return $INOTIFY = 1;
+}
+
+# a directory watch as a Perl file handle
+sub watch {
+   my ($dir, $peers) = @_;
+   my $fd = watch_open ($dir, $peers ? 1 : 0);
+   return undef unless defined $fd;
+   open my $fh, "<&=", $fd or return undef;
+   return $fh;
+}
+
+1;
+__END__
+
+=head1 NAME
+
+IPC::Manager::Core - the C core behind the IPC::Manager services
+
+=head1 SYNOPSIS
+
+   use IPC::Manager::Core;
+
+   my $id   = IPC::Manager::Core::uuid ();
+   my $loop = IPC::Manager::Core::Loop->new;
+   my $res  = $loop->wait ([$sock], [], [POSIX::SIGUSR1 ()], [$owner_pid], 1, 0.2);
+
+=head1 DESCRIPTION
+
+The compiled part of the services: the wait step of a service loop on
+libevent, the byte-level helpers of the bus transports and random ids. It
+is an implementation detail of the C<IPC::Manager> modules; its functions
+may change between releases.
+
+=over
+
+=item $uuid = uuid ()
+
+A random version 4 UUID (upper-case hex), from the kernel's random bytes.
+
+=item $bool = pid_alive ($pid)
+
+True when the process exists and is not a zombie (checked without reaping
+it).
+
+=item $fd = watch_open ($dir, $peers), $fh = watch ($dir, $peers)
+
+An inotify descriptor (or handle) that becomes readable when an entry is
+renamed into C<$dir> (how message files arrive) and, with C<$peers>, also
+when one is created or removed (peers joining or leaving a route).
+Undef with C<$!> set where inotify is missing. C<watch_drain ($fh)> reads
+the queued events. C<have_inotify> tells whether watches work here; it is
+false when the environment variable C<IPC_MANAGER_NO_INOTIFY> is true, which
+forces the polling fallback.
+
+=item $bytes = dgram_recv ($sock)
+
+The next datagram of a socket, whole, however large (the buffer is sized
+from what the kernel queued, up to 16 MiB). Undef with C<$!> set to
+C<EAGAIN> when nothing is queued, or C<EMSGSIZE> when the datagram was
+too large and has been dropped.
+
+=item @payloads = frames ($buffer), $frame = frame ($payload)
+
+Length framing of stream transports: a 4-byte big-endian length, then the
+payload. C<frames> removes every complete frame from the front of
+C<$buffer> and returns their payloads; a final undef means the next frame
+announces more than 256 MiB (the stream is then unusable).
+
+=item $loop = IPC::Manager::Core::Loop->new
+
+=item $res = $loop->wait (\@read, \@write, \@signals, \@pids, $reap, $timeout)
+
+Waits for the first of: a handle of C<@read> readable, one of C<@write>
+writable, one of the signal numbers C<@signals> delivered, a child exit
+(with C<$reap>; exited children are reaped), a pid of C<@pids> gone, or
+C<$timeout> seconds (negative: no timeout). Returns
+C<< {r => [...], w => [...], sigs => {signum => count}, reaped => {pid =>
+raw wait status}, gone => [pids]} >>. While it waits, the loop handles the
+listed signals and C<SIGCHLD> itself; the previous handlers are in place
+again when it returns.
+
+=back
+
+=cut

@@ -1,0 +1,123 @@
+package IPC::Manager::Message;
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use Time::HiRes ();
+use IPC::Manager::Util qw(uuid);
+use IPC::Manager::Base ();
+our @ISA = ('IPC::Manager::Base');
+
+our $VERSION = '0.000038';
+
+my @FIELDS = qw(from to broadcast stamp stamp_ord id content);
+
+my ($LAST_STAMP, $ORD) = (-1, 0);
+
+sub init {
+   my $self = shift;
+   croak "'from' is a required attribute" unless defined $self->{from};
+   croak "Message must either have a 'to' or 'broadcast' attribute"
+      unless defined $self->{to} || $self->{broadcast};
+   croak "'content' is a required attribute" unless defined $self->{content};
+   unless (defined $self->{stamp}) {
+      my $t = Time::HiRes::time ();
+      $ORD = $t == $LAST_STAMP ? $ORD + 1 : 0;
+      $LAST_STAMP = $t;
+      $self->{stamp} = $t;
+      $self->{stamp_ord} = $ORD unless defined $self->{stamp_ord};
+   }
+   $self->{stamp_ord} = 0 unless defined $self->{stamp_ord};
+   $self->{id} = uuid () unless defined $self->{id};
+   return;
+}
+
+__PACKAGE__->_accessors (ro => \@FIELDS);
+
+sub is_terminate {
+   my $c = $_[0]->{content};
+   return (ref $c eq 'HASH' && $c->{terminate}) ? 1 : 0;
+}
+
+sub clone {
+   my ($self, %over) = @_;
+   my %copy = %$self;
+   delete $copy{id};
+   return ref ($self)->new (%copy, %over);
+}
+
+sub TO_JSON {
+   my $self = shift;
+   return { map { exists $self->{$_} ? ($_ => $self->{$_}) : () } keys %$self };
+}
+
+sub sort_messages {
+   my @sorted = sort { $a->{stamp} <=> $b->{stamp} or ($a->{stamp_ord} || 0) <=> ($b->{stamp_ord} || 0) } @_;
+   return @sorted;
+}
+
+1;
+__END__
+
+=head1 NAME
+
+IPC::Manager::Message - the envelope of every message on an IPC::Manager bus
+
+=head1 SYNOPSIS
+
+   use IPC::Manager::Message;
+
+   my $msg = IPC::Manager::Message->new (from => 'me', to => 'you', content => {hi => 1});
+   print $msg->id, " sent at ", $msg->stamp, "\n";
+   my @in_order = IPC::Manager::Message::sort_messages (@batch);
+
+=head1 DESCRIPTION
+
+A message is a blessed hash with the keys C<from>, C<to>, C<broadcast>,
+C<stamp>, C<stamp_ord>, C<id> and C<content>. Code may read these keys
+directly; they travel on the bus as a serialized hash (only the keys that
+are present).
+
+C<stamp> is the time of construction (fractional seconds since the epoch).
+C<stamp_ord> breaks ties: it is 0 when the stamp differs from the previous
+message built in this process and counts up while it repeats. C<id> is a
+random UUID.
+
+=head1 METHODS
+
+=over
+
+=item $msg = IPC::Manager::Message->new (%fields)
+
+Croaks C<'from' is a required attribute>, C<'content' is a required
+attribute> (content must be defined, but may be any serializable value)
+and C<Message must either have a 'to' or 'broadcast' attribute>. Unknown
+keys are kept.
+
+=item from, to, broadcast, stamp, stamp_ord, id, content
+
+Read accessors.
+
+=item $bool = $msg->is_terminate
+
+True when the content is a hash with a true C<terminate> key: the message
+the bus owner broadcasts to stop every service.
+
+=item $copy = $msg->clone (%overrides)
+
+A copy with a new id (and the given fields replaced).
+
+=item $hash = $msg->TO_JSON
+
+A plain copy of the hash, for the serializer.
+
+=item @sorted = IPC::Manager::Message::sort_messages (@msgs)
+
+Sorted by C<stamp>, then C<stamp_ord>. Every batch returned by a client's
+C<get_messages> is sorted this way; nothing orders messages across
+batches.
+
+=back
+
+=cut

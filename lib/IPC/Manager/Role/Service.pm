@@ -1,0 +1,469 @@
+package IPC::Manager::Role::Service;
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use POSIX ();
+use Time::HiRes ();
+use Scalar::Util qw(weaken);
+use Config ();
+use Role::Tiny;
+use IPC::Manager::Util ();
+use IPC::Manager::Core ();
+
+our $VERSION = '0.000038';
+
+with 'IPC::Manager::Role::Service::Requests', 'IPC::Manager::Role::Service::Select';
+
+requires qw(new orig_io name ipcm_info pid set_pid watch_pids handle_request);
+
+my %SIGNUM;
+{
+   my @names = split ' ', $Config::Config{sig_name};
+   my @nums  = split ' ', $Config::Config{sig_num};
+   @SIGNUM{@names} = @nums;
+}
+
+# defaults a class may override
+sub cycle                 { 0.2 }
+sub interval              { 0.2 }
+sub use_posix_exit        { 0 }
+sub intercept_errors      { 0 }
+sub expose_error_details  { 0 }
+sub run_returns_to_caller { 0 }
+sub signals_to_grab       { () }
+sub redirect              { return }
+sub pre_fork_hook         { return }
+sub post_fork_hook        { return }
+sub peer_class            { 'IPC::Manager::Service::Peer' }
+sub handle_class          { 'IPC::Manager::Service::Handle' }
+
+sub run_on_all            { [] }
+sub run_on_cleanup        { [] }
+sub run_on_general_message { [] }
+sub run_on_interval       { [] }
+sub run_on_peer_delta     { [] }
+sub run_on_pid            { [] }
+sub run_on_start          { [] }
+sub run_on_sig            { [] }
+sub run_should_end        { 0 }
+
+sub run_on_unhandled {
+   my ($self, $activity) = @_;
+   my @keys = sort keys %{ $activity || {} } or return [];
+   die "Failed to handle activity: " . join (", ", @keys) . "\n";
+}
+
+sub client {
+   my $self = shift;
+   return $self->{_CLIENT} if $self->{_CLIENT};
+   require IPC::Manager;
+   return $self->{_CLIENT} = IPC::Manager->connect ($self->name, $self->ipcm_info);
+}
+
+sub in_correct_pid {
+   my $self = shift;
+   my $pid = $self->pid;
+   croak "Incorrect PID (did your fork leak? <$$> vs <" . (defined $pid ? $pid : '') . ">)"
+      unless defined $pid && $pid == $$;
+   return 1;
+}
+
+sub pid_is_running { IPC::Manager::Util::pid_is_running ($_[1]) }
+
+sub peer {
+   my ($self, $name, %params) = @_;
+   croak "peer() can only be called on the service in the service process"
+      unless defined $self->pid && $self->pid == $$;
+   return $self->{_PEER_CACHE}{$name} ||= do {
+      my $class = $self->peer_class;
+      IPC::Manager::Util::require_mod ($class);
+      $class->new (%params, name => $name, service => $self);
+   };
+}
+
+sub handle {
+   my ($self, %params) = @_;
+   croak "'name' is a required parameter" unless defined $params{name};
+   my $class = $self->handle_class;
+   IPC::Manager::Util::require_mod ($class);
+   return $class->new (%params, service_name => $self->name, ipcm_info => $self->ipcm_info);
+}
+
+sub peer_delta {
+   my ($self, %p) = @_;
+   my %now = map { $_ => 1 } $self->client->peers;
+   my $old = $self->{_PEER_STATE} || {};
+   my %delta;
+   $delta{$_} = 1  for grep !$old->{$_}, keys %now;
+   $delta{$_} = -1 for grep !$now{$_}, keys %$old;
+   $self->{_PEER_STATE} = \%now unless $p{peek};
+   return \%delta;
+}
+
+sub send_response {
+   my ($self, $peer, $id, $value, $err) = @_;
+   my %c = (ipcm_response_id => $id, response => $value);
+   $c{ipcm_error} = $err if defined $err;
+   $self->client->send_message ($peer, \%c);
+   return;
+}
+
+sub terminate {
+   my $self = shift;
+   if (@_) {
+      my $v = shift;
+      $self->{_TERMINATED} = $v if $v || !defined $self->{_TERMINATED};
+   }
+   else {
+      $self->{_TERMINATED} = 0 unless defined $self->{_TERMINATED};
+   }
+   return $self->{_TERMINATED};
+}
+
+sub terminated    { $_[0]->{_TERMINATED} }
+sub is_terminated { defined $_[0]->{_TERMINATED} ? 1 : 0 }
+
+sub workers { $_[0]->{_WORKERS} }
+
+sub register_worker {
+   my ($self, $name, $pid) = @_;
+   $self->{_WORKERS}{$pid} = $name;
+   return;
+}
+
+sub reap_workers {
+   my ($self, %p) = @_;
+   my $w = $self->{_WORKERS} or return {};
+   my %out;
+   local $?;
+   for my $pid (keys %$w) {
+      my $r = waitpid ($pid, POSIX::WNOHANG ());
+      if ($r == $pid || $r < 0) {
+         $out{$pid} = { name => delete $w->{$pid}, exit => $r == $pid ? $? : undef };
+      }
+      elsif ($p{kill}) {
+         kill $p{kill}, $pid;
+      }
+   }
+   return \%out;
+}
+
+sub terminate_workers {
+   my $self = shift;
+   my $w = $self->{_WORKERS} or return;
+   return unless %$w;
+   $self->reap_workers (kill => 'TERM');
+   my $next_kill = Time::HiRes::time () + 15;
+   while (%$w) {
+      Time::HiRes::sleep (0.05);
+      my $kill;
+      if (Time::HiRes::time () >= $next_kill) { $kill = 'KILL'; $next_kill += 15 }
+      $self->reap_workers ($kill ? (kill => $kill) : ());
+   }
+   return;
+}
+
+sub reap_children {
+   my $self = shift;
+   my %out;
+   local $?;
+   while ((my $pid = waitpid (-1, POSIX::WNOHANG ())) > 0) {
+      $self->_reaped ($pid, $?, \%out);
+   }
+   return \%out;
+}
+
+sub _reaped {
+   my ($self, $pid, $status, $out) = @_;
+   if ($self->{_WORKERS} && exists $self->{_WORKERS}{$pid}) {
+      delete $self->{_WORKERS}{$pid};
+      return;
+   }
+   $out->{$pid} = $status;
+   return;
+}
+
+sub debug {
+   my ($self, @msg) = @_;
+   my $io = $self->orig_io || {};
+   my $fh = $io->{stderr} || $io->{stdout} || \*STDERR;
+   print $fh @msg;
+   # the handle is a private duplicate: flush it, or the text waits there
+   my $old = select ($fh); $| = 1; select ($old);
+   return;
+}
+
+sub try {
+   my ($self, $cb) = @_;
+   if (!$self->intercept_errors) {
+      my $out = $cb->();
+      return { ok => 1, err => '', out => $out };
+   }
+   my $out;
+   my $ok = eval { $out = $cb->(); 1 };
+   return { ok => 1, err => '', out => $out } if $ok;
+   my $err = $@;
+   $self->debug ("Peer '" . $self->name . "' caught exception: $err");
+   warn $err;
+   return { ok => 0, err => $err };
+}
+
+sub clear_service_fields {
+   my $self = shift;
+   delete @$self{qw(_CLIENT _LAST_INTERVAL _ORIG_SIG _PEER_CACHE _PEER_STATE _SIGS_SEEN _TERMINATED _WORKERS)};
+   $self->clear_servicerequests_fields;
+   $self->clear_serviceselect_fields;
+   return;
+}
+
+sub select_write {
+   my $self = shift;
+   my $client = $self->client;
+   return undef unless $client->have_writable_handles;
+   require IO::Select;
+   return IO::Select->new ($client->writable_handles);
+}
+
+# one event loop per process (a forked child makes its own)
+my ($LOOP, $LOOP_PID);
+sub _loop {
+   ($LOOP, $LOOP_PID) = (IPC::Manager::Core::Loop->new, $$) unless $LOOP && $LOOP_PID == $$;
+   return $LOOP;
+}
+
+# one wait step: returns the activity hash (empty on a quiet timeout)
+sub watch {
+   my $self = shift;
+   my $client = $self->client;
+   my $loop = _loop ();
+   my $watch = $self->watch_pids || [];
+   my @sigs = grep defined, map $SIGNUM{$_}, $self->signals_to_grab;
+   my $before = $self->{_TERMINATED};
+
+   while (1) {
+      my %act;
+      $client->drain_pending if $client->have_pending_sends;
+
+      my $timeout = $self->cycle;
+      my $left = ($self->{_LAST_INTERVAL} || 0) + $self->interval - Time::HiRes::time ();
+      $timeout = $left if $left < $timeout;
+      $timeout = 0 if $timeout < 0;
+      my @pc = $client->handles_for_peer_change;
+      my %pcfd = map { fileno ($_) => 1 } @pc;
+      my $pc = @pc;
+      my @r = ($client->have_handles_for_select ? $client->handles_for_select : (), @pc);
+      my @w = $client->have_writable_handles ? $client->writable_handles : ();
+      my $can_select = $client->have_handles_for_select;
+
+      my $res = $loop->wait (\@r, \@w, \@sigs, $watch, 1, $timeout);
+      my @rfd = map { fileno $_ } @{ $res->{r} };
+      my $changed = grep $pcfd{$_}, @rfd;
+
+      my %pids;
+      $self->_reaped ($_, $res->{reaped}{$_}, \%pids) for keys %{ $res->{reaped} };
+      $act{pids} = \%pids if %pids;
+
+      for my $num (keys %{ $res->{sigs} }) {
+         my ($name) = grep { $SIGNUM{$_} == $num } $self->signals_to_grab;
+         $self->{_SIGS_SEEN}{$name} += $res->{sigs}{$num} if defined $name;
+      }
+      $client->drain_pending if @{ $res->{w} };
+      $client->reset_handles_for_peer_change if @{ $res->{r} };
+
+      if (!$can_select || grep !$pcfd{$_}, @rfd) {
+         my @msgs = $client->get_messages;
+         $act{messages} = \@msgs if @msgs;
+      }
+      if ($self->{_SIGS_SEEN} && %{ $self->{_SIGS_SEEN} }) {
+         $act{sigs} = { %{ $self->{_SIGS_SEEN} } };
+         %{ $self->{_SIGS_SEEN} } = ();
+      }
+      my $tick = Time::HiRes::time () - ($self->{_LAST_INTERVAL} || 0) >= $self->interval;
+      # the peer set is rescanned when the route changed (the route watch
+      # fired), on every tick, and always without a route watch
+      if ($tick || !$pc || $changed) {
+         my $delta = $self->peer_delta;
+         $act{peer_delta} = $delta if %$delta;
+      }
+      $act{interval} = 1 if $tick;
+      $act{pid_watch} = 1 if @{ $res->{gone} } || (($tick || !$pc) && grep { !IPC::Manager::Util::pid_is_running ($_) } @$watch);
+      my $now = $self->{_TERMINATED};
+      $act{terminated} = { value => $now }
+         if (defined $now) != (defined $before) || (defined $now && $now ne $before);
+      return \%act if %act;
+   }
+}
+
+sub run {
+   my $self = shift;
+   $self->in_correct_pid;
+
+   my @grab = $self->signals_to_grab;
+   $self->{_SIGS_SEEN} = {};
+   my $seen = $self->{_SIGS_SEEN};
+   # counting handlers; the previous ones come back when run ends, and a
+   # child that leaves this frame (nested service, worker) gets them back too
+   local @SIG{@grab} = map { my $n = $_; sub { $seen->{$n}++ } } @grab;
+   # writes to a vanished peer fail with an error instead of killing us
+   local $SIG{PIPE} = $SIG{PIPE};
+   $SIG{PIPE} = 'IGNORE' unless grep $_ eq 'PIPE', @grab;
+
+   local $IPC::Manager::Service::State::CURRENT = $self;
+
+   my $start = $self->try (sub { $self->run_on_start; 1 });
+   $self->client->set_send_blocking (0);
+   die "Exception in process startup, aborting\n" unless $start->{ok};
+
+   $self->peer_delta;
+   $self->{_LAST_INTERVAL} = Time::HiRes::time ();
+
+   until ($self->is_terminated) {
+      my $w = $self->try (sub { $self->watch });
+      next unless $w->{ok};
+      my $act = $w->{out};
+      last unless $self->_process ($act);
+   }
+
+   $self->try (sub { $self->run_on_cleanup; 1 });
+   my $client = $self->client;
+   my $deadline = Time::HiRes::time () + 5;
+   while ($client->have_pending_sends && Time::HiRes::time () < $deadline) {
+      $client->drain_pending;
+      my @w = $client->writable_handles or last;
+      my $win = '';
+      vec ($win, fileno $_, 1) = 1 for @w;
+      select (undef, $win, undef, 0.05);
+   }
+   $self->terminate_workers;
+   my $t = $self->terminated;
+   return defined $t ? $t : 0;
+}
+
+# dispatches one activity; false when the loop must end at once
+sub _process {
+   my ($self, $act) = @_;
+   my %left = %$act;
+
+   $self->try (sub { $self->run_on_all ($act); 1 });
+
+   if (my $sigs = delete $left{sigs}) {
+      for my $sig (sort keys %$sigs) {
+         $self->try (sub { $self->run_on_sig ($sig); 1 });
+      }
+   }
+   if (my $pids = delete $left{pids}) {
+      for my $pid (sort { $a <=> $b } keys %$pids) {
+         $self->try (sub { $self->run_on_pid ($pid, $pids->{$pid}); 1 });
+      }
+   }
+   if (delete $left{pid_watch}) {
+      $self->terminate (0);
+      return 0;
+   }
+   if (delete $left{interval}) {
+      $self->try (sub { $self->run_on_interval; 1 });
+      $self->{_LAST_INTERVAL} = Time::HiRes::time ();
+   }
+   if (my $delta = delete $left{peer_delta}) {
+      $self->try (sub {
+         $self->client->peer_left ($_) for grep $delta->{$_} < 0, keys %$delta;
+         $self->run_on_peer_delta ($delta);
+         1;
+      });
+   }
+   if (my $msgs = delete $left{messages}) {
+      for my $msg (@$msgs) {
+         $self->try (sub { $self->_dispatch ($msg); 1 });
+      }
+   }
+   delete $left{terminated};
+   $self->try (sub { $self->run_on_unhandled (\%left); 1 }) if %left;
+   $self->try (sub { $self->terminate (0) if $self->run_should_end; 1 });
+   return 1;
+}
+
+sub _dispatch {
+   my ($self, $msg) = @_;
+   $self->terminate (0) if $msg->is_terminate;
+   my $c = $msg->content;
+   if (ref $c eq 'HASH' && $c->{ipcm_request_id}) {
+      my @out;
+      my $ok = eval { @out = $self->handle_request ($c, $msg); 1 };
+      if (!$ok) {
+         my $err = $@;
+         $self->send_response ($msg->from, $c->{ipcm_request_id}, undef,
+            $self->expose_error_details ? "$err" : 'Internal service error');
+         return;
+      }
+      return unless @out;
+      croak "Incorrect number of responses to request" if @out > 1;
+      $self->send_response ($msg->from, $c->{ipcm_request_id}, $out[0]);
+      return;
+   }
+   if (ref $c eq 'HASH' && $c->{ipcm_response_id}) {
+      $self->handle_response ($c, $msg);
+      return;
+   }
+   $self->run_on_general_message ($msg);
+   return;
+}
+
+1;
+__END__
+
+=head1 NAME
+
+IPC::Manager::Role::Service - the role every service class does (Role::Tiny)
+
+=head1 SYNOPSIS
+
+   package My::Service;
+   use Role::Tiny::With;
+
+   sub new { my ($class, %p) = @_; bless {%p}, $class }
+   sub name { $_[0]{name} }  sub ipcm_info { $_[0]{ipcm_info} }  sub orig_io { $_[0]{orig_io} }
+   sub pid { $_[0]{pid} }    sub set_pid { $_[0]{pid} = $_[1] } sub watch_pids { $_[0]{watch_pids} }
+   sub handle_request { my ($self, $req) = @_; return scalar reverse $req->{request} }
+
+   with 'IPC::Manager::Role::Service';
+
+   # elsewhere
+   my $h = ipcm_service (rev => (class => 'My::Service'));
+
+=head1 DESCRIPTION
+
+The role supplies the service loop (C<run>), the request bookkeeping
+(L<IPC::Manager::Role::Service::Requests>), the cached select
+(L<IPC::Manager::Role::Service::Select>) and every method of
+L<IPC::Manager::Service/"Inside the service">. A class must provide C<new
+orig_io name ipcm_info pid set_pid watch_pids handle_request>, and may
+override the defaults: C<cycle> and C<interval> (0.2), C<use_posix_exit>,
+C<intercept_errors>, C<expose_error_details>, C<run_returns_to_caller>
+(0), C<signals_to_grab> (none), C<redirect>, C<pre_fork_hook>,
+C<post_fork_hook>, C<peer_class>, C<handle_class>, and the hooks
+C<run_on_all>, C<run_on_start>, C<run_on_interval>, C<run_on_peer_delta>,
+C<run_on_pid>, C<run_on_general_message>, C<run_on_sig>,
+C<run_on_cleanup> (no-ops), C<run_should_end> (false) and
+C<run_on_unhandled> (dies C<Failed to handle activity: KEYS>).
+
+The role's C<handle_response> matches responses to this service's own
+requests (callback or store).
+
+=head2 The wait step
+
+C<watch> hands the wait to the C core: one libevent call waits for the
+client's message handles, the route's watch (peers joining or leaving),
+writable destinations with queued messages, the grabbed signals, exited
+children (reaped with their raw status) and the watched pids (through
+pidfds where the kernel has them), bounded by C<cycle> and the next
+C<interval> tick. Perl callbacks are never called from C: the wait
+returns, and the loop dispatches.
+
+=head2 run_returns_to_caller
+
+When true and C<run> returns normally, the runner returns the exit code
+to its caller instead of exiting (used with exec mode's C<stay_in_begin>).
+
+=cut

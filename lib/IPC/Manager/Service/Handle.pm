@@ -1,0 +1,270 @@
+package IPC::Manager::Service::Handle;
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use Time::HiRes ();
+use IPC::Manager::Util qw(uuid pid_is_running tinysleep);
+use Role::Tiny::With;
+use IPC::Manager::Base ();
+our @ISA = ('IPC::Manager::Base');
+
+our $VERSION = '0.000038';
+
+sub init {
+   my $self = shift;
+   croak "'service_name' is a required attribute" unless defined $self->{service_name};
+   croak "'ipcm_info' is a required attribute"    unless defined $self->{ipcm_info};
+   $self->{name} = uuid () unless defined $self->{name};
+   $self->{interval} = 0.2 unless defined $self->{interval};
+   $self->{buffer} ||= [];
+   $self->clear_servicerequests_fields;
+   $self->clear_serviceselect_fields;
+   return;
+}
+
+__PACKAGE__->_accessors (ro => [qw(name service_name ipcm_info child_pid)], rw => [qw(interval)]);
+sub _set_child_pid { $_[0]->{child_pid} = $_[1] }
+
+sub client {
+   my $self = shift;
+   return $self->{client} ||= do {
+      require IPC::Manager;
+      IPC::Manager->connect ($self->{name}, $self->{ipcm_info});
+   };
+}
+
+sub ready {
+   my ($self, $timeout) = @_;
+   return $self->client->peer_active ($self->{service_name}, $timeout) ? 1 : 0;
+}
+
+sub service_pid { $_[0]->client->peer_pid ($_[0]->{service_name}) }
+
+sub _pending_peer_active {
+   my ($self, $peer, $pid) = @_;
+   my $client = $self->client;
+   if ($client->can ('peer_suspend_deadline')) {
+      my $dl = $client->peer_suspend_deadline ($peer);
+      return 0 if defined $dl && $dl < Time::HiRes::time ();
+   }
+   if ($client->suspend_supported) {
+      return 0 unless defined $client->peer_exists ($peer);
+      my $now = $client->peer_pid ($peer);
+      return 0 if $pid && $now && $now == $pid && !pid_is_running ($pid);
+      return 1;
+   }
+   return pid_is_running ($pid) ? 1 : 0 if $pid;
+   return $client->peer_active ($peer) ? 1 : 0;
+}
+
+sub poll {
+   my ($self, $timeout) = @_;
+   my $client = $self->client;
+   my $deadline = defined $timeout ? Time::HiRes::time () + $timeout : undef;
+   my @msgs;
+   while (1) {
+      my $sel = $self->select;
+      if ($sel) {
+         my $left = defined $deadline ? $deadline - Time::HiRes::time () : undef;
+         $left = 0 if defined $left && $left < 0;
+         my @ready = $sel->can_read ($left);
+         @msgs = $client->get_messages if @ready || $client->ready_messages;
+      }
+      else {
+         @msgs = $client->get_messages;
+      }
+      last if @msgs;
+      last if defined $deadline && Time::HiRes::time () >= $deadline;
+      tinysleep ($self->{interval}) unless $sel;
+      last if defined $timeout && $timeout == 0;
+   }
+   return unless @msgs;
+   for my $m (@msgs) {
+      my $c = $m->content;
+      if (ref $c eq 'HASH' && $c->{ipcm_response_id}) { $self->handle_response ($c, $m) }
+      else { push @{ $self->{buffer} }, $m }
+   }
+   return scalar @msgs;
+}
+
+sub messages {
+   my $self = shift;
+   my @m = @{ $self->{buffer} || [] };
+   @{ $self->{buffer} } = ();
+   return @m;
+}
+
+sub sync_request {
+   my ($self, $peer, $payload, $timeout) = @_;
+   my $id = $self->send_request ($peer, $payload);
+   return $self->await_response ($id, $timeout);
+}
+
+sub _wait_step {
+   my ($self, $deadline) = @_;
+   my $t = $self->{interval};
+   if (defined $deadline) {
+      my $left = $deadline - Time::HiRes::time ();
+      $t = $left if $left < $t;
+      $t = 0 if $t < 0;
+   }
+   return $self->poll ($t);
+}
+
+sub await_response {
+   my ($self, $id, $timeout) = @_;
+   my $deadline = defined $timeout ? Time::HiRes::time () + $timeout : undef;
+   my $checked = 1;
+   while (1) {
+      my @r = $self->get_response ($id);
+      return $r[0] if @r;
+      # the peer's liveness is looked at when a wait step brought nothing
+      my ($peer, $pid) = $self->pending_response_peer ($id);
+      unless ($checked++ || $self->_pending_peer_active ($peer, $pid)) {
+         $self->poll (0);
+         @r = $self->get_response ($id);
+         return $r[0] if @r;
+         croak "peer '$peer' went away while awaiting response '$id'";
+      }
+      croak "await_response: timed out after ${timeout}s waiting for response '$id'"
+         if defined $deadline && Time::HiRes::time () >= $deadline;
+      $checked = 0 unless $self->_wait_step ($deadline);
+   }
+}
+
+sub await_all_responses {
+   my ($self, $timeout) = @_;
+   my $deadline = defined $timeout ? Time::HiRes::time () + $timeout : undef;
+   my $quiet = 1;
+   while ($self->have_pending_responses) {
+      # the peers' liveness is looked at when a wait step brought nothing,
+      # once per peer and pid
+      if ($quiet) {
+         my (%seen, %gone);
+         for my $h (map { $_ ? values %$_ : () } $self->{_RESPONSES}, $self->{_RESPONSE_HANDLER}) {
+            next if exists $h->{response} && defined $h->{response};
+            my $pid = defined $h->{pid} ? $h->{pid} : '';
+            next if $seen{"$h->{peer}\0$pid"}++;
+            $gone{ $h->{peer} } = 1 unless $self->_pending_peer_active ($h->{peer}, $h->{pid});
+         }
+         if (%gone) {
+            $self->poll (0);
+            croak "peer(s) '" . join (", ", sort keys %gone) . "' went away while awaiting responses"
+               if $self->have_pending_responses;
+            last;
+         }
+      }
+      croak "await_all_responses: timed out after ${timeout}s with pending responses"
+         if defined $deadline && Time::HiRes::time () >= $deadline;
+      $quiet = !$self->_wait_step ($deadline);
+   }
+   return;
+}
+
+with 'IPC::Manager::Role::Service::Requests', 'IPC::Manager::Role::Service::Select';
+
+sub DESTROY {
+   my $self = shift;
+   my $client = $self->{client};
+   # only the process that connected disconnects (a forked copy stays quiet)
+   if ($client && ref $client && $client->can ('disconnect')
+       && !$client->{disconnected} && (!$client->{pid} || $client->{pid} == $$)) {
+      local ($@, $!, $?);
+      eval { $client->disconnect; 1 } or warn $@;
+   }
+   return;
+}
+
+1;
+__END__
+
+=head1 NAME
+
+IPC::Manager::Service::Handle - talking to a service from outside it
+
+=head1 SYNOPSIS
+
+   my $h = ipcm_service (echo => (handle_request => sub { $_[1]{request} }));
+
+   my $resp = $h->sync_request (echo => "hi", 5);   # {ipcm_response_id, response}
+   die $resp->{ipcm_error} if $resp->{ipcm_error};
+
+   my $id = $h->send_request (echo => "later");
+   my $r  = $h->await_response ($id, 5);
+
+   $h->send_request (echo => $_, sub { my ($resp, $msg) = @_; ... }) for 1 .. 10;
+   $h->await_all_responses (10);
+
+   $h->poll (0);                 # take what arrived, without waiting
+   my @notes = $h->messages;     # messages that were not responses
+
+=head1 DESCRIPTION
+
+A handle is a client of the service's bus with request bookkeeping. It
+connects lazily, on first use, under its own name (C<ipcm_service> names
+it C<service_parent_PID>). The handle returned by a top-level
+C<ipcm_service> owns the bus in C<< $h->{spawn} >>: dropping it stops the
+service and everything else on the bus.
+
+=head1 METHODS
+
+=over
+
+=item new (service_name => $name, ipcm_info => $info, [name, interval, client])
+
+Croaks C<'service_name' is a required attribute>, C<'ipcm_info' is a
+required attribute>. Connects nothing.
+
+=item $bool = $h->ready ([$timeout])
+
+Whether the service is registered and running: undef checks once, 0 waits
+forever, more waits up to that many seconds.
+
+=item $pid = $h->service_pid, $pid = $h->child_pid
+
+The pid the service registered, and the pid C<ipcm_service> forked (they
+differ when C<post_fork> daemonises or interposes).
+
+=item $id = $h->send_request ($peer, $request [, $cb])
+
+The peer name is required. With C<$cb>, the response is given to
+C<< $cb->($response, $message) >> when it arrives.
+
+=item $response = $h->sync_request ($peer, $request [, $timeout])
+
+Returns the whole response hash; an error of the service is in
+C<< $response->{ipcm_error} >>, not thrown.
+
+=item $response = $h->await_response ($id [, $timeout])
+
+Croaks C<peer 'NAME' went away while awaiting response 'ID'> when the
+service is gone (a process that exited but was not reaped counts as gone)
+and C<await_response: timed out after Ns waiting for response 'ID'>.
+
+=item $h->await_all_responses ([$timeout])
+
+Until nothing is pending. Croaks C<peer(s) 'A, B' went away while
+awaiting responses> or C<await_all_responses: timed out after Ns with
+pending responses>.
+
+=item @resp = $h->get_response ($id), have_pending_responses, pending_response_peer ($id)
+
+=item $n = $h->poll ([$timeout])
+
+Waits for messages (undef: until some arrive; 0: not at all), hands
+responses to the bookkeeping and keeps the others in C<< $h->{buffer} >>.
+
+=item @msgs = $h->messages
+
+The buffered non-response messages, once.
+
+=item client, name, service_name, ipcm_info, interval, set_interval, select
+
+=back
+
+On destruction the handle disconnects its client (only in the process
+that connected it).
+
+=cut

@@ -1,0 +1,310 @@
+package IPC::Manager::Service::State;
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use POSIX ();
+use Scalar::Util qw(blessed);
+use IPC::Manager::Util qw(require_mod clone_io);
+
+our $VERSION = '0.000038';
+
+our $CURRENT;     # the service running in this process (set by run)
+our $IN_RUNNER;   # true while a runner frame (the IPCM_SERVICE block) is on the stack
+our $IN_WORKER;   # true inside a worker's code
+our $NEXT;        # what the runner runs next: a service instance or worker code
+our $OWNS_ROUTE;  # top-level service: the route it removes when its owner is gone
+
+my $ZERO = $0;
+
+my ($BOOT, $BOOT_STATUS);
+
+sub _orig_io {
+   return {
+      stderr => clone_io ('>&', \*STDERR),
+      stdout => clone_io ('>&', \*STDOUT),
+      stdin  => clone_io ('<&', \*STDIN),
+   };
+}
+
+sub _current {
+   return ($CURRENT && !$IN_WORKER && defined $CURRENT->pid && $CURRENT->pid == $$) ? $CURRENT : undef;
+}
+
+sub ipcm_service {
+   my $name = shift;
+   my %params;
+   if (@_ == 1 && ref $_[0] eq 'CODE') {
+      %params = (class => 'IPC::Manager::Service', on_all => $_[0]);
+   }
+   elsif (@_ == 2 && ref $_[0] eq 'HASH' && ref $_[1] eq 'CODE') {
+      %params = (%{ $_[0] }, class => 'IPC::Manager::Service', on_all => $_[1]);
+   }
+   else {
+      %params = @_;
+      $params{class} = 'IPC::Manager::Service' unless defined $params{class};
+   }
+   $params{name} = $name;
+   my $want = wantarray;
+
+   croak "ipcm_service() cannot be called from inside a worker" if $IN_WORKER;
+
+   my $exec     = delete $params{exec};
+   my $new_ipcm = delete $params{new_ipcm};
+   my $hparams  = delete $params{handle_params} || {};
+   my $skip     = delete $params{skip_role_checks};
+
+   croak "'new_ipcm' and 'ipcm_info' may not be combined" if $new_ipcm && $params{ipcm_info};
+
+   my $parent = _current ();
+   my $spawn;
+   if ($parent) {
+      $params{ipcm_info} = $parent->ipcm_info unless $new_ipcm || defined $params{ipcm_info};
+      $params{orig_io} = $parent->orig_io if !$exec && !$params{orig_io} && $parent->orig_io;
+      if (!exists $params{redirect}) {
+         my $r = $parent->redirect;
+         $params{redirect} = $r
+            if defined $r && !(ref $r eq 'HASH' && exists $r->{inherit} && defined $r->{inherit} && !$r->{inherit});
+      }
+   }
+   if (!defined $params{ipcm_info}) {
+      croak "Cannot be called in void context without providing 'ipcm_info'" unless defined $want;
+      require IPC::Manager;
+      $spawn = IPC::Manager::ipcm_spawn ();
+      $params{ipcm_info} = $spawn->info;
+      # the creating process is always watched (a user's own pids too)
+      my %seen;
+      $params{watch_pids} = [ grep !$seen{$_}++, ($parent ? $parent->pid : $$),
+                              @{ ref $params{watch_pids} eq 'ARRAY' ? $params{watch_pids} : [] } ];
+   }
+   $params{orig_io} ||= _orig_io () unless $exec;
+
+   my $class = $params{class};
+   require_mod ($class);
+   require Role::Tiny;
+   croak "'$class' does not implement the 'IPC::Manager::Role::Service' role"
+      unless $skip || Role::Tiny::does_role ($class, 'IPC::Manager::Role::Service');
+
+   my $timeout = $params{timeout} || 10;
+   my $inst = $class->new (%params);
+   $inst->pre_fork_hook;
+
+   my $json;
+   if ($exec) {
+      require IPC::Manager::Serializer::JSON;
+      my %p = %params;
+      delete $p{orig_io};
+      $p{exec} = { stay_in_begin => $exec->{stay_in_begin} ? 1 : 0 };
+      $json = IPC::Manager::Serializer::JSON->serialize (\%p);
+   }
+
+   my $pid = fork;
+   die "Could not fork: $!" unless defined $pid;
+
+   if ($pid) {
+      return if !defined $want && !$exec;
+      my $obj = ($parent && !$new_ipcm)
+         ? $parent->peer ($name, %$hparams)
+         : $inst->handle (%$hparams, name => "service_parent_$$", ($spawn ? (spawn => $spawn) : ()));
+      croak "Timeout waiting for service to come up after ${timeout}s" unless $obj->ready ($timeout);
+      $obj->_set_child_pid ($pid);
+      return unless defined $want;
+      return $obj;
+   }
+
+   # the child
+   $OWNS_ROUTE = $spawn ? $spawn->route : undef;
+   $inst->post_fork_hook;
+   if ($exec) {
+      my @cmd = ($^X, @{ $exec->{cmd} || [] }, '-MIPC::Manager::Service::State', '-e',
+                 'exit(IPC::Manager::Service::State::_post_exec_run())', $json);
+      { exec { $cmd[0] } @cmd; }
+      warn "ipcm_service: could not exec '$^X' ($!), running '$name' in the forked process\n";
+   }
+   return _ipcm_service ($inst);
+}
+
+sub ipcm_worker {
+   my ($name, $cb) = @_;
+   my $svc = _current ();
+   croak "ipcm_service_worker() can only be called from inside a service" unless $svc;
+   my $pid = fork;
+   die "Could not fork: $!" unless defined $pid;
+   if ($pid) {
+      $svc->register_worker ($name, $pid);
+      return $pid;
+   }
+   $0 .= " $name";
+   croak "ipcm_worker: no IPCM_SERVICE jump point on the stack (worker invoked outside a running service?)"
+      unless $IN_RUNNER;
+   $NEXT = $cb;
+   no warnings 'exiting';
+   last IPCM_SERVICE;
+}
+
+sub _exit_with {
+   my ($posix, $code) = @_;
+   POSIX::_exit ($code) if $posix;
+   exit ($code);
+}
+
+# the runner: runs a service instance (or, after an unwinding, whatever
+# a nested ipcm_service or ipcm_worker left in $NEXT) and exits
+sub _ipcm_service {
+   my ($inst) = @_;
+   if (blessed $inst) {
+      $inst->set_pid ($$);
+      $0 = ($inst->{rebase_0} ? $ZERO : $0) . " " . $inst->name;
+   }
+   if ($IN_RUNNER) {
+      # leave every frame of the enclosing service: a loop exit, which no
+      # eval can catch, and which runs the frames' scope-exit actions
+      $NEXT = $inst;
+      undef $inst;
+      no warnings 'exiting';
+      last IPCM_SERVICE;
+   }
+   croak "ipcm_service: previous service detected but no IPCM_SERVICE jump point on the stack"
+      if $CURRENT;
+
+   local $IN_RUNNER = 1;
+   $NEXT = $inst;
+   undef $inst;
+   my $name = '';
+   while (my $todo = $NEXT) {
+      $NEXT = undef;
+      IPCM_SERVICE: {
+         if (ref $todo eq 'CODE') {
+            local $IN_WORKER = 1;
+            local $CURRENT;
+            my $ret;
+            my $ok = eval { $ret = $todo->(); 1 };
+            if (!$ok) { warn $@; exit 255 }
+            exit (defined $ret ? $ret : 0);
+         }
+         $name = $todo->name;
+         my $posix = $todo->use_posix_exit;
+         my $code;
+         my $ok = eval { $code = $todo->run; 1 };
+         if (!$ok) {
+            warn $@;
+            _exit_with ($posix, 255);
+         }
+         $code = 0 unless defined $code;
+         _after_run ($todo) unless $posix;
+         return $code if $todo->run_returns_to_caller;
+         _exit_with ($posix, $code);
+      }
+   }
+   warn "Scope leak in service '$name' process $$\n";
+   POSIX::_exit (255);
+}
+
+# a top-level service whose owner is gone stops the rest of the bus and
+# removes it: nobody else is left to do it
+sub _after_run {
+   my ($svc) = @_;
+   my $client = $svc->{_CLIENT};
+   my $route = $OWNS_ROUTE;
+   my $owner_gone = $route && grep { !IPC::Manager::Util::pid_is_running ($_) } @{ $svc->watch_pids || [] };
+   if ($owner_gone && $client && !$client->disconnected) {
+      eval {
+         my @pids = grep { $_ && $_ != $$ } map { $client->peer_pid ($_) } $client->peers;
+         # the loop is over: nobody would send what a non-blocking send queues
+         $client->drain_pending;
+         $client->set_send_blocking (1);
+         $client->broadcast ({ terminate => 1 });
+         my $deadline = Time::HiRes::time () + 10;
+         while ($client->peers && Time::HiRes::time () < $deadline) {
+            $client->_wait_peer_change (0.05);
+         }
+         # a client leaves its entry first and writes its statistics last:
+         # wait for the processes themselves before removing the route
+         while (Time::HiRes::time () < $deadline
+                && grep { IPC::Manager::Util::pid_is_running ($_) } @pids) {
+            Time::HiRes::sleep (0.01);
+         }
+         1;
+      };
+   }
+   if ($client && !$client->disconnected && $client->pid == $$) {
+      eval { $client->disconnect; 1 } or warn $@;
+   }
+   $client->unspawn ($route) if $owner_gone && $client;
+   return;
+}
+
+sub import {
+   my $class = shift;
+   return unless caller () eq 'main' && $0 eq '-e' && @ARGV == 1 && $ARGV[0] =~ /^\{/;
+   require IPC::Manager::Serializer::JSON;
+   my $params = IPC::Manager::Serializer::JSON->deserialize (shift @ARGV);
+   my $exec = delete $params->{exec} || {};
+   $params->{orig_io} = _orig_io ();
+   my $sclass = $params->{class} || 'IPC::Manager::Service';
+   require_mod ($sclass);
+   my $inst = $sclass->new (%$params);
+   if ($exec->{stay_in_begin}) {
+      $BOOT_STATUS = 255;
+      _ipcm_service ($inst);
+      $BOOT_STATUS = 0;
+   }
+   else {
+      $BOOT = sub { _ipcm_service ($inst); return 0 };
+   }
+   return;
+}
+
+sub _post_exec_run {
+   return $BOOT->() if $BOOT;
+   return $BOOT_STATUS if defined $BOOT_STATUS;
+   return 255;
+}
+
+require Time::HiRes;
+require IPC::Manager::Util;
+
+1;
+__END__
+
+=head1 NAME
+
+IPC::Manager::Service::State - ipcm_service, ipcm_worker, the runner and the exec boot module
+
+=head1 SYNOPSIS
+
+   use IPC::Manager qw(ipcm_service ipcm_worker);   # the same subs
+
+   # what exec mode runs in the child:
+   # perl ARGS -MIPC::Manager::Service::State \
+   #    -e 'exit(IPC::Manager::Service::State::_post_exec_run())' JSON
+
+=head1 DESCRIPTION
+
+Implements C<ipcm_service> and C<ipcm_worker> (documented in
+L<IPC::Manager>) and the runner C<_ipcm_service>, an ordinary Perl sub at
+the bottom of every service process's stack: it runs the service's C<run>
+inside an C<eval>, warns and exits 255 if it dies, and otherwise exits
+with its value (through C<POSIX::_exit> with C<use_posix_exit>), or
+returns it when the class's C<run_returns_to_caller> is true. A nested
+service or worker started in a running service leaves the enclosing
+service's stack with a loop exit to the runner's labelled block
+(C<IPCM_SERVICE>), which then runs the new instance or the worker's code.
+
+In exec mode the child runs a fresh perl with this module as boot module:
+its C<import> takes the JSON parameters from C<@ARGV>, builds the service
+instance and either runs it at once (C<stay_in_begin>) or leaves that to
+C<_post_exec_run>, which returns 255 when nothing was set up.
+
+Errors: C<ipcm_service_worker() can only be called from inside a
+service>, C<ipcm_worker: no IPCM_SERVICE jump point on the stack (worker
+invoked outside a running service?)>, C<ipcm_service: previous service
+detected but no IPCM_SERVICE jump point on the stack>, C<Cannot be called
+in void context without providing 'ipcm_info'>, C<'new_ipcm' and
+'ipcm_info' may not be combined>, C<'CLASS' does not implement the
+'IPC::Manager::Role::Service' role>, C<Timeout waiting for service to come
+up after Ns>, C<Could not fork: ...>; warning C<Scope leak in service
+'NAME' process PID>.
+
+=cut

@@ -1,0 +1,45 @@
+# new_exec starts the template with LD_BIND_NOW (every symbol bound at
+# start-up, so that forks never bind one lazily), but neither the template's
+# code nor its children see the variable; a value the user set is passed
+# on unchanged.
+use strict;
+use warnings;
+use lib "t/lib";
+use AEFTest timeout => 30;
+use AEFHelp;
+
+use Test::More;
+
+use AnyEvent;
+use AnyEvent::Fork;
+
+delete $ENV{LD_BIND_NOW};
+
+# the environment the process was started with (Linux)
+sub start_env {
+   my ($pid) = @_;
+   open my $fh, "<", "/proc/$pid/environ" or return undef;
+   local $/;
+   [split /\0/, <$fh>]
+}
+
+{
+   my $t = AnyEvent::Fork->new_exec;
+   SKIP: {
+      my $env = start_env ($t->pid);
+      skip "no /proc/PID/environ", 1 unless $env;
+      ok +(grep /^LD_BIND_NOW=./, @$env), "template: started with LD_BIND_NOW";
+   }
+   is report ($t->fork, 'join ",", exists $ENV{LD_BIND_NOW} ? "set" : "unset", scalar grep /^LD_BIND_NOW=/, `env`'),
+      "unset,0", "forked child: neither %ENV nor a program it runs sees it";
+   is report ($t, 'exists $ENV{LD_BIND_NOW} ? "set" : "unset"'), "unset", "template: %ENV does not have it";
+}
+
+{
+   local $ENV{LD_BIND_NOW} = "";
+   my $t = AnyEvent::Fork->new_exec;
+   is report ($t->fork, 'defined $ENV{LD_BIND_NOW} ? "<$ENV{LD_BIND_NOW}>" : "undef"'), "<>",
+      "the user's own LD_BIND_NOW: passed on unchanged";
+}
+
+done_testing;

@@ -1,0 +1,9 @@
+use strict;
+use warnings;
+use lib "t/lib";
+use AEFTest timeout => 120;
+use Test::More;
+use IPCMScenarios;
+
+IPCMScenarios::run_all ("UnixSocket", @ARGV);
+done_testing;

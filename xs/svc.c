@@ -1,0 +1,214 @@
+/* Services glue (code): see xs/svc.h. */
+#include "util.h"
+#include "svc.h"
+
+#include <errno.h>
+#include <string.h>
+
+static int
+aef_xs_svc_loop_free__ (pTHX_ SV *sv, MAGIC *mg)
+{
+  aef_svc_loop *l = (aef_svc_loop *)mg->mg_ptr;
+
+  mg->mg_ptr = NULL;
+  aef_svc_loop_free (l);
+  return 0;
+}
+
+static MGVTBL aef_xs_svc_loop_vtbl = { 0, 0, 0, 0, aef_xs_svc_loop_free__, 0, 0, 0 };
+
+aef_svc_loop *
+aef_xs_svc_loop_get (pTHX_ SV *sv)
+{
+  aef_svc_loop *l = (aef_svc_loop *)aef_xs_obj_ptr (aTHX_ sv, &aef_xs_svc_loop_vtbl);
+
+  if (!l)
+    croak ("IPC::Manager::Core::Loop: not a loop object");
+  return l;
+}
+
+SV *
+aef_xs_svc_loop_new (pTHX_ SV *klass)
+{
+  HV *stash = gv_stashsv (klass, GV_ADD);
+  aef_svc_loop *l = NULL;
+  int r = aef_svc_loop_new (&l);
+
+  if (r)
+    croak ("IPC::Manager::Core::Loop: cannot create an event base: %s", strerror (-r));
+  return aef_xs_obj_new (aTHX_ stash, &aef_xs_svc_loop_vtbl, l);
+}
+
+/* the descriptors (or pids, signals) of an array; croaks before anything
+ * is allocated on a bad element */
+static void
+aef_xs_svc_ints__ (pTHX_ AV *av, int is_fd)
+{
+  SSize_t i, n = av ? av_len (av) + 1 : 0;
+
+  for (i = 0; i < n; i++)
+    {
+      SV **svp = av_fetch (av, i, 0);
+
+      if (!svp)
+        croak ("IPC::Manager::Core::Loop: hole in an argument array");
+      if (is_fd)
+        aef_xs_fd (aTHX_ *svp, "IPC::Manager::Core::Loop: descriptor");
+      else if (!looks_like_number (*svp))
+        croak ("IPC::Manager::Core::Loop: not a number: %s", SvPV_nolen (*svp));
+    }
+}
+
+SV *
+aef_xs_svc_wait (pTHX_ aef_svc_loop *loop, AV *rfds, AV *wfds, AV *sigs,
+                 AV *watch, int reap, NV timeout)
+{
+  aef_svc_wait w;
+  size_t nr = rfds ? (size_t)(av_len (rfds) + 1) : 0;
+  size_t nw = wfds ? (size_t)(av_len (wfds) + 1) : 0;
+  size_t ns = sigs ? (size_t)(av_len (sigs) + 1) : 0;
+  size_t np = watch ? (size_t)(av_len (watch) + 1) : 0;
+  size_t i;
+  int *ints;
+  pid_t *pids;
+  unsigned *counts;
+  aef_svc_reaped reaped[64];
+  HV *res, *hs, *hr;
+  AV *ar, *aw, *ag;
+  int r;
+
+  aef_xs_svc_ints__ (aTHX_ rfds, 1);
+  aef_xs_svc_ints__ (aTHX_ wfds, 1);
+  aef_xs_svc_ints__ (aTHX_ sigs, 0);
+  aef_xs_svc_ints__ (aTHX_ watch, 0);
+
+  /* one block, freed by SAVEFREEPV even if a croak below unwinds */
+  Newxz (ints, 2 * (nr + nw) + ns + np + 1, int);
+  SAVEFREEPV (ints);
+  Newxz (pids, np + 1, pid_t);
+  SAVEFREEPV (pids);
+  Newxz (counts, ns + 1, unsigned);
+  SAVEFREEPV (counts);
+
+  memset (&w, 0, sizeof w);
+  w.rfds = ints;            w.nr = nr; w.rready = ints + nr;
+  w.wfds = ints + 2 * nr;   w.nw = nw; w.wready = ints + 2 * nr + nw;
+  w.sigs = ints + 2 * (nr + nw); w.nsig = ns; w.sigcount = counts;
+  w.watch = pids; w.nwatch = np; w.gone = ints + 2 * (nr + nw) + ns;
+  w.reap = reap; w.reaped = reaped; w.reaped_cap = sizeof reaped / sizeof *reaped;
+
+  for (i = 0; i < nr; i++) ints[i] = aef_xs_fd (aTHX_ *av_fetch (rfds, i, 0), "descriptor");
+  for (i = 0; i < nw; i++) ints[2 * nr + i] = aef_xs_fd (aTHX_ *av_fetch (wfds, i, 0), "descriptor");
+  for (i = 0; i < ns; i++) ints[2 * (nr + nw) + i] = (int)SvIV (*av_fetch (sigs, i, 0));
+  for (i = 0; i < np; i++) pids[i] = (pid_t)SvIV (*av_fetch (watch, i, 0));
+
+  /* a signal perl has already caught, but not yet dispatched, would sit
+   * unhandled while we wait: do not wait then */
+  if (PL_sig_pending || timeout < 0)
+    w.timeout_ms = PL_sig_pending ? 0 : -1;
+  else
+    w.timeout_ms = (long)(timeout * 1000.0 + 0.5);
+
+  r = aef_svc_loop_wait (loop, &w);
+  if (r < 0)
+    {
+      errno = -r;
+      croak ("IPC::Manager::Core::Loop: wait failed: %s", strerror (-r));
+    }
+
+  res = newHV ();
+  ar = newAV (); aw = newAV (); ag = newAV (); hs = newHV (); hr = newHV ();
+  (void)hv_store (res, "r", 1, newRV_noinc ((SV *)ar), 0);
+  (void)hv_store (res, "w", 1, newRV_noinc ((SV *)aw), 0);
+  (void)hv_store (res, "gone", 4, newRV_noinc ((SV *)ag), 0);
+  (void)hv_store (res, "sigs", 4, newRV_noinc ((SV *)hs), 0);
+  (void)hv_store (res, "reaped", 6, newRV_noinc ((SV *)hr), 0);
+  for (i = 0; i < nr; i++)
+    if (w.rready[i])
+      av_push (ar, newSVsv (*av_fetch (rfds, i, 0)));
+  for (i = 0; i < nw; i++)
+    if (w.wready[i])
+      av_push (aw, newSVsv (*av_fetch (wfds, i, 0)));
+  for (i = 0; i < np; i++)
+    if (w.gone[i])
+      av_push (ag, newSViv (pids[i]));
+  for (i = 0; i < ns; i++)
+    if (counts[i])
+      {
+        char key[32];
+        int kl = snprintf (key, sizeof key, "%d", w.sigs[i]);
+        (void)hv_store (hs, key, kl, newSVuv (counts[i]), 0);
+      }
+  for (i = 0; i < w.nreaped; i++)
+    {
+      char key[32];
+      int kl = snprintf (key, sizeof key, "%ld", (long)reaped[i].pid);
+      (void)hv_store (hr, key, kl, newSViv (reaped[i].status), 0);
+    }
+  return newRV_noinc ((SV *)res);
+}
+
+SV *
+aef_xs_svc_dgram_recv (pTHX_ int fd)
+{
+  aef_buf b;
+  SV *out;
+  int r;
+
+  aef_buf_init (&b, AEF_SVC_DGRAM_MAX);
+  r = aef_svc_dgram_recv (fd, &b);
+  if (r)
+    {
+      aef_buf_free (&b);
+      errno = -r;
+      return &PL_sv_undef;
+    }
+  out = newSVpvn (aef_buf_size (&b) ? (const char *)aef_buf_ptr (&b) : "", aef_buf_size (&b));
+  aef_buf_free (&b);
+  return out;
+}
+
+AV *
+aef_xs_svc_frames (pTHX_ SV *buf, int *too_large)
+{
+  STRLEN len;
+  const uint8_t *p;
+  size_t used = 0, plen;
+  AV *out;
+  int r;
+
+  if (SvREADONLY (buf))
+    croak ("IPC::Manager::Core::frames: read-only buffer");
+  p = (const uint8_t *)SvPVbyte (buf, len);
+  out = (AV *)sv_2mortal ((SV *)newAV ());
+  while ((r = aef_svc_frame_next (p + used, len - used, AEF_SVC_FRAME_MAX, &plen)) == 1)
+    {
+      av_push (out, newSVpvn ((const char *)p + used + 4, plen));
+      used += 4 + plen;
+    }
+  if (used)
+    sv_chop (buf, SvPVX (buf) + used);
+  *too_large = r < 0;
+  return out;
+}
+
+SV *
+aef_xs_svc_frame (pTHX_ SV *payload)
+{
+  STRLEN len;
+  const char *p = SvPVbyte (payload, len);
+  aef_buf b;
+  SV *out;
+  int r;
+
+  aef_buf_init (&b, (size_t)AEF_SVC_FRAME_MAX + 4);
+  r = aef_svc_frame_put (&b, p, len);
+  if (r)
+    {
+      aef_buf_free (&b);
+      croak ("frame too large");
+    }
+  out = newSVpvn ((const char *)aef_buf_ptr (&b), aef_buf_size (&b));
+  aef_buf_free (&b);
+  return out;
+}

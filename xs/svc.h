@@ -1,0 +1,44 @@
+/*
+ * Services glue (declarations): the Perl side of c/aef_svc.h, as
+ * IPC::Manager::Core. The code is in xs/svc.c, the XSUBs in xs/svc.xsh.
+ *
+ * IPC::Manager::Core::Loop objects are made by aef_xs_obj_new (util.h) and
+ * own one aef_svc_loop; the vtable's free hook frees it. The typemap
+ * croaks on anything else.
+ */
+#ifndef AEF_XS_SVC_H
+#define AEF_XS_SVC_H
+
+#include "util.h"
+#include "aef_svc.h"
+
+typedef aef_svc_loop *IPC__Manager__Core__Loop;
+
+/* The loop behind a Loop object; croaks on a foreign object. */
+aef_svc_loop *aef_xs_svc_loop_get (pTHX_ SV *sv);
+
+/* A new Loop object blessed into klass; croaks when libevent fails. */
+SV *aef_xs_svc_loop_new (pTHX_ SV *klass);
+
+/* One wait step (see aef_svc_loop_wait): rfds, wfds hold descriptors or
+ * handles, sigs signal numbers, watch pids. Returns a new hash reference
+ * {r => [readable rfds entries], w => [writable wfds entries],
+ *  sigs => {signum => count}, reaped => {pid => raw status},
+ *  gone => [pids]}; croaks (with $! set) when the wait fails. */
+SV *aef_xs_svc_wait (pTHX_ aef_svc_loop *loop, AV *rfds, AV *wfds, AV *sigs,
+                     AV *watch, int reap, NV timeout);
+
+/* The next datagram of a socket, whole; undef with $! set (EAGAIN when
+ * none is queued, EMSGSIZE when it was dropped for being too large). */
+SV *aef_xs_svc_dgram_recv (pTHX_ int fd);
+
+/* Complete frames at the front of buf (removed from it): returns a mortal
+ * AV of their payloads; *too_large is set when the next frame announces
+ * more than AEF_SVC_FRAME_MAX bytes (the stream cannot be resynchronised).
+ * Croaks on a read-only buffer. */
+AV *aef_xs_svc_frames (pTHX_ SV *buf, int *too_large);
+
+/* A frame holding payload. */
+SV *aef_xs_svc_frame (pTHX_ SV *payload);
+
+#endif

@@ -1,0 +1,112 @@
+# Services glue (XSUBs only; the code is in xs/svc.c, see xs/svc.h):
+#
+#   $uuid = IPC::Manager::Core::uuid          random version 4 UUID
+#   $bool = IPC::Manager::Core::pid_alive ($pid)
+#                                             running and not a zombie
+#   $fd = IPC::Manager::Core::watch_open ($dir, $peers)
+#                                             inotify descriptor, undef + $!
+#   $n = IPC::Manager::Core::watch_drain ($fh_or_fd)
+#   $bytes = IPC::Manager::Core::dgram_recv ($fh_or_fd)
+#                                             whole datagram, undef + $!
+#   @payloads = IPC::Manager::Core::frames ($buffer)
+#                                             complete frames, removed from
+#                                             $buffer; a final undef when the
+#                                             next frame is too large
+#   $frame = IPC::Manager::Core::frame ($payload)
+#   $loop = IPC::Manager::Core::Loop->new
+#   $res = $loop->wait (\@rfds, \@wfds, \@signums, \@pids, $reap, $timeout)
+
+
+MODULE = AnyEvent::Fork::Core	PACKAGE = IPC::Manager::Core
+
+PROTOTYPES: DISABLE
+
+SV *
+uuid ()
+  CODE:
+{
+  char buf[37];
+  int r = aef_svc_uuid (buf);
+
+  if (r)
+    croak ("IPC::Manager::Core::uuid: no random bytes: %s", strerror (-r));
+  RETVAL = newSVpvn (buf, 36);
+}
+  OUTPUT:
+    RETVAL
+
+int
+pid_alive (IV pid)
+  CODE:
+    RETVAL = aef_svc_pid_alive ((pid_t)pid);
+  OUTPUT:
+    RETVAL
+
+SV *
+watch_open (const char *dir, int peers)
+  CODE:
+{
+  int fd = aef_svc_watch_open (dir, peers);
+
+  if (fd < 0)
+    {
+      errno = -fd;
+      RETVAL = &PL_sv_undef;
+    }
+  else
+    RETVAL = newSViv (fd);
+}
+  OUTPUT:
+    RETVAL
+
+int
+watch_drain (SV *fh)
+  CODE:
+    RETVAL = aef_svc_watch_drain (aef_xs_fd (aTHX_ fh, "watch"));
+  OUTPUT:
+    RETVAL
+
+SV *
+dgram_recv (SV *fh)
+  CODE:
+    RETVAL = aef_xs_svc_dgram_recv (aTHX_ aef_xs_fd (aTHX_ fh, "socket"));
+  OUTPUT:
+    RETVAL
+
+void
+frames (SV *buf)
+  PPCODE:
+{
+  int too_large = 0;
+  AV *av = aef_xs_svc_frames (aTHX_ buf, &too_large);
+  SSize_t i, n = av_len (av) + 1;
+
+  EXTEND (SP, n + 1);
+  for (i = 0; i < n; i++)
+    PUSHs (*av_fetch (av, i, 0));
+  if (too_large)
+    PUSHs (&PL_sv_undef);
+}
+
+SV *
+frame (SV *payload)
+  CODE:
+    RETVAL = aef_xs_svc_frame (aTHX_ payload);
+  OUTPUT:
+    RETVAL
+
+MODULE = AnyEvent::Fork::Core	PACKAGE = IPC::Manager::Core::Loop
+
+SV *
+new (SV *klass)
+  CODE:
+    RETVAL = aef_xs_svc_loop_new (aTHX_ klass);
+  OUTPUT:
+    RETVAL
+
+SV *
+wait (IPC::Manager::Core::Loop loop, AV *rfds, AV *wfds, AV *sigs, AV *watch, int reap, NV timeout)
+  CODE:
+    RETVAL = aef_xs_svc_wait (aTHX_ loop, rfds, wfds, sigs, watch, reap, timeout);
+  OUTPUT:
+    RETVAL
