@@ -17,6 +17,65 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* ------------------------------------------------------------------------ */
+/* platform: the system features the core's .c files use                    */
+/*
+ * Each AEF_HAVE_X is 1 where the system has X and 0 where the core falls
+ * back to a portable sequence (as libuv does):
+ *   SOCK_CLOEXEC      socketpair with SOCK_CLOEXEC; else FD_CLOEXEC set by
+ *                     fcntl right after the call
+ *   MSG_CMSG_CLOEXEC  recvmsg with MSG_CMSG_CLOEXEC; else FD_CLOEXEC set on
+ *                     every received descriptor right after the call
+ *   PIPE2, DUP3       pipe2 / dup3 with O_CLOEXEC; else pipe / dup2, then
+ *                     FD_CLOEXEC
+ *   MSG_NOSIGNAL      sendmsg with MSG_NOSIGNAL; else SO_NOSIGPIPE on the
+ *                     socket (AEF_HAVE_SO_NOSIGPIPE); else SIGPIPE blocked
+ *                     around the call and the one it raised taken back
+ *   VFORK             vfork where it is known to be safe (Linux, glibc);
+ *                     else fork
+ * A fallback leaves a short window in which a fork + exec in another
+ * thread inherits the new descriptor; a single-threaded perl has none.
+ * Compiling with -DAEF_FORCE_FALLBACKS sets every AEF_HAVE_X to 0: the C
+ * unit tests are also built and run that way, so every fallback is tested
+ * on every system. */
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#if !defined(AEF_FORCE_FALLBACKS) && defined(SOCK_CLOEXEC)
+# define AEF_HAVE_SOCK_CLOEXEC 1
+#else
+# define AEF_HAVE_SOCK_CLOEXEC 0
+#endif
+#if !defined(AEF_FORCE_FALLBACKS) && defined(MSG_CMSG_CLOEXEC)
+# define AEF_HAVE_MSG_CMSG_CLOEXEC 1
+#else
+# define AEF_HAVE_MSG_CMSG_CLOEXEC 0
+#endif
+#if !defined(AEF_FORCE_FALLBACKS) && defined(O_CLOEXEC) \
+    && (defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) \
+        || defined(__OpenBSD__) || defined(__DragonFly__))
+# define AEF_HAVE_PIPE2 1
+# define AEF_HAVE_DUP3 1
+#else
+# define AEF_HAVE_PIPE2 0
+# define AEF_HAVE_DUP3 0
+#endif
+#if !defined(AEF_FORCE_FALLBACKS) && defined(MSG_NOSIGNAL)
+# define AEF_HAVE_MSG_NOSIGNAL 1
+#else
+# define AEF_HAVE_MSG_NOSIGNAL 0
+#endif
+#if !defined(AEF_FORCE_FALLBACKS) && defined(SO_NOSIGPIPE)
+# define AEF_HAVE_SO_NOSIGPIPE 1
+#else
+# define AEF_HAVE_SO_NOSIGPIPE 0
+#endif
+#if !defined(AEF_FORCE_FALLBACKS) && defined(__linux__) && defined(__GLIBC__)
+# define AEF_HAVE_VFORK 1
+#else
+# define AEF_HAVE_VFORK 0
+#endif
+
 /* Largest Serve command payload a child accepts. The wire field is 32 bits;
  * anything larger than this bound is treated as a corrupted stream. */
 #define AEF_SERVE_MAX (256u * 1024u * 1024u)
@@ -28,7 +87,8 @@
 /* descriptors: aef_fd.c                                                     */
 
 /* Create an AF_UNIX SOCK_STREAM socketpair, both ends close-on-exec
- * atomically (SOCK_CLOEXEC). fds[0], fds[1] are owned by the caller.
+ * (SOCK_CLOEXEC, or FD_CLOEXEC right after). fds[0], fds[1] are owned by
+ * the caller.
  * Returns 0 or -errno; on failure fds is untouched. */
 int aef_socketpair(int fds[2]);
 
@@ -36,14 +96,27 @@ int aef_socketpair(int fds[2]);
 int aef_set_nonblock(int fd, int on);
 int aef_set_cloexec(int fd, int on);
 
+/* A close-on-exec pipe (pipe2 with O_CLOEXEC, or FD_CLOEXEC right after):
+ * fds[0] reads, fds[1] writes, both owned by the caller. 0 or -errno; on
+ * failure fds is untouched and nothing stays open. */
+int aef_pipe(int fds[2]);
+
+/* Make target a close-on-exec duplicate of fd, closing what target was
+ * (dup3 with O_CLOEXEC, or dup2 then FD_CLOEXEC). fd stays the caller's.
+ * 0, -EINVAL when fd == target (as dup3), or -errno. */
+int aef_dup_cloexec(int fd, int target);
+
 /* Send descriptor fd over the stream socket sock as the original does:
- * exactly one data byte "\0" plus one SCM_RIGHTS descriptor (MSG_NOSIGNAL).
+ * exactly one data byte "\0" plus one SCM_RIGHTS descriptor. A peer that
+ * is gone gives -EPIPE and never a SIGPIPE (MSG_NOSIGNAL, SO_NOSIGPIPE, or
+ * SIGPIPE blocked around the call and taken back: one pending before the
+ * call stays pending).
  * fd stays owned by the caller. Returns 0, -EAGAIN (socket full, nothing
  * sent, try again) or -errno. */
 int aef_fd_send(int sock, int fd);
 
 /* Receive one descriptor sent by aef_fd_send: recvmsg of exactly one byte
- * with MSG_CMSG_CLOEXEC. On success *fd_out is a new close-on-exec
+ * with MSG_CMSG_CLOEXEC (or FD_CLOEXEC right after). On success *fd_out is a new close-on-exec
  * descriptor owned by the caller and 0 is returned. Failures, with every
  * descriptor that arrived closed before returning:
  *   -ECONNRESET  end-of-file (peer closed before the byte arrived)
@@ -142,14 +215,14 @@ int aef_serve_read(int fd, char *letter, aef_buf *payload);
 /* spawning: aef_spawn.c                                                     */
 
 /* Start path with argv/envp (NULL-terminated) in a new process using vfork
- * (no page-table copy). In the child all signals are reset to their default
+ * (no page-table copy) where AEF_HAVE_VFORK, fork elsewhere. In the child all signals are reset to their default
  * disposition (ignored ones stay ignored) and the caller's signal mask is
  * restored; the nkeep descriptors in keep[] lose FD_CLOEXEC so they survive
  * the exec, every other descriptor keeps its close-on-exec flag. An exec
  * failure is reported to the parent through a close-on-exec pipe, the
  * child then _exit(127)s and is reaped here.
  * Returns 0 with *pid set, or -errno (the exec's errno, or that of pipe /
- * vfork). Never leaves a zombie or a descriptor behind on failure. */
+ * vfork / fork). Never leaves a zombie or a descriptor behind on failure. */
 int aef_spawn(pid_t *pid, const char *path, char *const argv[],
               char *const envp[], const int *keep, size_t nkeep);
 

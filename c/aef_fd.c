@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,14 +13,67 @@
  * rather than silently truncated. */
 #define RECV_FDS__ 8
 
+/* Hand a new pair of descriptors to the caller; made without the atomic
+ * flag (cloexec_done 0), it is made close-on-exec first, and closed if
+ * that fails. 0 or -errno. */
+static int pair_out__(int made[2], int fds[2], int cloexec_done)
+{
+  if (!cloexec_done && (fcntl(made[0], F_SETFD, FD_CLOEXEC) < 0
+                        || fcntl(made[1], F_SETFD, FD_CLOEXEC) < 0)) {
+    int err = -errno;
+
+    close(made[0]);
+    close(made[1]);
+    return err;
+  }
+  fds[0] = made[0];
+  fds[1] = made[1];
+  return 0;
+}
+
 int aef_socketpair(int fds[2])
 {
   int sv[2];
 
+#if AEF_HAVE_SOCK_CLOEXEC
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
     return -errno;
-  fds[0] = sv[0];
-  fds[1] = sv[1];
+#else
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+    return -errno;
+#endif
+  return pair_out__(sv, fds, AEF_HAVE_SOCK_CLOEXEC);
+}
+
+int aef_pipe(int fds[2])
+{
+  int p[2];
+
+#if AEF_HAVE_PIPE2
+  if (pipe2(p, O_CLOEXEC) < 0)
+    return -errno;
+#else
+  if (pipe(p) < 0)
+    return -errno;
+#endif
+  return pair_out__(p, fds, AEF_HAVE_PIPE2);
+}
+
+int aef_dup_cloexec(int fd, int target)
+{
+  if (fd == target)
+    return -EINVAL;
+#if AEF_HAVE_DUP3
+  while (dup3(fd, target, O_CLOEXEC) < 0)
+    if (errno != EINTR)
+      return -errno;
+#else
+  while (dup2(fd, target) < 0)
+    if (errno != EINTR)
+      return -errno;
+  if (fcntl(target, F_SETFD, FD_CLOEXEC) < 0)
+    return -errno;
+#endif
   return 0;
 }
 
@@ -45,6 +100,45 @@ int aef_set_cloexec(int fd, int on)
   return flag__(fd, F_GETFD, F_SETFD, FD_CLOEXEC, on);
 }
 
+/* sendmsg that never raises SIGPIPE (see AEF_HAVE_MSG_NOSIGNAL). */
+static ssize_t sendmsg_nosignal__(int sock, const struct msghdr *msg)
+{
+#if AEF_HAVE_MSG_NOSIGNAL
+  return sendmsg(sock, msg, MSG_NOSIGNAL);
+#elif AEF_HAVE_SO_NOSIGPIPE
+  int on = 1;
+
+  if (setsockopt(sock, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof on) < 0)
+    return -1;
+  return sendmsg(sock, msg, 0);
+#else
+  /* A SIGPIPE the send raises stays pending while it is blocked: take
+   * back every pending one (the thread's and the process's), then raise
+   * again the one the caller had pending before, if any. */
+  sigset_t pipe_set, old, pending;
+  ssize_t n;
+  int err, sig, was_pending;
+
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  err = pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  if (err) {
+    errno = err;
+    return -1;
+  }
+  was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+  n = sendmsg(sock, msg, 0);
+  err = errno;
+  while (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
+    sigwait(&pipe_set, &sig);
+  if (was_pending)
+    raise(SIGPIPE);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  errno = err;
+  return n;
+#endif
+}
+
 int aef_fd_send(int sock, int fd)
 {
   char byte = 0;
@@ -67,7 +161,7 @@ int aef_fd_send(int sock, int fd)
   memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
 
   do
-    n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+    n = sendmsg_nosignal__(sock, &msg);
   while (n < 0 && errno == EINTR);
   if (n < 0)
     return errno == EWOULDBLOCK ? -EAGAIN : -errno;
@@ -91,7 +185,11 @@ int aef_fd_recv(int sock, int *fd_out)
   msg.msg_controllen = sizeof ctl.buf;
 
   do
+#if AEF_HAVE_MSG_CMSG_CLOEXEC
     n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+#else
+    n = recvmsg(sock, &msg, 0);
+#endif
   while (n < 0 && errno == EINTR);
   if (n < 0)
     return errno == EWOULDBLOCK ? -EAGAIN : -errno;
@@ -120,6 +218,10 @@ int aef_fd_recv(int sock, int *fd_out)
     err = -EMSGSIZE;
   else if (fd < 0)
     err = -EDOM;
+#if !AEF_HAVE_MSG_CMSG_CLOEXEC
+  else if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+    err = -errno;
+#endif
   else {
     *fd_out = fd;
     return 0;

@@ -1,17 +1,24 @@
-/* aef_spawn.c - start a program with vfork + execve. */
+/* aef_spawn.c - start a program with vfork (fork where vfork is not known
+ * to be safe: AEF_HAVE_VFORK) + execve. */
 #include "aef.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#if defined(__GNUC__)
+# define CHILD_ATTR__ __attribute__((noreturn, noinline))
+#else
+# define CHILD_ATTR__
+#endif
+
 /* The vfork child: it shares the parent's memory until execve, so it only
  * touches its own locals and never returns. noinline gives it a frame of
- * its own below aef_spawn's, so no stack slot of the parent is reused. */
-static void __attribute__((noreturn, noinline))
+ * its own below aef_spawn's, so no stack slot of the parent is reused.
+ * (After a fork, the same code is simply async-signal-safe.) */
+static void CHILD_ATTR__
 child__(int errfd, const char *path, char *const argv[], char *const envp[],
         const int *keep, size_t nkeep, int stdio, const sigset_t *mask)
 {
@@ -67,8 +74,9 @@ static int spawn__(pid_t *pid, const char *path, char *const argv[],
   sigset_t all, old;
   pid_t child;
 
-  if (pipe2(errpipe, O_CLOEXEC) < 0)
-    return -errno;
+  r = aef_pipe(errpipe);
+  if (r)
+    return r;
 
   /* No handler of ours may run in the child before it has reset them. */
   sigfillset(&all);
@@ -76,10 +84,14 @@ static int spawn__(pid_t *pid, const char *path, char *const argv[],
   if (r)
     goto out;
 
+#if AEF_HAVE_VFORK
   child = vfork();
+#else
+  child = fork();
+#endif
   if (child == 0)
     child__(errpipe[1], path, argv, envp, keep, nkeep, stdio, &old);
-  err = errno; /* only meaningful when vfork failed */
+  err = errno; /* only meaningful when vfork / fork failed */
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (child < 0) {
     r = -err;

@@ -10,8 +10,14 @@ use Time::HiRes ();
 
 $| = 1;
 
-printf "AnyEvent::Fork %s on the C core, AnyEvent model %s\n",
-   $AnyEvent::Fork::VERSION, AnyEvent::detect;
+# what was actually loaded: this distribution (with its C core) or the
+# original (with IO::FDPass), from where
+printf "AnyEvent::Fork %s from %s, %s, AnyEvent model %s\n",
+   $AnyEvent::Fork::VERSION, $INC{"AnyEvent/Fork.pm"},
+   $INC{"AnyEvent/Fork/Core.pm"} ? "on the C core ($INC{'AnyEvent/Fork/Core.pm'})"
+   : $INC{"IO/FDPass.pm"}        ? "on IO::FDPass (the original)"
+   :                               "C core not loaded yet",
+   AnyEvent::detect;
 
 # 1. a child forked from the default template, running a function we sent it
 my $cv = AE::cv;

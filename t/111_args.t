@@ -150,10 +150,9 @@ is (report (AnyEvent::Fork->new->send_arg ("a", undef, "c"), 'join "|", map { de
 # warnings are off in evaluated code unless it enables them (kept from the
 # original, so that existing code gets no new warnings)
 {
-   pipe my $r, my $w or die;
    my $p = AnyEvent::Fork->new;
-   $p->send_fh ($w)->eval ('open STDERR, ">&", $arg[0]; pop @arg; my $u; my $x = "$u"; $main::W = $^W;');
-   undef $w;
+   my $r = stderr_pipe ($p);
+   $p->eval ('my $u; my $x = "$u"; $main::W = $^W;');
    is (report ($p, '$main::W'), 0, '$^W is 0 in evaluated code');
    is (slurp ($r), "", "... so an uninitialised value warns nothing");
 }

@@ -24,8 +24,7 @@ sub child {
       ($r, $p) = with_stderr_pipe (sub { AnyEvent::Fork->new_exec });
    } else {
       $p = AnyEvent::Fork->new_exec;
-      pipe $r, my $w or die;
-      $p->send_fh ($w)->eval ('open STDERR, ">&", $arg[-1] or die "dup: $!"; close pop @arg');
+      $r = stderr_pipe ($p);
    }
    my $st = watch_child ($p->pid);
    ($p, $r, $st)
@@ -145,9 +144,8 @@ for my $case (["return", 'sub fn { }', 0], ["die", 'sub fn { die "x\n" }', 255 <
    my $t = AnyEvent::Fork->new_exec;
    my $tst = watch_child ($t->pid);
    my $c = $t->fork;
-   pipe my $r, my $w or die;
-   $c->send_fh ($w)->eval ('open STDERR, ">&", $arg[-1] or die; close pop @arg; die "forked boom\n"');
-   undef $w;
+   my $r = stderr_pipe ($c);
+   $c->eval ('die "forked boom\n"');
    is (drain ($r), "[$$ AnyEvent::Fork] ERROR: forked boom\n\n", "eval error in a forked process: [OWNER AnyEvent::Fork] ERROR: ...");
    my $cv = AE::cv;
    my $io = AE::io $c->[1], 0, $cv;
@@ -157,9 +155,8 @@ for my $case (["return", 'sub fn { }', 0], ["die", 'sub fn { die "x\n" }', 255 <
    # an eval error ends even a template (as documented for the original);
    # its children live on
    my $c2 = $t->fork;
-   pipe $r, $w or die;
-   $t->send_fh ($w)->eval ('open STDERR, ">&", $arg[-1] or die; close pop @arg; die "template boom\n"');
-   undef $w;
+   $r = stderr_pipe ($t);
+   $t->eval ('die "template boom\n"');
    is (drain ($r), "[$$ AnyEvent::Fork/exec] ERROR: template boom\n\n", "eval error in a template: reported");
    is ($tst->recv, 0, "... and the template exits with status 0");
    is (report ($c2, '"alive"'), "alive", "... while a process forked from it before lives on");

@@ -85,10 +85,10 @@ for my $class (qw(RequireOnly EvalOnly)) {
 # options reach the handshake
 @calls = ();
 AnyEvent::Fork::RPC::run (EvalOnly->new, "f",
-   init => "i", done => "d", serialiser => $AnyEvent::Fork::RPC::JSON_SERIALISER,
+   init => "i", done => "d", serialiser => $AnyEvent::Fork::RPC::STORABLE_SERIALISER,
    buflen => 1000, buflen_req => 2000, on_error => sub { });
 is_deeply $calls[1], ["send_arg", function => "f", init => "i",
-   serialiser => $AnyEvent::Fork::RPC::JSON_SERIALISER, done => "d", rlen => 2000, -10],
+   serialiser => $AnyEvent::Fork::RPC::STORABLE_SERIALISER, done => "d", rlen => 2000, -10],
    "function form; init, done, serialiser and buflen_req are sent";
 
 @calls = ();

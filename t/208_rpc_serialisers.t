@@ -8,6 +8,7 @@ use strict;
 use warnings;
 use lib "t/lib";
 use AEFTest timeout => 60;
+use AEFHelp;
 
 use Test::More;
 
@@ -174,21 +175,19 @@ for my $async (0, 1) {
 # (no request is sent: the child dies before it would read it)
 for my $async (0, 1) {
    my $what = $async ? "async" : "sync";
-   pipe my $r, my $w or die "pipe: $!";
+   my $proc = AnyEvent::Fork->new;
+   my $r = stderr_pipe ($proc);
 
    my (@errors, $destroyed);
    my $done = AE::cv;
-   my $rpc = AnyEvent::Fork
-      ->new
-      ->send_fh ($w)
-      ->eval ('open STDERR, ">&", $arg[0] or die; close $arg[0]; @arg = ();' . $echo)
+   my $rpc = $proc
+      ->eval ($echo)
       ->AnyEvent::Fork::RPC::run ($async ? "async" : "sync",
            async      => $async,
            serialiser => 'die "child side\n" if defined &AnyEvent::Fork::RPC::Sync::run; ' . $AnyEvent::Fork::RPC::STRING_SERIALISER,
            on_error   => sub { push @errors, @_; $done->send },
            on_destroy => sub { ++$destroyed; $done->send },
         );
-   undef $w;
    $done->recv;
 
    ok $destroyed && !@errors, "$what: serialiser fails in the child: it exits";

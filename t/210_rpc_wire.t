@@ -8,6 +8,7 @@ use strict;
 use warnings;
 use lib "t/lib";
 use AEFTest timeout => 30;
+use AEFHelp;
 
 use Test::More;
 
@@ -53,16 +54,6 @@ sub child_read {
 
 sub child_write { syswrite $_[0], $_[1] or die "child write: $!" }
 
-sub hexs { join " ", unpack "(H2)*", $_[0] }
-
-# run the loop until $cond is true
-sub wait_for {
-   my ($cond) = @_;
-   my $cv = AE::cv;
-   my $w = AE::timer 0, 0.001, sub { $cv->send if $cond->() };
-   $cv->recv;
-}
-
 # --- Sync: bytes, delivery, order matching -------------------------------
 
 {
@@ -79,7 +70,7 @@ sub wait_for {
       "sync requests: 00000005 0161026263, 00000001 00";
 
    child_write $c, "\0\0\0\0\0\0\0\6\3evt\1x" . "\0\0\0\1\0\0\0\2\1r" . "\0\0\0\1\0\0\0\0";
-   wait_for sub { @log == 3 };
+   wait_until sub { @log == 3 };
    is_deeply \@log, [["event", "evt", "x"], ["r1", "r"], ["r2"]], "event and responses, in order";
 
    # Sync responses are matched by order; the id is not looked at
@@ -87,7 +78,7 @@ sub wait_for {
    $rpc->("q", sub { push @log, ["r3", @_] });
    child_read ($c, 6);
    child_write $c, "\0\0\0\7\0\0\0\2\1s";
-   wait_for sub { @log == 1 };
+   wait_until sub { @log == 1 };
    is_deeply \@log, [["r3", "s"]], "a Sync response with another id still answers the first request";
 
    # a payload that is not a valid string list: as perl's unpack has it
@@ -95,7 +86,7 @@ sub wait_for {
    $rpc->("q", sub { push @log, ["r4", @_] });
    child_read ($c, 6);
    child_write $c, "\0\0\0\1\0\0\0\3\5ab";
-   wait_for sub { @log == 1 };
+   wait_until sub { @log == 1 };
    is_deeply \@log, [["r4", "ab"]], "length past the end: a short string, like unpack";
 
    # one perl's unpack rejects: the exception leaves the event loop (EV
@@ -107,11 +98,11 @@ sub wait_for {
    $rpc->("q", sub { push @log, ["r6", @_] });
    child_read ($c, 12);
    child_write $c, "\0\0\0\1\0\0\0\4\2ab\x81";
-   my $died = eval { wait_for sub { @warn || @log }; 1 } ? "" : $@;
+   my $died = eval { wait_until sub { @warn || @log }; 1 } ? "" : $@;
    like $died . join ("", @warn), qr/Unterminated compressed integer in unpack/,
       "unterminated length: perl's unpack error leaves the event loop";
    child_write $c, "\0\0\0\1\0\0\0\2\1t";
-   wait_for sub { @log };
+   wait_until sub { @log };
    is_deeply \@log, [["r6", "t"]], "the next response still reaches the next callback";
    is_deeply \@errors, [], "no on_error so far";
 
@@ -123,19 +114,19 @@ sub wait_for {
    $rpc->("q", sub { push @log, "r9" });
    child_read ($c, 18);
    child_write $c, "\0\0\0\1\0\0\0\0" x 2;
-   $died = eval { wait_for sub { @warn || @log }; 1 } ? "" : $@;
+   $died = eval { wait_until sub { @warn || @log }; 1 } ? "" : $@;
    like $died . join ("", @warn), qr/^(EV: error in callback \(ignoring\): )?r7 died$/, "the callback's exception leaves the event loop";
    is $log[0], "r7", "the exception came from the first callback";
-   wait_for sub { @log == 2 };
+   wait_until sub { @log == 2 };
    is_deeply \@log, ["r7", "r8"], "the frame after it is delivered, without new readiness";
    child_write $c, "\0\0\0\1\0\0\0\0";
-   wait_for sub { @log == 3 };
+   wait_until sub { @log == 3 };
    is_deeply \@log, ["r7", "r8", "r9"], "and the next readiness goes on in order";
 
    # unexpected data: reported, and the reader stops
    @log = ();
    child_write $c, "\0\0\0\1\0\0\0\0" . "\0\0\0\0\0\0\0\1\0";
-   wait_for sub { @errors };
+   wait_until sub { @errors };
    is_deeply \@errors, ["unexpected data from child"], "response without a request: unexpected data from child";
    child_write $c, "\0\0\0\0\0\0\0\1\0";
    my $more = AE::cv; my $t = AE::timer 0.05, 0, sub { $more->send }; $more->recv;
@@ -155,11 +146,11 @@ sub wait_for {
       "async requests: 00000001 00000005 0161026263, 00000002 00000001 00";
 
    child_write $c, "\0\0\0\2\0\0\0\2\1y" . "\0\0\0\1\0\0\0\2\1x";
-   wait_for sub { @log == 2 };
+   wait_until sub { @log == 2 };
    is_deeply \@log, [["r2", "y"], ["r1", "x"]], "responses matched by id";
 
    child_write $c, "\0\0\0\1\0\0\0\0";
-   wait_for sub { @errors };
+   wait_until sub { @errors };
    is_deeply \@errors, ["unexpected data from child"], "an id answered twice: unexpected data from child";
 }
 
@@ -172,7 +163,7 @@ sub wait_for {
    child_read ($c, 6);
    child_write $c, "\0\0\0\1\0\0\0\0";
    shutdown $c, 1;
-   wait_for sub { $destroyed || @errors };
+   wait_until sub { $destroyed || @errors };
    ok $destroyed && !@errors, "end-of-file with nothing outstanding: on_destroy";
 }
 
@@ -182,7 +173,7 @@ sub wait_for {
    $rpc->(1, sub { });
    child_read ($c, 6);
    shutdown $c, 1;
-   wait_for sub { $destroyed || @errors };
+   wait_until sub { $destroyed || @errors };
    is_deeply [$destroyed, @errors], [undef, "unexpected eof"], "end-of-file while a request is outstanding: unexpected eof";
 }
 
@@ -194,7 +185,7 @@ sub wait_for {
    my $cv = AE::cv; my $w = AE::io $c, 0, sub { $cv->send }; $cv->recv;
    undef $w;
    close $c;
-   wait_for sub { @errors };
+   wait_until sub { @errors };
    is_deeply \@errors, ["read: Connection reset by peer"], "connection reset: read: \$!";
 }
 
@@ -203,7 +194,7 @@ sub wait_for {
    my ($rpc, $c) = wire (on_error => sub { push @errors, @_ });
    shutdown $c, 0; # the child reads no more: writes fail, reads do not
    $rpc->(1, sub { });
-   wait_for sub { @errors };
+   wait_until sub { @errors };
    my $more = AE::cv; AE::postpone { $more->send }; $more->recv;
    is_deeply \@errors, ["Broken pipe"], "write error: the bare \$!, once";
 }

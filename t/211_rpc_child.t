@@ -9,6 +9,7 @@ use strict;
 use warnings;
 use lib "t/lib";
 use AEFTest timeout => 60;
+use AEFHelp;
 
 use Test::More;
 
@@ -65,10 +66,7 @@ sub handshake {
 
 sub put  { my ($p, $bytes) = @_; syswrite $p, $bytes or die "write: $!" }
 sub get  { my ($p, $n) = @_; my $buf = ""; while (length $buf < $n) { sysread $p, $buf, $n - length $buf, length $buf or last } $buf }
-sub hexs { join " ", unpack "(H2)*", $_[0] }
 sub reap { my ($pid) = @_; waitpid $pid, 0; $? >> 8 }
-
-sub slurp { my ($fh) = @_; local $/; scalar <$fh> }
 
 for my $fd (3, 0) {
    my $rule = $fd ? "socket on fd 3" : "socket on STDIN/STDOUT";

@@ -6,6 +6,7 @@ use strict;
 use warnings;
 use lib "t/lib";
 use AEFTest timeout => 30;
+use AEFHelp;
 
 use Test::More;
 
@@ -64,20 +65,17 @@ for my $async (0, 1) {
 # under EV (as with the original); either way it says so on STDERR.
 for my $async (0, 1) {
    my $what = $async ? "async" : "sync";
-   pipe my $r, my $w or die "pipe: $!";
+   my $proc = AnyEvent::Fork->new;
+   my $r = stderr_pipe ($proc);
 
    my @errors;
    my $done = AE::cv;
-   my $rpc = AnyEvent::Fork
-      ->new
-      ->send_fh ($w)
-      ->eval ('open STDERR, ">&", $arg[0] or die; close $arg[0]; @arg = ()')
+   my $rpc = $proc
       ->AnyEvent::Fork::RPC::run ("nosuch",
            async      => $async,
            on_error   => sub { push @errors, @_; $done->send },
            on_destroy => $done,
         );
-   undef $w;
 
    $rpc->(1, sub { });
    my $line = AE::cv;

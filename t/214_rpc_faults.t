@@ -6,6 +6,7 @@ use strict;
 use warnings;
 use lib "t/lib";
 use AEFTest timeout => 60;
+use AEFHelp;
 
 use Test::More;
 
@@ -27,20 +28,18 @@ my $code = q{
 for my $async (0, 1) {
    for my $how ("exit", "kill", $async ? () : "die") {
       my $what = ($async ? "async" : "sync") . ", $how";
-      pipe my $r, my $w or die "pipe: $!";
+      my $proc = AnyEvent::Fork->new;
+      my $r = stderr_pipe ($proc);
 
       my (@log, $destroyed);
       my $done = AE::cv;
-      my $rpc = AnyEvent::Fork
-         ->new
-         ->send_fh ($w)
-         ->eval ('open STDERR, ">&", $arg[0] or die; close $arg[0]; @arg = ();' . $code)
+      my $rpc = $proc
+         ->eval ($code)
          ->AnyEvent::Fork::RPC::run ($async ? "arun" : "run",
               async      => $async,
               on_error   => sub { push @log, "error @_"; $done->send },
               on_destroy => sub { ++$destroyed; $done->send },
            );
-      undef $w;
 
       # answered before: (async: its response must be out before the next
       # request kills the child, so wait for it)

@@ -4,7 +4,7 @@
 # follow. Jobs block on a pipe until the test releases them.
 use lib "t/lib";
 use AEFTest timeout => 60;
-use AEFHelp qw(wait_until run_for alive);
+use AEFHelp qw(wait_until run_for alive stats);
 
 use strict;
 use warnings;
@@ -13,11 +13,6 @@ use Test::More;
 use AnyEvent;
 use AnyEvent::Fork;
 use AnyEvent::Fork::Pool;
-
-
-
-
-sub stats { join ",", AnyEvent::Fork::Pool::stats $_[0] }
 
 my $code = q{
    our ($REL, $PIDW) = @arg;

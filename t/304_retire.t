@@ -4,7 +4,7 @@
 # an idle worker too few).
 use lib "t/lib";
 use AEFTest timeout => 60;
-use AEFHelp qw(wait_until run_for alive);
+use AEFHelp qw(wait_until run_for alive stats);
 
 use strict;
 use warnings;
@@ -13,10 +13,6 @@ use Test::More;
 use AnyEvent;
 use AnyEvent::Fork;
 use AnyEvent::Fork::Pool;
-
-
-
-sub stats { join ",", AnyEvent::Fork::Pool::stats $_[0] }
 
 plan skip_all => "needs /proc" unless -r "/proc/$$/stat";
 

@@ -5,7 +5,7 @@
 # on_event as (error => $message), or to the log.
 use lib "t/lib";
 use AEFTest timeout => 60;
-use AEFHelp qw(wait_until run_for alive);
+use AEFHelp qw(wait_until run_for alive stats);
 
 use strict;
 use warnings;
@@ -15,9 +15,6 @@ use AnyEvent;
 use AnyEvent::Log;
 use AnyEvent::Fork;
 use AnyEvent::Fork::Pool;
-
-
-sub stats { join ",", AnyEvent::Fork::Pool::stats $_[0] }
 
 pipe my $rel_r, my $rel_w or die "pipe: $!";
 pipe my $started_r, my $started_w or die "pipe: $!";

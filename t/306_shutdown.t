@@ -3,7 +3,7 @@
 # bookkeeping intact and never stall the queue.
 use lib "t/lib";
 use AEFTest timeout => 60;
-use AEFHelp qw(wait_until run_for alive);
+use AEFHelp qw(wait_until run_for alive stats);
 
 use strict;
 use warnings;
@@ -12,8 +12,6 @@ use Test::More;
 use AnyEvent;
 use AnyEvent::Fork;
 use AnyEvent::Fork::Pool;
-
-sub stats { join ",", AnyEvent::Fork::Pool::stats $_[0] }
 
 my $template = AnyEvent::Fork->new->eval (q{
    sub echo { @_ }
@@ -85,7 +83,7 @@ for my $async (0, 1) {
    my $finish = AE::cv;
    my %done;
    my $pool = $template->AnyEvent::Fork::Pool::run ("echo",
-      serialiser => $AnyEvent::Fork::RPC::JSON_SERIALISER, max => 1, load => 1, on_destroy => $finish);
+      serialiser => $AnyEvent::Fork::RPC::STORABLE_SERIALISER, max => 1, load => 1, on_destroy => $finish);
 
    $pool->(1, sub { $done{1} = $_[0] });
    $pool->(sub { }, sub { $done{bad} = 1 });
@@ -101,12 +99,12 @@ for my $async (0, 1) {
    recv_all $cv;
    is_deeply \%done, { 1 => 1, 3 => 3 }, "the rejected job is dropped, the next one runs";
    is scalar @died, 1, "the serialiser's exception reached the event loop";
-   like $died[0], qr/encountered CODE/, "... JSON's";
+   like $died[0], qr/Can't store CODE/, "... Storable's";
    @died = ();
    is stats ($pool), "1,1,0", "the bookkeeping is intact";
 
    $err = eval { $pool->(sub { }, sub { }); 1 } ? "" : $@;
-   like $err, qr/encountered CODE/, "an idle pool dies in the call itself";
+   like $err, qr/Can't store CODE/, "an idle pool dies in the call itself";
    is stats ($pool), "1,1,0", "nothing changed";
    $pool->(4, sub { $done{4} = $_[0] });
 

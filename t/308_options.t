@@ -3,7 +3,7 @@
 # applied with logical or (0 means the default), on_event's no-op default.
 use lib "t/lib";
 use AEFTest timeout => 60;
-use AEFHelp qw(wait_until run_for alive);
+use AEFHelp qw(wait_until run_for alive stats);
 
 use strict;
 use warnings;
@@ -13,10 +13,6 @@ use AnyEvent;
 use AnyEvent::Log;
 use AnyEvent::Fork;
 use AnyEvent::Fork::Pool;
-
-
-
-sub stats { join ",", AnyEvent::Fork::Pool::stats $_[0] }
 
 pipe my $rel_r, my $rel_w or die "pipe: $!";
 

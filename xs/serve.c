@@ -54,15 +54,15 @@ serve_fork__ (pTHX_ int master, int fd)
       SV *owner = get_sv ("AnyEvent::Fork::Serve::OWNER", GV_ADD);
       SV *name = get_sv ("0", GV_ADD);
 
-      if (dup3 (fd, master, O_CLOEXEC) < 0)
+      int rc = aef_dup_cloexec (fd, master);
+
+      if (rc < 0)
         {
           /* never leave this child on the template's socket: its exit
            * would half-close the template's command stream */
-          int err = errno;
-
           close (master);
           close (fd);
-          errno = err;
+          errno = -rc;
           return -1;
         }
 

@@ -315,7 +315,7 @@ static void test_serve_read (void)
     int pfd[2], got = -1;
 
     aef_socketpair (sv);
-    r = pipe2 (pfd, O_CLOEXEC);
+    r = aef_pipe (pfd);
     put_hdr (sv[1], 'h', 0);
     aef_fd_send (sv[1], pfd[1]);
     is_int (aef_serve_read (sv[0], &letter, &pl), 1, "h frame");

@@ -32,6 +32,47 @@ static ssize_t send_fds (int sock, const int *fds, size_t n)
   return sendmsg (sock, &msg, MSG_NOSIGNAL);
 }
 
+static int sigpipe_pending (void)
+{
+  sigset_t set;
+
+  return sigpending (&set) == 0 && sigismember (&set, SIGPIPE);
+}
+
+static int sigpipe_blocked (void)
+{
+  sigset_t set;
+
+  return sigprocmask (SIG_SETMASK, NULL, &set) == 0 && sigismember (&set, SIGPIPE);
+}
+
+static void test_pipe_dup (void)
+{
+  int p[2] = { -1, -1 }, before = count_fds (), target;
+  char c = 0;
+
+  is_int (aef_pipe (p), 0, "aef_pipe");
+  ok (is_cloexec (p[0]) && is_cloexec (p[1]), "both ends close-on-exec");
+  ok (write (p[1], "x", 1) == 1 && read (p[0], &c, 1) == 1 && c == 'x', "data flows from [1] to [0]");
+
+  target = p[1] + 10;
+  ok (fcntl (target, F_GETFD) < 0, "target %d is free", target);
+  is_int (aef_dup_cloexec (p[1], target), 0, "dup to a free target");
+  ok (is_cloexec (target) && same_file (target, p[1]), "a close-on-exec duplicate");
+  ok (write (target, "y", 1) == 1 && read (p[0], &c, 1) == 1 && c == 'y', "that writes into the pipe");
+  aef_set_cloexec (target, 0);
+  is_int (aef_dup_cloexec (p[0], target), 0, "dup over an open target");
+  ok (is_cloexec (target) && same_file (target, p[0]), "target replaced, close-on-exec again");
+  ok (is_cloexec (p[0]), "source keeps its flags");
+  is_int (aef_dup_cloexec (p[0], p[0]), -EINVAL, "fd onto itself: -EINVAL");
+  is_int (aef_dup_cloexec (-1, target), -EBADF, "bad source: -EBADF");
+  is_int (aef_dup_cloexec (p[0], -1), -EBADF, "bad target: -EBADF");
+  close (target);
+  close (p[0]);
+  close (p[1]);
+  is_int (count_fds (), before, "nothing leaked");
+}
+
 static void test_socketpair_flags (void)
 {
   int sv[2] = { -1, -1 }, type = 0, fl;
@@ -141,10 +182,28 @@ static void test_send_recv (void)
   is_int (aef_fd_send (sv[1], pfd[0]), -EAGAIN, "full non-blocking socket: -EAGAIN");
   aef_set_nonblock (sv[1], 0);
 
-  /* EOF, and a peer that is gone (no SIGPIPE: MSG_NOSIGNAL). */
+  /* EOF, and a peer that is gone: no SIGPIPE (a default SIGPIPE would
+   * kill this test), none left pending, the signal mask unchanged. */
   signal (SIGPIPE, SIG_DFL);
   close (sv[0]);
   is_int (aef_fd_send (sv[1], pfd[0]), -EPIPE, "send to a closed peer: -EPIPE, no SIGPIPE");
+  ok (!sigpipe_pending (), "no SIGPIPE left pending");
+  ok (!sigpipe_blocked (), "SIGPIPE not left blocked");
+
+  /* A SIGPIPE the caller had pending (blocked) before stays pending. */
+  {
+    sigset_t set, old;
+    int sig = 0;
+
+    sigemptyset (&set);
+    sigaddset (&set, SIGPIPE);
+    sigprocmask (SIG_BLOCK, &set, &old);
+    kill (getpid (), SIGPIPE);
+    is_int (aef_fd_send (sv[1], pfd[0]), -EPIPE, "again, with a SIGPIPE of the caller pending");
+    ok (sigpipe_pending () && sigpipe_blocked (), "the caller's SIGPIPE still pending, still blocked");
+    sigwait (&set, &sig);
+    sigprocmask (SIG_SETMASK, &old, NULL);
+  }
   close (sv[1]);
 
   aef_socketpair (sv);
@@ -211,7 +270,7 @@ static void test_eintr (void)
   sigaction (SIGALRM, &sa, &old);
 
   aef_socketpair (sv);
-  ok (pipe2 (pfd, O_CLOEXEC) == 0, "pipe");
+  is_int (aef_pipe (pfd), 0, "pipe");
   pid = fork ();
   if (pid == 0) {
     usleep (150000);
@@ -238,6 +297,7 @@ static void test_eintr (void)
 int main (void)
 {
   test_socketpair_flags ();
+  test_pipe_dup ();
   test_send_recv ();
   test_full_io ();
   test_eintr ();

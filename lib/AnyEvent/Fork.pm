@@ -1130,7 +1130,7 @@ this distribution reimplements; it shares no code with it.
 =head1 LICENSE
 
 This library is free software; you can redistribute it and/or modify it
-under the same terms as Perl itself.
+under the same terms as Perl itself (the file LICENSE has the full text).
 
 =cut
 

@@ -2,7 +2,7 @@ package AEFHelp;
 
 =head1 NAME
 
-AEFHelp - small helpers shared by the AnyEvent::Fork tests (t/0*, t/1*, t/9*)
+AEFHelp - small helpers shared by the tests of every band (t/*.t)
 
 =head1 SYNOPSIS
 
@@ -37,7 +37,8 @@ our @KEEP;
 our $TIMEOUT; # seconds after which run_cmd kills its command (default: none)
 
 our @EXPORT = qw(
-   flush_queue wait_until watch_child with_stderr_pipe slurp drain read_exactly set_blocking
+   flush_queue wait_until watch_child with_stderr_pipe stderr_pipe slurp drain read_exactly set_blocking
+   hexs stats
    proc_fds my_fds proc_state proc_ppid children_of cloexec_inherited alive run_for
    report run_cmd perl_cmd tap_subtest orig_root orig_inc
    wait_buffered
@@ -118,6 +119,41 @@ sub with_stderr_pipe {
    die $err if $err;
    ($r, @res)
 }
+
+=item $reader = stderr_pipe ($proc)
+
+Queues on C<$proc> (an AnyEvent::Fork object) the write end of a new pipe
+and the code that makes it the child's STDERR (taking it out of C<@arg>
+again), and returns the read end. This process keeps no copy of the write
+end once it has been sent, so the reader sees end-of-file when the child
+and its descendants are gone.
+
+=cut
+
+sub stderr_pipe {
+   my ($proc) = @_;
+   pipe my $r, my $w or die "pipe: $!";
+   $proc->send_fh ($w)->eval ('open STDERR, ">&", $arg[-1] or die "dup STDERR: $!"; close pop @arg');
+   $r
+}
+
+=item $hex = hexs ($bytes)
+
+The bytes as two-digit hex numbers separated by spaces, for readable
+comparisons of wire data.
+
+=cut
+
+sub hexs { join " ", unpack "(H2)*", $_[0] }
+
+=item $text = stats ($pool)
+
+C<AnyEvent::Fork::Pool::stats> of C<$pool> joined by commas: the numbers
+of workers, idle workers and queued jobs, e.g. C<"2,1,0">.
+
+=cut
+
+sub stats { join ",", AnyEvent::Fork::Pool::stats ($_[0]) }
 
 =item $data = slurp ($fh)
 
@@ -294,7 +330,7 @@ sub proc_ppid  { (_stat $_[0])[1] }
 sub children_of {
    my ($ppid) = @_;
    opendir my $dh, "/proc" or die "/proc: $!";
-   grep { /^\d+\z/ and (proc_ppid ($_) // -1) == $ppid } readdir $dh
+   grep { /^\d+\z/ and do { my $p = proc_ppid ($_); defined $p && $p == $ppid } } readdir $dh
 }
 
 =item $value = report ($proc, $perlcode)
@@ -371,7 +407,8 @@ sub run_cmd {
    for my $f ($out, $err) {
       open my $fh, "<", $f->filename or die "$f: $!";
       local $/;
-      push @res, scalar <$fh> // "";
+      my $all = <$fh>;
+      push @res, defined $all ? $all : "";
    }
 
    ($status, @res)
@@ -418,7 +455,7 @@ sub tap_subtest {
          }
       }
       Test::More::ok (defined $plan, "a plan was printed");
-      Test::More::is ($n // 0, $plan // -1, "as many tests as planned");
+      Test::More::is (defined $n ? $n : 0, defined $plan ? $plan : -1, "as many tests as planned");
       Test::More::is ($status, 0, "exit status 0");
       Test::More::done_testing ();
    });
@@ -431,11 +468,12 @@ F</tmp/orig/root>), and its two library directories (empty list when absent).
 
 =cut
 
-sub orig_root { $ENV{AEF_ORIG} // "/tmp/orig/root" }
+sub orig_root { defined $ENV{AEF_ORIG} ? $ENV{AEF_ORIG} : "/tmp/orig/root" }
 
 sub orig_inc {
    my $root = orig_root;
-   my @dir = ("$root/usr/share/perl5", (glob "$root/usr/lib/*/perl5/5.*")[0] // "");
+   my ($arch) = glob "$root/usr/lib/*/perl5/5.*";
+   my @dir = ("$root/usr/share/perl5", defined $arch ? $arch : "");
    return unless -f "$dir[0]/AnyEvent/Fork.pm" && -f "$dir[0]/AnyEvent/Fork/Serve.pm"
               && -f "$dir[1]/IO/FDPass.pm" && -f "$dir[1]/Proc/FastSpawn.pm";
    @dir

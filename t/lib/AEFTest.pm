@@ -20,6 +20,9 @@ status. When the timeout expires first, it prints a failing TAP line, kills
 the whole group with SIGKILL and exits non-zero, so a hang can never stall
 the suite.
 
+When C<PERL_ANYEVENT_MODEL> names an event loop that does not load (EV
+not installed), the test is skipped: there is nothing to test under it.
+
 The supervisor is the process the harness started, so C<$$> in the test is
 not the harness's child; nothing in the tests depends on that.
 
@@ -32,6 +35,16 @@ use POSIX ();
 sub import {
    my (undef, %opt) = @_;
    return if $ENV{AEF_TEST_SUPERVISED}; # already inside a supervised test
+
+   # an event loop asked for (PERL_ANYEVENT_MODEL) that is not installed:
+   # AnyEvent would fall back to another one, warning in every process
+   my $model = $ENV{PERL_ANYEVENT_MODEL};
+   if (defined $model && $model =~ /\A\w+\z/
+       && system ($^X, "-e", "close STDERR; require AnyEvent; require AnyEvent::Impl::$model") != 0) {
+      $| = 1;
+      print "1..0 # SKIP PERL_ANYEVENT_MODEL=$model, but AnyEvent::Impl::$model does not load\n";
+      POSIX::_exit (0);
+   }
 
    my $timeout = ($opt{timeout} || 60) * ($ENV{AEF_TEST_TIMEOUT_SCALE} || 1);
 

@@ -138,7 +138,7 @@ The AnyEvent::Fork::Core developers.
 =head1 LICENSE
 
 This library is free software; you can redistribute it and/or modify it
-under the same terms as Perl itself.
+under the same terms as Perl itself (the file LICENSE has the full text).
 
 =cut
 

@@ -130,7 +130,7 @@ Lehmann, whose interface this reimplements.
 =head1 LICENSE
 
 This library is free software; you can redistribute it and/or modify it
-under the same terms as Perl itself.
+under the same terms as Perl itself (the file LICENSE has the full text).
 
 =cut
 
@@ -139,7 +139,7 @@ use AnyEvent::Fork ();
 unless ($^O eq "MSWin32") {
    require strict;
    require warnings;
-   require feature if $] >= 5.010;
+   require "feature.pm" if $] >= 5.010;
    require Carp;
    require AnyEvent::Fork::Core;
    eval { require common::sense };

@@ -518,7 +518,7 @@ design this distribution reimplements; it shares no code with it.
 =head1 LICENSE
 
 This library is free software; you can redistribute it and/or modify it
-under the same terms as Perl itself.
+under the same terms as Perl itself (the file LICENSE has the full text).
 
 =cut
 
@@ -528,6 +528,7 @@ use strict;
 no warnings;
 
 use Scalar::Util ();
+use B ();
 
 use AnyEvent ();
 use AnyEvent::Fork ();
@@ -724,6 +725,14 @@ sub _want_stop {
    };
 }
 
+# true once perl destroys the remaining objects at program exit (perl
+# 5.14's ${^GLOBAL_PHASE} eq "DESTRUCT"): perl frees the main program's
+# code, leaving B::main_cv without a CV, right before that phase begins,
+# and on every perl since 5.8
+sub _destructing() {
+   ref B::main_cv () eq "B::SPECIAL"
+}
+
 # serve the queue after an event, then rethrow $err (an exception of a
 # user callback). A job whose arguments the serialiser rejects is dropped;
 # its exception is rethrown once the rest of the queue has been served.
@@ -868,7 +877,7 @@ sub run {
 
       # (at program exit the event loop is gone: nothing left to hand out)
       _serve ($self)
-         unless ${^GLOBAL_PHASE} eq "DESTRUCT";
+         unless _destructing ();
    };
 
    my $queue = $self->[QUEUE];
@@ -924,10 +933,10 @@ sub ncpu(;$) {
    if ($^O eq "linux") {
       ($cpus, $eus) = _ncpu_cpuinfo ("/proc/cpuinfo", @_);
    } elsif ($^O eq "freebsd" || $^O eq "netbsd" || $^O eq "openbsd") {
-      $cpus = qx<sysctl -n hw.ncpu> * 1 || ($_[0] // 1);
+      $cpus = qx<sysctl -n hw.ncpu> * 1 || (defined $_[0] ? $_[0] : 1);
       $eus = $cpus;
    } else {
-      $eus = $cpus = $_[0] // 1;
+      $eus = $cpus = defined $_[0] ? $_[0] : 1;
    }
 
    wantarray ? ($cpus, $eus) : $cpus

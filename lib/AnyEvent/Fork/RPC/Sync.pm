@@ -187,7 +187,7 @@ Marc Lehmann, whose interface and protocol this reimplements.
 =head1 LICENSE
 
 This library is free software; you can redistribute it and/or modify it
-under the same terms as Perl itself.
+under the same terms as Perl itself (the file LICENSE has the full text).
 
 =cut
 
