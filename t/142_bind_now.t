@@ -15,12 +15,20 @@ use AnyEvent::Fork;
 
 delete $ENV{LD_BIND_NOW};
 
-# the environment the process was started with (Linux)
+# the environment the process was started with (Linux). The kernel shows
+# it only once exec has set up the new image, a moment after the spawner
+# returned: wait for it (the watchdog bounds the wait)
 sub start_env {
    my ($pid) = @_;
-   open my $fh, "<", "/proc/$pid/environ" or return undef;
-   local $/;
-   [split /\0/, <$fh>]
+   -r "/proc/$pid/environ" or return undef;
+   my $env;
+   wait_until {
+      open my $fh, "<", "/proc/$pid/environ" or return 0;
+      local $/;
+      $env = <$fh>;
+      defined $env && length $env
+   };
+   [split /\0/, $env]
 }
 
 {
