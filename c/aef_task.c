@@ -245,12 +245,13 @@ static int null_fd__(void)
 
 static int release_one__(int null, int fd)
 {
+  int rc;
+
   if (fd < 0 || fd == null)
     return 0;
-  while (dup3(null, fd, O_CLOEXEC) < 0)
-    if (errno != EINTR)
-      return -errno;
-  return 0;
+  while ((rc = aef_dup_cloexec(null, fd)) == -EINTR)
+    ;
+  return rc;
 }
 
 int aef_task_release_fds(const int *fds, size_t n)
@@ -331,10 +332,13 @@ int aef_task_release_all_but(const int *keep, size_t n)
       }
   }
 
+  /* -EBADF: a listed number that is gone by now, or one the process may
+   * not use (a tool such as valgrind reserves descriptors of its own and
+   * lists them): nothing of ours to release */
   for (i = 0; i < nfds; i++) {
     int r = release_one__(null, fds[i]);
 
-    if (r < 0 && rc == 0)
+    if (r < 0 && r != -EBADF && rc == 0)
       rc = r;
   }
 

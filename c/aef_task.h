@@ -105,7 +105,9 @@ void aef_task_worker_free(aef_task_worker *w);
 int aef_task_release_fds(const int *fds, size_t n);
 
 /* The same for every open descriptor of the process except 0, 1, 2 and
- * the n descriptors in keep. Returns 0 or -errno. */
+ * the n descriptors in keep. A listed descriptor the process cannot
+ * replace with EBADF (closed meanwhile, or reserved by a tool such as
+ * valgrind) is skipped. Returns 0 or -errno. */
 int aef_task_release_all_but(const int *keep, size_t n);
 
 #endif
