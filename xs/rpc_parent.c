@@ -132,7 +132,7 @@ aef_xs_rpc_dispatch__ (pTHX_ aef_xs_rpc *st)
         PUSHMARK (SP);
         PUTBACK;
 
-        rc = aef_xs_thaw (aTHX_ &st->codec, p, len);
+        rc = aef_xs_thaw (aTHX_ &st->codec, p, len, &st->core.in);
         if (rc)
           aef_xs_popmark (aTHX);
         else
