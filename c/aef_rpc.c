@@ -131,14 +131,33 @@ static void body_done__(aef_rpc_reader *r)
 }
 
 /* Room for extra more body octets. The storage of a large body is advised
- * to use huge pages, from its first octets on and as a whole (malloc's own mapping, when it is one: advice on part
- * of a mapping would split it, and realloc could then no longer move its
- * pages instead of copying them). */
+ * to use huge pages, from its first octets on and as a whole (malloc's
+ * own mapping, when it is one: advice on part of a mapping would split it,
+ * and realloc could then no longer move its pages instead of copying
+ * them). Its capacity is rounded up so that malloc maps whole huge pages
+ * (glibc keeps 32 octets of a mapping for itself): the kernel then places
+ * the mapping, also when realloc moves it, on a huge page boundary, and
+ * the pages move whole instead of being split into small ones. */
 static int body_reserve__(aef_rpc_reader *r, size_t extra)
 {
   uint8_t *data = r->body.data;
-  size_t cap = r->body.cap;
-  int rc = aef_buf_reserve(&r->body, extra);
+  size_t cap = r->body.cap, content = aef_buf_size(&r->body);
+  int rc;
+
+#if defined(MADV_HUGEPAGE) && defined(__GLIBC__)
+  if (r->body.max >= AEF_RPC_HUGE && cap - r->body.len < extra && content + extra <= r->body.max) {
+    size_t huge = 2u * 1024u * 1024u, want = content + extra;
+
+    if (want < 2 * cap)
+      want = 2 * cap;
+    if (want <= SIZE_MAX - huge - 32)
+      want = ((want + 32 + huge - 1) & ~(huge - 1)) - 32;
+    if (want > r->body.max)
+      want = r->body.max;
+    extra = want - content;
+  }
+#endif
+  rc = aef_buf_reserve(&r->body, extra);
 
 #if defined(MADV_HUGEPAGE) && defined(__GLIBC__)
   if (!rc && (r->body.data != data || r->body.cap != cap) && r->body.max >= AEF_RPC_HUGE) {

@@ -125,9 +125,11 @@ void aef_rpc_reader_trim(aef_rpc_reader *r);
 /* Turn on split reading (see aef_rpc_split) for payloads of at least min
  * octets (min >= AEF_RPC_SPLIT_PEEK; NULL split: off). A body's storage
  * grows with the octets received, as the buffer does (geometrically, in
- * steps of at most the read size beyond what arrived, and never beyond the
+ * steps of at most the read size beyond what arrived; from AEF_RPC_HUGE
+ * octets on rounded up to whole 2 MiB huge pages; and never beyond the
  * body's end plus 2 octets: room for a string's terminator and perl's
- * copy-on-write count). aef_rpc_reader_next then returns the frame with
+ * copy-on-write count). Storage given back (aef_rpc_reader_give) is used
+ * as it is. aef_rpc_reader_next then returns the frame with
  * the prefix alone as its payload (*len = the prefix's length); the body
  * is had from aef_rpc_reader_body or aef_rpc_reader_take. */
 void aef_rpc_reader_split(aef_rpc_reader *r, aef_rpc_split split, void *ctx, size_t min);
