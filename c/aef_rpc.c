@@ -220,6 +220,8 @@ static void split_try__(aef_rpc_reader *r)
     return;
 
   move = size - r->hdr - k; /* all of it this frame's: it is incomplete */
+  if (r->body.cap / 2 > len - k + 2)
+    aef_buf_free(&r->body); /* storage given back, but far too large */
   r->body.max = len - k + 2;
   if (body_reserve__(r, move > r->chunk ? move : r->chunk < len - k ? r->chunk : len - k))
     return; /* then the frame is read the ordinary way */

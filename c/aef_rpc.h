@@ -129,9 +129,10 @@ void aef_rpc_reader_trim(aef_rpc_reader *r);
  * octets on rounded up to whole 2 MiB huge pages; and never beyond the
  * body's end plus 2 octets: room for a string's terminator and perl's
  * copy-on-write count). Storage given back (aef_rpc_reader_give) is used
- * as it is. aef_rpc_reader_next then returns the frame with
- * the prefix alone as its payload (*len = the prefix's length); the body
- * is had from aef_rpc_reader_body or aef_rpc_reader_take. */
+ * as it is (for a body that needs at least half of it).
+ * aef_rpc_reader_next then returns the frame with the prefix alone as its
+ * payload (*len = the prefix's length); the body is had from
+ * aef_rpc_reader_body or aef_rpc_reader_take. */
 void aef_rpc_reader_split(aef_rpc_reader *r, aef_rpc_split split, void *ctx, size_t min);
 
 /* The body of the frame aef_rpc_reader_next handed out last: 1 with *p and
@@ -144,7 +145,8 @@ int aef_rpc_reader_take(aef_rpc_reader *r, uint8_t **p, size_t *len, size_t *cap
 
 /* Hand back storage (from malloc, cap octets, or NULL) for the next body:
  * the reader keeps at most one (it frees what it kept before, or p when a
- * body is being read or handed out). Trimming releases it as above. */
+ * body is being read or handed out), and uses it for a body that needs at
+ * least half of it. Trimming releases it as above. */
 void aef_rpc_reader_give(aef_rpc_reader *r, void *p, size_t cap);
 
 /* Release everything; the reader is empty and reusable afterwards. */

@@ -75,7 +75,7 @@ aef_xs_unshared__ (pTHX_ SV *sv)
       || SvOOK (sv) || SvLEN (sv) < AEF_RPC_HUGE)
     return 0;
 #ifdef CowREFCNT
-  if (SvIsCOW (sv))
+  if (SvFLAGS (sv) & SVf_IsCOW)
     return CowREFCNT (sv) == 0; /* the other sharers are gone */
 #else
   if (SvFLAGS (sv) & (SVf_FAKE | SVf_READONLY))
@@ -100,7 +100,7 @@ aef_xs_codec_reclaim (pTHX_ aef_xs_codec *c, aef_rpc_reader *r)
       SvCUR_set (sv, 0);
       SvPOK_off (sv);
 #ifdef CowREFCNT
-      SvIsCOW_off (sv);
+      SvFLAGS (sv) &= ~SVf_IsCOW;
 #endif
     }
   SvREFCNT_dec (sv);

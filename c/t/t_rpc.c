@@ -215,6 +215,13 @@ static void test_split (void)
   ok (aef_rpc_reader_body (&r, &b, &blen) && b == own && blen == big && b[7] == 'c', "read into the storage given back");
   aef_rpc_reader_trim (&r);
   ok (r.body.cap >= big, "kept after a round with a large frame");
+  ok (aef_rpc_reader_take (&r, &own, &blen, &cap) == 0, "nothing to take after the round");
+
+  /* storage more than twice the size a body needs is not used for it */
+  ok (split_frame (&r, sv, big / 4, 'g', 0, &p, &len, &bounded), "a much smaller large frame");
+  ok (aef_rpc_reader_body (&r, &b, &blen) && blen == big / 4 && b[9] == 'g', "read into storage of its own");
+  ok (r.body.cap <= big / 4 + 2, "sized by what came (%zu)", r.body.cap);
+  aef_rpc_reader_trim (&r);
 
   /* two strings: split declines, the frame is read whole */
   ok (split_frame (&r, sv, big, 'd', 1, &p, &len, &bounded) && len == big + 6, "two strings: one payload");
