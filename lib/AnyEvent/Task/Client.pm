@@ -105,6 +105,9 @@ sub _new_worker {
    $w
 }
 
+# the worker whose replies are being handled
+our $READING;
+
 sub _on_read {
    my ($self, $w) = @_;
    my $n = $w->{split}->fill ($w->{fh});
@@ -113,7 +116,7 @@ sub _on_read {
       return if !defined $n && ($!{EAGAIN} || $!{EINTR});
       return _conn_error ($self, $w);
    }
-   my $err = _replies ($self, $w);
+   my $err = do { local $READING = $w; _replies ($self, $w) };
    # what the handlers wrote behind unanswered requests goes out now
    _flush ($w) if length $w->{wbuf} && !$w->{ww} && !$w->{dead};
    die $err->[0] if $err;
@@ -141,14 +144,17 @@ sub _replies {
 # Bytes for a worker go out at once, unless an earlier request written to
 # it is still unanswered: then they wait in wbuf until that worker's next
 # replies have been handled (_on_read flushes), so that calls made in one
-# go leave in one write. Bytes the socket does not take wait for it to
-# drain, in order.
+# go leave in one write. $lazy bytes (a release, which gets no reply)
+# written while the worker's replies are handled wait as well: they leave
+# with the next request a waiting checkout writes at once, or after the
+# replies. Bytes the socket does not take wait for it to drain, in order.
 sub _write {
-   my ($w, $bytes) = @_;
+   my ($w, $bytes, $lazy) = @_;
    return if $w->{dead};
 
    $w->{wbuf} .= $bytes;
-   _flush ($w) unless $w->{ww} || @{ $w->{handlers} } > 1;
+   _flush ($w) unless $w->{ww} || @{ $w->{handlers} } > 1
+                      || $lazy && $READING && $READING == $w;
 }
 
 sub _flush {

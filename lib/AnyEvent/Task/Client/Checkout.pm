@@ -191,7 +191,7 @@ sub DESTROY {
           || ($self->{error} && $client && !$client->{dont_refork_after_error})) {
          $client ? $client->_discard ($w) : AnyEvent::Task::Client::_close_worker ($w);
       } else {
-         AnyEvent::Task::Client::_write ($w, '["dn",{}]');
+         AnyEvent::Task::Client::_write ($w, '["dn",{}]', 1);
          $client->_release_worker ($w) if $client;
       }
    }
