@@ -46,9 +46,10 @@ sub AUTOLOAD {
 }
 
 sub _queue_request {
-   my ($self, $method, @args) = @_;
-   my @req = defined $method ? ($method, @args) : @args;
-   my $cb = pop @req;
+   my $self = shift;
+   my $method = shift;
+   # the callback is the last element of (METHOD, ARGS...)
+   my $cb = @_ ? pop : $method;
 
    die "the last argument of a call must be a callback (a code reference)"
       if defined $cb && !(ref $cb && (ref $cb eq 'CODE' || overload::Method ($cb, '&{}')));
@@ -62,7 +63,7 @@ sub _queue_request {
       $cb = Callback::Frame::frame (@name, code => $cb);
    }
 
-   my $bytes = $AnyEvent::Task::Client::JSON->encode (["do", {}, @req]);
+   my $bytes = $AnyEvent::Task::Client::JSON->encode (["do", {}, defined $method ? $method : (), @_]);
 
    push @{ $self->{queue} }, [$bytes, $cb, defined $method ? $method : "->()"];
    $self->_arm;
