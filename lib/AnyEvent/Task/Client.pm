@@ -136,7 +136,7 @@ sub _replies {
          _conn_error ($self, $w);
          last;
       }
-      eval { $h->($reply); 1 } or $err ||= [$@];
+      eval { AnyEvent::Task::Client::Checkout::_reply ($h, $reply); 1 } or $err ||= [$@];
    }
    $err
 }

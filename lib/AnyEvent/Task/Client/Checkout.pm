@@ -104,30 +104,37 @@ sub _pump {
    my $log = $self->{log};
    my $guard = $log ? $log->timer ($label) : undef;
 
-   push @{ $w->{handlers} }, sub {
-      my ($kind, $meta, $val) = @{ $_[0] };
-      undef $guard;
-      $log->merge ($meta->{ld}) if $log && ref $meta eq 'HASH' && ref $meta->{ld} eq 'HASH';
-
-      my $ok = eval {
-         if ($kind eq 'ok') {
-            local $@ = undef;
-            $cb->($self, $val);
-         } elsif ($kind eq 'er') {
-            $self->{error} = 1;
-            @{ $self->{queue} } = ();
-            Callback::Frame::frame (existing_frame => $cb, code => sub { die $val })->();
-         } else {
-            die "Unrecognized response_code: $kind";
-         }
-         1
-      };
-      my $err = $@;
-      delete $self->{timer};
-      $self->_pump;
-      die $err unless $ok;
-   };
+   # the reply handler; it holds the checkout while the request is in flight
+   push @{ $w->{handlers} }, [$self, $cb, $log, $guard];
    AnyEvent::Task::Client::_write ($w, $bytes);
+}
+
+# Handle the reply to one written request: $h is its handler,
+# [checkout, callback, deferred log, log timer].
+sub _reply {
+   my ($h, $reply) = @_;
+   my ($self, $cb, $log) = @$h;
+   my ($kind, $meta, $val) = @$reply;
+   undef $h->[3];
+   $log->merge ($meta->{ld}) if $log && ref $meta eq 'HASH' && ref $meta->{ld} eq 'HASH';
+
+   my $ok = eval {
+      if ($kind eq 'ok') {
+         local $@ = undef;
+         $cb->($self, $val);
+      } elsif ($kind eq 'er') {
+         $self->{error} = 1;
+         @{ $self->{queue} } = ();
+         Callback::Frame::frame (existing_frame => $cb, code => sub { die $val })->();
+      } else {
+         die "Unrecognized response_code: $kind";
+      }
+      1
+   };
+   my $err = $@;
+   delete $self->{timer};
+   $self->_pump;
+   die $err unless $ok;
 }
 
 # Deliver an error to the waiting callback: the most recently written
