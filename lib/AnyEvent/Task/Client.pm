@@ -402,7 +402,14 @@ once;
 
 =item * the JSON stream is read through the distribution's C splitter;
 replies are decoded with JSON::XS (JSON::PP if JSON::XS is missing), as
-before.
+before;
+
+=item * the bytes on the wire are the same, but fewer writes carry them:
+calls made on a checkout while an earlier call on it is unanswered are
+written together once the worker's next replies have been handled, and
+the release of a checkout (C<dn>) made while its worker's replies are
+handled goes out with the next checkout's first request on that worker,
+or after those replies.
 
 =back
 
