@@ -130,8 +130,12 @@ int aef_fd_recv(int sock, int *fd_out);
 /* Blocking I/O helpers for blocking descriptors.
  * aef_read_full reads exactly n bytes: returns 1 when all n were read,
  * 0 on end-of-file before n bytes (what was read is lost), -errno on error.
- * aef_write_full writes all n bytes (MSG_NOSIGNAL semantics are the
- * caller's business: SIGPIPE is not touched): 0 or -errno. */
+ * aef_write_full writes all n bytes to a socket, pipe or file, blocking
+ * or not (EINTR retried; EAGAIN waits in poll until the descriptor takes
+ * more), and never raises SIGPIPE: a peer that is gone gives -EPIPE (on a
+ * socket MSG_NOSIGNAL or SO_NOSIGPIPE, elsewhere SIGPIPE blocked around
+ * the write and taken back as in aef_fd_send). 0 or -errno; on an error
+ * an unknown part of the bytes may have been written. */
 int aef_read_full(int fd, void *buf, size_t n);
 int aef_write_full(int fd, const void *buf, size_t n);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -100,6 +101,56 @@ int aef_set_cloexec(int fd, int on)
   return flag__(fd, F_GETFD, F_SETFD, FD_CLOEXEC, on);
 }
 
+/* Where no flag keeps a send or write from raising SIGPIPE, SIGPIPE is
+ * blocked around it: a SIGPIPE the call raises stays pending while it is
+ * blocked, and pipe_unblock__ takes back every pending one (the thread's
+ * and the process's), then raises again the one the caller had pending
+ * before, if any, and restores the mask. pipe_block__: 0 or an errno. */
+static int pipe_block__(sigset_t *old, int *was_pending)
+{
+  sigset_t pipe_set, pending;
+  int err;
+
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  err = pthread_sigmask(SIG_BLOCK, &pipe_set, old);
+  if (err)
+    return err;
+  *was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+  return 0;
+}
+
+static void pipe_unblock__(const sigset_t *old, int was_pending)
+{
+  sigset_t pipe_set, pending;
+  int sig, err = errno;
+
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  while (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
+    sigwait(&pipe_set, &sig);
+  if (was_pending)
+    raise(SIGPIPE);
+  pthread_sigmask(SIG_SETMASK, old, NULL);
+  errno = err;
+}
+
+/* write(2) with SIGPIPE blocked around it */
+static ssize_t write_blocked__(int fd, const void *p, size_t n)
+{
+  sigset_t old;
+  ssize_t r;
+  int was_pending, err = pipe_block__(&old, &was_pending);
+
+  if (err) {
+    errno = err;
+    return -1;
+  }
+  r = write(fd, p, n);
+  pipe_unblock__(&old, was_pending);
+  return r;
+}
+
 /* sendmsg that never raises SIGPIPE (see AEF_HAVE_MSG_NOSIGNAL). */
 static ssize_t sendmsg_nosignal__(int sock, const struct msghdr *msg)
 {
@@ -112,30 +163,37 @@ static ssize_t sendmsg_nosignal__(int sock, const struct msghdr *msg)
     return -1;
   return sendmsg(sock, msg, 0);
 #else
-  /* A SIGPIPE the send raises stays pending while it is blocked: take
-   * back every pending one (the thread's and the process's), then raise
-   * again the one the caller had pending before, if any. */
-  sigset_t pipe_set, old, pending;
+  sigset_t old;
   ssize_t n;
-  int err, sig, was_pending;
+  int was_pending, err = pipe_block__(&old, &was_pending);
 
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  err = pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
   if (err) {
     errno = err;
     return -1;
   }
-  was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
   n = sendmsg(sock, msg, 0);
-  err = errno;
-  while (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
-    sigwait(&pipe_set, &sig);
-  if (was_pending)
-    raise(SIGPIPE);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  errno = err;
+  pipe_unblock__(&old, was_pending);
   return n;
+#endif
+}
+
+/* One write (a send on a socket) that never raises SIGPIPE. */
+static ssize_t write_nosignal__(int fd, const void *p, size_t n)
+{
+#if AEF_HAVE_MSG_NOSIGNAL
+  ssize_t r = send(fd, p, n, MSG_NOSIGNAL);
+
+  if (r >= 0 || errno != ENOTSOCK)
+    return r;
+  return write_blocked__(fd, p, n); /* a pipe or a file */
+#elif AEF_HAVE_SO_NOSIGPIPE
+  int on = 1;
+
+  if (setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof on) == 0)
+    return write(fd, p, n);
+  return write_blocked__(fd, p, n);
+#else
+  return write_blocked__(fd, p, n);
 #endif
 }
 
@@ -256,12 +314,21 @@ int aef_write_full(int fd, const void *buf, size_t n)
   const char *p = buf;
 
   while (n > 0) {
-    ssize_t r = write(fd, p, n);
+    ssize_t r = write_nosignal__(fd, p, n);
 
     if (r < 0) {
+      struct pollfd pfd;
+
       if (errno == EINTR)
         continue;
-      return -errno;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        return -errno;
+      /* a non-blocking descriptor that is full: wait until it drains */
+      pfd.fd = fd;
+      pfd.events = POLLOUT;
+      if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+        return -errno;
+      continue;
     }
     p += r;
     n -= (size_t)r;

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 enum { BETWEEN__ = 0, IN_MSG__ = 1, IN_STR__ = 2, IN_ESC__ = 3 };
@@ -208,22 +207,7 @@ int aef_task_worker_next(aef_task_worker *w, const uint8_t **msg, size_t *len)
 
 int aef_task_worker_write(aef_task_worker *w, const void *p, size_t n)
 {
-  const char *c = p;
-
-  while (n > 0) {
-    ssize_t r = send(w->fd, c, n, MSG_NOSIGNAL);
-
-    if (r < 0 && errno == ENOTSOCK) /* a pipe: plain write */
-      r = write(w->fd, c, n);
-    if (r < 0) {
-      if (errno == EINTR)
-        continue;
-      return -errno;
-    }
-    c += r;
-    n -= (size_t)r;
-  }
-  return 0;
+  return aef_write_full(w->fd, p, n);
 }
 
 void aef_task_worker_free(aef_task_worker *w)

@@ -117,4 +117,20 @@ my $hclient = AnyEvent::Task::Client->new (connect => ['unix/', $hpath]);
    is (scalar keys %got, 100, "all 100 served, each with its own argument");
 }
 
+# calls made in one go on a bound checkout: written behind the unanswered
+# first one, more than the socket takes at once (200 x 64 KiB), each reply
+# in its turn with its own argument
+{
+   my $co = $client->checkout;
+   is (call ($co, 'same', 0), 0, "bound");
+   my (@got, $cv) = ();
+   $cv = AE::cv;
+   $cv->begin for 1 .. 200;
+   $co->(same => ($_ x 65536), sub { push @got, $_[1]; $cv->end }) for map chr (65 + $_ % 26), 1 .. 200;
+   $cv->recv;
+   is (scalar @got, 200, "200 large calls queued at once: 200 replies");
+   is (join ("", map { $_ eq substr ($_, 0, 1) x 65536 ? substr ($_, 0, 1) : "?" } @got),
+       join ("", map chr (65 + $_ % 26), 1 .. 200), "in order, each intact");
+}
+
 done_testing;

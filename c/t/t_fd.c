@@ -225,11 +225,13 @@ static void test_full_io (void)
   for (i = 0; i < sizeof big; i++)
     big[i] = (char)(i * 13 + (i >> 12));
 
-  /* 1 MiB through a socket: many partial writes and reads. */
+  /* 1 MiB through a socket: many partial writes and reads; the writer's
+   * end is non-blocking, so write_full meets EAGAIN and waits. */
   aef_socketpair (sv);
   pid = fork ();
   if (pid == 0) {
     close (sv[0]);
+    aef_set_nonblock (sv[1], 1);
     _exit (aef_write_full (sv[1], big, sizeof big) == 0 ? 0 : 1);
   }
   close (sv[1]);
@@ -250,6 +252,32 @@ static void test_full_io (void)
   is_int (aef_read_full (-1, back, 1), -EBADF, "read_full on bad fd: -EBADF");
   is_int (aef_write_full (-1, "x", 1), -EBADF, "write_full on bad fd: -EBADF");
   is_int (aef_write_full (-1, "x", 0), 0, "write of 0 bytes: 0");
+
+  /* A reader that is gone, on a socket and on a pipe: -EPIPE and no
+   * SIGPIPE (a default SIGPIPE would kill this test), none left pending,
+   * the mask unchanged; a SIGPIPE the caller had pending stays pending. */
+  signal (SIGPIPE, SIG_DFL);
+  for (i = 0; i < 2; i++) {
+    const char *what = i ? "pipe" : "socket";
+    sigset_t set, old;
+    int sig = 0;
+
+    if (i ? aef_pipe (sv) : aef_socketpair (sv))
+      break;
+    close (sv[0]);
+    is_int (aef_write_full (sv[1], "x", 1), -EPIPE, "write_full to a gone reader (%s): -EPIPE, no SIGPIPE", what);
+    ok (!sigpipe_pending () && !sigpipe_blocked (), "no SIGPIPE left pending or blocked (%s)", what);
+
+    sigemptyset (&set);
+    sigaddset (&set, SIGPIPE);
+    sigprocmask (SIG_BLOCK, &set, &old);
+    kill (getpid (), SIGPIPE);
+    is_int (aef_write_full (sv[1], "x", 1), -EPIPE, "again, with a SIGPIPE of the caller pending (%s)", what);
+    ok (sigpipe_pending () && sigpipe_blocked (), "the caller's SIGPIPE still pending, still blocked (%s)", what);
+    sigwait (&set, &sig);
+    sigprocmask (SIG_SETMASK, &old, NULL);
+    close (sv[1]);
+  }
 }
 
 static volatile sig_atomic_t alarms;

@@ -47,6 +47,7 @@ sub new {
 sub checkout {
    my ($self, %opt) = @_;
    my $co = AnyEvent::Task::Client::Checkout->_new ($self, %opt);
+   $co->{waiting} = 1;
    push @{ $self->{pending} }, $co;
    $self->_serve_pending;
    $co
@@ -104,6 +105,9 @@ sub _new_worker {
    $w
 }
 
+# the worker whose replies are being handled
+our $READING;
+
 sub _on_read {
    my ($self, $w) = @_;
    my $n = $w->{split}->fill ($w->{fh});
@@ -112,11 +116,15 @@ sub _on_read {
       return if !defined $n && ($!{EAGAIN} || $!{EINTR});
       return _conn_error ($self, $w);
    }
-   _replies ($self, $w);
+   my $err = do { local $READING = $w; _replies ($self, $w) };
+   # what the handlers wrote behind unanswered requests goes out now
+   _flush ($w) if length $w->{wbuf} && !$w->{ww} && !$w->{dead};
+   die $err->[0] if $err;
 }
 
-# Hand every complete reply to its handler. A handler's exception goes on
-# to the event loop, after the replies that arrived with it were handled.
+# Hand every complete reply to its handler. A handler's exception is
+# returned (in an array) for the event loop, after the replies that
+# arrived with it were handled.
 sub _replies {
    my ($self, $w) = @_;
    my $err;
@@ -128,42 +136,46 @@ sub _replies {
          _conn_error ($self, $w);
          last;
       }
-      eval { $h->($reply); 1 } or $err ||= [$@];
+      eval { AnyEvent::Task::Client::Checkout::_reply ($h, $reply); 1 } or $err ||= [$@];
    }
-   die $err->[0] if $err;
+   $err
 }
 
+# Bytes for a worker go out at once, unless an earlier request written to
+# it is still unanswered: then they wait in wbuf until that worker's next
+# replies have been handled (_on_read flushes), so that calls made in one
+# go leave in one write. $lazy bytes (a release, which gets no reply)
+# written while the worker's replies are handled wait as well: they leave
+# with the next request a waiting checkout writes at once, or after the
+# replies. Bytes the socket does not take wait for it to drain, in order.
 sub _write {
-   my ($w, $bytes) = @_;
+   my ($w, $bytes, $lazy) = @_;
    return if $w->{dead};
 
-   if (length $w->{wbuf}) {
-      $w->{wbuf} .= $bytes;
-      return;
+   $w->{wbuf} .= $bytes;
+   _flush ($w) unless $w->{ww} || @{ $w->{handlers} } > 1
+                      || $lazy && $READING && $READING == $w;
+}
+
+sub _flush {
+   my ($w) = @_;
+   my $n = send $w->{fh}, $w->{wbuf}, $NOSIGNAL;
+
+   if (!defined $n) {
+      # a broken connection shows as end-of-file or an error on the read side
+      $n = $!{EAGAIN} || $!{EINTR} ? 0 : length $w->{wbuf};
    }
-
-   my $n = send $w->{fh}, $bytes, $NOSIGNAL;
-   # a broken connection shows as end-of-file or an error on the read side
-   return if !defined $n && !$!{EAGAIN} && !$!{EINTR};
-   $n ||= 0;
-   return if $n == length $bytes;
-
-   $w->{wbuf} = substr $bytes, $n;
-   my $wweak = $w;
-   Scalar::Util::weaken ($wweak);
-   $w->{ww} = AE::io $w->{fh}, 1, sub {
-      my $w = $wweak or return;
-      my $n = send $w->{fh}, $w->{wbuf}, $NOSIGNAL;
-      if (!defined $n) {
-         return if $!{EAGAIN} || $!{EINTR};
-         $w->{wbuf} = "";
-      } else {
-         substr ($w->{wbuf}, 0, $n) = "";
-      }
-      return if length $w->{wbuf};
+   if ($n == length $w->{wbuf}) {
+      $w->{wbuf} = "";
       delete $w->{ww};
       _close_worker ($w) if $w->{retire};
-   };
+      return;
+   }
+   substr ($w->{wbuf}, 0, $n) = "";
+   return if $w->{ww};
+   my $wweak = $w;
+   Scalar::Util::weaken ($wweak);
+   $w->{ww} = AE::io $w->{fh}, 1, sub { _flush ($wweak) if $wweak };
 }
 
 sub _close_worker {
@@ -214,6 +226,7 @@ sub _release_worker {
 
 sub _remove_pending {
    my ($self, $co) = @_;
+   return unless delete $co->{waiting};
    @{ $self->{pending} } = grep $_ != $co, @{ $self->{pending} };
 }
 
@@ -225,6 +238,7 @@ sub _serve_pending {
    while (@$pending && @$idle) {
       my $w = pop @$idle;     # the most recently used worker
       my $co = shift @$pending;
+      delete $co->{waiting};
       $w->{count}++;
       $co->_bind ($w);
    }
@@ -388,7 +402,14 @@ once;
 
 =item * the JSON stream is read through the distribution's C splitter;
 replies are decoded with JSON::XS (JSON::PP if JSON::XS is missing), as
-before.
+before;
+
+=item * the bytes on the wire are the same, but fewer writes carry them:
+calls made on a checkout while an earlier call on it is unanswered are
+written together once the worker's next replies have been handled, and
+the release of a checkout (C<dn>) made while its worker's replies are
+handled goes out with the next checkout's first request on that worker,
+or after those replies.
 
 =back
 

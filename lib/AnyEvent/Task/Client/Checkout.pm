@@ -46,9 +46,10 @@ sub AUTOLOAD {
 }
 
 sub _queue_request {
-   my ($self, $method, @args) = @_;
-   my @req = defined $method ? ($method, @args) : @args;
-   my $cb = pop @req;
+   my $self = shift;
+   my $method = shift;
+   # the callback is the last element of (METHOD, ARGS...)
+   my $cb = @_ ? pop : $method;
 
    die "the last argument of a call must be a callback (a code reference)"
       if defined $cb && !(ref $cb && (ref $cb eq 'CODE' || overload::Method ($cb, '&{}')));
@@ -62,7 +63,7 @@ sub _queue_request {
       $cb = Callback::Frame::frame (@name, code => $cb);
    }
 
-   my $bytes = $AnyEvent::Task::Client::JSON->encode (["do", {}, @req]);
+   my $bytes = $AnyEvent::Task::Client::JSON->encode (["do", {}, defined $method ? $method : (), @_]);
 
    push @{ $self->{queue} }, [$bytes, $cb, defined $method ? $method : "->()"];
    $self->_arm;
@@ -103,30 +104,37 @@ sub _pump {
    my $log = $self->{log};
    my $guard = $log ? $log->timer ($label) : undef;
 
-   push @{ $w->{handlers} }, sub {
-      my ($kind, $meta, $val) = @{ $_[0] };
-      undef $guard;
-      $log->merge ($meta->{ld}) if $log && ref $meta eq 'HASH' && ref $meta->{ld} eq 'HASH';
-
-      my $ok = eval {
-         if ($kind eq 'ok') {
-            local $@ = undef;
-            $cb->($self, $val);
-         } elsif ($kind eq 'er') {
-            $self->{error} = 1;
-            @{ $self->{queue} } = ();
-            Callback::Frame::frame (existing_frame => $cb, code => sub { die $val })->();
-         } else {
-            die "Unrecognized response_code: $kind";
-         }
-         1
-      };
-      my $err = $@;
-      delete $self->{timer};
-      $self->_pump;
-      die $err unless $ok;
-   };
+   # the reply handler; it holds the checkout while the request is in flight
+   push @{ $w->{handlers} }, [$self, $cb, $log, $guard];
    AnyEvent::Task::Client::_write ($w, $bytes);
+}
+
+# Handle the reply to one written request: $h is its handler,
+# [checkout, callback, deferred log, log timer].
+sub _reply {
+   my ($h, $reply) = @_;
+   my ($self, $cb, $log) = @$h;
+   my ($kind, $meta, $val) = @$reply;
+   undef $h->[3];
+   $log->merge ($meta->{ld}) if $log && ref $meta eq 'HASH' && ref $meta->{ld} eq 'HASH';
+
+   my $ok = eval {
+      if ($kind eq 'ok') {
+         local $@ = undef;
+         $cb->($self, $val);
+      } elsif ($kind eq 'er') {
+         $self->{error} = 1;
+         @{ $self->{queue} } = ();
+         Callback::Frame::frame (existing_frame => $cb, code => sub { die $val })->();
+      } else {
+         die "Unrecognized response_code: $kind";
+      }
+      1
+   };
+   my $err = $@;
+   delete $self->{timer};
+   $self->_pump;
+   die $err unless $ok;
 }
 
 # Deliver an error to the waiting callback: the most recently written
@@ -191,7 +199,7 @@ sub DESTROY {
           || ($self->{error} && $client && !$client->{dont_refork_after_error})) {
          $client ? $client->_discard ($w) : AnyEvent::Task::Client::_close_worker ($w);
       } else {
-         AnyEvent::Task::Client::_write ($w, '["dn",{}]');
+         AnyEvent::Task::Client::_write ($w, '["dn",{}]', 1);
          $client->_release_worker ($w) if $client;
       }
    }

@@ -49,10 +49,9 @@ sub _make {
       croak "can't install new catcher if using existing_frame" if exists $arg{catch};
    } else {
       my ($file, $line) = (caller $level)[1, 2];
-      $rec = {
-         name   => "$file:$line - " . (defined $arg{name} ? $arg{name} : "ANONYMOUS FRAME"),
-         parent => $top,
-      };
+      # the trace line is put together only when a trace is made
+      $rec = { file => $file, line => $line, parent => $top };
+      $rec->{name} = $arg{name} if defined $arg{name};
       $rec->{catch} = $arg{catch} if exists $arg{catch};
    }
 
@@ -95,7 +94,7 @@ sub _trace {
    chomp $t;
    $t .= "\n----- Callback::Frame stack-trace -----\n";
    for (my $r = $rec; $r; $r = $r->{parent}) {
-      $t .= "$r->{name}\n";
+      $t .= "$r->{file}:$r->{line} - " . (defined $r->{name} ? $r->{name} : "ANONYMOUS FRAME") . "\n";
    }
    $t
 }
