@@ -34,6 +34,7 @@ struct aef_xs_rpc {
   unsigned long turn; /* aef_xs_rpc_turn__ at the last eager write */
   int eager;          /* eager writes in that turn */
   int werr;           /* -errno of an eager write, reported by the writer */
+  int pending;        /* on the list written before the loop waits (EV) */
 };
 
 /* turns of the event loop that called into an RPC object (its reader or
@@ -44,6 +45,19 @@ static unsigned long aef_xs_rpc_turn__;
  * one read's responses at a pool's usual load, so that no write watcher
  * (two epoll_ctl calls and a loop turn) is needed for them */
 #define AEF_XS_RPC_EAGER 8
+
+/* Under EV, requests queued by callbacks that a reader delivers results
+ * and events to are not written at once: their objects wait on a list, and
+ * an EV prepare watcher writes each object's queue in one write just
+ * before the loop (also a nested one, should a callback wait) blocks. The
+ * requests that a batch of results answers (a pool refilling its workers)
+ * then leave in one write per worker, not one write and one wake-up of the
+ * worker per request. Requests queued elsewhere are written at once, as
+ * are all requests under other loops, which have no such hook. */
+static int aef_xs_rpc_defer__ = -1; /* not decided yet, no (0), yes (1) */
+static int aef_xs_rpc_delivering__; /* readers delivering (nested) */
+static SV *aef_xs_rpc_prep__;       /* the prepare watcher (started while the list is not empty) */
+static AV *aef_xs_rpc_pending__;    /* counted references to the objects' inner SVs */
 
 static int aef_xs_rpc_free__ (pTHX_ SV *sv, MAGIC *mg);
 
@@ -200,6 +214,7 @@ aef_xs_rpc_readable__ (pTHX_ aef_xs_rpc *st)
   aef_xs_rpc_turn__++;
 
   /* frames left behind by a callback that died last time come first */
+  aef_xs_rpc_delivering__++;
   rc = aef_xs_rpc_dispatch__ (aTHX_ st);
 
   if (!rc)
@@ -221,6 +236,7 @@ aef_xs_rpc_readable__ (pTHX_ aef_xs_rpc *st)
                                 sv_2mortal (newSVpvf ("read: %" SVf,
                                                       SVfARG (aef_xs_strerror (aTHX_ -(int)n)))));
     }
+  aef_xs_rpc_delivering__--;
 
   if (!rc)
     aef_rpc_trim (&st->core);
@@ -278,6 +294,115 @@ aef_xs_rpc_wcb__ (pTHX_ CV *cv)
   XSRETURN_EMPTY;
 }
 
+/* Call $watcher->method (start or stop); 0 with $@ as it was, or -1 when
+ * it died ($@ set). */
+static int
+aef_xs_rpc_prep_call__ (pTHX_ const char *method)
+{
+  dSP;
+  SV *err;
+  int rc;
+
+  ENTER;
+  SAVETMPS;
+  err = sv_2mortal (newSVsv (ERRSV));
+  PUSHMARK (SP);
+  XPUSHs (aef_xs_rpc_prep__);
+  PUTBACK;
+  call_method (method, G_VOID | G_DISCARD | G_EVAL);
+  rc = AEF_XS_DIED ? -1 : 0;
+  if (!rc)
+    sv_setsv (ERRSV, err);
+  FREETMPS;
+  LEAVE;
+  return rc;
+}
+
+/* The prepare watcher: write the queue of every object on the list (once,
+ * in list order); what does not fit is left to the object's write watcher,
+ * as are write errors (reported from there, not from here). */
+static void
+aef_xs_rpc_prep_cb__ (pTHX_ CV *cv)
+{
+  dXSARGS;
+  AV *list = aef_xs_rpc_pending__;
+
+  PERL_UNUSED_VAR (cv);
+  PERL_UNUSED_VAR (items);
+  aef_xs_rpc_pending__ = newAV (); /* callbacks below may queue more */
+  sv_2mortal ((SV *)list);
+  while (av_len (list) >= 0)
+    {
+      SV *obj = sv_2mortal (av_shift (list));
+      aef_xs_rpc *st = aef_xs_rpc_ptr__ (aTHX_ obj);
+      ssize_t left;
+
+      if (!st)
+        continue;
+      st->pending = 0;
+      if (st->core.fd < 0 || st->ww || st->stopped)
+        continue;
+      left = aef_rpc_write (&st->core);
+      if (left < 0)
+        st->werr = (int)left;
+      if (left && !(st->ww = aef_xs_rpc_io__ (aTHX_ st, 1)))
+        warn ("AnyEvent::Fork::RPC: cannot watch for writability: %" SVf, SVfARG (ERRSV));
+    }
+  if (av_len (aef_xs_rpc_pending__) < 0)
+    aef_xs_rpc_prep_call__ (aTHX_ "stop");
+  XSRETURN_EMPTY;
+}
+
+/* Decide once whether writes are deferred: only under EV (AnyEvent has
+ * chosen its model by now: the object's read watcher exists). */
+static void
+aef_xs_rpc_defer_init__ (pTHX)
+{
+  SV *model = get_sv ("AnyEvent::MODEL", 0);
+  int ev = model && SvOK (model) && strEQ (SvPV_nolen (model), "AnyEvent::Impl::EV");
+
+  aef_xs_rpc_defer__ = 0;
+  if (ev)
+    {
+      dSP;
+      SV *err;
+      int n;
+
+      ENTER;
+      SAVETMPS;
+      err = sv_2mortal (newSVsv (ERRSV));
+      PUSHMARK (SP);
+      XPUSHs (sv_2mortal (newRV_noinc ((SV *)newXS (NULL, aef_xs_rpc_prep_cb__, __FILE__))));
+      PUTBACK;
+      n = call_pv ("EV::prepare_ns", G_SCALAR | G_EVAL);
+      SPAGAIN;
+      if (n == 1 && !AEF_XS_DIED)
+        {
+          aef_xs_rpc_prep__ = newSVsv (POPs);
+          aef_xs_rpc_pending__ = newAV ();
+          aef_xs_rpc_defer__ = 1;
+        }
+      else if (n == 1)
+        (void)POPs;
+      PUTBACK;
+      sv_setsv (ERRSV, err); /* without EV::prepare_ns: eager writes */
+      FREETMPS;
+      LEAVE;
+    }
+}
+
+/* Put the object on the list written before the loop waits. 0, or -1 ($@
+ * set) when the prepare watcher could not be started. */
+static int
+aef_xs_rpc_defer_add__ (pTHX_ aef_xs_rpc *st)
+{
+  if (av_len (aef_xs_rpc_pending__) < 0 && aef_xs_rpc_prep_call__ (aTHX_ "start"))
+    return -1;
+  st->pending = 1;
+  av_push (aef_xs_rpc_pending__, SvREFCNT_inc_simple_NN (st->obj));
+  return 0;
+}
+
 /* After a request was queued: write it at once, up to AEF_XS_RPC_EAGER
  * times per turn of the event loop into any RPC object (requests that
  * answer responses, also those a pool hands to another worker), else
@@ -287,8 +412,16 @@ aef_xs_rpc_wcb__ (pTHX_ CV *cv)
 static int
 aef_xs_rpc_kick__ (pTHX_ aef_xs_rpc *st)
 {
-  if (st->core.fd < 0 || st->ww)
+  if (st->core.fd < 0 || st->ww || st->pending)
     return 0;
+
+  if (aef_xs_rpc_delivering__)
+    {
+      if (aef_xs_rpc_defer__ < 0)
+        aef_xs_rpc_defer_init__ (aTHX);
+      if (aef_xs_rpc_defer__)
+        return aef_xs_rpc_defer_add__ (aTHX_ st);
+    }
 
   if (st->turn != aef_xs_rpc_turn__)
     {
@@ -369,7 +502,7 @@ aef_xs_rpc_guard__ (pTHX_ SV *sv, MAGIC *mg)
 
   PERL_UNUSED_ARG (sv);
   if (st)
-    aef_rpc_shutdown (&st->core, !st->ww);
+    aef_rpc_shutdown (&st->core, !st->ww && !st->pending);
   return 0;
 }
 

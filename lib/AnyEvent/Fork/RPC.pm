@@ -663,11 +663,16 @@ so everything it printed has arrived when C<on_destroy> runs. (With the
 original, a parent printing after C<on_destroy> could see the worker's
 output after its own.)
 
-=item * A request made after the event loop has called into the RPC
-object (for example from a result callback) is written at once, from
-within the call, rather than in the next loop iteration; further requests
-made before the loop comes back are written together by the loop. A write
-error is still reported from the loop.
+=item * When requests are written. A request made outside the RPC
+objects' callbacks is written at once, from within the call, rather than
+in the next loop iteration; further requests made before the loop comes
+back are written together by the loop. Under L<EV>, requests made from a
+result or event callback (a pool handing its workers their next jobs) wait
+until the loop is about to block, then each worker's leave in one write:
+one wake-up of the worker for a batch instead of one per request. That
+moment comes also when a callback runs the loop itself (C<EV::run>). Under
+other loops, which offer no such moment, they are written at once. A
+write error is always reported from the loop.
 
 =item * No L<Guard> and no L<common::sense> are loaded.
 
