@@ -240,15 +240,20 @@ sub peer_pid {
 
 sub peer_active {
    my ($self, $peer, $timeout) = @_;
-   my $deadline = (defined $timeout && $timeout > 0) ? Time::HiRes::time () + $timeout : undef;
+   my $pid = $self->peer_pid ($peer);
+   return 1 if $pid && IPC::Manager::Util::pid_is_running ($pid);
+   return 0 unless defined $timeout;
+   my $deadline = $timeout > 0 ? Time::HiRes::time () + $timeout : undef;
+   my $path = $self->path ($peer);
    while (1) {
-      my $pid = $self->peer_pid ($peer);
-      return 1 if $pid && IPC::Manager::Util::pid_is_running ($pid);
-      return 0 unless defined $timeout;
-      my $left = $deadline ? $deadline - Time::HiRes::time () : 0.05;
+      my $left = $deadline ? $deadline - Time::HiRes::time () : 1;
       return 0 if $left <= 0;
-      $left = 0.05 if $left > 0.05;
-      $self->_wait_peer_change ($left);
+      # sleeps in C until the pidfile names a live process (woken by the
+      # route watch; without one it looks every 50 ms): the readiness
+      # check after a fork runs as little Perl as possible
+      next unless IPC::Manager::Core::pidfile_wait ("$path.pid", $self->{_peer_change}, $left);
+      return 1 if $self->_entry_ok ($path);
+      $self->_wait_peer_change ($left < 0.05 ? $left : 0.05);
    }
 }
 
