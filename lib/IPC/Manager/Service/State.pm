@@ -106,7 +106,7 @@ sub ipcm_service {
       return if !defined $want && !$exec;
       my $obj = ($parent && !$new_ipcm)
          ? $parent->peer ($name, %$hparams)
-         : $inst->handle (%$hparams, name => "service_parent_$$", ($spawn ? (spawn => $spawn) : ()));
+         : $inst->handle (%$hparams, name => "service_parent_$$", (defined $spawn ? (spawn => $spawn) : ()));
       croak "Timeout waiting for service to come up after ${timeout}s" unless $obj->ready ($timeout);
       $obj->_set_child_pid ($pid);
       return unless defined $want;
@@ -114,7 +114,7 @@ sub ipcm_service {
    }
 
    # the child
-   $OWNS_ROUTE = $spawn ? $spawn->route : undef;
+   $OWNS_ROUTE = defined $spawn ? $spawn->route : undef;   # (a Spawn is true only by stringifying itself to JSON)
    $inst->post_fork_hook;
    if ($exec) {
       my @cmd = ($^X, @{ $exec->{cmd} || [] }, '-MIPC::Manager::Service::State', '-e',
