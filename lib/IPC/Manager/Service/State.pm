@@ -110,6 +110,10 @@ sub ipcm_service {
       my $obj = ($parent && !$new_ipcm)
          ? $parent->peer ($name, %$hparams)
          : $inst->handle (%$hparams, name => "service_parent_$$", (defined $spawn ? (spawn => $spawn) : ()));
+      # the parent's copies of the instance and its parameters go now, while
+      # the child starts, rather than after it is ready
+      undef $inst;
+      undef %params;
       croak "Timeout waiting for service to come up after ${timeout}s" unless $obj->ready ($timeout);
       $obj->_set_child_pid ($pid);
       return unless defined $want;
