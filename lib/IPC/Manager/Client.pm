@@ -7,7 +7,7 @@ use Carp qw(croak);
 use Errno ();
 use Fcntl ();
 use File::Path ();
-use File::Temp ();
+use File::Spec ();
 use Scalar::Util qw(weaken blessed);
 use Time::HiRes ();
 use Digest::SHA ();
@@ -60,8 +60,24 @@ sub local_clients {
 # class method of the protocol: create a new route
 sub spawn {
    my ($class, %params) = @_;
-   my $template = delete $params{template} || "PerlIPCManager-$$-XXXXXX";
+   my $template = delete $params{template};
+   return _make_route () unless defined $template || %params;
+   require File::Temp;
+   $template = "PerlIPCManager-$$-XXXXXX" unless $template;
    return File::Temp::tempdir ($template, TMPDIR => 1, %params, CLEANUP => 0);
+}
+
+# what File::Temp::tempdir makes of the default template, without loading
+# File::Temp: TMPDIR/PerlIPCManager-PID-XXXXXX, mode 0700
+sub _make_route {
+   my $dir = File::Spec->tmpdir;
+   for (1 .. 100) {
+      my $route = "$dir/PerlIPCManager-$$-" . substr (IPC::Manager::Core::uuid (), 0, 6);
+      return $route if mkdir $route, 0700;
+      croak "Error in tempdir() using $dir/PerlIPCManager-$$-XXXXXX: Could not create directory $route: $!"
+         unless $!{EEXIST};
+   }
+   croak "Error in tempdir() using $dir/PerlIPCManager-$$-XXXXXX: Tried too many times to create a directory";
 }
 
 sub unspawn {
