@@ -4,6 +4,7 @@ use lib "t/lib";
 use AEFTest timeout => 60;
 use Test::More;
 use POSIX ();
+use File::Spec ();
 use IPCMScenarios qw(wait_for quiet slurp_file tmp);
 use IPC::Manager;
 use IPC::Manager::Service ();
@@ -184,6 +185,28 @@ like err { ipcm_spawn (protocols => ['Nope']) }, qr/^Could not find a viable pro
    my $s = ipcm_spawn (protocols => ['+My::Unviable', 'MessageFiles']);
    is $s->protocol, 'IPC::Manager::Client::MessageFiles', "skips the unviable one";
    is_deeply \@w, ["'My::Unviable' is not viable: no way\n"], "with a warning";
+}
+# the route directory: the default name (made without File::Temp), File::Temp
+# for a template or tempdir options, and a directory that cannot be made
+{
+   my $s = ipcm_spawn (protocol => 'MessageFiles', guard => 0);
+   like $s->route, qr{/PerlIPCManager-$$-\w{6}\z}, "default route name";
+   is ((stat $s->route)[2] & 07777, 0700, "mode 0700");
+   $s->unspawn;
+   ok !-e $s->route, "removed";
+   $s = ipcm_spawn (protocol => 'MessageFiles', guard => 0, template => 'MyBusXXXXXX');
+   like $s->route, qr{/MyBus\w{6}\z}, "template";
+   $s->unspawn;
+   $s = ipcm_spawn (protocol => 'MessageFiles', guard => 0, DIR => tmp ());
+   like $s->route, qr{^\Q${\ tmp ()}\E/PerlIPCManager-$$-\w{6}\z}, "tempdir options";
+   $s->unspawn;
+   local $ENV{TMPDIR} = '/proc';
+   SKIP: {
+      skip "no /proc to fail in", 1 unless File::Spec->tmpdir eq '/proc';
+      like err { ipcm_spawn (protocol => 'MessageFiles') },
+         qr{^Error in tempdir\(\) using /proc/PerlIPCManager-$$-XXXXXX: Could not create directory /proc/PerlIPCManager-$$-\w{6}: },
+         "a route that cannot be made";
+   }
 }
 like err { ipcm_connect ('x', sub {}) }, qr/^Not sure what to do with CODE/, "bad cinfo";
 like err { ipcm_spawn (serializer => {}) }, qr/^Don't know how to interpret serializer spec 'HASH/, "bad serializer";

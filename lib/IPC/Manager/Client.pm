@@ -71,13 +71,13 @@ sub spawn {
 # File::Temp: TMPDIR/PerlIPCManager-PID-XXXXXX, mode 0700
 sub _make_route {
    my $dir = File::Spec->tmpdir;
+   my $route;
    for (1 .. 100) {
-      my $route = "$dir/PerlIPCManager-$$-" . substr (IPC::Manager::Core::uuid (), 0, 6);
+      $route = "$dir/PerlIPCManager-$$-" . substr (IPC::Manager::Core::uuid (), 0, 6);
       return $route if mkdir $route, 0700;
-      croak "Error in tempdir() using $dir/PerlIPCManager-$$-XXXXXX: Could not create directory $route: $!"
-         unless $!{EEXIST};
+      last unless $!{EEXIST};
    }
-   croak "Error in tempdir() using $dir/PerlIPCManager-$$-XXXXXX: Tried too many times to create a directory";
+   croak "Error in tempdir() using $dir/PerlIPCManager-$$-XXXXXX: Could not create directory $route: $!";
 }
 
 sub unspawn {
