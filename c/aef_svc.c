@@ -272,7 +272,8 @@ long aef_svc_pidfile_wait(const char *pidfile, int wfd, long timeout_ms)
     /* drain before looking: an event after the look then wakes the poll */
     if (wfd >= 0 && (r = aef_svc_watch_drain(wfd)) < 0)
       return r;
-    if ((pid = aef_svc_pidfile_pid(pidfile)) != 0)
+    /* a pidfile that cannot be read counts as not there yet */
+    if ((pid = aef_svc_pidfile_pid(pidfile)) > 0)
       return pid;
     left = -1;
     if (timeout_ms >= 0 && (left = deadline - now_ms__()) <= 0)

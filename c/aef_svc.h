@@ -65,7 +65,9 @@ long aef_svc_pidfile_pid(const char *pidfile);
  * timeout_ms (< 0: no limit). wfd is an inotify descriptor watching the
  * pidfile's directory for entries created and renamed into it (see
  * aef_svc_watch_open; its queued events are consumed), or -1: the file is
- * then checked every 50 ms. Returns the pid, 0 on timeout, or -errno. */
+ * then checked every 50 ms. A pidfile that cannot be read counts as absent.
+ * Returns the pid, 0 on timeout, or -errno when the watch cannot be read or
+ * polled. */
 long aef_svc_pidfile_wait(const char *pidfile, int wfd, long timeout_ms);
 
 /*

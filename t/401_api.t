@@ -208,6 +208,18 @@ like err { ipcm_spawn (protocols => ['Nope']) }, qr/^Could not find a viable pro
          "a route that cannot be made";
    }
 }
+# the core's readiness wait: the pidfile naming a live process
+{
+   my $dir = tmp ();
+   is IPC::Manager::Core::pidfile_wait ("$dir/none.pid", undef, 0.05), 0, "pidfile_wait: times out";
+   open my $fh, ">", "$dir/me.pid" or die $!;
+   print $fh "$$\n";
+   close $fh;
+   my $w = IPC::Manager::Core::watch ($dir, 1);
+   is IPC::Manager::Core::pidfile_wait ("$dir/me.pid", $w, 5), $$, "a live pid";
+   is IPC::Manager::Core::pidfile_wait ("$dir/none.pid", 999999, 5), undef, "a bad watch: undef";
+   ok $!{EBADF}, "with \$!";
+}
 like err { ipcm_connect ('x', sub {}) }, qr/^Not sure what to do with CODE/, "bad cinfo";
 like err { ipcm_spawn (serializer => {}) }, qr/^Don't know how to interpret serializer spec 'HASH/, "bad serializer";
 like err { IPC::Manager::Message->new (to => 'x', content => 1) }, qr/^'from' is a required attribute at /, "from";

@@ -8,7 +8,7 @@
 #   $n = IPC::Manager::Core::watch_drain ($fh_or_fd)
 #   $pid = IPC::Manager::Core::pidfile_wait ($pidfile, $watch_fh_or_undef, $timeout)
 #                                             the live pid the file names, 0 on
-#                                             timeout (or error, with $!)
+#                                             timeout, undef + $! on error
 #   $bytes = IPC::Manager::Core::dgram_recv ($fh_or_fd)
 #                                             whole datagram, undef + $!
 #   @payloads = IPC::Manager::Core::frames ($buffer)
@@ -62,7 +62,7 @@ watch_open (const char *dir, int peers)
   OUTPUT:
     RETVAL
 
-IV
+SV *
 pidfile_wait (const char *pidfile, SV *fh, NV timeout)
   CODE:
 {
@@ -72,9 +72,10 @@ pidfile_wait (const char *pidfile, SV *fh, NV timeout)
   if (r < 0)
     {
       errno = (int)-r;
-      r = 0;
+      RETVAL = &PL_sv_undef;
     }
-  RETVAL = r;
+  else
+    RETVAL = newSViv (r);
 }
   OUTPUT:
     RETVAL

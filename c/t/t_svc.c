@@ -189,6 +189,8 @@ static void test_pidfile (void)
       close (fd);
   }
   is_int ((int)aef_svc_pidfile_pid (dir), -EISDIR, "unreadable: -errno");
+  is_int ((int)aef_svc_pidfile_wait (dir, -1, 30), 0, "and waited for like a missing one");
+  is_int ((int)aef_svc_pidfile_wait (path, 999999, 30), -EBADF, "a bad watch: -errno");
   unlink (path);
   rmdir (dir);
 }

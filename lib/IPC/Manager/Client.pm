@@ -267,9 +267,10 @@ sub peer_active {
       # sleeps in C until the pidfile names a live process (woken by the
       # route watch; without one it looks every 50 ms): the readiness
       # check after a fork runs as little Perl as possible
-      next unless IPC::Manager::Core::pidfile_wait ("$path.pid", $self->{_peer_change}, $left);
-      return 1 if $self->_entry_ok ($path);
-      $self->_wait_peer_change ($left < 0.05 ? $left : 0.05);
+      my $pid = IPC::Manager::Core::pidfile_wait ("$path.pid", $self->{_peer_change}, $left);
+      return 1 if $pid && $self->_entry_ok ($path);
+      # a live pid without its entry, or a watch that failed: look again soon
+      $self->_wait_peer_change ($left < 0.05 ? $left : 0.05) unless defined $pid && !$pid;
    }
 }
 
