@@ -81,7 +81,7 @@ sub ipcm_service {
    $params{orig_io} ||= _orig_io () unless $exec;
    # decoded now, the connection string costs the child nothing (errors are
    # left to the child, as before)
-   eval { require IPC::Manager; IPC::Manager::_cinfo ($params{ipcm_info}, {}) } if !ref $params{ipcm_info};
+   if (!ref $params{ipcm_info}) { local $@; eval { require IPC::Manager; IPC::Manager::_cinfo ($params{ipcm_info}, {}) } }
 
    my $class = $params{class};
    require_mod ($class);
