@@ -78,7 +78,8 @@ alive in the sense of C<pid_alive>, at most C<$timeout> seconds (negative:
 no limit), and returns that pid, or 0 on timeout; undef with C<$!> set when
 the watch fails. A pidfile that cannot be read counts as absent. C<$watch>
 is a route watch (C<watch ($dir, 1)>) of the pidfile's directory, whose
-queued events it consumes; with undef it looks at the file every 50 ms. This is how a handle waits for its service to be ready.
+queued events it consumes; with undef it looks at the file every 50 ms.
+This is how a handle waits for its service to be ready.
 
 =item $bytes = dgram_recv ($sock)
 

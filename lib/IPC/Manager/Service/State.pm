@@ -121,7 +121,8 @@ sub ipcm_service {
    }
 
    # the child
-   $OWNS_ROUTE = defined $spawn ? $spawn->route : undef;   # (a Spawn is true only by stringifying itself to JSON)
+   # (defined: testing a Spawn for truth would stringify it, to JSON)
+   $OWNS_ROUTE = defined $spawn ? $spawn->route : undef;
    $inst->post_fork_hook;
    if ($exec) {
       my @cmd = ($^X, @{ $exec->{cmd} || [] }, '-MIPC::Manager::Service::State', '-e',
