@@ -208,6 +208,20 @@ like err { ipcm_spawn (protocols => ['Nope']) }, qr/^Could not find a viable pro
          "a route that cannot be made";
    }
 }
+# USE_INOTIFY: Linux::Inotify2 is loaded when asked, not with the modules;
+# IPC_MANAGER_NO_INOTIFY turns it off
+{
+   my @inc = map "-I$_", grep !ref, @INC;
+   local $ENV{IPC_MANAGER_NO_INOTIFY} = 0;
+   my $probe = 'print exists $INC{"Linux/Inotify2.pm"} ? 1 : 0, IPC::Manager::Util::USE_INOTIFY () ? 1 : 0';
+   my $out = `$^X @inc -MIPC::Manager -MIPC::Manager::Service -e '$probe'`;
+   like $out, qr/^0[01]\z/, "loading the modules does not load Linux::Inotify2";
+   my $have = eval { require Linux::Inotify2; Linux::Inotify2->VERSION (2.3); 1 } ? 1 : 0;
+   is substr ($out, 1), $have, "USE_INOTIFY: whether Linux::Inotify2 2.3 can be used";
+   $ENV{IPC_MANAGER_NO_INOTIFY} = 1;
+   is `$^X @inc -MIPC::Manager -e '$probe'`, "00", "and false with IPC_MANAGER_NO_INOTIFY";
+}
+
 # the core's readiness wait: the pidfile naming a live process
 {
    my $dir = tmp ();
