@@ -354,7 +354,7 @@ sub main {
           [ "fresha$n" => "$n calls, fresh closure each, async", "/s", $ours->{"perlcl$n"}, sprintf (">= %d/s (%d x %dk)", $x * $o, $x, $o / 1000), ($o / 1000) . "k/s"])
       } [1_000, 211_000, 4], [100_000, 80_000, 5], [300_000, 33_000, 10]),
       [e1    => "1 MiB echo, sync",                  "MiB/s", $st_lim, "",                       ""],
-      [e64   => "64 MiB echo, sync",                 "MiB/s", $st_lim, ">= 960 MiB/s (20 x 48)", "48 MiB/s"],
+      [e64   => "64 MiB echo, sync",                 "MiB/s", $st_lim, ">= 480 & 0.28 of limit", "48 MiB/s"],
       [e64a  => "64 MiB echo, async",                "MiB/s", $st_lim, "",                       ""],
       (map ["ser_$_" => "small hash, $_ serialiser, queued", "/s", undef, "", ""],
          grep exists $ours->{"ser_$_"}, qw(STRING JSON CBOR_XS)),
@@ -393,7 +393,8 @@ sub main {
           ["fresh closures, $n calls, async >= ${x}x " . ($o / 1000) . "k", $ours->{"fresha$n"} >= $x * $o,
              sprintf ("%.1fx, %.2f of perl alone", $ours->{"fresha$n"} / $o, $ours->{"fresha$n"} / $ours->{"perlcl$n"})])
       } [1_000, 211_000, 4], [100_000, 80_000, 5], [300_000, 33_000, 10]),
-      ["64 MiB echo >= 960 MiB/s", $ours->{e64} >= 960, $ours->{e64}],
+      ["64 MiB echo >= 10x 48 MiB/s, >= 0.28 of C stream", $ours->{e64} >= 480 && $ours->{e64} / $st_lim >= 0.28,
+         sprintf "%.1f MiB/s = %.1fx, %.2f of the stream limit", $ours->{e64}, $ours->{e64} / 48, $ours->{e64} / $st_lim],
       ["sync worker RSS <= 4500 kB, USS <= 450 kB", $ours->{rss} <= 4500 && $ours->{uss} <= 450,
          sprintf "%d kB, %d kB (%+d kB, %+d kB over a plain forked process)", $ours->{rss}, $ours->{uss},
             $ours->{rss} - $ours->{prss}, $ours->{uss} - $ours->{puss}],

@@ -3,6 +3,9 @@
 #include "aef_rpc.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,15 +84,152 @@ void aef_rpc_reader_init(aef_rpc_reader *r, unsigned hdr, size_t rlen)
   r->chunk = r->rlen;
   r->hi = 0;
   r->hdr = hdr;
+  r->split = NULL;
+  r->ctx = NULL;
+  r->split_min = SIZE_MAX;
+  r->asked = 0;
+  aef_buf_init(&r->body, SIZE_MAX);
+  r->body_len = r->prefix = 0;
+  r->given = 0;
 }
 
-/* octets of the frame at the front of the buffer (header included), once
- * its header is in; 0 while it is not */
+void aef_rpc_reader_split(aef_rpc_reader *r, aef_rpc_split split, void *ctx, size_t min)
+{
+  r->split = split;
+  r->ctx = ctx;
+  r->split_min = !split ? SIZE_MAX : min < AEF_RPC_SPLIT_PEEK ? AEF_RPC_SPLIT_PEEK : min;
+}
+
+/* octets of the frame at the front that the buffer holds or will hold
+ * (header included: with a body, the header and the prefix), once its
+ * header is in; 0 while it is not */
 static uint64_t frame_total__(const aef_rpc_reader *r)
 {
   if (aef_buf_size(&r->buf) < r->hdr)
     return 0;
+  if (r->body_len)
+    return (uint64_t)r->hdr + r->prefix;
   return (uint64_t)r->hdr + get32__(aef_buf_ptr(&r->buf) + r->hdr - 4);
+}
+
+/* is the frame at the front complete (body included)? */
+static int front_complete__(const aef_rpc_reader *r)
+{
+  uint64_t total = frame_total__(r);
+
+  return total && total <= aef_buf_size(&r->buf) && aef_buf_size(&r->body) == r->body_len;
+}
+
+/* the body handed out with the last frame is done with (its storage stays
+ * for the next one) */
+static void body_done__(aef_rpc_reader *r)
+{
+  if (r->given) {
+    r->given = 0;
+    r->body.off = r->body.len = 0;
+  }
+}
+
+/* Room for extra more body octets. The storage of a large body is advised
+ * to use huge pages, from its first octets on and as a whole (malloc's
+ * own mapping, when it is one: advice on part of a mapping would split it,
+ * and realloc could then no longer move its pages instead of copying
+ * them). Its capacity is rounded up so that malloc maps whole huge pages
+ * (glibc keeps 32 octets of a mapping for itself): the kernel then places
+ * the mapping, also when realloc moves it, on a huge page boundary, and
+ * the pages move whole instead of being split into small ones. */
+static int body_reserve__(aef_rpc_reader *r, size_t extra)
+{
+  uint8_t *data = r->body.data;
+  size_t cap = r->body.cap, content = aef_buf_size(&r->body);
+  int rc;
+
+#if defined(MADV_HUGEPAGE) && defined(__GLIBC__)
+  if (r->body.max >= AEF_RPC_HUGE && cap - r->body.len < extra && content + extra <= r->body.max) {
+    size_t huge = 2u * 1024u * 1024u, want = content + extra;
+
+    if (want < 2 * cap)
+      want = 2 * cap;
+    if (want <= SIZE_MAX - huge - 32)
+      want = ((want + 32 + huge - 1) & ~(huge - 1)) - 32;
+    if (want > r->body.max)
+      want = r->body.max;
+    extra = want - content;
+  }
+#endif
+  rc = aef_buf_reserve(&r->body, extra);
+
+#if defined(MADV_HUGEPAGE) && defined(__GLIBC__)
+  if (!rc && (r->body.data != data || r->body.cap != cap) && r->body.max >= AEF_RPC_HUGE) {
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = (uintptr_t)r->body.data & ~(pg - 1);
+    uintptr_t e = ((uintptr_t)r->body.data + malloc_usable_size(r->body.data) + pg - 1) & ~(pg - 1);
+
+    madvise((void *)a, e - a, MADV_HUGEPAGE);
+  }
+#else
+  (void)data;
+  (void)cap;
+#endif
+  return rc;
+}
+
+/* One read into the body of the frame at the front; its storage grows
+ * with what came (by at most a read's worth beyond it), up to its end. */
+static ssize_t body_fill__(aef_rpc_reader *r, int fd)
+{
+  size_t have = aef_buf_size(&r->body), rest = r->body_len - have, room;
+  size_t step = have > r->chunk ? have : r->chunk;
+  ssize_t n;
+
+  r->body.max = r->body_len + 2;
+  n = body_reserve__(r, step < rest ? step : rest);
+  if (n)
+    return n;
+  room = r->body.cap - r->body.len;
+  if (room > rest)
+    room = rest;
+  do
+    n = read(fd, r->body.data + r->body.len, room);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+  r->body.len += (size_t)n;
+  if ((size_t)n == room && r->chunk < AEF_RPC_CHUNK_MAX)
+    r->chunk *= 2;
+  return n;
+}
+
+/* After a read into the buffer: ask split about a large frame at the
+ * front (once), and move what came of its body to the body's storage. */
+static void split_try__(aef_rpc_reader *r)
+{
+  size_t size = aef_buf_size(&r->buf), len, k, move;
+  uint8_t *p;
+
+  if (r->asked || r->body_len || size < r->hdr + AEF_RPC_SPLIT_PEEK)
+    return;
+  p = aef_buf_ptr(&r->buf);
+  len = get32__(p + r->hdr - 4);
+  if (len < r->split_min || size - r->hdr >= len)
+    return; /* small, or complete already */
+
+  r->asked = 1;
+  k = r->split(r->ctx, p + r->hdr, size - r->hdr, len);
+  if (k == AEF_RPC_SPLIT_NONE || k > size - r->hdr)
+    return;
+
+  move = size - r->hdr - k; /* all of it this frame's: it is incomplete */
+  if (r->body.cap / 2 > len - k + 2)
+    aef_buf_free(&r->body); /* storage given back, but far too large */
+  r->body.max = len - k + 2;
+  if (body_reserve__(r, move > r->chunk ? move : r->chunk < len - k ? r->chunk : len - k))
+    return; /* then the frame is read the ordinary way */
+  memcpy(r->body.data + r->body.len, p + r->hdr + k, move);
+  r->body.len += move;
+  r->buf.len -= move;
+  r->body_len = len - k;
+  r->prefix = k;
 }
 
 ssize_t aef_rpc_reader_fill(aef_rpc_reader *r, int fd)
@@ -97,6 +237,12 @@ ssize_t aef_rpc_reader_fill(aef_rpc_reader *r, int fd)
   size_t size = aef_buf_size(&r->buf), want, room, max = r->buf.max;
   uint64_t total = frame_total__(r);
   ssize_t n;
+
+  body_done__(r);
+  if (r->body_len && aef_buf_size(&r->body) < r->body_len) {
+    n = body_fill__(r, fd);
+    goto out;
+  }
 
   /* the original's rule: rlen - 128 < length (buffer) => rlen * 2 + 16 */
   if (r->rlen < size + 128 && r->rlen < SIZE_MAX / 4)
@@ -136,35 +282,39 @@ ssize_t aef_rpc_reader_fill(aef_rpc_reader *r, int fd)
   r->buf.len += (size_t)n;
   if ((size_t)n == room && r->chunk < AEF_RPC_CHUNK_MAX)
     r->chunk *= 2;
+  if (r->split)
+    split_try__(r);
 
 out:
   /* the stream ended: a partial frame can never complete, so its storage
    * goes at once (complete frames stay for aef_rpc_reader_next) */
-  if (n <= 0 && n != -EAGAIN) {
-    total = frame_total__(r);
-    if (!total || total > aef_buf_size(&r->buf))
-      aef_rpc_reader_free(r);
-  }
+  if (n <= 0 && n != -EAGAIN && !front_complete__(r))
+    aef_rpc_reader_free(r);
   return n;
 }
 
 int aef_rpc_reader_next(aef_rpc_reader *r, uint32_t *id,
                         const uint8_t **payload, size_t *len)
 {
-  uint64_t total = frame_total__(r);
   const uint8_t *p = aef_buf_ptr(&r->buf);
-  uint32_t n;
+  size_t n;
 
-  if (!total || total > aef_buf_size(&r->buf))
+  body_done__(r);
+  if (!front_complete__(r))
     return 0;
-  n = get32__(p + r->hdr - 4);
+  n = r->body_len ? r->prefix : get32__(p + r->hdr - 4);
 
   *id = r->hdr == AEF_RPC_HDR ? get32__(p) : 0;
   *payload = p + r->hdr;
   *len = n;
-  if (r->hi < r->hdr + (size_t)n)
-    r->hi = r->hdr + (size_t)n;
-  aef_buf_consume(&r->buf, r->hdr + (size_t)n); /* the bytes stay in place */
+  if (r->hi < r->hdr + n + r->body_len)
+    r->hi = r->hdr + n + r->body_len;
+  if (r->body_len) {
+    r->given = 1;
+    r->body_len = r->prefix = 0;
+  }
+  r->asked = 0;
+  aef_buf_consume(&r->buf, r->hdr + n); /* the bytes stay in place */
   return 1;
 }
 
@@ -172,6 +322,9 @@ void aef_rpc_reader_trim(aef_rpc_reader *r)
 {
   if (aef_buf_size(&r->buf))
     return; /* a partial frame: the next read completes it */
+  body_done__(r);
+  if (r->hi < r->split_min)
+    aef_buf_free(&r->body);
   aef_rpc_settle(&r->buf, r->hi);
   if (!r->buf.cap && r->chunk > KEEP__)
     r->chunk = KEEP__;
@@ -181,6 +334,43 @@ void aef_rpc_reader_trim(aef_rpc_reader *r)
 void aef_rpc_reader_free(aef_rpc_reader *r)
 {
   aef_buf_free(&r->buf);
+  aef_buf_free(&r->body);
+  r->body_len = r->prefix = 0;
+  r->given = r->asked = 0;
+}
+
+int aef_rpc_reader_body(const aef_rpc_reader *r, const uint8_t **p, size_t *len)
+{
+  if (!r->given)
+    return 0;
+  *p = aef_buf_ptr(&r->body);
+  *len = aef_buf_size(&r->body);
+  return 1;
+}
+
+int aef_rpc_reader_take(aef_rpc_reader *r, uint8_t **p, size_t *len, size_t *cap)
+{
+  if (!r->given || aef_buf_reserve(&r->body, 2))
+    return 0;
+  *p = r->body.data; /* nothing was consumed: the content starts there */
+  *len = aef_buf_size(&r->body);
+  *cap = r->body.cap;
+  aef_buf_init(&r->body, SIZE_MAX);
+  r->given = 0;
+  return 1;
+}
+
+void aef_rpc_reader_give(aef_rpc_reader *r, void *p, size_t cap)
+{
+  if (r->body_len || r->given) {
+    free(p);
+    return;
+  }
+  aef_buf_free(&r->body);
+  if (p) {
+    r->body.data = p;
+    r->body.cap = cap;
+  }
 }
 
 /* ------------------------------------------------------------------------ */

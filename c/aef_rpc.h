@@ -60,6 +60,17 @@ void aef_rpc_settle(aef_buf *b, size_t hi);
 /* ------------------------------------------------------------------------ */
 /* frame reader                                                              */
 
+/* A large frame's payload may be read in two parts: a prefix, kept in the
+ * reader's buffer, and a body read straight into storage of its own, which
+ * the caller can then take over (a string's buffer, with no copy). The
+ * split function decides per frame, once the header and the first
+ * AEF_RPC_SPLIT_PEEK payload octets are buffered (p, avail of the len
+ * payload octets): it returns how many of them are the prefix (<= avail),
+ * or AEF_RPC_SPLIT_NONE for a frame read the ordinary way. */
+typedef size_t (*aef_rpc_split)(void *ctx, const uint8_t *p, size_t avail, size_t len);
+#define AEF_RPC_SPLIT_NONE ((size_t)-1)
+#define AEF_RPC_SPLIT_PEEK 16
+
 typedef struct aef_rpc_reader {
   /* private */
   aef_buf buf;    /* received, not yet parsed bytes */
@@ -67,6 +78,15 @@ typedef struct aef_rpc_reader {
   size_t chunk;   /* current read size, grows while reads fill it */
   size_t hi;      /* largest frame since the last aef_rpc_reader_trim */
   unsigned hdr;   /* AEF_RPC_HDR_SYNC or AEF_RPC_HDR */
+  aef_rpc_split split; /* see aef_rpc_reader_split */
+  void *ctx;
+  size_t split_min;    /* smallest payload offered to split */
+  int asked;      /* split was asked about the frame at the front */
+  aef_buf body;   /* the body of the front frame, or of the frame handed
+                   * out last (given), or spare storage for the next one */
+  size_t body_len;/* octets the front frame's body will have (0: none) */
+  size_t prefix;  /* its payload octets before the body (in buf) */
+  int given;      /* the frame handed out last has its body in body */
 } aef_rpc_reader;
 
 /* Initialise an empty reader; allocates nothing. rlen is the initial read
@@ -97,8 +117,37 @@ ssize_t aef_rpc_reader_fill(aef_rpc_reader *r, int fd);
 int aef_rpc_reader_next(aef_rpc_reader *r, uint32_t *id,
                         const uint8_t **payload, size_t *len);
 
-/* Between rounds of frames: aef_rpc_settle of the buffer. */
+/* Between rounds of frames: aef_rpc_settle of the buffer. Body storage
+ * is released unless a frame of at least split_min octets came in the
+ * round (a large one is likely to follow, and its pages are there). */
 void aef_rpc_reader_trim(aef_rpc_reader *r);
+
+/* Turn on split reading (see aef_rpc_split) for payloads of at least min
+ * octets (min >= AEF_RPC_SPLIT_PEEK; NULL split: off). A body's storage
+ * grows with the octets received, as the buffer does (geometrically, in
+ * steps of at most the read size beyond what arrived; from AEF_RPC_HUGE
+ * octets on rounded up to whole 2 MiB huge pages; and never beyond the
+ * body's end plus 2 octets: room for a string's terminator and perl's
+ * copy-on-write count). Storage given back (aef_rpc_reader_give) is used
+ * as it is (for a body that needs at least half of it).
+ * aef_rpc_reader_next then returns the frame with the prefix alone as its
+ * payload (*len = the prefix's length); the body is had from
+ * aef_rpc_reader_body or aef_rpc_reader_take. */
+void aef_rpc_reader_split(aef_rpc_reader *r, aef_rpc_split split, void *ctx, size_t min);
+
+/* The body of the frame aef_rpc_reader_next handed out last: 1 with *p and
+ * *len (valid as the payload is), or 0 when that frame has none. */
+int aef_rpc_reader_body(const aef_rpc_reader *r, const uint8_t **p, size_t *len);
+
+/* As aef_rpc_reader_body, but the storage becomes the caller's: *p was
+ * allocated with malloc, holds *len octets and has *cap >= *len + 2. */
+int aef_rpc_reader_take(aef_rpc_reader *r, uint8_t **p, size_t *len, size_t *cap);
+
+/* Hand back storage (from malloc, cap octets, or NULL) for the next body:
+ * the reader keeps at most one (it frees what it kept before, or p when a
+ * body is being read or handed out), and uses it for a body that needs at
+ * least half of it. Trimming releases it as above. */
+void aef_rpc_reader_give(aef_rpc_reader *r, void *p, size_t cap);
 
 /* Release everything; the reader is empty and reusable afterwards. */
 void aef_rpc_reader_free(aef_rpc_reader *r);

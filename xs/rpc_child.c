@@ -50,6 +50,9 @@ child_init__ (pTHX_ int rfd, int wfd, size_t rlen, SV *func, SV *serialiser, SV 
   c->func = newSVsv (func);
   aef_xs_codec_init (aTHX_ &c->codec, serialiser, freeze, thaw);
   aef_rpc_child_init (&c->ep, rfd, wfd, hdr, rlen);
+  /* large requests straight into their strings, whose buffers are reused */
+  aef_xs_codec_split (&c->codec, &c->ep.in);
+  c->codec.recycle = 1;
   c->busy = 1;
 }
 
@@ -171,7 +174,7 @@ sync_handler__ (void *ctx, const uint8_t *p, size_t len, aef_rpc_child *ep)
   PUSHMARK (SP);
   PUTBACK;
 
-  if (aef_xs_thaw (aTHX_ &c->codec, p, len))
+  if (aef_xs_thaw (aTHX_ &c->codec, p, len, &c->ep.in))
     {
       aef_xs_popmark (aTHX);
       rc = AEF_XS_SYNC_DIED;
@@ -195,6 +198,7 @@ sync_handler__ (void *ctx, const uint8_t *p, size_t len, aef_rpc_child *ep)
 
   FREETMPS;
   LEAVE;
+  aef_xs_codec_reclaim (aTHX_ &c->codec, &ep->in);
 
   return rc;
 }
@@ -285,7 +289,7 @@ async_dispatch__ (pTHX)
       XPUSHs (rv);
       PUTBACK;
 
-      rc = aef_xs_thaw (aTHX_ &c->codec, p, len);
+      rc = aef_xs_thaw (aTHX_ &c->codec, p, len, &c->ep.in);
       if (rc)
         aef_xs_popmark (aTHX);
       else
@@ -302,6 +306,7 @@ async_dispatch__ (pTHX)
 
       FREETMPS;
       LEAVE;
+      aef_xs_codec_reclaim (aTHX_ &c->codec, &c->ep.in);
 
       if (rc)
         return -1;

@@ -26,6 +26,8 @@ aef_xs_codec_init (pTHX_ aef_xs_codec *c, SV *text, SV *freeze, SV *thaw)
             && !memcmp (s, AEF_XS_STRING_SERIALISER, len);
   c->freeze = newSVsv (freeze);
   c->thaw = newSVsv (thaw);
+  c->recycle = 0;
+  c->big = NULL;
 }
 
 void
@@ -33,7 +35,75 @@ aef_xs_codec_free (pTHX_ aef_xs_codec *c)
 {
   SvREFCNT_dec (c->freeze);
   SvREFCNT_dec (c->thaw);
-  c->freeze = c->thaw = NULL;
+  SvREFCNT_dec (c->big);
+  c->freeze = c->thaw = c->big = NULL;
+}
+
+/* aef_rpc_split for the built-in serialiser: a payload that is one string
+ * (a BER length, then exactly that many octets) splits after the length */
+static size_t
+aef_xs_split__ (void *ctx, const uint8_t *p, size_t avail, size_t len)
+{
+  const uint8_t *q = p;
+  uint64_t n;
+
+  PERL_UNUSED_ARG (ctx);
+  if (aef_ber_get (&q, p + avail, &n) == 1 && n == len - (size_t)(q - p))
+    return (size_t)(q - p);
+  return AEF_RPC_SPLIT_NONE;
+}
+
+void
+aef_xs_codec_split (const aef_xs_codec *c, aef_rpc_reader *r)
+{
+  if (c->fast)
+    aef_rpc_reader_split (r, aef_xs_split__, NULL, AEF_RPC_HUGE);
+}
+
+/* Perl frees a string's buffer with the C library's free(): buffers from
+ * malloc can become strings and strings' buffers can be reused */
+#if !defined(MYMALLOC) && !defined(PERL_TRACK_MEMPOOL) && !defined(PERL_IMPLICIT_SYS)
+# define AEF_XS_ADOPT 1
+#endif
+
+/* may sv's buffer be taken? (nothing else references sv or shares its
+ * buffer) */
+static int
+aef_xs_unshared__ (pTHX_ SV *sv)
+{
+  if (SvREFCNT (sv) != 1 || SvTYPE (sv) != SVt_PV || SvMAGICAL (sv) || !SvPOK (sv)
+      || SvOOK (sv) || SvLEN (sv) < AEF_RPC_HUGE)
+    return 0;
+#ifdef CowREFCNT
+  if (SvFLAGS (sv) & SVf_IsCOW)
+    return CowREFCNT (sv) == 0; /* the other sharers are gone */
+#else
+  if (SvFLAGS (sv) & (SVf_FAKE | SVf_READONLY))
+    return 0; /* (older perls: a shared string) */
+#endif
+  return 1;
+}
+
+void
+aef_xs_codec_reclaim (pTHX_ aef_xs_codec *c, aef_rpc_reader *r)
+{
+  SV *sv = c->big;
+
+  c->big = NULL;
+  if (!sv)
+    return;
+  if (aef_xs_unshared__ (aTHX_ sv))
+    {
+      aef_rpc_reader_give (r, SvPVX (sv), SvLEN (sv));
+      SvPV_set (sv, NULL);
+      SvLEN_set (sv, 0);
+      SvCUR_set (sv, 0);
+      SvPOK_off (sv);
+#ifdef CowREFCNT
+      SvFLAGS (sv) &= ~SVf_IsCOW;
+#endif
+    }
+  SvREFCNT_dec (sv);
 }
 
 int
@@ -158,10 +228,48 @@ aef_xs_newsv__ (pTHX_ const uint8_t *s, size_t n)
   return sv;
 }
 
+/* The string of a frame read in two parts: the body's buffer becomes the
+ * string's (or is copied, where perl does not use the C library's free) */
+static SV *
+aef_xs_body_sv__ (pTHX_ aef_xs_codec *c, aef_rpc_reader *r)
+{
+  const uint8_t *b;
+  size_t n;
+#ifdef AEF_XS_ADOPT
+  uint8_t *p;
+  size_t cap;
+
+  if (aef_rpc_reader_take (r, &p, &n, &cap))
+    {
+      SV *sv = newSV_type (SVt_PV);
+
+      p[n] = 0;
+      SvPV_set (sv, (char *)p);
+      SvCUR_set (sv, n);
+      SvLEN_set (sv, cap);
+      SvPOK_only (sv);
+      if (c->recycle && !c->big)
+        c->big = SvREFCNT_inc_simple_NN (sv);
+      return sv;
+    }
+#endif
+  aef_rpc_reader_body (r, &b, &n);
+  return aef_xs_newsv__ (aTHX_ b, n);
+}
+
 int
-aef_xs_thaw (pTHX_ const aef_xs_codec *c, const uint8_t *p, size_t len)
+aef_xs_thaw (pTHX_ aef_xs_codec *c, const uint8_t *p, size_t len, aef_rpc_reader *r)
 {
   dSP;
+  const uint8_t *b;
+  size_t n;
+
+  if (c->fast && aef_rpc_reader_body (r, &b, &n))
+    {
+      XPUSHs (sv_2mortal (aef_xs_body_sv__ (aTHX_ c, r)));
+      PUTBACK;
+      return 0;
+    }
 
   if (c->fast)
     {

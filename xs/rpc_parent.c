@@ -132,7 +132,7 @@ aef_xs_rpc_dispatch__ (pTHX_ aef_xs_rpc *st)
         PUSHMARK (SP);
         PUTBACK;
 
-        rc = aef_xs_thaw (aTHX_ &st->codec, p, len);
+        rc = aef_xs_thaw (aTHX_ &st->codec, p, len, &st->core.in);
         if (rc)
           aef_xs_popmark (aTHX);
         else
@@ -437,6 +437,7 @@ aef_xs_rpc_new (pTHX_ const char *klass, int async, UV rlen, SV *serialiser, SV 
   Newxz (st, 1, aef_xs_rpc);
   aef_rpc_init (&st->core, async, rlen);
   aef_xs_codec_init (aTHX_ &st->codec, serialiser, freeze, thaw);
+  aef_xs_codec_split (&st->codec, &st->core.in); /* large results: no copy */
   st->on_event = newSVsv (on_event);
   st->on_error = newSVsv (on_error);
   st->on_destroy = newSVsv (on_destroy);

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -128,6 +130,123 @@ static void test_reader (void)
   /* end-of-file */
   close (sv[1]);
   is_int (aef_rpc_reader_fill (&r, sv[0]), 0, "end-of-file");
+  aef_rpc_reader_free (&r);
+  close (sv[0]);
+}
+
+/* split reading: a payload that is one string (BER length, octets) has
+ * its octets read into storage of their own */
+static size_t split1 (void *ctx, const uint8_t *p, size_t avail, size_t len)
+{
+  const uint8_t *q = p;
+  uint64_t n;
+
+  (*(int *)ctx)++;
+  if (aef_ber_get (&q, p + avail, &n) == 1 && n == len - (size_t)(q - p))
+    return (size_t)(q - p);
+  return AEF_RPC_SPLIT_NONE;
+}
+
+/* write one frame (id 5) of a string of n octets c (list: BER length
+ * first), or of two strings when two is set; read until complete */
+static int split_frame (aef_rpc_reader *r, int sv[2], size_t n, char c, int two,
+                        const uint8_t **p, size_t *len, int *bounded)
+{
+  aef_buf b = AEF_BUF_INIT (SIZE_MAX);
+  size_t mark, sent = 0;
+  uint32_t id;
+  int got = 0;
+  char *s = malloc (n);
+
+  memset (s, c, n);
+  aef_rpc_frame_begin (&b, AEF_RPC_HDR, 5, 0, &mark);
+  aef_strlist_put (&b, s, two ? n / 2 : n);
+  if (two)
+    aef_strlist_put (&b, s, n - n / 2);
+  aef_rpc_frame_end (&b, AEF_RPC_HDR, mark);
+  while (!got) {
+    ssize_t w = sent < aef_buf_size (&b) ? write (sv[1], aef_buf_ptr (&b) + sent, aef_buf_size (&b) - sent) : 0;
+
+    if (w > 0)
+      sent += (size_t)w;
+    if (aef_rpc_reader_fill (r, sv[0]) > 0 && r->body_len
+        && (r->body.cap > 4 * aef_buf_size (&r->body) + 2 * AEF_RPC_CHUNK_MAX || r->body.cap > r->body_len + 2))
+      *bounded = 0;
+    got = aef_rpc_reader_next (r, &id, p, len);
+  }
+  aef_buf_free (&b);
+  free (s);
+  return id == 5;
+}
+
+static void test_split (void)
+{
+  int sv[2], asked = 0, bounded = 1;
+  aef_rpc_reader r;
+  const uint8_t *p, *b;
+  size_t len, blen, cap, big = 1u << 20;
+  uint8_t *own;
+  uint32_t id;
+
+  ok (aef_socketpair (sv) == 0, "socketpair");
+  aef_set_nonblock (sv[0], 1);
+  aef_set_nonblock (sv[1], 1);
+  aef_rpc_reader_init (&r, AEF_RPC_HDR, 0);
+  aef_rpc_reader_split (&r, split1, &asked, 4096);
+
+  /* small: not asked, read the ordinary way */
+  ok (split_frame (&r, sv, 100, 'a', 0, &p, &len, &bounded) && len == 101 && p[1] == 'a', "small frame whole");
+  is_int (asked, 0, "split not asked for a small frame");
+  is_int (aef_rpc_reader_body (&r, &b, &blen), 0, "no body");
+
+  /* one large string: the BER length is the payload, the octets the body */
+  ok (split_frame (&r, sv, big, 'b', 0, &p, &len, &bounded), "large frame");
+  is_int (asked, 1, "split asked once");
+  is_int (len, 3, "payload: the 3-octet BER length");
+  ok (aef_rpc_reader_body (&r, &b, &blen) && blen == big && b[0] == 'b' && b[big - 1] == 'b', "body: the string");
+  ok (bounded, "body storage within 4 x received + 2 chunks, and the body + 2");
+  ok (r.buf.cap < 64 * 1024, "the frame buffer stayed small (%zu)", r.buf.cap);
+  ok (aef_rpc_reader_take (&r, &own, &blen, &cap) && blen == big && cap >= big + 2 && own[0] == 'b', "take the storage");
+  is_int (aef_rpc_reader_body (&r, &b, &blen), 0, "taken: no body any more");
+  aef_rpc_reader_give (&r, own, cap);
+
+  /* the storage given back is used for the next body */
+  ok (split_frame (&r, sv, big, 'c', 0, &p, &len, &bounded) && len == 3, "second large frame");
+  ok (aef_rpc_reader_body (&r, &b, &blen) && b == own && blen == big && b[7] == 'c', "read into the storage given back");
+  aef_rpc_reader_trim (&r);
+  ok (r.body.cap >= big, "kept after a round with a large frame");
+  ok (aef_rpc_reader_take (&r, &own, &blen, &cap) == 0, "nothing to take after the round");
+
+  /* storage more than twice the size a body needs is not used for it */
+  ok (split_frame (&r, sv, big / 4, 'g', 0, &p, &len, &bounded), "a much smaller large frame");
+  ok (aef_rpc_reader_body (&r, &b, &blen) && blen == big / 4 && b[9] == 'g', "read into storage of its own");
+  ok (r.body.cap <= big / 4 + 2, "sized by what came (%zu)", r.body.cap);
+  aef_rpc_reader_trim (&r);
+
+  /* two strings: split declines, the frame is read whole */
+  ok (split_frame (&r, sv, big, 'd', 1, &p, &len, &bounded) && len == big + 6, "two strings: one payload");
+  is_int (aef_rpc_reader_body (&r, &b, &blen), 0, "no body");
+  aef_rpc_reader_trim (&r);
+  ok (split_frame (&r, sv, 10, 'e', 0, &p, &len, &bounded), "a small frame");
+  aef_rpc_reader_trim (&r);
+  is_int (r.body.cap, 0, "body storage released after a round of small frames");
+
+  /* end-of-file inside a body: everything goes */
+  {
+    static const uint8_t hdr[] = { 0, 0, 0, 7, 0, 0x10, 0, 3, 0x80 | 0x40, 0x80, 0 };
+    char junk[8192];
+
+    memset (junk, 'f', sizeof junk);
+    write (sv[1], hdr, sizeof hdr);
+    write (sv[1], junk, sizeof junk);
+    while (aef_rpc_reader_fill (&r, sv[0]) > 0)
+      ;
+    ok (r.body_len == (1u << 20), "a body is being read");
+    close (sv[1]);
+    is_int (aef_rpc_reader_fill (&r, sv[0]), 0, "end-of-file");
+    ok (r.body.cap == 0 && r.buf.cap == 0, "storage released");
+    is_int (aef_rpc_reader_next (&r, &id, &p, &len), 0, "no frame");
+  }
   aef_rpc_reader_free (&r);
   close (sv[0]);
 }
@@ -440,6 +559,7 @@ int main (void)
 {
   test_frames ();
   test_reader ();
+  test_split ();
   test_rlen ();
   test_parent_sync ();
   test_parent_async ();

@@ -454,9 +454,9 @@ C<$@> if that fails, before anything is sent) and in the worker. Default
 
 The initial read-buffer sizes of both sides (C<buflen>, default 496), of
 the worker (C<buflen_req>, default C<buflen>) and of the parent
-(C<buflen_res>, default C<buflen>). Buffers grow as frames need it - a
-large frame is received into a buffer of its own size in one step - so
-these only ever need tuning for memory.
+(C<buflen_res>, default C<buflen>). Buffers grow with the octets received
+(never with the length a frame announces), so these only ever need tuning
+for memory.
 
 =back
 
@@ -674,9 +674,13 @@ error is still reported from the loop.
 =item * Speed: the parent parses and dispatches every complete frame of a
 read in one call into the C core; the synchronous worker's whole loop
 (read, parse, call, write) runs in C; the default serialiser has a C
-implementation producing the same bytes; buffers grow to a large frame's
-size in one step. F<bench/rpc.pl> measures round trips, queued calls,
-bulk echo and worker memory beside the machine's own limits.
+implementation producing the same bytes. With it, a request or result of
+4 MiB or more that is a single string is read straight into that
+string's own buffer (no copy), and a worker reuses the buffer of such a
+request for the next one once nothing refers to the string any more (one
+buffer at most, released after a round of small requests).
+F<bench/rpc.pl> measures round trips, queued calls, bulk echo and worker
+memory beside the machine's own limits.
 
 =back
 
