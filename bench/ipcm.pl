@@ -59,8 +59,20 @@ sub measure {
 my $pp = Bench::limit ("pingpong");
 my ($rate) = `$pp 100000` =~ /rate=([\d.]+)/;
 
+# the start-up floor: a C parent as large as this one forks, the child
+# writes its pidfile by rename, the parent sees it through inotify; then
+# the same with the child first writing to the number of pages a Perl
+# service child writes to before it registers (copy-on-write faults)
+my $kb = (`grep RssAnon /proc/$$/status 2>/dev/null` =~ /(\d+)/)[0] || 8192;
+my $ready = Bench::limit ("svc_ready");
+my %bare = `$ready 30 $kb 0` =~ /^(\w+)=([\d.]+)$/mg;
+my %cow  = `$ready 30 $kb 250` =~ /^(\w+)=([\d.]+)$/mg;
+
 printf "load %s", `cat /proc/loadavg 2>/dev/null` || "?\n";
-printf "C socket ping-pong (bench/limits/pingpong.c): %d round trips/s\n\n", $rate;
+printf "C socket ping-pong (bench/limits/pingpong.c): %d round trips/s\n", $rate;
+printf "C start-up floor (bench/limits/svc_ready.c, %d KB parent): fork + pidfile seen %.1f ms;"
+     . " with 250 copy-on-write faults %.1f ms (%.0f us per fault)\n\n",
+   $kb, $bare{ready_ms}, $cow{ready_ms}, $cow{cow_us};
 printf "%-15s %10s %14s %20s %12s\n", "protocol", "start-up", "round trips/s", "2000 pipelined req/s", "shutdown";
 for my $proto (qw(UnixSocket ConnectionUnix MessageFiles)) {
    my @m = measure ($proto);

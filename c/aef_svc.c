@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <poll.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -230,6 +232,58 @@ int aef_svc_pid_alive(pid_t pid)
   if (kill(pid, 0) < 0 && errno != EPERM)
     return 0;
   return !zombie__(pid);
+}
+
+long aef_svc_pidfile_pid(const char *pidfile)
+{
+  char buf[32];
+  long pid = 0;
+  ssize_t k;
+  int fd = open(pidfile, O_RDONLY | O_CLOEXEC), i;
+
+  if (fd < 0)
+    return errno == ENOENT ? 0 : -errno;
+  do
+    k = read(fd, buf, sizeof buf);
+  while (k < 0 && errno == EINTR);
+  close(fd);
+  if (k < 0)
+    return -errno;
+  for (i = 0; i < k && buf[i] >= '0' && buf[i] <= '9' && pid < 100000000L; i++)
+    pid = pid * 10 + (buf[i] - '0');
+  return aef_svc_pid_alive((pid_t)pid) ? pid : 0;
+}
+
+static long now_ms__(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long aef_svc_pidfile_wait(const char *pidfile, int wfd, long timeout_ms)
+{
+  long deadline = timeout_ms < 0 ? 0 : now_ms__() + timeout_ms, pid, left;
+  struct pollfd pfd;
+  int r;
+
+  for (;;) {
+    /* drain before looking: an event after the look then wakes the poll */
+    if (wfd >= 0 && (r = aef_svc_watch_drain(wfd)) < 0)
+      return r;
+    /* a pidfile that cannot be read counts as not there yet */
+    if ((pid = aef_svc_pidfile_pid(pidfile)) > 0)
+      return pid;
+    left = -1;
+    if (timeout_ms >= 0 && (left = deadline - now_ms__()) <= 0)
+      return 0;
+    if (wfd < 0 && (left < 0 || left > 50))
+      left = 50;
+    pfd.fd = wfd; pfd.events = POLLIN; pfd.revents = 0;
+    if (poll(&pfd, wfd >= 0, (int)(left > 60000 ? 60000 : left)) < 0 && errno != EINTR)
+      return -errno;
+  }
 }
 
 /* ------------------------------------------------------------------------ */

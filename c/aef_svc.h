@@ -55,6 +55,21 @@ int aef_svc_watch_drain(int fd);
  * and is not a zombie (judged from /proc without reaping it), else 0. */
 int aef_svc_pid_alive(pid_t pid);
 
+/* The pid named by a pidfile (its leading decimal digits), if that process
+ * is alive in the sense of aef_svc_pid_alive: returns the pid, 0 when the
+ * file is missing, empty, or names no live process, or -errno when it
+ * cannot be read. */
+long aef_svc_pidfile_pid(const char *pidfile);
+
+/* Waits until aef_svc_pidfile_pid(pidfile) names a live process, at most
+ * timeout_ms (< 0: no limit). wfd is an inotify descriptor watching the
+ * pidfile's directory for entries created and renamed into it (see
+ * aef_svc_watch_open; its queued events are consumed), or -1: the file is
+ * then checked every 50 ms. A pidfile that cannot be read counts as absent.
+ * Returns the pid, 0 on timeout, or -errno when the watch cannot be read or
+ * polled. */
+long aef_svc_pidfile_wait(const char *pidfile, int wfd, long timeout_ms);
+
 /*
  * The service loop's wait step on libevent. A loop (opaque; one per process
  * that runs a service) waits, in one call, for the first of: a descriptor of

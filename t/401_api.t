@@ -4,6 +4,7 @@ use lib "t/lib";
 use AEFTest timeout => 60;
 use Test::More;
 use POSIX ();
+use File::Spec ();
 use IPCMScenarios qw(wait_for quiet slurp_file tmp);
 use IPC::Manager;
 use IPC::Manager::Service ();
@@ -184,6 +185,54 @@ like err { ipcm_spawn (protocols => ['Nope']) }, qr/^Could not find a viable pro
    my $s = ipcm_spawn (protocols => ['+My::Unviable', 'MessageFiles']);
    is $s->protocol, 'IPC::Manager::Client::MessageFiles', "skips the unviable one";
    is_deeply \@w, ["'My::Unviable' is not viable: no way\n"], "with a warning";
+}
+# the route directory: the default name (made without File::Temp), File::Temp
+# for a template or tempdir options, and a directory that cannot be made
+{
+   my $s = ipcm_spawn (protocol => 'MessageFiles', guard => 0);
+   like $s->route, qr{/PerlIPCManager-$$-\w{6}\z}, "default route name";
+   is ((stat $s->route)[2] & 07777, 0700, "mode 0700");
+   $s->unspawn;
+   ok !-e $s->route, "removed";
+   $s = ipcm_spawn (protocol => 'MessageFiles', guard => 0, template => 'MyBusXXXXXX');
+   like $s->route, qr{/MyBus\w{6}\z}, "template";
+   $s->unspawn;
+   $s = ipcm_spawn (protocol => 'MessageFiles', guard => 0, DIR => tmp ());
+   like $s->route, qr{^\Q${\ tmp ()}\E/PerlIPCManager-$$-\w{6}\z}, "tempdir options";
+   $s->unspawn;
+   local $ENV{TMPDIR} = '/proc';
+   SKIP: {
+      skip "no /proc to fail in", 1 unless File::Spec->tmpdir eq '/proc';
+      like err { ipcm_spawn (protocol => 'MessageFiles') },
+         qr{^Error in tempdir\(\) using /proc/PerlIPCManager-$$-XXXXXX: Could not create directory /proc/PerlIPCManager-$$-\w{6}: },
+         "a route that cannot be made";
+   }
+}
+# USE_INOTIFY: Linux::Inotify2 is loaded when asked, not with the modules;
+# IPC_MANAGER_NO_INOTIFY turns it off
+{
+   my @inc = map "-I$_", grep !ref, @INC;
+   local $ENV{IPC_MANAGER_NO_INOTIFY} = 0;
+   my $probe = 'print exists $INC{"Linux/Inotify2.pm"} ? 1 : 0, IPC::Manager::Util::USE_INOTIFY () ? 1 : 0';
+   my $out = `$^X @inc -MIPC::Manager -MIPC::Manager::Service -e '$probe'`;
+   like $out, qr/^0[01]\z/, "loading the modules does not load Linux::Inotify2";
+   my $have = eval { require Linux::Inotify2; Linux::Inotify2->VERSION (2.3); 1 } ? 1 : 0;
+   is substr ($out, 1), $have, "USE_INOTIFY: whether Linux::Inotify2 2.3 can be used";
+   $ENV{IPC_MANAGER_NO_INOTIFY} = 1;
+   is `$^X @inc -MIPC::Manager -e '$probe'`, "00", "and false with IPC_MANAGER_NO_INOTIFY";
+}
+
+# the core's readiness wait: the pidfile naming a live process
+{
+   my $dir = tmp ();
+   is IPC::Manager::Core::pidfile_wait ("$dir/none.pid", undef, 0.05), 0, "pidfile_wait: times out";
+   open my $fh, ">", "$dir/me.pid" or die $!;
+   print $fh "$$\n";
+   close $fh;
+   my $w = IPC::Manager::Core::watch ($dir, 1);
+   is IPC::Manager::Core::pidfile_wait ("$dir/me.pid", $w, 5), $$, "a live pid";
+   is IPC::Manager::Core::pidfile_wait ("$dir/none.pid", 999999, 5), undef, "a bad watch: undef";
+   ok $!{EBADF}, "with \$!";
 }
 like err { ipcm_connect ('x', sub {}) }, qr/^Not sure what to do with CODE/, "bad cinfo";
 like err { ipcm_spawn (serializer => {}) }, qr/^Don't know how to interpret serializer spec 'HASH/, "bad serializer";

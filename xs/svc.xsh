@@ -6,6 +6,9 @@
 #   $fd = IPC::Manager::Core::watch_open ($dir, $peers)
 #                                             inotify descriptor, undef + $!
 #   $n = IPC::Manager::Core::watch_drain ($fh_or_fd)
+#   $pid = IPC::Manager::Core::pidfile_wait ($pidfile, $watch_fh_or_undef, $timeout)
+#                                             the live pid the file names, 0 on
+#                                             timeout, undef + $! on error
 #   $bytes = IPC::Manager::Core::dgram_recv ($fh_or_fd)
 #                                             whole datagram, undef + $!
 #   @payloads = IPC::Manager::Core::frames ($buffer)
@@ -55,6 +58,24 @@ watch_open (const char *dir, int peers)
     }
   else
     RETVAL = newSViv (fd);
+}
+  OUTPUT:
+    RETVAL
+
+SV *
+pidfile_wait (const char *pidfile, SV *fh, NV timeout)
+  CODE:
+{
+  long r = aef_svc_pidfile_wait (pidfile, SvOK (fh) ? aef_xs_fd (aTHX_ fh, "watch") : -1,
+                                 timeout < 0 ? -1L : (long)(timeout * 1000 + 0.999));
+
+  if (r < 0)
+    {
+      errno = (int)-r;
+      RETVAL = &PL_sv_undef;
+    }
+  else
+    RETVAL = newSViv (r);
 }
   OUTPUT:
     RETVAL

@@ -140,6 +140,61 @@ static void test_alive (void)
   ok (!aef_svc_pid_alive (0), "pid 0");
 }
 
+static void write_pidfile (const char *path, long pid)
+{
+  char tmp[80], buf[32];
+  int fd, n = snprintf (buf, sizeof buf, "%ld", pid);
+
+  snprintf (tmp, sizeof tmp, "%s.pend", path);
+  fd = open (tmp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0 || write (fd, buf, (size_t)n) != n)
+    _exit (9);
+  close (fd);
+  rename (tmp, path);
+}
+
+static void test_pidfile (void)
+{
+  char dir[] = "/tmp/t_svc_XXXXXX", path[64];
+  int fd, pass;
+  pid_t pid, dead;
+
+  ok (mkdtemp (dir) != NULL, "tempdir");
+  snprintf (path, sizeof path, "%s/svc.pid", dir);
+  is_int ((int)aef_svc_pidfile_pid (path), 0, "no pidfile: 0");
+  write_pidfile (path, (long)getpid ());
+  is_int ((int)aef_svc_pidfile_pid (path), (int)getpid (), "own pid");
+  dead = fork ();
+  if (!dead)
+    _exit (0);
+  waitpid (dead, NULL, 0);
+  write_pidfile (path, (long)dead);
+  is_int ((int)aef_svc_pidfile_pid (path), 0, "a pid that is gone: 0");
+  is_int ((int)aef_svc_pidfile_wait (path, -1, 30), 0, "wait times out");
+  for (pass = 0; pass < 2; pass++) {
+    fd = pass ? aef_svc_watch_open (dir, 1) : -1;
+    unlink (path);
+    pid = fork ();
+    if (!pid) {
+      usleep (30000);
+      write_pidfile (path, (long)getpid ());
+      pause ();
+      _exit (0);
+    }
+    is_int ((int)aef_svc_pidfile_wait (path, fd, 5000), (int)pid,
+            pass ? "woken by the watch" : "found by polling");
+    kill (pid, SIGKILL);
+    waitpid (pid, NULL, 0);
+    if (fd >= 0)
+      close (fd);
+  }
+  is_int ((int)aef_svc_pidfile_pid (dir), -EISDIR, "unreadable: -errno");
+  is_int ((int)aef_svc_pidfile_wait (dir, -1, 30), 0, "and waited for like a missing one");
+  is_int ((int)aef_svc_pidfile_wait (path, 999999, 30), -EBADF, "a bad watch: -errno");
+  unlink (path);
+  rmdir (dir);
+}
+
 static void test_wait (void)
 {
   aef_svc_loop *l = NULL;
@@ -222,6 +277,7 @@ int main (void)
   test_dgram ();
   test_watch ();
   test_alive ();
+  test_pidfile ();
   test_wait ();
   return done_testing ();
 }

@@ -109,8 +109,14 @@ sub ipcm_spawn {
    return IPC::Manager::Spawn->new (%spawn, protocol => $protocol, serializer => $serializer, route => $route);
 }
 
+# connection strings that name their protocol and serializer, decoded: a
+# service decodes the string of its bus in the child, before it registers,
+# so ipcm_service decodes it once before forking
+my %CINFO;
+
 sub _cinfo {
    my ($cinfo, $params) = @_;
+   return @{ $CINFO{$cinfo} } if defined $cinfo && !ref $cinfo && $CINFO{$cinfo};
    my ($proto, $ser, $route);
    if (ref $cinfo eq 'ARRAY') {
       ($proto, $ser, $route) = @$cinfo;
@@ -124,6 +130,12 @@ sub _cinfo {
       my $d = eval { IPC::Manager::Serializer::JSON->deserialize ($cinfo) };
       croak "Not sure what to do with $cinfo" unless ref $d eq 'ARRAY';
       ($proto, $ser, $route) = @$d;
+      if ($proto && defined $ser) {
+         %CINFO = () if keys %CINFO >= 64;
+         my @r = (require_mod (_proto_class ($proto)), _serializer ($ser), $route);
+         $CINFO{$cinfo} = \@r;
+         return @r;
+      }
    }
    else {
       croak "Not sure what to do with " . (defined $cinfo ? $cinfo : 'undef');

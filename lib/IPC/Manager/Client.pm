@@ -7,7 +7,7 @@ use Carp qw(croak);
 use Errno ();
 use Fcntl ();
 use File::Path ();
-use File::Temp ();
+use File::Spec ();
 use Scalar::Util qw(weaken blessed);
 use Time::HiRes ();
 use Digest::SHA ();
@@ -60,8 +60,24 @@ sub local_clients {
 # class method of the protocol: create a new route
 sub spawn {
    my ($class, %params) = @_;
-   my $template = delete $params{template} || "PerlIPCManager-$$-XXXXXX";
+   my $template = delete $params{template};
+   return _make_route () unless defined $template || %params;
+   require File::Temp;
+   $template = "PerlIPCManager-$$-XXXXXX" unless $template;
    return File::Temp::tempdir ($template, TMPDIR => 1, %params, CLEANUP => 0);
+}
+
+# what File::Temp::tempdir makes of the default template, without loading
+# File::Temp: TMPDIR/PerlIPCManager-PID-XXXXXX, mode 0700
+sub _make_route {
+   my $dir = File::Spec->tmpdir;
+   my $route;
+   for (1 .. 100) {
+      $route = "$dir/PerlIPCManager-$$-" . substr (IPC::Manager::Core::uuid (), 0, 6);
+      return $route if mkdir $route, 0700;
+      last unless $!{EEXIST};
+   }
+   croak "Error in tempdir() using $dir/PerlIPCManager-$$-XXXXXX: Could not create directory $route: $!";
 }
 
 sub unspawn {
@@ -240,15 +256,21 @@ sub peer_pid {
 
 sub peer_active {
    my ($self, $peer, $timeout) = @_;
-   my $deadline = (defined $timeout && $timeout > 0) ? Time::HiRes::time () + $timeout : undef;
+   my $pid = $self->peer_pid ($peer);
+   return 1 if $pid && IPC::Manager::Util::pid_is_running ($pid);
+   return 0 unless defined $timeout;
+   my $deadline = $timeout > 0 ? Time::HiRes::time () + $timeout : undef;
+   my $path = $self->path ($peer);
    while (1) {
-      my $pid = $self->peer_pid ($peer);
-      return 1 if $pid && IPC::Manager::Util::pid_is_running ($pid);
-      return 0 unless defined $timeout;
-      my $left = $deadline ? $deadline - Time::HiRes::time () : 0.05;
+      my $left = $deadline ? $deadline - Time::HiRes::time () : 1;
       return 0 if $left <= 0;
-      $left = 0.05 if $left > 0.05;
-      $self->_wait_peer_change ($left);
+      # sleeps in C until the pidfile names a live process (woken by the
+      # route watch; without one it looks every 50 ms): the readiness
+      # check after a fork runs as little Perl as possible
+      my $pid = IPC::Manager::Core::pidfile_wait ("$path.pid", $self->{_peer_change}, $left);
+      return 1 if $pid && $self->_entry_ok ($path);
+      # a live pid without its entry, or a watch that failed: look again soon
+      $self->_wait_peer_change ($left < 0.05 ? $left : 0.05) unless defined $pid && !$pid;
    }
 }
 

@@ -71,6 +71,16 @@ the queued events. C<have_inotify> tells whether watches work here; it is
 false when the environment variable C<IPC_MANAGER_NO_INOTIFY> is true, which
 forces the polling fallback.
 
+=item $pid = pidfile_wait ($pidfile, $watch, $timeout)
+
+Sleeps until the pidfile names (in its leading digits) a process that is
+alive in the sense of C<pid_alive>, at most C<$timeout> seconds (negative:
+no limit), and returns that pid, or 0 on timeout; undef with C<$!> set when
+the watch fails. A pidfile that cannot be read counts as absent. C<$watch>
+is a route watch (C<watch ($dir, 1)>) of the pidfile's directory, whose
+queued events it consumes; with undef it looks at the file every 50 ms.
+This is how a handle waits for its service to be ready.
+
 =item $bytes = dgram_recv ($sock)
 
 The next datagram of a socket, whole, however large (the buffer is sized

@@ -15,10 +15,20 @@ our @EXPORT_OK = qw(pid_is_running tinysleep require_mod clone_io USE_INOTIFY US
 our $VERSION = '0.000038';
 
 BEGIN {
-   my $inotify = (eval { require Linux::Inotify2; Linux::Inotify2->VERSION (2.3); 1 } && !$ENV{IPC_MANAGER_NO_INOTIFY}) ? 1 : 0;
-   *USE_INOTIFY = sub () { $inotify };
    my $select = eval { require IO::Select; 1 } ? 1 : 0;
    *USE_IO_SELECT = sub () { $select };
+}
+
+# the core watches routes without Linux::Inotify2: it is loaded (to find
+# out whether it can be) only when somebody asks
+my $INOTIFY;
+sub USE_INOTIFY () {
+   if (!defined $INOTIFY) {
+      local $@;
+      $INOTIFY = (!$ENV{IPC_MANAGER_NO_INOTIFY}
+                  && eval { require Linux::Inotify2; Linux::Inotify2->VERSION (2.3); 1 }) ? 1 : 0;
+   }
+   return $INOTIFY;
 }
 
 sub pid_is_running {
@@ -102,9 +112,12 @@ A duplicate of a file handle, e.g. C<< clone_io ('>&', \*STDERR) >>.
 
 =item USE_INOTIFY, USE_IO_SELECT
 
-Constants: whether Linux::Inotify2 (2.3 or newer) and IO::Select can be
-used. Setting C<IPC_MANAGER_NO_INOTIFY> in the environment before loading
-turns inotify off (the polling fallback is then used).
+Whether Linux::Inotify2 (2.3 or newer) and IO::Select can be used; the
+answer does not change. Setting C<IPC_MANAGER_NO_INOTIFY> in the
+environment (before the first C<USE_INOTIFY>) makes it false; the services
+then use their polling fallback whatever it says. Linux::Inotify2 is loaded
+by the first C<USE_INOTIFY>, not by loading this module: the services
+watch routes through the core.
 
 =item $uuid = uuid ()
 

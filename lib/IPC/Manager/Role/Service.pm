@@ -18,12 +18,18 @@ with 'IPC::Manager::Role::Service::Requests', 'IPC::Manager::Role::Service::Sele
 
 requires qw(new orig_io name ipcm_info pid set_pid watch_pids handle_request);
 
+# signal names to numbers, from Config's signal lists: read on first use
+# (a service that grabs signals), since they load a large part of Config;
+# not a sub, which the role would give every service class
 my %SIGNUM;
-{
-   my @names = split ' ', $Config::Config{sig_name};
-   my @nums  = split ' ', $Config::Config{sig_num};
-   @SIGNUM{@names} = @nums;
-}
+my $signum = sub {
+   if (!%SIGNUM) {
+      my @names = split ' ', $Config::Config{sig_name};
+      my @nums  = split ' ', $Config::Config{sig_num};
+      @SIGNUM{@names} = @nums;
+   }
+   return $SIGNUM{ $_[0] };
+};
 
 # defaults a class may override
 sub cycle                 { 0.2 }
@@ -239,7 +245,7 @@ sub watch {
    my $client = $self->client;
    my $loop = _loop ();
    my $watch = $self->watch_pids || [];
-   my @sigs = grep defined, map $SIGNUM{$_}, $self->signals_to_grab;
+   my @sigs = grep defined, map $signum->($_), $self->signals_to_grab;
    my $before = $self->{_TERMINATED};
 
    while (1) {
@@ -266,7 +272,7 @@ sub watch {
       $act{pids} = \%pids if %pids;
 
       for my $num (keys %{ $res->{sigs} }) {
-         my ($name) = grep { $SIGNUM{$_} == $num } $self->signals_to_grab;
+         my ($name) = grep { ($signum->($_) || 0) == $num } $self->signals_to_grab;
          $self->{_SIGS_SEEN}{$name} += $res->{sigs}{$num} if defined $name;
       }
       $client->drain_pending if @{ $res->{w} };

@@ -79,6 +79,9 @@ sub ipcm_service {
                               @{ ref $params{watch_pids} eq 'ARRAY' ? $params{watch_pids} : [] } ];
    }
    $params{orig_io} ||= _orig_io () unless $exec;
+   # decoded now, the connection string costs the child nothing (errors are
+   # left to the child, as before)
+   if (!ref $params{ipcm_info}) { local $@; eval { require IPC::Manager; IPC::Manager::_cinfo ($params{ipcm_info}, {}) } }
 
    my $class = $params{class};
    require_mod ($class);
@@ -106,7 +109,11 @@ sub ipcm_service {
       return if !defined $want && !$exec;
       my $obj = ($parent && !$new_ipcm)
          ? $parent->peer ($name, %$hparams)
-         : $inst->handle (%$hparams, name => "service_parent_$$", ($spawn ? (spawn => $spawn) : ()));
+         : $inst->handle (%$hparams, name => "service_parent_$$", (defined $spawn ? (spawn => $spawn) : ()));
+      # the parent's copies of the instance and its parameters go now, while
+      # the child starts, rather than after it is ready
+      undef $inst;
+      undef %params;
       croak "Timeout waiting for service to come up after ${timeout}s" unless $obj->ready ($timeout);
       $obj->_set_child_pid ($pid);
       return unless defined $want;
@@ -114,7 +121,8 @@ sub ipcm_service {
    }
 
    # the child
-   $OWNS_ROUTE = $spawn ? $spawn->route : undef;
+   # (defined: testing a Spawn for truth would stringify it, to JSON)
+   $OWNS_ROUTE = defined $spawn ? $spawn->route : undef;
    $inst->post_fork_hook;
    if ($exec) {
       my @cmd = ($^X, @{ $exec->{cmd} || [] }, '-MIPC::Manager::Service::State', '-e',
