@@ -4,7 +4,7 @@ use strict;
 use warnings;
 
 use Carp qw(croak);
-use Errno ();
+use Errno qw(EINTR EAGAIN EWOULDBLOCK);
 use Fcntl ();
 use Socket qw(AF_UNIX SOCK_STREAM SOMAXCONN pack_sockaddr_un);
 use IPC::Manager::Client ();
@@ -12,6 +12,9 @@ use IPC::Manager::Core ();
 our @ISA = ('IPC::Manager::Client');
 
 our $VERSION = '0.000038';
+
+# send flag that turns SIGPIPE into EPIPE, where the system has one
+use constant NOSIGNAL => eval { Socket::MSG_NOSIGNAL () } || 0;
 
 sub path_type    { 'UNIX Socket or marker file' }
 sub _path_budget { 107 }
@@ -85,8 +88,10 @@ sub _read_messages {
       my $eof = 0;
       while (1) {
          my $n = sysread ($conn->{fh}, $conn->{in}, 65536, length $conn->{in});
-         if (!defined $n) { next if $!{EINTR}; $eof = 1 unless $!{EAGAIN} || $!{EWOULDBLOCK}; last }
+         if (!defined $n) { next if $! == EINTR; $eof = 1 unless $! == EAGAIN || $! == EWOULDBLOCK; last }
          if (!$n) { $eof = 1; last }
+         # a short read took what was queued: the loop comes back for more
+         last if $n < 65536;
       }
       my @frames = IPC::Manager::Core::frames ($conn->{in});
       my $bad = @frames && !defined $frames[-1] ? pop @frames : 1;
@@ -102,8 +107,9 @@ sub _read_messages {
             next;
          }
          my $m = eval {
-            my $h = $self->{serializer}->deserialize ($raw);
-            (ref $h eq 'HASH' && keys (%$h) == 1 && exists $h->{hello}) ? undef : $self->_decode ($raw);
+            my $h = $self->{_json} ? $self->{_json}->decode ($raw) : $self->{serializer}->deserialize ($raw);
+            die "not a message envelope\n" unless ref $h eq 'HASH';
+            (keys (%$h) == 1 && exists $h->{hello}) ? undef : IPC::Manager::Message::_received ($h);
          };
          if ($m) { push @out, $m }
          elsif ($@) { warn "ConnectionUnix: malformed frame from '$conn->{peer}': $@" }
@@ -122,12 +128,13 @@ sub _read_messages {
 # hard errors
 sub _flush {
    my ($self, $conn) = @_;
-   local $SIG{PIPE} = 'IGNORE';
+   # a vanished reader is an error, not SIGPIPE
+   local $SIG{PIPE} = 'IGNORE' unless NOSIGNAL;
    while (length $conn->{out}) {
-      my $n = syswrite ($conn->{fh}, $conn->{out});
+      my $n = send ($conn->{fh}, $conn->{out}, NOSIGNAL);
       if (!defined $n) {
-         next if $!{EINTR};
-         return 0 if $!{EAGAIN} || $!{EWOULDBLOCK};
+         next if $! == EINTR;
+         return 0 if $! == EAGAIN || $! == EWOULDBLOCK;
          die "write failed: $!\n";
       }
       substr ($conn->{out}, 0, $n) = '';
@@ -156,7 +163,7 @@ sub _send_message {
    croak "No peer specified" unless defined $peer;
    my $conn = eval { $self->_conn_for ($peer) };
    if (!$conn) { my $e = $@; $e =~ s/\n\z//; croak $e }
-   $conn->{out} .= IPC::Manager::Core::frame ($self->{serializer}->serialize ($msg));
+   $conn->{out} .= IPC::Manager::Core::frame ($self->_encode ($msg));
    if (!$self->{send_blocking}) {
       my $ok = eval { $self->_flush ($conn); 1 };
       if (!$ok) { warn "ConnectionUnix: send to '$peer' failed: $@"; $self->_drop ($conn) }

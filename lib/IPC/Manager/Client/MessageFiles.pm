@@ -68,7 +68,7 @@ sub _send_message {
    croak "Client does not exist" unless defined $dir;
    my $base = "$dir/$msg->{id}";
    confess "Message file '$base.ready' already exists" if -e "$base.ready";
-   my $data = $self->{serializer}->serialize ($msg);
+   my $data = $self->_encode ($msg);
    my $fh;
    if (!sysopen ($fh, "$base.pend", Fcntl::O_WRONLY () | Fcntl::O_CREAT () | Fcntl::O_EXCL ())) {
       confess "Message file '$base.pend' already exists" if $!{EEXIST};

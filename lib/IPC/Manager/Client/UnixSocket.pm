@@ -4,7 +4,7 @@ use strict;
 use warnings;
 
 use Carp qw(croak);
-use Errno ();
+use Errno qw(EINTR EAGAIN EWOULDBLOCK EMSGSIZE ECONNREFUSED ENOTCONN ENOENT);
 use Socket qw(AF_UNIX SOCK_DGRAM SOL_SOCKET SO_SNDBUF pack_sockaddr_un);
 use IPC::Manager::Client ();
 use IPC::Manager::Core ();
@@ -55,8 +55,8 @@ sub _read_messages {
    while (1) {
       my $raw = IPC::Manager::Core::dgram_recv ($s);
       if (!defined $raw) {
-         next if $!{EINTR};
-         if ($!{EMSGSIZE}) { warn "UnixSocket: dropped a datagram too large to receive\n"; next }
+         next if $! == EINTR;
+         if ($! == EMSGSIZE) { warn "UnixSocket: dropped a datagram too large to receive\n"; next }
          last;
       }
       my $m = eval { $self->_decode ($raw) };
@@ -92,13 +92,14 @@ sub _send_raw {
       }
       my $n = send ($c->[0], $data, 0);
       return 1 if defined $n;
-      next if $!{EINTR};
-      return 0 if $!{EAGAIN} || $!{EWOULDBLOCK};
+      my $errno = $! + 0;
+      next if $errno == EINTR;
+      return 0 if $errno == EAGAIN || $errno == EWOULDBLOCK;
       my $err = "$!";
       delete $self->{_out}{$peer};
       undef $c;
       # a stale cached socket (the peer re-registered): look it up again
-      next if $retry-- && ($!{ECONNREFUSED} || $!{ENOTCONN} || $!{ENOENT});
+      next if $retry-- && ($errno == ECONNREFUSED || $errno == ENOTCONN || $errno == ENOENT);
       croak "Cannot send message: $err";
    }
 }
@@ -107,9 +108,12 @@ sub _send_message {
    my ($self, $msg) = @_;
    my $peer = $msg->{to};
    croak "No peer specified" unless defined $peer;
+   my $c = $self->{_out}{$peer};
    croak "'$peer' is not a valid message recipient"
-      unless $self->{_out}{$peer} || defined $self->peer_exists ($peer);
-   my $data = $self->{serializer}->serialize ($msg);
+      unless $c || defined $self->peer_exists ($peer);
+   my $data = $self->_encode ($msg);
+   # the usual case: a cached socket, nothing queued, and it takes it
+   return if $c && !($self->{_queue} && $self->{_queue}{$peer}) && defined send ($c->[0], $data, 0);
    if (!$self->{send_blocking}) {
       my $q = $self->{_queue}{$peer};
       if ($q && @$q) { push @$q, $data; $self->drain_pending; return }
