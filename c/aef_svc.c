@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,11 +53,58 @@ cleanup:
   return r;
 }
 
+/* ids draw from a pool of kernel random bytes refilled POOL__ bytes at a
+ * time (one system call per 32 ids instead of one per id). A forked child
+ * empties its copy of the pool (pthread_atfork), so parent and child never
+ * hand out the same bytes; without the fork hook there is no pool. */
+#define POOL__ 512
+static uint8_t pool__[POOL__];
+static size_t pool_left__;
+static int pool_state__; /* 0: hook not tried, 1: hooked, -1: no pool */
+static pthread_mutex_t pool_mu__ = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t pool_once__ = PTHREAD_ONCE_INIT;
+
+static void pool_prepare__(void) { pthread_mutex_lock(&pool_mu__); }
+static void pool_parent__(void) { pthread_mutex_unlock(&pool_mu__); }
+static void pool_child__(void)
+{
+  pool_left__ = 0;
+  memset(pool__, 0, sizeof pool__);
+  pthread_mutex_unlock(&pool_mu__);
+}
+
+static void pool_hook__(void)
+{
+  pool_state__ = pthread_atfork(pool_prepare__, pool_parent__, pool_child__) ? -1 : 1;
+}
+
+static int pooled_bytes__(uint8_t *p, size_t n)
+{
+  int r = 0;
+
+  pthread_once(&pool_once__, pool_hook__);
+  if (pool_state__ < 0 || n > POOL__)
+    return random_bytes__(p, n);
+  pthread_mutex_lock(&pool_mu__);
+  if (pool_left__ < n) {
+    r = random_bytes__(pool__, POOL__);
+    if (r)
+      goto cleanup;
+    pool_left__ = POOL__;
+  }
+  memcpy(p, pool__ + POOL__ - pool_left__, n);
+  memset(pool__ + POOL__ - pool_left__, 0, n); /* handed out once */
+  pool_left__ -= n;
+cleanup:
+  pthread_mutex_unlock(&pool_mu__);
+  return r;
+}
+
 int aef_svc_uuid(char out[37])
 {
   static const char hex[] = "0123456789ABCDEF";
   uint8_t b[16];
-  int r = random_bytes__(b, sizeof b), i, o = 0;
+  int r = pooled_bytes__(b, sizeof b), i, o = 0;
 
   if (r)
     return r;
@@ -235,9 +283,14 @@ int aef_svc_pid_alive(pid_t pid)
 /* ------------------------------------------------------------------------ */
 /* the wait step */
 
+/* pidfds of watched pids are kept open from one wait to the next (their
+ * event is added per wait, like the others): npid entries of pids/pidfds */
 struct aef_svc_loop {
   struct event_base *base;
   pid_t owner;
+  pid_t *pids;
+  int *pidfds;
+  size_t npid, cappid;
 };
 
 int aef_svc_loop_new(aef_svc_loop **out)
@@ -258,13 +311,82 @@ int aef_svc_loop_new(aef_svc_loop **out)
 
 void aef_svc_loop_free(aef_svc_loop *loop)
 {
+  size_t i;
+
   if (!loop)
     return;
   if (loop->owner == getpid())
     event_base_free(loop->base);
   /* in a forked child the base's descriptors are inherited copies: leave
-   * the parent's kernel state alone and only drop the memory we can */
+   * the parent's kernel state alone and only drop the memory we can (the
+   * pidfds are no registrations, only descriptors: ours to close) */
+  for (i = 0; i < loop->npid; i++)
+    close(loop->pidfds[i]);
+  free(loop->pids);
+  free(loop->pidfds);
   free(loop);
+}
+
+/* the cached pidfd of pid (opened now if it is not cached): the
+ * descriptor, -ESRCH when the process is gone, other -errno when there is
+ * no pidfd for it (the caller falls back to looking at the process) */
+static int pidfd__(aef_svc_loop *loop, pid_t pid)
+{
+#if defined(__linux__) && defined(SYS_pidfd_open)
+  size_t i;
+  int fd;
+
+  for (i = 0; i < loop->npid; i++)
+    if (loop->pids[i] == pid)
+      return loop->pidfds[i];
+  if (loop->npid == loop->cappid) {
+    size_t cap = loop->cappid ? 2 * loop->cappid : 4;
+    pid_t *np = realloc(loop->pids, cap * sizeof *np);
+    int *nf;
+
+    if (!np)
+      return -ENOMEM;
+    loop->pids = np;
+    nf = realloc(loop->pidfds, cap * sizeof *nf);
+    if (!nf)
+      return -ENOMEM;
+    loop->pidfds = nf;
+    loop->cappid = cap;
+  }
+  /* pidfd_open sets close-on-exec on the new descriptor itself */
+  fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0)
+    return -errno;
+  loop->pids[loop->npid] = pid;
+  loop->pidfds[loop->npid] = fd;
+  loop->npid++;
+  return fd;
+#else
+  (void)loop; (void)pid;
+  return -ENOSYS;
+#endif
+}
+
+/* closes the cached pidfds of pids no longer watched, or gone (a pid may
+ * be reused by a new process, which a new pidfd must follow) */
+static void pidfd_prune__(aef_svc_loop *loop, const aef_svc_wait *w)
+{
+  size_t i = 0, j;
+
+  while (i < loop->npid) {
+    int keep = 0;
+    for (j = 0; j < w->nwatch; j++)
+      if (w->watch[j] == loop->pids[i])
+        keep = !w->gone[j];
+    if (keep) {
+      i++;
+      continue;
+    }
+    close(loop->pidfds[i]);
+    loop->npid--;
+    loop->pids[i] = loop->pids[loop->npid];
+    loop->pidfds[i] = loop->pidfds[loop->npid];
+  }
 }
 
 typedef struct waiter__ {
@@ -308,7 +430,7 @@ int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w)
   size_t nev = w->nr + w->nw + w->nsig + (w->reap ? 1 : 0) + w->nwatch + 1, i, k = 0;
   struct event **ev = NULL;
   waiter__ *wt = NULL;
-  int *sigint = NULL, *pidfd = NULL, woke = 0, r = 0, chld = 0;
+  int *sigint = NULL, *pidfd = NULL, woke = 0, r = 0, chld = 0, fd;
   struct timeval tv;
 
   w->nreaped = 0;
@@ -351,18 +473,16 @@ int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w)
    * turns readable when the process exits, zombie or not); elsewhere it is
    * looked at before and after the wait */
   for (i = 0; i < w->nwatch; i++) {
-#if defined(__linux__) && defined(SYS_pidfd_open)
-    pidfd[i] = (int)syscall(SYS_pidfd_open, w->watch[i], 0);
-    if (pidfd[i] >= 0) {
-      fcntl(pidfd[i], F_SETFD, FD_CLOEXEC);
-      ADD__(pidfd[i], EV_READ, &w->gone[i], 0);
+    fd = pidfd__(loop, w->watch[i]);
+    if (fd >= 0) {
+      pidfd[i] = fd;
+      ADD__(fd, EV_READ, &w->gone[i], 0);
       continue;
     }
-    if (errno == ESRCH) {
+    if (fd == -ESRCH) {
       w->gone[i] = 1;
       continue;
     }
-#endif
     if (!aef_svc_pid_alive(w->watch[i]))
       w->gone[i] = 1;
   }
@@ -396,7 +516,9 @@ int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w)
 
   for (i = 0; i < w->nsig; i++)
     w->sigcount[i] += (unsigned)sigint[i];
-  if (w->reap)
+  /* children that exited while we waited sent SIGCHLD (the ones before
+   * were reaped above) */
+  if (w->reap && chld)
     reap__(w);
   for (i = 0; i < w->nwatch; i++)
     if (pidfd[i] < 0 && !aef_svc_pid_alive(w->watch[i]))
@@ -414,9 +536,7 @@ cleanup:
     if (ev[i])
       event_free(ev[i]);
   if (pidfd)
-    for (i = 0; i < w->nwatch; i++)
-      if (pidfd[i] >= 0)
-        close(pidfd[i]);
+    pidfd_prune__(loop, w);
   free(ev);
   free(wt);
   free(sigint);

@@ -168,6 +168,28 @@ aef_xs_svc_dgram_recv (pTHX_ int fd)
   return out;
 }
 
+void
+aef_xs_svc_dgram_recv_all (pTHX_ int fd, AV *out)
+{
+  aef_buf b;
+  int r;
+
+  aef_buf_init (&b, AEF_SVC_DGRAM_MAX);
+  for (;;)
+    {
+      r = aef_svc_dgram_recv (fd, &b);
+      if (r == -EINTR)
+        continue;
+      if (r == -EMSGSIZE)
+        av_push (out, newSV (0));
+      else if (r)
+        break;
+      else
+        av_push (out, newSVpvn (aef_buf_size (&b) ? (const char *)aef_buf_ptr (&b) : "", aef_buf_size (&b)));
+    }
+  aef_buf_free (&b);
+}
+
 AV *
 aef_xs_svc_frames (pTHX_ SV *buf, int *too_large)
 {

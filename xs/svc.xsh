@@ -8,6 +8,9 @@
 #   $n = IPC::Manager::Core::watch_drain ($fh_or_fd)
 #   $bytes = IPC::Manager::Core::dgram_recv ($fh_or_fd)
 #                                             whole datagram, undef + $!
+#   @bytes = IPC::Manager::Core::dgram_recv_all ($fh_or_fd)
+#                                             every queued datagram, undef
+#                                             for one dropped as too large
 #   @payloads = IPC::Manager::Core::frames ($buffer)
 #                                             complete frames, removed from
 #                                             $buffer; a final undef when the
@@ -72,6 +75,20 @@ dgram_recv (SV *fh)
     RETVAL = aef_xs_svc_dgram_recv (aTHX_ aef_xs_fd (aTHX_ fh, "socket"));
   OUTPUT:
     RETVAL
+
+void
+dgram_recv_all (SV *fh)
+  PPCODE:
+{
+  AV *av = (AV *)sv_2mortal ((SV *)newAV ());
+  SSize_t i, n;
+
+  aef_xs_svc_dgram_recv_all (aTHX_ aef_xs_fd (aTHX_ fh, "socket"), av);
+  n = av_len (av) + 1;
+  EXTEND (SP, n);
+  for (i = 0; i < n; i++)
+    PUSHs (*av_fetch (av, i, 0));
+}
 
 void
 frames (SV *buf)

@@ -30,6 +30,47 @@ static void test_uuid (void)
   ok (strchr ("89AB", a[19]) != NULL, "RFC 4122 variant");
 }
 
+/* ids come from a pool of random bytes: many in a row differ, and a
+ * forked child does not hand out the parent's next bytes */
+static void test_uuid_pool (void)
+{
+  char ids[100][37], mine[37], theirs[37];
+  int i, j, distinct = 1, fds[2];
+  pid_t pid;
+
+  for (i = 0; i < 100; i++)
+    aef_svc_uuid (ids[i]);
+  for (i = 0; i < 100; i++)
+    for (j = i + 1; j < 100; j++)
+      if (!strcmp (ids[i], ids[j]))
+        distinct = 0;
+  ok (distinct, "100 ids in a row (pool refilled) all differ");
+  ok (pipe (fds) == 0, "pipe");
+  pid = fork ();
+  if (!pid) {
+    char c[37];
+    aef_svc_uuid (c);
+    _exit (write (fds[1], c, 37) == 37 ? 0 : 1);
+  }
+  aef_svc_uuid (mine);
+  ok (read (fds[0], theirs, 37) == 37, "child's id");
+  ok (strcmp (mine, theirs) != 0, "parent and child draw different ids after a fork");
+  waitpid (pid, NULL, 0);
+  close (fds[0]);
+  close (fds[1]);
+}
+
+/* descriptors open in this process */
+static int nfds (void)
+{
+  int fd, n = 0;
+
+  for (fd = 0; fd < 256; fd++)
+    if (fcntl (fd, F_GETFD) >= 0)
+      n++;
+  return n;
+}
+
 static void test_frames (void)
 {
   aef_buf b;
@@ -208,7 +249,35 @@ static void test_wait (void)
   w.watch = watch; w.nwatch = 1; w.gone = gone; w.timeout_ms = 5000;
   is_int (aef_svc_loop_wait (l, &w), 1, "watched pid gone (a zombie)");
   ok (gone[0] == 1, "flagged");
+  is_int (aef_svc_loop_wait (l, &w), 1, "still gone on the next wait");
   waitpid (pid, NULL, 0);
+  is_int (aef_svc_loop_wait (l, &w), 1, "and once reaped");
+
+  /* a live watched pid: its pidfd is kept from one wait to the next, and
+   * closed when the pid is no longer watched */
+  {
+    int before = nfds (), during;
+    pid = fork ();
+    if (!pid) {
+      pause ();
+      _exit (0);
+    }
+    watch[0] = pid;
+    memset (&w, 0, sizeof w);
+    w.watch = watch; w.nwatch = 1; w.gone = gone; w.timeout_ms = 10;
+    is_int (aef_svc_loop_wait (l, &w), 0, "live watched pid: timeout");
+    during = nfds ();
+    is_int (aef_svc_loop_wait (l, &w), 0, "again");
+    is_int (nfds (), during, "no descriptor more on the second wait");
+    kill (pid, SIGKILL);
+    w.timeout_ms = 5000;
+    is_int (aef_svc_loop_wait (l, &w), 1, "killed: gone");
+    waitpid (pid, NULL, 0);
+    memset (&w, 0, sizeof w);
+    w.timeout_ms = 0;
+    aef_svc_loop_wait (l, &w);
+    is_int (nfds (), before, "its pidfd closed once not watched");
+  }
 
   close (sv[0]);
   close (sv[1]);
@@ -218,6 +287,7 @@ static void test_wait (void)
 int main (void)
 {
   test_uuid ();
+  test_uuid_pool ();
   test_frames ();
   test_dgram ();
   test_watch ();

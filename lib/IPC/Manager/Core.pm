@@ -78,6 +78,11 @@ from what the kernel queued, up to 16 MiB). Undef with C<$!> set to
 C<EAGAIN> when nothing is queued, or C<EMSGSIZE> when the datagram was
 too large and has been dropped.
 
+=item @bytes = dgram_recv_all ($sock)
+
+Every datagram queued on the socket, in order, each whole; an undef entry
+stands for one that was too large and has been dropped.
+
 =item @payloads = frames ($buffer), $frame = frame ($payload)
 
 Length framing of stream transports: a 4-byte big-endian length, then the

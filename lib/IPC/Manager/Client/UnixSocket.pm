@@ -4,7 +4,7 @@ use strict;
 use warnings;
 
 use Carp qw(croak);
-use Errno qw(EINTR EAGAIN EWOULDBLOCK EMSGSIZE ECONNREFUSED ENOTCONN ENOENT);
+use Errno qw(EINTR EAGAIN EWOULDBLOCK ECONNREFUSED ENOTCONN ENOENT);
 use Socket qw(AF_UNIX SOCK_DGRAM SOL_SOCKET SO_SNDBUF pack_sockaddr_un);
 use IPC::Manager::Client ();
 use IPC::Manager::Core ();
@@ -52,13 +52,8 @@ sub _read_messages {
    my $self = shift;
    my $s = $self->{_sock} or return ();
    my @out;
-   while (1) {
-      my $raw = IPC::Manager::Core::dgram_recv ($s);
-      if (!defined $raw) {
-         next if $! == EINTR;
-         if ($! == EMSGSIZE) { warn "UnixSocket: dropped a datagram too large to receive\n"; next }
-         last;
-      }
+   for my $raw (IPC::Manager::Core::dgram_recv_all ($s)) {
+      if (!defined $raw) { warn "UnixSocket: dropped a datagram too large to receive\n"; next }
       my $m = eval { $self->_decode ($raw) };
       if ($m) { push @out, $m } else { warn "UnixSocket: malformed message: $@" }
    }
