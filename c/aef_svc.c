@@ -296,10 +296,22 @@ struct aef_svc_loop {
 int aef_svc_loop_new(aef_svc_loop **out)
 {
   aef_svc_loop *l = calloc(1, sizeof *l);
+  struct event_config *cfg;
 
   if (!l)
     return -ENOMEM;
-  l->base = event_base_new();
+  /* each wait adds its events and removes them before it returns (the
+   * descriptors are the caller's, which may close and reuse them between
+   * waits): with epoll that is two epoll_ctl calls per descriptor and
+   * wait, with poll(2) none; a service waits on a handful of descriptors */
+  cfg = event_config_new();
+  if (cfg) {
+    event_config_avoid_method(cfg, "epoll");
+    l->base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+  }
+  if (!l->base)
+    l->base = event_base_new();
   if (!l->base) {
     free(l);
     return -ENOMEM;
@@ -509,8 +521,9 @@ int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w)
     if (event_base_loop(loop->base, EVLOOP_ONCE) < 0)
       r = -EIO;
   /* a signal caught after the wake-up, while the callbacks ran, is only
-   * noted in libevent's signal pipe: collect it before the handlers go */
-  if (!r && (w->nsig || w->reap))
+   * noted in libevent's signal pipe: collect it before the handlers go
+   * (a SIGCHLD missed so is no loss: the next wait reaps first) */
+  if (!r && w->nsig)
     if (event_base_loop(loop->base, EVLOOP_NONBLOCK) < 0)
       r = -EIO;
 
