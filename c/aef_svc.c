@@ -11,8 +11,11 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <dirent.h>
+#include <limits.h>
 #include <event2/event.h>
 #ifdef __linux__
 #include <sys/inotify.h>
@@ -238,6 +241,11 @@ int aef_svc_watch_drain(int fd)
     ssize_t k = read(fd, buf, sizeof buf);
     if (k > 0) {
       n++;
+#ifdef __linux__
+      /* a read that left room for another whole event took them all */
+      if ((size_t)k + sizeof (struct inotify_event) + NAME_MAX + 1 <= sizeof buf)
+        return n;
+#endif
       continue;
     }
     if (k < 0 && errno == EINTR)
@@ -246,6 +254,185 @@ int aef_svc_watch_drain(int fd)
       return -errno;
     return n;
   }
+}
+
+/* ------------------------------------------------------------------------ */
+/* message files */
+
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+
+int aef_svc_file_put(const char *dir, const char *name, const void *data, size_t len, int *step)
+{
+  char pend[PATH_MAX], ready[PATH_MAX];
+  const uint8_t *p = data;
+  int fd = -1, r = 0, made = 0, n1, n2;
+
+  *step = 1;
+  n1 = snprintf(pend, sizeof pend, "%s/%s.pend", dir, name);
+  n2 = snprintf(ready, sizeof ready, "%s/%s.ready", dir, name);
+  if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof pend || (size_t)n2 >= sizeof ready) {
+    r = -ENAMETOOLONG;
+    goto cleanup;
+  }
+  fd = open(pend, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    r = -errno;
+    goto cleanup;
+  }
+  made = 1;
+  *step = 2;
+  while (len) {
+    ssize_t k = write(fd, p, len);
+    if (k < 0) {
+      if (errno == EINTR)
+        continue;
+      r = -errno;
+      goto cleanup;
+    }
+    p += k;
+    len -= (size_t)k;
+  }
+  if (close(fd) < 0) {
+    fd = -1;
+    r = -errno;
+    goto cleanup;
+  }
+  fd = -1;
+  *step = 3;
+#if defined(__linux__) && defined(RENAME_NOREPLACE)
+  if (renameat2(AT_FDCWD, pend, AT_FDCWD, ready, RENAME_NOREPLACE) == 0) {
+    made = 0;
+    goto cleanup;
+  }
+  if (errno != EINVAL && errno != ENOSYS) {
+    r = -errno;
+    goto cleanup;
+  }
+#endif
+  /* no atomic no-replace rename here: look, then rename */
+  {
+    struct stat st;
+    if (lstat(ready, &st) == 0) {
+      r = -EEXIST;
+      goto cleanup;
+    }
+  }
+  if (rename(pend, ready) < 0) {
+    r = -errno;
+    goto cleanup;
+  }
+  made = 0;
+
+cleanup:
+  if (fd >= 0)
+    close(fd);
+  if (made)
+    unlink(pend);
+  return r;
+}
+
+static int cmp_names__(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* reads the regular file at path whole into b (emptied first), up to its
+ * bound: 0 or -errno */
+static int slurp__(const char *path, aef_buf *b)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+
+  aef_buf_consume(b, aef_buf_size(b));
+  if (fd < 0)
+    return -errno;
+  for (;;) {
+    size_t want = 65536, room = b->max - aef_buf_size(b);
+    ssize_t k;
+
+    if (room == 0)
+      break; /* at the bound: what fits is given */
+    if (want > room)
+      want = room;
+    r = aef_buf_reserve(b, want);
+    if (r)
+      break;
+    k = read(fd, b->data + b->len, want);
+    if (k < 0) {
+      if (errno == EINTR)
+        continue;
+      r = -errno;
+      break;
+    }
+    b->len += (size_t)k;
+    /* a message file is complete before it is renamed in: a short read is
+     * its end */
+    if ((size_t)k < want)
+      break;
+  }
+  close(fd);
+  return r;
+}
+
+int aef_svc_files_take(const char *dir, const char *suffix, aef_svc_file_cb cb, void *arg)
+{
+  DIR *d = NULL;
+  struct dirent *e;
+  char **names = NULL, path[PATH_MAX];
+  size_t n = 0, cap = 0, i, sl = strlen(suffix);
+  aef_buf b;
+  int r = 0, given = 0;
+
+  aef_buf_init(&b, AEF_SVC_FILE_MAX);
+  d = opendir(dir);
+  if (!d) {
+    r = -errno;
+    goto cleanup;
+  }
+  while ((e = readdir(d))) {
+    size_t l = strlen(e->d_name);
+    if (l < sl || memcmp(e->d_name + l - sl, suffix, sl))
+      continue;
+    if (n == cap) {
+      size_t nc = cap ? 2 * cap : 16;
+      char **nn = realloc(names, nc * sizeof *nn);
+      if (!nn) {
+        r = -ENOMEM;
+        goto cleanup;
+      }
+      names = nn;
+      cap = nc;
+    }
+    names[n] = strdup(e->d_name);
+    if (!names[n]) {
+      r = -ENOMEM;
+      goto cleanup;
+    }
+    n++;
+  }
+  if (n > 1)
+    qsort(names, n, sizeof *names, cmp_names__);
+  for (i = 0; i < n; i++) {
+    int k = snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    if (k < 0 || (size_t)k >= sizeof path)
+      continue;
+    if (slurp__(path, &b))
+      continue;
+    unlink(path);
+    cb(arg, names[i], aef_buf_size(&b) ? aef_buf_ptr(&b) : (const uint8_t *)"", aef_buf_size(&b));
+    given++;
+  }
+  r = given;
+
+cleanup:
+  if (d)
+    closedir(d);
+  for (i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+  aef_buf_free(&b);
+  return r;
 }
 
 /* ------------------------------------------------------------------------ */

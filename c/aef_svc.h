@@ -51,6 +51,31 @@ int aef_svc_watch_open(const char *dir, int peers);
  * number of events read or -errno. */
 int aef_svc_watch_drain(int fd);
 
+/* Largest message file aef_svc_files_take reads. */
+#define AEF_SVC_FILE_MAX (256u * 1024u * 1024u)
+
+/* MessageFiles: writes len bytes of data to dir/NAME.pend (created, never
+ * replaced) and renames it to dir/NAME.ready, which must not exist yet:
+ * readers see all or nothing. 0, or -errno with *step telling what
+ * failed: 1 creating the .pend file (-EEXIST: it exists), 2 writing it, 3
+ * renaming it (-EEXIST: the .ready file exists). A failed step leaves no
+ * .pend file of ours behind (step 1 leaves the existing one alone).
+ * -ENAMETOOLONG when a path would exceed PATH_MAX (*step 1). */
+int aef_svc_file_put(const char *dir, const char *name, const void *data, size_t len, int *step);
+
+/* Called by aef_svc_files_take per file: its name (without the directory)
+ * and contents, valid during the call only. */
+typedef void (*aef_svc_file_cb)(void *arg, const char *name, const uint8_t *data, size_t len);
+
+/* MessageFiles: takes the messages of directory dir: every entry whose
+ * name ends in suffix, in name order, read whole
+ * (up to AEF_SVC_FILE_MAX bytes; a larger one is given truncated, len
+ * AEF_SVC_FILE_MAX) and removed, then given to cb. A file that vanished
+ * or cannot be read is skipped (and left alone when it cannot be
+ * opened). Returns the number given to cb, or -errno when dir cannot be
+ * read. */
+int aef_svc_files_take(const char *dir, const char *suffix, aef_svc_file_cb cb, void *arg);
+
 /* 1 if pid is a process that can still run (signal 0 reaches it, or EPERM)
  * and is not a zombie (judged from /proc without reaping it), else 0. */
 int aef_svc_pid_alive(pid_t pid);

@@ -11,6 +11,11 @@
 #   @bytes = IPC::Manager::Core::dgram_recv_all ($fh_or_fd)
 #                                             every queued datagram, undef
 #                                             for one dropped as too large
+#   $step = IPC::Manager::Core::file_put ($dir, $name, $bytes)
+#                                             0, or the failed step with $!
+#   @name_bytes = IPC::Manager::Core::files_take ($dir, $suffix)
+#                                             the files taken, () + $! when
+#                                             the folder cannot be read
 #   @payloads = IPC::Manager::Core::frames ($buffer)
 #                                             complete frames, removed from
 #                                             $buffer; a final undef when the
@@ -84,6 +89,37 @@ dgram_recv_all (SV *fh)
   SSize_t i, n;
 
   aef_xs_svc_dgram_recv_all (aTHX_ aef_xs_fd (aTHX_ fh, "socket"), av);
+  n = av_len (av) + 1;
+  EXTEND (SP, n);
+  for (i = 0; i < n; i++)
+    PUSHs (*av_fetch (av, i, 0));
+}
+
+int
+file_put (const char *dir, const char *name, SV *data)
+  CODE:
+{
+  STRLEN len;
+  const char *p = SvPVbyte (data, len);
+  int step = 0, r = aef_svc_file_put (dir, name, p, len, &step);
+
+  if (r)
+    errno = -r;
+  RETVAL = r ? step : 0;
+}
+  OUTPUT:
+    RETVAL
+
+void
+files_take (const char *dir, const char *suffix)
+  PPCODE:
+{
+  AV *av = (AV *)sv_2mortal ((SV *)newAV ());
+  SSize_t i, n;
+  int r = aef_xs_svc_files_take (aTHX_ dir, suffix, av);
+
+  if (r < 0)
+    errno = -r;
   n = av_len (av) + 1;
   EXTEND (SP, n);
   for (i = 0; i < n; i++)

@@ -1,6 +1,7 @@
 /* Unit tests of c/aef_svc.c: ids, framing, datagrams, watches, liveness,
  * the libevent wait step. */
 #include "tap.h"
+#include "util.h"
 #include "../aef_svc.h"
 
 #include <errno.h>
@@ -60,16 +61,6 @@ static void test_uuid_pool (void)
   close (fds[1]);
 }
 
-/* descriptors open in this process */
-static int nfds (void)
-{
-  int fd, n = 0;
-
-  for (fd = 0; fd < 256; fd++)
-    if (fcntl (fd, F_GETFD) >= 0)
-      n++;
-  return n;
-}
 
 static void test_frames (void)
 {
@@ -165,6 +156,92 @@ static void test_watch (void)
   ok (aef_svc_watch_open ("/nonexistent/dir", 0) < 0, "missing directory");
 }
 
+typedef struct taken {
+  int n;
+  char names[4][64];
+  char data[4][64];
+  size_t len[4];
+} taken;
+
+static void take_cb (void *arg, const char *name, const uint8_t *data, size_t len)
+{
+  taken *t = arg;
+
+  if (t->n < 4) {
+    snprintf (t->names[t->n], 64, "%s", name);
+    memcpy (t->data[t->n], data, len < 63 ? len : 63);
+    t->data[t->n][len < 63 ? len : 63] = 0;
+    t->len[t->n] = len;
+  }
+  t->n++;
+}
+
+static void test_files (void)
+{
+  char dir[] = "/tmp/t_svc_XXXXXX", path[128], big[PATH_MAX + 10];
+  int step = 0, fd;
+  taken t;
+  struct stat st;
+
+  ok (mkdtemp (dir) != NULL, "tempdir");
+  is_int (aef_svc_file_put (dir, "b", "second", 6, &step), 0, "put b");
+  is_int (aef_svc_file_put (dir, "a", "first", 5, &step), 0, "put a");
+  is_int (aef_svc_file_put (dir, "e", "", 0, &step), 0, "put an empty one");
+  snprintf (path, sizeof path, "%s/a.pend", dir);
+  ok (stat (path, &st) < 0, "no .pend left");
+  snprintf (path, sizeof path, "%s/a.ready", dir);
+  ok (stat (path, &st) == 0 && st.st_size == 5, "a.ready holds it");
+
+  is_int (aef_svc_file_put (dir, "a", "again", 5, &step), -EEXIST, "an existing .ready is not replaced");
+  is_int (step, 3, "at the rename");
+  snprintf (path, sizeof path, "%s/a.pend", dir);
+  ok (stat (path, &st) < 0, "and the .pend is gone again");
+  fd = open (path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+  close (fd);
+  is_int (aef_svc_file_put (dir, "a", "x", 1, &step), -EEXIST, "an existing .pend");
+  is_int (step, 1, "at the creation");
+  ok (stat (path, &st) == 0, "is left alone");
+  unlink (path);
+  is_int (aef_svc_file_put ("/nonexistent/dir", "a", "x", 1, &step), -ENOENT, "missing folder");
+  is_int (step, 1, "at the creation");
+  memset (big, 'x', sizeof big - 1);
+  big[sizeof big - 1] = 0;
+  is_int (aef_svc_file_put (dir, big, "x", 1, &step), -ENAMETOOLONG, "name too long");
+
+  /* something that is not a message: left alone */
+  snprintf (path, sizeof path, "%s/c.pend", dir);
+  close (open (path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take (dir, ".ready", take_cb, &t), 3, "three taken");
+  is_int (t.n, 3, "three given");
+  ok (!strcmp (t.names[0], "a.ready") && !strcmp (t.names[1], "b.ready") && !strcmp (t.names[2], "e.ready"),
+      "in name order");
+  ok (!strcmp (t.data[0], "first") && t.len[0] == 5, "contents of a");
+  ok (!strcmp (t.data[1], "second") && t.len[1] == 6, "contents of b");
+  is_int (t.len[2], 0, "the empty one");
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take (dir, ".ready", take_cb, &t), 0, "removed: none the next time");
+  ok (stat (path, &st) == 0, "c.pend still there");
+  unlink (path);
+  is_int (aef_svc_files_take ("/nonexistent/dir", ".ready", take_cb, &t), -ENOENT, "missing folder");
+
+  /* a file larger than one read */
+  {
+    size_t n = 200000, i;
+    char *d = malloc (n);
+    size_t got = 0;
+    for (i = 0; i < n; i++)
+      d[i] = (char)('a' + i % 26);
+    is_int (aef_svc_file_put (dir, "big", d, n, &step), 0, "put 200 kB");
+    memset (&t, 0, sizeof t);
+    is_int (aef_svc_files_take (dir, ".ready", take_cb, &t), 1, "taken");
+    got = t.len[0];
+    is_int (got, n, "whole");
+    free (d);
+  }
+  rmdir (dir);
+}
+
 static void test_alive (void)
 {
   pid_t pid = fork ();
@@ -256,7 +333,7 @@ static void test_wait (void)
   /* a live watched pid: its pidfd is kept from one wait to the next, and
    * closed when the pid is no longer watched */
   {
-    int before = nfds (), during;
+    int before = count_fds (), during;
     pid = fork ();
     if (!pid) {
       pause ();
@@ -266,9 +343,9 @@ static void test_wait (void)
     memset (&w, 0, sizeof w);
     w.watch = watch; w.nwatch = 1; w.gone = gone; w.timeout_ms = 10;
     is_int (aef_svc_loop_wait (l, &w), 0, "live watched pid: timeout");
-    during = nfds ();
+    during = count_fds ();
     is_int (aef_svc_loop_wait (l, &w), 0, "again");
-    is_int (nfds (), during, "no descriptor more on the second wait");
+    is_int (count_fds (), during, "no descriptor more on the second wait");
     kill (pid, SIGKILL);
     w.timeout_ms = 5000;
     is_int (aef_svc_loop_wait (l, &w), 1, "killed: gone");
@@ -276,7 +353,7 @@ static void test_wait (void)
     memset (&w, 0, sizeof w);
     w.timeout_ms = 0;
     aef_svc_loop_wait (l, &w);
-    is_int (nfds (), before, "its pidfd closed once not watched");
+    is_int (count_fds (), before, "its pidfd closed once not watched");
   }
 
   close (sv[0]);
@@ -291,6 +368,7 @@ int main (void)
   test_frames ();
   test_dgram ();
   test_watch ();
+  test_files ();
   test_alive ();
   test_wait ();
   return done_testing ();
