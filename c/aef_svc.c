@@ -69,8 +69,11 @@ static pthread_once_t pool_once__ = PTHREAD_ONCE_INIT;
 
 static void pool_prepare__(void) { pthread_mutex_lock(&pool_mu__); }
 static void pool_parent__(void) { pthread_mutex_unlock(&pool_mu__); }
+static pid_t pid__; /* aef_svc_getpid's, 0 when not known */
+
 static void pool_child__(void)
 {
+  pid__ = 0;
   pool_left__ = 0;
   memset(pool__, 0, sizeof pool__);
   pthread_mutex_unlock(&pool_mu__);
@@ -101,6 +104,16 @@ static int pooled_bytes__(uint8_t *p, size_t n)
 cleanup:
   pthread_mutex_unlock(&pool_mu__);
   return r;
+}
+
+pid_t aef_svc_getpid(void)
+{
+  pthread_once(&pool_once__, pool_hook__);
+  if (pool_state__ < 0)
+    return getpid();
+  if (!pid__)
+    pid__ = getpid();
+  return pid__;
 }
 
 int aef_svc_uuid(char out[37])

@@ -21,6 +21,11 @@
  * bytes come from getrandom(2) (or /dev/urandom where it is missing). */
 int aef_svc_uuid(char out[37]);
 
+/* This process's id, as getpid(2), without a system call once known (a
+ * forked child forgets it through the same fork hook as the id pool;
+ * without the hook it is getpid). */
+pid_t aef_svc_getpid(void);
+
 /* ConnectionUnix framing: a 4-byte big-endian length, then that many bytes.
  * Looks at the len bytes at p: returns 1 and sets *payload_len when a whole
  * frame is there (it occupies 4 + *payload_len bytes), 0 when more bytes

@@ -1,6 +1,8 @@
 # Services glue (XSUBs only; the code is in xs/svc.c, see xs/svc.h):
 #
 #   $uuid = IPC::Manager::Core::uuid          random version 4 UUID
+#   $pid = IPC::Manager::Core::pid            this process's id, as $$, but
+#                                             without a system call
 #   $bool = IPC::Manager::Core::pid_alive ($pid)
 #                                             running and not a zombie
 #   $fd = IPC::Manager::Core::watch_open ($dir, $peers)
@@ -40,6 +42,13 @@ uuid ()
     croak ("IPC::Manager::Core::uuid: no random bytes: %s", strerror (-r));
   RETVAL = newSVpvn (buf, 36);
 }
+  OUTPUT:
+    RETVAL
+
+IV
+pid ()
+  CODE:
+    RETVAL = (IV)aef_svc_getpid ();
   OUTPUT:
     RETVAL
 

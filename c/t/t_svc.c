@@ -57,6 +57,16 @@ static void test_uuid_pool (void)
   ok (read (fds[0], theirs, 37) == 37, "child's id");
   ok (strcmp (mine, theirs) != 0, "parent and child draw different ids after a fork");
   waitpid (pid, NULL, 0);
+  is_int (aef_svc_getpid (), getpid (), "our pid");
+  pid = fork ();
+  if (!pid)
+    _exit (aef_svc_getpid () == getpid () ? 0 : 1);
+  {
+    int st = -1;
+    waitpid (pid, &st, 0);
+    ok (WIFEXITED (st) && WEXITSTATUS (st) == 0, "a forked child's own pid, not the parent's");
+  }
+  waitpid (pid, NULL, 0);
   close (fds[0]);
   close (fds[1]);
 }

@@ -94,7 +94,7 @@ sub suspend_supported { 0 }
 
 sub pid_check {
    my $self = shift;
-   croak "Client used from wrong PID" unless $self->{pid} == $$;
+   croak "Client used from wrong PID" unless $self->{pid} == IPC::Manager::Core::pid ();
    return;
 }
 
@@ -381,7 +381,7 @@ sub send_message {
 # unblessed to the protocols that take it so
 sub _send_quick {
    my ($self, $to, $content) = @_;
-   croak "Client used from wrong PID" unless $self->{pid} == $$;
+   croak "Client used from wrong PID" unless $self->{pid} == IPC::Manager::Core::pid ();
    my $msg = IPC::Manager::Message::_fields ($self->{id}, $to, $content);
    bless $msg, 'IPC::Manager::Message' unless $self->{_json};
    $self->_send_message ($msg);
@@ -422,7 +422,7 @@ sub _decode {
 
 sub get_messages {
    my $self = shift;
-   croak "Client used from wrong PID" unless $self->{pid} == $$;
+   croak "Client used from wrong PID" unless $self->{pid} == IPC::Manager::Core::pid ();
    my @msgs = $self->_read_messages;
    push @msgs, $self->_read_resume if $self->{_resume};
    my $read = $self->{stats}{read};

@@ -56,6 +56,11 @@ may change between releases.
 
 A random version 4 UUID (upper-case hex), from the kernel's random bytes.
 
+=item $pid = pid ()
+
+This process's id, like C<$$> (which asks the kernel each time it is
+read), but remembered until the next fork.
+
 =item $bool = pid_alive ($pid)
 
 True when the process exists and is not a zombie (checked without reaping

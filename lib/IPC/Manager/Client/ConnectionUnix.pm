@@ -165,8 +165,9 @@ sub _send_message {
    if (!$conn) { my $e = $@; $e =~ s/\n\z//; croak $e }
    $conn->{out} .= IPC::Manager::Core::frame ($self->_encode ($msg));
    if (!$self->{send_blocking}) {
-      my $ok = eval { $self->_flush ($conn); 1 };
-      if (!$ok) { warn "ConnectionUnix: send to '$peer' failed: $@"; $self->_drop ($conn) }
+      # held back while a service dispatches a batch (see _flush_held)
+      return if $self->{_hold};
+      $self->_flush_or_drop ($conn);
       return;
    }
    while (1) {
@@ -177,6 +178,22 @@ sub _send_message {
       vec ($win, fileno $conn->{fh}, 1) = 1;
       select (undef, $win, undef, 0.05);
    }
+   return;
+}
+
+sub _flush_or_drop {
+   my ($self, $conn) = @_;
+   return if eval { $self->_flush ($conn); 1 };
+   my $who = defined $conn->{peer} ? $conn->{peer} : '?';
+   warn "ConnectionUnix: send to '$who' failed: $@";
+   $self->_drop ($conn);
+   return;
+}
+
+# the sends held back during a service's batch: one write per connection
+sub _flush_held {
+   my $self = shift;
+   $self->_flush_or_drop ($_) for grep length $_->{out}, $self->_conns;
    return;
 }
 

@@ -232,7 +232,8 @@ sub select_write {
 # one event loop per process (a forked child makes its own)
 my ($LOOP, $LOOP_PID);
 sub _loop {
-   ($LOOP, $LOOP_PID) = (IPC::Manager::Core::Loop->new, $$) unless $LOOP && $LOOP_PID == $$;
+   my $pid = IPC::Manager::Core::pid ();
+   ($LOOP, $LOOP_PID) = (IPC::Manager::Core::Loop->new, $pid) unless $LOOP && $LOOP_PID == $pid;
    return $LOOP;
 }
 
@@ -365,7 +366,7 @@ sub _process {
    # the usual activity: messages only
    if ($direct && !grep $_ ne 'messages', keys %left) {
       $self->run_on_all ($act);
-      $self->_dispatch ($_) for @{ $act->{messages} || [] };
+      $self->_dispatch_all ($act->{messages}, 1) if $act->{messages};
       $self->terminate (0) if $self->run_should_end;
       return 1;
    }
@@ -398,14 +399,34 @@ sub _process {
       });
    }
    if (my $msgs = delete $left{messages}) {
-      for my $msg (@$msgs) {
-         $self->try (sub { $self->_dispatch ($msg); 1 });
-      }
+      $self->_dispatch_all ($msgs, 0);
    }
    delete $left{terminated};
    $self->try (sub { $self->run_on_unhandled (\%left); 1 }) if %left;
    $self->try (sub { $self->terminate (0) if $self->run_should_end; 1 });
    return 1;
+}
+
+# a batch of messages; what the handlers send leaves together afterwards
+# (one write per connection where the protocol can hold sends back; a
+# handler that dies leaves them to the loop's next drain)
+sub _dispatch_all {
+   my ($self, $msgs, $direct) = @_;
+   my $client = $self->client;
+   my $held = $client->can ('_flush_held');
+   {
+      local $client->{_hold} = 1 if $held;
+      if ($direct) {
+         $self->_dispatch ($_) for @$msgs;
+      }
+      else {
+         for my $msg (@$msgs) {
+            $self->try (sub { $self->_dispatch ($msg); 1 });
+         }
+      }
+   }
+   $client->$held if $held;
+   return;
 }
 
 sub _dispatch {
