@@ -506,6 +506,12 @@ pidfds where the kernel has them), bounded by C<cycle> and the next
 C<interval> tick. Perl callbacks are never called from C: the wait
 returns, and the loop dispatches.
 
+Each wake-up takes every message that has arrived, and the handlers'
+sends over ConnectionUnix leave together once the batch is dispatched
+(one write per connection). When C<intercept_errors> is off (and the class
+keeps the role's C<try>), the steps are called directly, without a
+closure per step.
+
 =head2 run_returns_to_caller
 
 When true and C<run> returns normally, the runner returns the exit code
