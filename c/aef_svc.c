@@ -176,7 +176,19 @@ int aef_svc_frame_put(aef_buf *b, const void *payload, size_t len)
 /* ------------------------------------------------------------------------ */
 /* datagrams */
 
+static int dgram_recv__(int fd, aef_buf *b, int probe_empty);
+
 int aef_svc_dgram_recv(int fd, aef_buf *b)
+{
+  return dgram_recv__(fd, b, 1);
+}
+
+int aef_svc_dgram_recv_more(int fd, aef_buf *b)
+{
+  return dgram_recv__(fd, b, 0);
+}
+
+static int dgram_recv__(int fd, aef_buf *b, int probe_empty)
 {
   int pending = 0;
   ssize_t k;
@@ -187,6 +199,8 @@ int aef_svc_dgram_recv(int fd, aef_buf *b)
     /* the size of the next datagram, as the kernel queued it */
     if (ioctl(fd, FIONREAD, &pending) < 0)
       return -errno;
+    if (pending == 0 && !probe_empty)
+      return -EAGAIN;
     if (pending == 0) {
       /* either nothing queued or an empty datagram: peek to tell */
       k = recv(fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
@@ -624,17 +638,22 @@ static void on_event__(evutil_socket_t fd, short what, void *arg)
    * together has been counted (a break would drop the others' counts) */
 }
 
-static void reap__(aef_svc_wait *w)
+/* reaps what exited; returns 0 when this process has no children at all
+ * (ECHILD), else 1 */
+static int reap__(aef_svc_wait *w)
 {
   while (w->nreaped < w->reaped_cap) {
     int st;
     pid_t p = waitpid(-1, &st, WNOHANG);
+    if (p < 0 && errno == ECHILD)
+      return 0;
     if (p <= 0)
       break;
     w->reaped[w->nreaped].pid = p;
     w->reaped[w->nreaped].status = st;
     w->nreaped++;
   }
+  return 1;
 }
 
 int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w)
@@ -642,7 +661,7 @@ int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w)
   size_t nev = w->nr + w->nw + w->nsig + (w->reap ? 1 : 0) + w->nwatch + 1, i, k = 0;
   struct event **ev = NULL;
   waiter__ *wt = NULL;
-  int *sigint = NULL, *pidfd = NULL, woke = 0, r = 0, chld = 0, fd;
+  int *sigint = NULL, *pidfd = NULL, woke = 0, r = 0, chld = 0, fd, kids = 0;
   struct timeval tv;
 
   w->nreaped = 0;
@@ -650,8 +669,10 @@ int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w)
   for (i = 0; i < w->nw; i++) w->wready[i] = 0;
   for (i = 0; i < w->nwatch; i++) w->gone[i] = 0;
 
+  /* without any child no SIGCHLD can come while we wait (children are
+   * only made by this process, which waits here): no handler then */
   if (w->reap)
-    reap__(w);
+    kids = reap__(w);
   if (w->nreaped)
     return (int)w->nreaped;
 
@@ -679,7 +700,7 @@ int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w)
     ADD__(w->wfds[i], EV_WRITE, &w->wready[i], 0);
   for (i = 0; i < w->nsig; i++)
     ADD__(w->sigs[i], EV_SIGNAL | EV_PERSIST, &sigint[i], 1);
-  if (w->reap)
+  if (w->reap && kids)
     ADD__(SIGCHLD, EV_SIGNAL | EV_PERSIST, &chld, 1);
   /* a watched pid wakes us through a pidfd where there are pidfds (it
    * turns readable when the process exits, zombie or not); elsewhere it is

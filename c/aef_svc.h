@@ -45,6 +45,12 @@ int aef_svc_frame_put(aef_buf *b, const void *payload, size_t len);
  * -errno on failure. */
 int aef_svc_dgram_recv(int fd, aef_buf *b);
 
+/* As aef_svc_dgram_recv, for the datagrams after the first of a batch:
+ * when the kernel reports nothing measurable queued it returns -EAGAIN at
+ * once instead of looking for an empty datagram (one stays queued, and
+ * the socket stays readable for the next aef_svc_dgram_recv). */
+int aef_svc_dgram_recv_more(int fd, aef_buf *b);
+
 /* An inotify descriptor (non-blocking, close-on-exec) watching directory
  * dir for entries renamed into it (how message files arrive) and, with
  * peers true, also for entries created or removed (peers joining and
@@ -118,8 +124,9 @@ void aef_svc_loop_free(aef_svc_loop *loop);
 
 /* Reaps exited children first (non-blocking, when w->reap; if any were
  * reaped, or a watched pid is already gone, it returns without waiting),
- * then waits as described. Signals in w->sigs and SIGCHLD are handled by
- * the loop only during the call; the previous dispositions are restored
+ * then waits as described. Signals in w->sigs and SIGCHLD (when the
+ * process has children: without any none can come) are handled by the
+ * loop only during the call; the previous dispositions are restored
  * before it returns. Returns the number of reasons it woke for (0 on
  * timeout) or -errno. */
 int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w);

@@ -177,7 +177,9 @@ aef_xs_svc_dgram_recv_all (pTHX_ int fd, AV *out)
   aef_buf_init (&b, AEF_SVC_DGRAM_MAX);
   for (;;)
     {
-      r = aef_svc_dgram_recv (fd, &b);
+      /* after the first, a batch ends when the kernel reports nothing
+       * queued (an empty datagram waits for the next batch) */
+      r = av_len (out) < 0 ? aef_svc_dgram_recv (fd, &b) : aef_svc_dgram_recv_more (fd, &b);
       if (r == -EINTR)
         continue;
       if (r == -EMSGSIZE)

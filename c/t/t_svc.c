@@ -131,6 +131,21 @@ static void test_dgram (void)
   is_int (aef_svc_dgram_recv (sv[1], &b), -EMSGSIZE, "dropped with EMSGSIZE");
   is_int (aef_svc_dgram_recv (sv[1], &b), -EAGAIN, "and consumed");
   aef_buf_free (&b);
+
+  /* the rest of a batch: an empty datagram ends it and waits for the next */
+  aef_buf_init (&b, AEF_SVC_DGRAM_MAX);
+  is_int (aef_svc_dgram_recv_more (sv[1], &b), -EAGAIN, "more: nothing queued");
+  ok (send (sv[0], "ab", 2, 0) == 2, "one sent");
+  ok (send (sv[0], "", 0, 0) == 0, "an empty one");
+  ok (send (sv[0], "c", 1, 0) == 1, "and another");
+  is_int (aef_svc_dgram_recv_more (sv[1], &b), 0, "more: received");
+  is_mem (aef_buf_ptr (&b), "ab", 2, "its content");
+  is_int (aef_svc_dgram_recv_more (sv[1], &b), -EAGAIN, "more: the empty one ends the batch");
+  is_int (aef_svc_dgram_recv (sv[1], &b), 0, "the next batch gets it");
+  is_int (aef_buf_size (&b), 0, "empty");
+  is_int (aef_svc_dgram_recv_more (sv[1], &b), 0, "then the last");
+  is_mem (aef_buf_ptr (&b), "c", 1, "content");
+  aef_buf_free (&b);
   close (sv[0]);
   close (sv[1]);
   free (data);
