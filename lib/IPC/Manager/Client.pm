@@ -468,6 +468,8 @@ sub _read_resume {
 
 sub pending_messages { 0 }
 sub ready_messages   { 0 }
+# messages a protocol took in already but get_messages did not return yet
+sub _buffered        { 0 }
 
 sub disconnect {
    my ($self, $handler) = @_;

@@ -40,8 +40,12 @@ sub _open_entry {
 sub have_handles_for_select { $_[0]->{_sock} ? 1 : 0 }
 sub handles_for_select      { $_[0]->{_sock} ? ($_[0]->{_sock}) : () }
 
+# datagrams taken in while a blocking send waited (see _send_message)
+sub _buffered { $_[0]->{_inbox} && @{ $_[0]->{_inbox} } ? 1 : 0 }
+
 sub ready_messages {
    my $self = shift;
+   return 1 if $self->_buffered;
    my $s = $self->{_sock} or return 0;
    my $rin = '';
    vec ($rin, fileno $s, 1) = 1;
@@ -51,8 +55,10 @@ sub ready_messages {
 sub _read_messages {
    my $self = shift;
    my $s = $self->{_sock} or return ();
+   my @raw = IPC::Manager::Core::dgram_recv_all ($s);
+   unshift @raw, @{ delete $self->{_inbox} } if $self->{_inbox};
    my @out;
-   for my $raw (IPC::Manager::Core::dgram_recv_all ($s)) {
+   for my $raw (@raw) {
       if (!defined $raw) { warn "UnixSocket: dropped a datagram too large to receive\n"; next }
       my $m = eval { $self->_decode ($raw) };
       if ($m) { push @out, $m } else { warn "UnixSocket: malformed message: $@" }
@@ -116,10 +122,16 @@ sub _send_message {
       push @{ $self->{_queue}{$peer} }, $data;
       return;
    }
+   # the peer's queue is full: wait until it takes more, and meanwhile
+   # take in what arrives for us (kept for get_messages), so that a peer
+   # answering what we sent never waits for us to read
+   my $s = $self->{_sock};
    until ($self->_send_raw ($peer, $data)) {
-      my $win = '';
+      my ($rin, $win) = ('', '');
       vec ($win, fileno $self->{_out}{$peer}[0], 1) = 1;
-      select (undef, $win, undef, 0.05);
+      vec ($rin, fileno $s, 1) = 1 if $s;
+      select ($rin, $win, undef, 0.05) > 0 or next;
+      push @{ $self->{_inbox} }, IPC::Manager::Core::dgram_recv_all ($s) if $s && vec ($rin, fileno $s, 1);
    }
    return;
 }

@@ -258,13 +258,15 @@ sub watch {
       my $left = ($self->{_LAST_INTERVAL} || 0) + $interval - Time::HiRes::time ();
       $timeout = $left if $left < $timeout;
       $timeout = 0 if $timeout < 0;
+      my $buffered = $client->_buffered;
+      $timeout = 0 if $buffered;
       my @pc = $client->handles_for_peer_change;
       my %pcfd = map { fileno ($_) => 1 } @pc;
       my @r = (($select ? $client->handles_for_select : ()), @pc);
       my @w = $client->have_writable_handles ? $client->writable_handles : ();
 
       my $res = $loop->wait (\@r, \@w, \@sigs, $watch, 1, $timeout);
-      my ($changed, $msgs) = (0, !$select);
+      my ($changed, $msgs) = (0, !$select || $buffered);
       for (@{ $res->{r} }) { if ($pcfd{ fileno $_ }) { $changed = 1 } else { $msgs = 1 } }
 
       if (%{ $res->{reaped} }) {

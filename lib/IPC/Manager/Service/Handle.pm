@@ -78,7 +78,7 @@ sub poll {
    my @msgs;
    while (1) {
       my $rin = $self->_rin ($client);
-      if (length $rin) {
+      if (length $rin && !$client->_buffered) {
          my $left = defined $deadline ? $deadline - Time::HiRes::time () : undef;
          $left = 0 if defined $left && $left < 0;
          my $n = select (my $rout = $rin, undef, undef, $left);
