@@ -115,11 +115,11 @@ for my $proto (qw(UnixSocket ConnectionUnix MessageFiles)) {
    is $h->sync_request (big => "ok", 10)->{response}, 2, "service unaffected";
 }
 
-# datagrams: two clients flooding each other with blocking sends; a
-# sender whose destination's queue is full takes in what arrives while it
-# waits, so neither waits for the other forever
-{
-   ipcm_default_protocol ('UnixSocket');
+# two clients flooding each other with blocking sends: a sender whose
+# destination is full takes in what arrives while it waits, so neither
+# waits for the other forever
+for my $proto (qw(UnixSocket ConnectionUnix)) {
+   ipcm_default_protocol ($proto);
    my $spawn = ipcm_spawn ();
    my $a = ipcm_connect (a => $spawn->info);
    my $n = 300;
@@ -127,24 +127,24 @@ for my $proto (qw(UnixSocket ConnectionUnix MessageFiles)) {
    if (!$child) {
       alarm 30;
       my $b = ipcm_connect (b => $spawn->info);
-      $b->send_message (a => { n => $_ }) for 1 .. $n;
+      $b->send_message (a => { n => $_, pad => "b" x 2000 }) for 1 .. $n;
       my $got = 0;
       $got += () = $b->get_messages until $got >= $n;
       POSIX::_exit ($got == $n ? 0 : 1);
    }
-   ok ((wait_for { defined $a->peer_exists ("b") } 20), "the other client is there");
+   ok ((wait_for { defined $a->peer_exists ("b") } 20), "$proto: the other client is there");
    my $got = eval {
       local $SIG{ALRM} = sub { die "stuck\n" };
       alarm 30;
-      $a->send_message (b => { n => $_ }) for 1 .. $n;
+      $a->send_message (b => { n => $_, pad => "a" x 2000 }) for 1 .. $n;
       my $got = 0;
       $got += () = $a->get_messages until $got >= $n;
       $got;
    };
    alarm 0;
-   is $got, $n, "every message of the other arrived, none waited forever" or diag $@;
-   is waitpid ($child, 0), $child, "the other finished";
-   is $?, 0, "having got all of ours";
+   is $got, $n, "$proto: every message of the other arrived, none waited forever" or diag $@;
+   is waitpid ($child, 0), $child, "$proto: the other finished";
+   is $?, 0, "$proto: having got all of ours";
    undef $a;
    undef $spawn;
 }

@@ -424,6 +424,7 @@ sub get_messages {
    my $self = shift;
    croak "Client used from wrong PID" unless $self->{pid} == IPC::Manager::Core::pid ();
    my @msgs = $self->_read_messages;
+   unshift @msgs, @{ delete $self->{_inbox} } if $self->{_inbox};
    push @msgs, $self->_read_resume if $self->{_resume};
    my $read = $self->{stats}{read};
    $read->{ $_->{from} }++ for @msgs;
@@ -468,8 +469,9 @@ sub _read_resume {
 
 sub pending_messages { 0 }
 sub ready_messages   { 0 }
-# messages a protocol took in already but get_messages did not return yet
-sub _buffered        { 0 }
+# messages taken in (while a blocking send waited) that get_messages did
+# not return yet
+sub _buffered        { $_[0]->{_inbox} && @{ $_[0]->{_inbox} } ? 1 : 0 }
 
 sub disconnect {
    my ($self, $handler) = @_;

@@ -53,6 +53,7 @@ sub handles_for_select {
 
 sub ready_messages {
    my $self = shift;
+   return 1 if $self->_buffered;
    my @fh = $self->handles_for_select or return 0;
    my $rin = '';
    vec ($rin, fileno $_, 1) = 1 for @fh;
@@ -170,13 +171,18 @@ sub _send_message {
       $self->_flush_or_drop ($conn);
       return;
    }
+   # while the connection is full, take in what arrives (kept for
+   # get_messages), so that a peer answering what we sent never waits for
+   # us to read
    while (1) {
       my $done = eval { $self->_flush ($conn) };
       if (!defined $done) { my $e = $@; $self->_drop ($conn); $e =~ s/\n\z//; croak $e }
       last if $done;
-      my $win = '';
+      my ($rin, $win) = ('', '');
       vec ($win, fileno $conn->{fh}, 1) = 1;
-      select (undef, $win, undef, 0.05);
+      vec ($rin, fileno $_, 1) = 1 for $self->handles_for_select;
+      my $n = select ($rin, $win, undef, 0.05);
+      push @{ $self->{_inbox} }, $self->_read_messages if $n > 0 && $rin =~ /[^\0]/;
    }
    return;
 }
@@ -265,7 +271,10 @@ frame decoder is in the C core. A malformed hello or frame is warned about
 frame missing peer id>, C<ConnectionUnix: malformed frame from 'PEER':
 ...>) and the service goes on; a frame announcing more than 256 MiB drops
 the connection. Inside a service, frames are queued per connection and
-written as the socket allows. There is no automatic reconnect.
+written as the socket allows (a batch of answers with one write). Outside
+a service a send to a full connection waits, and takes in the messages
+that arrive meanwhile (the next C<get_messages> returns them). There is
+no automatic reconnect.
 
 Errors: C<'PEER' is not a valid message recipient>, C<'PEER' is not
 listening>, C<no active connection to 'PEER' and peer is not listening>,

@@ -40,9 +40,6 @@ sub _open_entry {
 sub have_handles_for_select { $_[0]->{_sock} ? 1 : 0 }
 sub handles_for_select      { $_[0]->{_sock} ? ($_[0]->{_sock}) : () }
 
-# datagrams taken in while a blocking send waited (see _send_message)
-sub _buffered { $_[0]->{_inbox} && @{ $_[0]->{_inbox} } ? 1 : 0 }
-
 sub ready_messages {
    my $self = shift;
    return 1 if $self->_buffered;
@@ -55,10 +52,8 @@ sub ready_messages {
 sub _read_messages {
    my $self = shift;
    my $s = $self->{_sock} or return ();
-   my @raw = IPC::Manager::Core::dgram_recv_all ($s);
-   unshift @raw, @{ delete $self->{_inbox} } if $self->{_inbox};
    my @out;
-   for my $raw (@raw) {
+   for my $raw (IPC::Manager::Core::dgram_recv_all ($s)) {
       if (!defined $raw) { warn "UnixSocket: dropped a datagram too large to receive\n"; next }
       my $m = eval { $self->_decode ($raw) };
       if ($m) { push @out, $m } else { warn "UnixSocket: malformed message: $@" }
@@ -131,7 +126,7 @@ sub _send_message {
       vec ($win, fileno $self->{_out}{$peer}[0], 1) = 1;
       vec ($rin, fileno $s, 1) = 1 if $s;
       select ($rin, $win, undef, 0.05) > 0 or next;
-      push @{ $self->{_inbox} }, IPC::Manager::Core::dgram_recv_all ($s) if $s && vec ($rin, fileno $s, 1);
+      push @{ $self->{_inbox} }, $self->_read_messages if $s && vec ($rin, fileno $s, 1);
    }
    return;
 }
@@ -203,7 +198,10 @@ kernel queued); a message larger than the kernel lets a socket send fails
 with C<Cannot send message: Message too long>. Sockets to destinations are
 cached. Inside a service, a destination whose queue is full gets its
 messages queued and sent when it becomes writable; the loop never blocks
-on it.
+on it. Outside a service a send waits for such a destination, and takes
+in the messages that arrive meanwhile (the next C<get_messages> returns
+them): two clients sending to each other never wait for each other
+forever, and the answers to pipelined requests flow while they are sent.
 
 Errors: C<'NAME' is not a valid message recipient>, C<No peer specified>,
 C<Cannot create reader socket: ...>, C<Cannot connect to socket: ...>,
