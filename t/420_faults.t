@@ -92,7 +92,7 @@ for my $proto (qw(UnixSocket ConnectionUnix MessageFiles)) {
       my $sink = ipcm_connect (sink => $h->ipcm_info);
       wait_for { $h->sync_request (flood => 'check', 10)->{response} eq 'sink' };
       my $t = Time::HiRes::time ();
-      is $h->sync_request (flood => 'go', 10)->{response}, "sent", "$proto: answered while the sink is full";
+      is $h->sync_request (flood => 'go', 60)->{response}, "sent", "$proto: answered while the sink is full";
       is $h->sync_request (flood => 'check', 10)->{response}, "sink", "$proto: loop keeps running";
       my $n = 0;
       wait_for { $n += () = $sink->get_messages; $n >= 2000 } 30;
