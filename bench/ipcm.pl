@@ -18,6 +18,7 @@ use lib "$FindBin::Bin/lib", "$FindBin::Bin/../blib/lib", "$FindBin::Bin/../blib
 use Bench;
 use Getopt::Long ();
 use Time::HiRes ();
+use File::Temp ();
 use IPC::Manager qw(ipcm_service ipcm_default_protocol);
 
 my %opt = (rounds => 5, rt => 3000, pipe => 2000);
@@ -68,14 +69,26 @@ my $ready = Bench::limit ("svc_ready");
 my %bare = `$ready 30 $kb 0` =~ /^(\w+)=([\d.]+)$/mg;
 my %cow  = `$ready 30 $kb 250` =~ /^(\w+)=([\d.]+)$/mg;
 
+# MessageFiles' limit: the same round trip as message files in the temp
+# folder (where the buses live), with inotify wake-ups (Linux)
+my $frate;
+if ($^O eq 'linux') {
+   my $fp = Bench::limit ("filepingpong");
+   my $dir = File::Temp::tempdir ("aef-fpp-XXXXXX", TMPDIR => 1, CLEANUP => 1);
+   ($frate) = `$fp $dir 2000` =~ /rate=([\d.]+)/;
+}
+
 printf "load %s", `cat /proc/loadavg 2>/dev/null` || "?\n";
 printf "C socket ping-pong (bench/limits/pingpong.c): %d round trips/s\n", $rate;
+printf "C message-file ping-pong in the temp folder (bench/limits/filepingpong.c): %d round trips/s\n", $frate
+   if $frate;
 printf "C start-up floor (bench/limits/svc_ready.c, %d KB parent): fork + pidfile seen %.1f ms;"
      . " with 250 copy-on-write faults %.1f ms (%.0f us per fault)\n\n",
    $kb, $bare{ready_ms}, $cow{ready_ms}, $cow{cow_us};
 printf "%-15s %10s %14s %20s %12s\n", "protocol", "start-up", "round trips/s", "2000 pipelined req/s", "shutdown";
 for my $proto (qw(UnixSocket ConnectionUnix MessageFiles)) {
    my @m = measure ($proto);
-   printf "%-15s %7.1f ms %14d %20d %9.1f ms   (%.0f%% of ping-pong)\n", $proto, @m, 100 * $m[1] / $rate;
+   printf "%-15s %7.1f ms %14d %20d %9.1f ms   (%.0f%% of ping-pong%s)\n", $proto, @m, 100 * $m[1] / $rate,
+      $proto eq 'MessageFiles' && $frate ? sprintf (", %.0f%% of file ping-pong", 100 * $m[1] / $frate) : "";
    printf "%-15s %7s ms %14s %20s %9s ms\n", "  original", @{ $ORIG{$proto} };
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +13,11 @@
 #include <time.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <dirent.h>
+#include <limits.h>
 #include <event2/event.h>
 #ifdef __linux__
 #include <sys/inotify.h>
@@ -54,11 +58,71 @@ cleanup:
   return r;
 }
 
+/* ids draw from a pool of kernel random bytes refilled POOL__ bytes at a
+ * time (one system call per 32 ids instead of one per id). A forked child
+ * empties its copy of the pool (pthread_atfork), so parent and child never
+ * hand out the same bytes; without the fork hook there is no pool. */
+#define POOL__ 512
+static uint8_t pool__[POOL__];
+static size_t pool_left__;
+static int pool_state__; /* 0: hook not tried, 1: hooked, -1: no pool */
+static pthread_mutex_t pool_mu__ = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t pool_once__ = PTHREAD_ONCE_INIT;
+
+static void pool_prepare__(void) { pthread_mutex_lock(&pool_mu__); }
+static void pool_parent__(void) { pthread_mutex_unlock(&pool_mu__); }
+static pid_t pid__; /* aef_svc_getpid's, 0 when not known */
+
+static void pool_child__(void)
+{
+  pid__ = 0;
+  pool_left__ = 0;
+  memset(pool__, 0, sizeof pool__);
+  pthread_mutex_unlock(&pool_mu__);
+}
+
+static void pool_hook__(void)
+{
+  pool_state__ = pthread_atfork(pool_prepare__, pool_parent__, pool_child__) ? -1 : 1;
+}
+
+static int pooled_bytes__(uint8_t *p, size_t n)
+{
+  int r = 0;
+
+  pthread_once(&pool_once__, pool_hook__);
+  if (pool_state__ < 0 || n > POOL__)
+    return random_bytes__(p, n);
+  pthread_mutex_lock(&pool_mu__);
+  if (pool_left__ < n) {
+    r = random_bytes__(pool__, POOL__);
+    if (r)
+      goto cleanup;
+    pool_left__ = POOL__;
+  }
+  memcpy(p, pool__ + POOL__ - pool_left__, n);
+  memset(pool__ + POOL__ - pool_left__, 0, n); /* handed out once */
+  pool_left__ -= n;
+cleanup:
+  pthread_mutex_unlock(&pool_mu__);
+  return r;
+}
+
+pid_t aef_svc_getpid(void)
+{
+  pthread_once(&pool_once__, pool_hook__);
+  if (pool_state__ < 0)
+    return getpid();
+  if (!pid__)
+    pid__ = getpid();
+  return pid__;
+}
+
 int aef_svc_uuid(char out[37])
 {
   static const char hex[] = "0123456789ABCDEF";
   uint8_t b[16];
-  int r = random_bytes__(b, sizeof b), i, o = 0;
+  int r = pooled_bytes__(b, sizeof b), i, o = 0;
 
   if (r)
     return r;
@@ -114,7 +178,19 @@ int aef_svc_frame_put(aef_buf *b, const void *payload, size_t len)
 /* ------------------------------------------------------------------------ */
 /* datagrams */
 
+static int dgram_recv__(int fd, aef_buf *b, int probe_empty);
+
 int aef_svc_dgram_recv(int fd, aef_buf *b)
+{
+  return dgram_recv__(fd, b, 1);
+}
+
+int aef_svc_dgram_recv_more(int fd, aef_buf *b)
+{
+  return dgram_recv__(fd, b, 0);
+}
+
+static int dgram_recv__(int fd, aef_buf *b, int probe_empty)
 {
   int pending = 0;
   ssize_t k;
@@ -125,6 +201,8 @@ int aef_svc_dgram_recv(int fd, aef_buf *b)
     /* the size of the next datagram, as the kernel queued it */
     if (ioctl(fd, FIONREAD, &pending) < 0)
       return -errno;
+    if (pending == 0 && !probe_empty)
+      return -EAGAIN;
     if (pending == 0) {
       /* either nothing queued or an empty datagram: peek to tell */
       k = recv(fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
@@ -192,6 +270,11 @@ int aef_svc_watch_drain(int fd)
     ssize_t k = read(fd, buf, sizeof buf);
     if (k > 0) {
       n++;
+#ifdef __linux__
+      /* a read that left room for another whole event took them all */
+      if ((size_t)k + sizeof (struct inotify_event) + NAME_MAX + 1 <= sizeof buf)
+        return n;
+#endif
       continue;
     }
     if (k < 0 && errno == EINTR)
@@ -200,6 +283,185 @@ int aef_svc_watch_drain(int fd)
       return -errno;
     return n;
   }
+}
+
+/* ------------------------------------------------------------------------ */
+/* message files */
+
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+
+int aef_svc_file_put(const char *dir, const char *name, const void *data, size_t len, int *step)
+{
+  char pend[PATH_MAX], ready[PATH_MAX];
+  const uint8_t *p = data;
+  int fd = -1, r = 0, made = 0, n1, n2;
+
+  *step = 1;
+  n1 = snprintf(pend, sizeof pend, "%s/%s.pend", dir, name);
+  n2 = snprintf(ready, sizeof ready, "%s/%s.ready", dir, name);
+  if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof pend || (size_t)n2 >= sizeof ready) {
+    r = -ENAMETOOLONG;
+    goto cleanup;
+  }
+  fd = open(pend, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    r = -errno;
+    goto cleanup;
+  }
+  made = 1;
+  *step = 2;
+  while (len) {
+    ssize_t k = write(fd, p, len);
+    if (k < 0) {
+      if (errno == EINTR)
+        continue;
+      r = -errno;
+      goto cleanup;
+    }
+    p += k;
+    len -= (size_t)k;
+  }
+  if (close(fd) < 0) {
+    fd = -1;
+    r = -errno;
+    goto cleanup;
+  }
+  fd = -1;
+  *step = 3;
+#if defined(__linux__) && defined(RENAME_NOREPLACE)
+  if (renameat2(AT_FDCWD, pend, AT_FDCWD, ready, RENAME_NOREPLACE) == 0) {
+    made = 0;
+    goto cleanup;
+  }
+  if (errno != EINVAL && errno != ENOSYS) {
+    r = -errno;
+    goto cleanup;
+  }
+#endif
+  /* no atomic no-replace rename here: look, then rename */
+  {
+    struct stat st;
+    if (lstat(ready, &st) == 0) {
+      r = -EEXIST;
+      goto cleanup;
+    }
+  }
+  if (rename(pend, ready) < 0) {
+    r = -errno;
+    goto cleanup;
+  }
+  made = 0;
+
+cleanup:
+  if (fd >= 0)
+    close(fd);
+  if (made)
+    unlink(pend);
+  return r;
+}
+
+static int cmp_names__(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* reads the regular file at path whole into b (emptied first), up to its
+ * bound: 0 or -errno */
+static int slurp__(const char *path, aef_buf *b)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+
+  aef_buf_consume(b, aef_buf_size(b));
+  if (fd < 0)
+    return -errno;
+  for (;;) {
+    size_t want = 65536, room = b->max - aef_buf_size(b);
+    ssize_t k;
+
+    if (room == 0)
+      break; /* at the bound: what fits is given */
+    if (want > room)
+      want = room;
+    r = aef_buf_reserve(b, want);
+    if (r)
+      break;
+    k = read(fd, b->data + b->len, want);
+    if (k < 0) {
+      if (errno == EINTR)
+        continue;
+      r = -errno;
+      break;
+    }
+    b->len += (size_t)k;
+    /* a message file is complete before it is renamed in: a short read is
+     * its end */
+    if ((size_t)k < want)
+      break;
+  }
+  close(fd);
+  return r;
+}
+
+int aef_svc_files_take(const char *dir, const char *suffix, aef_svc_file_cb cb, void *arg)
+{
+  DIR *d = NULL;
+  struct dirent *e;
+  char **names = NULL, path[PATH_MAX];
+  size_t n = 0, cap = 0, i, sl = strlen(suffix);
+  aef_buf b;
+  int r = 0, given = 0;
+
+  aef_buf_init(&b, AEF_SVC_FILE_MAX);
+  d = opendir(dir);
+  if (!d) {
+    r = -errno;
+    goto cleanup;
+  }
+  while ((e = readdir(d))) {
+    size_t l = strlen(e->d_name);
+    if (l < sl || memcmp(e->d_name + l - sl, suffix, sl))
+      continue;
+    if (n == cap) {
+      size_t nc = cap ? 2 * cap : 16;
+      char **nn = realloc(names, nc * sizeof *nn);
+      if (!nn) {
+        r = -ENOMEM;
+        goto cleanup;
+      }
+      names = nn;
+      cap = nc;
+    }
+    names[n] = strdup(e->d_name);
+    if (!names[n]) {
+      r = -ENOMEM;
+      goto cleanup;
+    }
+    n++;
+  }
+  if (n > 1)
+    qsort(names, n, sizeof *names, cmp_names__);
+  for (i = 0; i < n; i++) {
+    int k = snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    if (k < 0 || (size_t)k >= sizeof path)
+      continue;
+    if (slurp__(path, &b))
+      continue;
+    unlink(path);
+    cb(arg, names[i], aef_buf_size(&b) ? aef_buf_ptr(&b) : (const uint8_t *)"", aef_buf_size(&b));
+    given++;
+  }
+  r = given;
+
+cleanup:
+  if (d)
+    closedir(d);
+  for (i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+  aef_buf_free(&b);
+  return r;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -289,18 +551,35 @@ long aef_svc_pidfile_wait(const char *pidfile, int wfd, long timeout_ms)
 /* ------------------------------------------------------------------------ */
 /* the wait step */
 
+/* pidfds of watched pids are kept open from one wait to the next (their
+ * event is added per wait, like the others): npid entries of pids/pidfds */
 struct aef_svc_loop {
   struct event_base *base;
   pid_t owner;
+  pid_t *pids;
+  int *pidfds;
+  size_t npid, cappid;
 };
 
 int aef_svc_loop_new(aef_svc_loop **out)
 {
   aef_svc_loop *l = calloc(1, sizeof *l);
+  struct event_config *cfg;
 
   if (!l)
     return -ENOMEM;
-  l->base = event_base_new();
+  /* each wait adds its events and removes them before it returns (the
+   * descriptors are the caller's, which may close and reuse them between
+   * waits): with epoll that is two epoll_ctl calls per descriptor and
+   * wait, with poll(2) none; a service waits on a handful of descriptors */
+  cfg = event_config_new();
+  if (cfg) {
+    event_config_avoid_method(cfg, "epoll");
+    l->base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+  }
+  if (!l->base)
+    l->base = event_base_new();
   if (!l->base) {
     free(l);
     return -ENOMEM;
@@ -312,13 +591,82 @@ int aef_svc_loop_new(aef_svc_loop **out)
 
 void aef_svc_loop_free(aef_svc_loop *loop)
 {
+  size_t i;
+
   if (!loop)
     return;
   if (loop->owner == getpid())
     event_base_free(loop->base);
   /* in a forked child the base's descriptors are inherited copies: leave
-   * the parent's kernel state alone and only drop the memory we can */
+   * the parent's kernel state alone and only drop the memory we can (the
+   * pidfds are no registrations, only descriptors: ours to close) */
+  for (i = 0; i < loop->npid; i++)
+    close(loop->pidfds[i]);
+  free(loop->pids);
+  free(loop->pidfds);
   free(loop);
+}
+
+/* the cached pidfd of pid (opened now if it is not cached): the
+ * descriptor, -ESRCH when the process is gone, other -errno when there is
+ * no pidfd for it (the caller falls back to looking at the process) */
+static int pidfd__(aef_svc_loop *loop, pid_t pid)
+{
+#if defined(__linux__) && defined(SYS_pidfd_open)
+  size_t i;
+  int fd;
+
+  for (i = 0; i < loop->npid; i++)
+    if (loop->pids[i] == pid)
+      return loop->pidfds[i];
+  if (loop->npid == loop->cappid) {
+    size_t cap = loop->cappid ? 2 * loop->cappid : 4;
+    pid_t *np = realloc(loop->pids, cap * sizeof *np);
+    int *nf;
+
+    if (!np)
+      return -ENOMEM;
+    loop->pids = np;
+    nf = realloc(loop->pidfds, cap * sizeof *nf);
+    if (!nf)
+      return -ENOMEM;
+    loop->pidfds = nf;
+    loop->cappid = cap;
+  }
+  /* pidfd_open sets close-on-exec on the new descriptor itself */
+  fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0)
+    return -errno;
+  loop->pids[loop->npid] = pid;
+  loop->pidfds[loop->npid] = fd;
+  loop->npid++;
+  return fd;
+#else
+  (void)loop; (void)pid;
+  return -ENOSYS;
+#endif
+}
+
+/* closes the cached pidfds of pids no longer watched, or gone (a pid may
+ * be reused by a new process, which a new pidfd must follow) */
+static void pidfd_prune__(aef_svc_loop *loop, const aef_svc_wait *w)
+{
+  size_t i = 0, j;
+
+  while (i < loop->npid) {
+    int keep = 0;
+    for (j = 0; j < w->nwatch; j++)
+      if (w->watch[j] == loop->pids[i])
+        keep = !w->gone[j];
+    if (keep) {
+      i++;
+      continue;
+    }
+    close(loop->pidfds[i]);
+    loop->npid--;
+    loop->pids[i] = loop->pids[loop->npid];
+    loop->pidfds[i] = loop->pidfds[loop->npid];
+  }
 }
 
 typedef struct waiter__ {
@@ -344,17 +692,22 @@ static void on_event__(evutil_socket_t fd, short what, void *arg)
    * together has been counted (a break would drop the others' counts) */
 }
 
-static void reap__(aef_svc_wait *w)
+/* reaps what exited; returns 0 when this process has no children at all
+ * (ECHILD), else 1 */
+static int reap__(aef_svc_wait *w)
 {
   while (w->nreaped < w->reaped_cap) {
     int st;
     pid_t p = waitpid(-1, &st, WNOHANG);
+    if (p < 0 && errno == ECHILD)
+      return 0;
     if (p <= 0)
       break;
     w->reaped[w->nreaped].pid = p;
     w->reaped[w->nreaped].status = st;
     w->nreaped++;
   }
+  return 1;
 }
 
 int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w)
@@ -362,7 +715,7 @@ int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w)
   size_t nev = w->nr + w->nw + w->nsig + (w->reap ? 1 : 0) + w->nwatch + 1, i, k = 0;
   struct event **ev = NULL;
   waiter__ *wt = NULL;
-  int *sigint = NULL, *pidfd = NULL, woke = 0, r = 0, chld = 0;
+  int *sigint = NULL, *pidfd = NULL, woke = 0, r = 0, chld = 0, fd, kids = 0;
   struct timeval tv;
 
   w->nreaped = 0;
@@ -370,8 +723,10 @@ int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w)
   for (i = 0; i < w->nw; i++) w->wready[i] = 0;
   for (i = 0; i < w->nwatch; i++) w->gone[i] = 0;
 
+  /* without any child no SIGCHLD can come while we wait (children are
+   * only made by this process, which waits here): no handler then */
   if (w->reap)
-    reap__(w);
+    kids = reap__(w);
   if (w->nreaped)
     return (int)w->nreaped;
 
@@ -399,24 +754,22 @@ int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w)
     ADD__(w->wfds[i], EV_WRITE, &w->wready[i], 0);
   for (i = 0; i < w->nsig; i++)
     ADD__(w->sigs[i], EV_SIGNAL | EV_PERSIST, &sigint[i], 1);
-  if (w->reap)
+  if (w->reap && kids)
     ADD__(SIGCHLD, EV_SIGNAL | EV_PERSIST, &chld, 1);
   /* a watched pid wakes us through a pidfd where there are pidfds (it
    * turns readable when the process exits, zombie or not); elsewhere it is
    * looked at before and after the wait */
   for (i = 0; i < w->nwatch; i++) {
-#if defined(__linux__) && defined(SYS_pidfd_open)
-    pidfd[i] = (int)syscall(SYS_pidfd_open, w->watch[i], 0);
-    if (pidfd[i] >= 0) {
-      fcntl(pidfd[i], F_SETFD, FD_CLOEXEC);
-      ADD__(pidfd[i], EV_READ, &w->gone[i], 0);
+    fd = pidfd__(loop, w->watch[i]);
+    if (fd >= 0) {
+      pidfd[i] = fd;
+      ADD__(fd, EV_READ, &w->gone[i], 0);
       continue;
     }
-    if (errno == ESRCH) {
+    if (fd == -ESRCH) {
       w->gone[i] = 1;
       continue;
     }
-#endif
     if (!aef_svc_pid_alive(w->watch[i]))
       w->gone[i] = 1;
   }
@@ -443,14 +796,17 @@ int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w)
     if (event_base_loop(loop->base, EVLOOP_ONCE) < 0)
       r = -EIO;
   /* a signal caught after the wake-up, while the callbacks ran, is only
-   * noted in libevent's signal pipe: collect it before the handlers go */
-  if (!r && (w->nsig || w->reap))
+   * noted in libevent's signal pipe: collect it before the handlers go
+   * (a SIGCHLD missed so is no loss: the next wait reaps first) */
+  if (!r && w->nsig)
     if (event_base_loop(loop->base, EVLOOP_NONBLOCK) < 0)
       r = -EIO;
 
   for (i = 0; i < w->nsig; i++)
     w->sigcount[i] += (unsigned)sigint[i];
-  if (w->reap)
+  /* children that exited while we waited sent SIGCHLD (the ones before
+   * were reaped above) */
+  if (w->reap && chld)
     reap__(w);
   for (i = 0; i < w->nwatch; i++)
     if (pidfd[i] < 0 && !aef_svc_pid_alive(w->watch[i]))
@@ -468,9 +824,7 @@ cleanup:
     if (ev[i])
       event_free(ev[i]);
   if (pidfd)
-    for (i = 0; i < w->nwatch; i++)
-      if (pidfd[i] >= 0)
-        close(pidfd[i]);
+    pidfd_prune__(loop, w);
   free(ev);
   free(wt);
   free(sigint);

@@ -21,6 +21,11 @@
  * bytes come from getrandom(2) (or /dev/urandom where it is missing). */
 int aef_svc_uuid(char out[37]);
 
+/* This process's id, as getpid(2), without a system call once known (a
+ * forked child forgets it through the same fork hook as the id pool;
+ * without the hook it is getpid). */
+pid_t aef_svc_getpid(void);
+
 /* ConnectionUnix framing: a 4-byte big-endian length, then that many bytes.
  * Looks at the len bytes at p: returns 1 and sets *payload_len when a whole
  * frame is there (it occupies 4 + *payload_len bytes), 0 when more bytes
@@ -40,6 +45,12 @@ int aef_svc_frame_put(aef_buf *b, const void *payload, size_t len);
  * -errno on failure. */
 int aef_svc_dgram_recv(int fd, aef_buf *b);
 
+/* As aef_svc_dgram_recv, for the datagrams after the first of a batch:
+ * when the kernel reports nothing measurable queued it returns -EAGAIN at
+ * once instead of looking for an empty datagram (one stays queued, and
+ * the socket stays readable for the next aef_svc_dgram_recv). */
+int aef_svc_dgram_recv_more(int fd, aef_buf *b);
+
 /* An inotify descriptor (non-blocking, close-on-exec) watching directory
  * dir for entries renamed into it (how message files arrive) and, with
  * peers true, also for entries created or removed (peers joining and
@@ -50,6 +61,31 @@ int aef_svc_watch_open(const char *dir, int peers);
 /* Reads and discards every queued event of a watch descriptor. Returns the
  * number of events read or -errno. */
 int aef_svc_watch_drain(int fd);
+
+/* Largest message file aef_svc_files_take reads. */
+#define AEF_SVC_FILE_MAX (256u * 1024u * 1024u)
+
+/* MessageFiles: writes len bytes of data to dir/NAME.pend (created, never
+ * replaced) and renames it to dir/NAME.ready, which must not exist yet:
+ * readers see all or nothing. 0, or -errno with *step telling what
+ * failed: 1 creating the .pend file (-EEXIST: it exists), 2 writing it, 3
+ * renaming it (-EEXIST: the .ready file exists). A failed step leaves no
+ * .pend file of ours behind (step 1 leaves the existing one alone).
+ * -ENAMETOOLONG when a path would exceed PATH_MAX (*step 1). */
+int aef_svc_file_put(const char *dir, const char *name, const void *data, size_t len, int *step);
+
+/* Called by aef_svc_files_take per file: its name (without the directory)
+ * and contents, valid during the call only. */
+typedef void (*aef_svc_file_cb)(void *arg, const char *name, const uint8_t *data, size_t len);
+
+/* MessageFiles: takes the messages of directory dir: every entry whose
+ * name ends in suffix, in name order, read whole
+ * (up to AEF_SVC_FILE_MAX bytes; a larger one is given truncated, len
+ * AEF_SVC_FILE_MAX) and removed, then given to cb. A file that vanished
+ * or cannot be read is skipped (and left alone when it cannot be
+ * opened). Returns the number given to cb, or -errno when dir cannot be
+ * read. */
+int aef_svc_files_take(const char *dir, const char *suffix, aef_svc_file_cb cb, void *arg);
 
 /* 1 if pid is a process that can still run (signal 0 reaches it, or EPERM)
  * and is not a zombie (judged from /proc without reaping it), else 0. */
@@ -103,8 +139,9 @@ void aef_svc_loop_free(aef_svc_loop *loop);
 
 /* Reaps exited children first (non-blocking, when w->reap; if any were
  * reaped, or a watched pid is already gone, it returns without waiting),
- * then waits as described. Signals in w->sigs and SIGCHLD are handled by
- * the loop only during the call; the previous dispositions are restored
+ * then waits as described. Signals in w->sigs and SIGCHLD (when the
+ * process has children: without any none can come) are handled by the
+ * loop only during the call; the previous dispositions are restored
  * before it returns. Returns the number of reasons it woke for (0 on
  * timeout) or -errno. */
 int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w);

@@ -96,7 +96,7 @@ for my $proto (qw(UnixSocket ConnectionUnix MessageFiles)) {
       my $sink = ipcm_connect (sink => $h->ipcm_info);
       wait_for { $h->sync_request (flood => 'check', 10)->{response} eq 'sink' };
       my $t = Time::HiRes::time ();
-      is $h->sync_request (flood => 'go', 10)->{response}, "sent", "$proto: answered while the sink is full";
+      is $h->sync_request (flood => 'go', 60)->{response}, "sent", "$proto: answered while the sink is full";
       is $h->sync_request (flood => 'check', 10)->{response}, "sink", "$proto: loop keeps running";
       my $n = 0;
       wait_for { $n += () = $sink->get_messages; $n >= $count } 30;
@@ -117,6 +117,40 @@ for my $proto (qw(UnixSocket ConnectionUnix MessageFiles)) {
    if ($r) { is $r->{response}, 4 * 1024 * 1024, "4 MiB request arrives whole" }
    else    { like $@, qr/^Cannot send message: Message too long/, "4 MiB datagram refused with the kernel's reason" }
    is $h->sync_request (big => "ok", 10)->{response}, 2, "service unaffected";
+}
+
+# two clients flooding each other with blocking sends: a sender whose
+# destination is full takes in what arrives while it waits, so neither
+# waits for the other forever
+for my $proto (qw(UnixSocket ConnectionUnix)) {
+   ipcm_default_protocol ($proto);
+   my $spawn = ipcm_spawn ();
+   my $a = ipcm_connect (a => $spawn->info);
+   my $n = 300;
+   my $child = fork;
+   if (!$child) {
+      alarm 30;
+      my $b = ipcm_connect (b => $spawn->info);
+      $b->send_message (a => { n => $_, pad => "b" x 2000 }) for 1 .. $n;
+      my $got = 0;
+      $got += () = $b->get_messages until $got >= $n;
+      POSIX::_exit ($got == $n ? 0 : 1);
+   }
+   ok ((wait_for { defined $a->peer_exists ("b") } 20), "$proto: the other client is there");
+   my $got = eval {
+      local $SIG{ALRM} = sub { die "stuck\n" };
+      alarm 30;
+      $a->send_message (b => { n => $_, pad => "a" x 2000 }) for 1 .. $n;
+      my $got = 0;
+      $got += () = $a->get_messages until $got >= $n;
+      $got;
+   };
+   alarm 0;
+   is $got, $n, "$proto: every message of the other arrived, none waited forever" or diag $@;
+   is waitpid ($child, 0), $child, "$proto: the other finished";
+   is $?, 0, "$proto: having got all of ours";
+   undef $a;
+   undef $spawn;
 }
 
 # when the owner is killed, the services (nested ones too) stop and the

@@ -168,6 +168,62 @@ aef_xs_svc_dgram_recv (pTHX_ int fd)
   return out;
 }
 
+void
+aef_xs_svc_dgram_recv_all (pTHX_ int fd, AV *out)
+{
+  aef_buf b;
+  int r;
+
+  aef_buf_init (&b, AEF_SVC_DGRAM_MAX);
+  for (;;)
+    {
+      /* after the first, a batch ends when the kernel reports nothing
+       * queued (an empty datagram waits for the next batch) */
+      r = av_len (out) < 0 ? aef_svc_dgram_recv (fd, &b) : aef_svc_dgram_recv_more (fd, &b);
+      if (r == -EINTR)
+        continue;
+      if (r == -EMSGSIZE)
+        av_push (out, newSV (0));
+      else if (r)
+        break;
+      else
+        av_push (out, newSVpvn (aef_buf_size (&b) ? (const char *)aef_buf_ptr (&b) : "", aef_buf_size (&b)));
+    }
+  aef_buf_free (&b);
+}
+
+typedef struct aef_xs_svc_take__ {
+#ifdef PERL_IMPLICIT_CONTEXT
+  PerlInterpreter *my_perl;
+#endif
+  AV *out;
+} aef_xs_svc_take__;
+
+/* only pushes new SVs: nothing here can croak into the C core's frames */
+static void
+aef_xs_svc_take_cb__ (void *arg, const char *name, const uint8_t *data, size_t len)
+{
+  aef_xs_svc_take__ *t = arg;
+#ifdef PERL_IMPLICIT_CONTEXT
+  dTHXa (t->my_perl);
+#endif
+
+  av_push (t->out, newSVpv (name, 0));
+  av_push (t->out, newSVpvn ((const char *)data, len));
+}
+
+int
+aef_xs_svc_files_take (pTHX_ const char *dir, const char *suffix, AV *out)
+{
+  aef_xs_svc_take__ t;
+
+#ifdef PERL_IMPLICIT_CONTEXT
+  t.my_perl = aTHX;
+#endif
+  t.out = out;
+  return aef_svc_files_take (dir, suffix, aef_xs_svc_take_cb__, &t);
+}
+
 AV *
 aef_xs_svc_frames (pTHX_ SV *buf, int *too_large)
 {

@@ -32,6 +32,16 @@ SV *aef_xs_svc_wait (pTHX_ aef_svc_loop *loop, AV *rfds, AV *wfds, AV *sigs,
  * none is queued, EMSGSIZE when it was dropped for being too large). */
 SV *aef_xs_svc_dgram_recv (pTHX_ int fd);
 
+/* Every datagram queued on a socket, whole and in order, pushed on out
+ * (new SVs); one too large to receive is dropped and pushed as undef.
+ * Stops when none is left (EAGAIN) or on another error. */
+void aef_xs_svc_dgram_recv_all (pTHX_ int fd, AV *out);
+
+/* Every message file of dir ending in suffix, taken (see
+ * aef_svc_files_take): pushed on out as name, contents pairs. -errno when
+ * dir cannot be read, else the number of files. */
+int aef_xs_svc_files_take (pTHX_ const char *dir, const char *suffix, AV *out);
+
 /* Complete frames at the front of buf (removed from it): returns a mortal
  * AV of their payloads; *too_large is set when the next frame announces
  * more than AEF_SVC_FRAME_MAX bytes (the stream cannot be resynchronised).

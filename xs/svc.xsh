@@ -1,6 +1,8 @@
 # Services glue (XSUBs only; the code is in xs/svc.c, see xs/svc.h):
 #
 #   $uuid = IPC::Manager::Core::uuid          random version 4 UUID
+#   $pid = IPC::Manager::Core::pid            this process's id, as $$, but
+#                                             without a system call
 #   $bool = IPC::Manager::Core::pid_alive ($pid)
 #                                             running and not a zombie
 #   $fd = IPC::Manager::Core::watch_open ($dir, $peers)
@@ -11,6 +13,14 @@
 #                                             timeout, undef + $! on error
 #   $bytes = IPC::Manager::Core::dgram_recv ($fh_or_fd)
 #                                             whole datagram, undef + $!
+#   @bytes = IPC::Manager::Core::dgram_recv_all ($fh_or_fd)
+#                                             every queued datagram, undef
+#                                             for one dropped as too large
+#   $step = IPC::Manager::Core::file_put ($dir, $name, $bytes)
+#                                             0, or the failed step with $!
+#   @name_bytes = IPC::Manager::Core::files_take ($dir, $suffix)
+#                                             the files taken, () + $! when
+#                                             the folder cannot be read
 #   @payloads = IPC::Manager::Core::frames ($buffer)
 #                                             complete frames, removed from
 #                                             $buffer; a final undef when the
@@ -35,6 +45,13 @@ uuid ()
     croak ("IPC::Manager::Core::uuid: no random bytes: %s", strerror (-r));
   RETVAL = newSVpvn (buf, 36);
 }
+  OUTPUT:
+    RETVAL
+
+IV
+pid ()
+  CODE:
+    RETVAL = (IV)aef_svc_getpid ();
   OUTPUT:
     RETVAL
 
@@ -93,6 +110,51 @@ dgram_recv (SV *fh)
     RETVAL = aef_xs_svc_dgram_recv (aTHX_ aef_xs_fd (aTHX_ fh, "socket"));
   OUTPUT:
     RETVAL
+
+void
+dgram_recv_all (SV *fh)
+  PPCODE:
+{
+  AV *av = (AV *)sv_2mortal ((SV *)newAV ());
+  SSize_t i, n;
+
+  aef_xs_svc_dgram_recv_all (aTHX_ aef_xs_fd (aTHX_ fh, "socket"), av);
+  n = av_len (av) + 1;
+  EXTEND (SP, n);
+  for (i = 0; i < n; i++)
+    PUSHs (*av_fetch (av, i, 0));
+}
+
+int
+file_put (const char *dir, const char *name, SV *data)
+  CODE:
+{
+  STRLEN len;
+  const char *p = SvPVbyte (data, len);
+  int step = 0, r = aef_svc_file_put (dir, name, p, len, &step);
+
+  if (r)
+    errno = -r;
+  RETVAL = r ? step : 0;
+}
+  OUTPUT:
+    RETVAL
+
+void
+files_take (const char *dir, const char *suffix)
+  PPCODE:
+{
+  AV *av = (AV *)sv_2mortal ((SV *)newAV ());
+  SSize_t i, n;
+  int r = aef_xs_svc_files_take (aTHX_ dir, suffix, av);
+
+  if (r < 0)
+    errno = -r;
+  n = av_len (av) + 1;
+  EXTEND (SP, n);
+  for (i = 0; i < n; i++)
+    PUSHs (*av_fetch (av, i, 0));
+}
 
 void
 frames (SV *buf)

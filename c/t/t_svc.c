@@ -1,6 +1,7 @@
 /* Unit tests of c/aef_svc.c: ids, framing, datagrams, watches, liveness,
  * the libevent wait step. */
 #include "tap.h"
+#include "util.h"
 #include "../aef_svc.h"
 
 #include <errno.h>
@@ -29,6 +30,47 @@ static void test_uuid (void)
   ok (a[14] == '4', "version 4");
   ok (strchr ("89AB", a[19]) != NULL, "RFC 4122 variant");
 }
+
+/* ids come from a pool of random bytes: many in a row differ, and a
+ * forked child does not hand out the parent's next bytes */
+static void test_uuid_pool (void)
+{
+  char ids[100][37], mine[37], theirs[37];
+  int i, j, distinct = 1, fds[2];
+  pid_t pid;
+
+  for (i = 0; i < 100; i++)
+    aef_svc_uuid (ids[i]);
+  for (i = 0; i < 100; i++)
+    for (j = i + 1; j < 100; j++)
+      if (!strcmp (ids[i], ids[j]))
+        distinct = 0;
+  ok (distinct, "100 ids in a row (pool refilled) all differ");
+  ok (pipe (fds) == 0, "pipe");
+  pid = fork ();
+  if (!pid) {
+    char c[37];
+    aef_svc_uuid (c);
+    _exit (write (fds[1], c, 37) == 37 ? 0 : 1);
+  }
+  aef_svc_uuid (mine);
+  ok (read (fds[0], theirs, 37) == 37, "child's id");
+  ok (strcmp (mine, theirs) != 0, "parent and child draw different ids after a fork");
+  waitpid (pid, NULL, 0);
+  is_int (aef_svc_getpid (), getpid (), "our pid");
+  pid = fork ();
+  if (!pid)
+    _exit (aef_svc_getpid () == getpid () ? 0 : 1);
+  {
+    int st = -1;
+    waitpid (pid, &st, 0);
+    ok (WIFEXITED (st) && WEXITSTATUS (st) == 0, "a forked child's own pid, not the parent's");
+  }
+  waitpid (pid, NULL, 0);
+  close (fds[0]);
+  close (fds[1]);
+}
+
 
 static void test_frames (void)
 {
@@ -89,6 +131,21 @@ static void test_dgram (void)
   is_int (aef_svc_dgram_recv (sv[1], &b), -EMSGSIZE, "dropped with EMSGSIZE");
   is_int (aef_svc_dgram_recv (sv[1], &b), -EAGAIN, "and consumed");
   aef_buf_free (&b);
+
+  /* the rest of a batch: an empty datagram ends it and waits for the next */
+  aef_buf_init (&b, AEF_SVC_DGRAM_MAX);
+  is_int (aef_svc_dgram_recv_more (sv[1], &b), -EAGAIN, "more: nothing queued");
+  ok (send (sv[0], "ab", 2, 0) == 2, "one sent");
+  ok (send (sv[0], "", 0, 0) == 0, "an empty one");
+  ok (send (sv[0], "c", 1, 0) == 1, "and another");
+  is_int (aef_svc_dgram_recv_more (sv[1], &b), 0, "more: received");
+  is_mem (aef_buf_ptr (&b), "ab", 2, "its content");
+  is_int (aef_svc_dgram_recv_more (sv[1], &b), -EAGAIN, "more: the empty one ends the batch");
+  is_int (aef_svc_dgram_recv (sv[1], &b), 0, "the next batch gets it");
+  is_int (aef_buf_size (&b), 0, "empty");
+  is_int (aef_svc_dgram_recv_more (sv[1], &b), 0, "then the last");
+  is_mem (aef_buf_ptr (&b), "c", 1, "content");
+  aef_buf_free (&b);
   close (sv[0]);
   close (sv[1]);
   free (data);
@@ -122,6 +179,92 @@ static void test_watch (void)
   rmdir (dir);
   close (fd);
   ok (aef_svc_watch_open ("/nonexistent/dir", 0) < 0, "missing directory");
+}
+
+typedef struct taken {
+  int n;
+  char names[4][64];
+  char data[4][64];
+  size_t len[4];
+} taken;
+
+static void take_cb (void *arg, const char *name, const uint8_t *data, size_t len)
+{
+  taken *t = arg;
+
+  if (t->n < 4) {
+    snprintf (t->names[t->n], 64, "%s", name);
+    memcpy (t->data[t->n], data, len < 63 ? len : 63);
+    t->data[t->n][len < 63 ? len : 63] = 0;
+    t->len[t->n] = len;
+  }
+  t->n++;
+}
+
+static void test_files (void)
+{
+  char dir[] = "/tmp/t_svc_XXXXXX", path[128], big[PATH_MAX + 10];
+  int step = 0, fd;
+  taken t;
+  struct stat st;
+
+  ok (mkdtemp (dir) != NULL, "tempdir");
+  is_int (aef_svc_file_put (dir, "b", "second", 6, &step), 0, "put b");
+  is_int (aef_svc_file_put (dir, "a", "first", 5, &step), 0, "put a");
+  is_int (aef_svc_file_put (dir, "e", "", 0, &step), 0, "put an empty one");
+  snprintf (path, sizeof path, "%s/a.pend", dir);
+  ok (stat (path, &st) < 0, "no .pend left");
+  snprintf (path, sizeof path, "%s/a.ready", dir);
+  ok (stat (path, &st) == 0 && st.st_size == 5, "a.ready holds it");
+
+  is_int (aef_svc_file_put (dir, "a", "again", 5, &step), -EEXIST, "an existing .ready is not replaced");
+  is_int (step, 3, "at the rename");
+  snprintf (path, sizeof path, "%s/a.pend", dir);
+  ok (stat (path, &st) < 0, "and the .pend is gone again");
+  fd = open (path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+  close (fd);
+  is_int (aef_svc_file_put (dir, "a", "x", 1, &step), -EEXIST, "an existing .pend");
+  is_int (step, 1, "at the creation");
+  ok (stat (path, &st) == 0, "is left alone");
+  unlink (path);
+  is_int (aef_svc_file_put ("/nonexistent/dir", "a", "x", 1, &step), -ENOENT, "missing folder");
+  is_int (step, 1, "at the creation");
+  memset (big, 'x', sizeof big - 1);
+  big[sizeof big - 1] = 0;
+  is_int (aef_svc_file_put (dir, big, "x", 1, &step), -ENAMETOOLONG, "name too long");
+
+  /* something that is not a message: left alone */
+  snprintf (path, sizeof path, "%s/c.pend", dir);
+  close (open (path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take (dir, ".ready", take_cb, &t), 3, "three taken");
+  is_int (t.n, 3, "three given");
+  ok (!strcmp (t.names[0], "a.ready") && !strcmp (t.names[1], "b.ready") && !strcmp (t.names[2], "e.ready"),
+      "in name order");
+  ok (!strcmp (t.data[0], "first") && t.len[0] == 5, "contents of a");
+  ok (!strcmp (t.data[1], "second") && t.len[1] == 6, "contents of b");
+  is_int (t.len[2], 0, "the empty one");
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take (dir, ".ready", take_cb, &t), 0, "removed: none the next time");
+  ok (stat (path, &st) == 0, "c.pend still there");
+  unlink (path);
+  is_int (aef_svc_files_take ("/nonexistent/dir", ".ready", take_cb, &t), -ENOENT, "missing folder");
+
+  /* a file larger than one read */
+  {
+    size_t n = 200000, i;
+    char *d = malloc (n);
+    size_t got = 0;
+    for (i = 0; i < n; i++)
+      d[i] = (char)('a' + i % 26);
+    is_int (aef_svc_file_put (dir, "big", d, n, &step), 0, "put 200 kB");
+    memset (&t, 0, sizeof t);
+    is_int (aef_svc_files_take (dir, ".ready", take_cb, &t), 1, "taken");
+    got = t.len[0];
+    is_int (got, n, "whole");
+    free (d);
+  }
+  rmdir (dir);
 }
 
 static void test_alive (void)
@@ -263,7 +406,35 @@ static void test_wait (void)
   w.watch = watch; w.nwatch = 1; w.gone = gone; w.timeout_ms = 5000;
   is_int (aef_svc_loop_wait (l, &w), 1, "watched pid gone (a zombie)");
   ok (gone[0] == 1, "flagged");
+  is_int (aef_svc_loop_wait (l, &w), 1, "still gone on the next wait");
   waitpid (pid, NULL, 0);
+  is_int (aef_svc_loop_wait (l, &w), 1, "and once reaped");
+
+  /* a live watched pid: its pidfd is kept from one wait to the next, and
+   * closed when the pid is no longer watched */
+  {
+    int before = count_fds (), during;
+    pid = fork ();
+    if (!pid) {
+      pause ();
+      _exit (0);
+    }
+    watch[0] = pid;
+    memset (&w, 0, sizeof w);
+    w.watch = watch; w.nwatch = 1; w.gone = gone; w.timeout_ms = 10;
+    is_int (aef_svc_loop_wait (l, &w), 0, "live watched pid: timeout");
+    during = count_fds ();
+    is_int (aef_svc_loop_wait (l, &w), 0, "again");
+    is_int (count_fds (), during, "no descriptor more on the second wait");
+    kill (pid, SIGKILL);
+    w.timeout_ms = 5000;
+    is_int (aef_svc_loop_wait (l, &w), 1, "killed: gone");
+    waitpid (pid, NULL, 0);
+    memset (&w, 0, sizeof w);
+    w.timeout_ms = 0;
+    aef_svc_loop_wait (l, &w);
+    is_int (count_fds (), before, "its pidfd closed once not watched");
+  }
 
   close (sv[0]);
   close (sv[1]);
@@ -273,9 +444,11 @@ static void test_wait (void)
 int main (void)
 {
   test_uuid ();
+  test_uuid_pool ();
   test_frames ();
   test_dgram ();
   test_watch ();
+  test_files ();
   test_alive ();
   test_pidfile ();
   test_wait ();

@@ -18,6 +18,9 @@ our @ISA = ('IPC::Manager::Base');
 
 our $VERSION = '0.000038';
 
+# the protocol classes of this distribution (see init)
+my %OWN = map { ("IPC::Manager::Client::$_" => 1) } qw(UnixSocket ConnectionUnix MessageFiles);
+
 # clients created in this process, per route (weak); forgotten after fork
 my %LOCAL;
 my $LOCAL_PID = $$;
@@ -31,6 +34,11 @@ sub init {
    $self->{pid} ||= $$;
    $self->{stats} ||= { read => {}, sent => {} };
    $self->{send_blocking} = 1 unless exists $self->{send_blocking};
+   # the protocols of this distribution with the default serializer encode
+   # and decode with its coder directly, and may take unblessed messages
+   $self->{_json} = IPC::Manager::Serializer::JSON->json
+      if !ref $self->{serializer} && $self->{serializer} eq 'IPC::Manager::Serializer::JSON'
+         && $OWN{ ref $self } && defined &IPC::Manager::Serializer::JSON::json;
    $self->_register;
    return;
 }
@@ -102,7 +110,7 @@ sub suspend_supported { 0 }
 
 sub pid_check {
    my $self = shift;
-   croak "Client used from wrong PID" unless $self->{pid} == $$;
+   croak "Client used from wrong PID" unless $self->{pid} == IPC::Manager::Core::pid ();
    return;
 }
 
@@ -127,7 +135,12 @@ sub disk_name {
    return "H" . substr (Digest::SHA::sha1_hex ($id) . Digest::SHA::sha1_hex ("x$id"), 0, 41);
 }
 
-sub path { my ($self, $id) = @_; return "$self->{route}/" . $self->disk_name (defined $id ? $id : $self->{id}) }
+# the name of an id only depends on the route and the id: kept per id
+sub path {
+   my ($self, $id) = @_;
+   $id = $self->{id} unless defined $id;
+   return $self->{_paths}{$id} ||= "$self->{route}/" . $self->disk_name ($id);
+}
 
 sub _read_file {
    my ($file) = @_;
@@ -235,7 +248,7 @@ sub peers {
 sub peer_exists {
    my ($self, $peer) = @_;
    croak "'peer_id' is required" unless defined $peer;
-   my $path = $self->path ($peer);
+   my $path = $self->{_paths}{$peer} || $self->path ($peer);
    return $self->_entry_ok ($path) ? $path : undef;
 }
 
@@ -385,6 +398,24 @@ sub send_message {
    return $msg;
 }
 
+# send_message ($to, $content) for requests and responses (content
+# defined), returning nothing: the message is built directly, and given
+# unblessed to the protocols that take it so
+sub _send_quick {
+   my ($self, $to, $content) = @_;
+   croak "Client used from wrong PID" unless $self->{pid} == IPC::Manager::Core::pid ();
+   my $msg = IPC::Manager::Message::_fields ($self->{id}, $to, $content);
+   bless $msg, 'IPC::Manager::Message' unless $self->{_json};
+   $self->_send_message ($msg);
+   $self->{stats}{sent}{$to}++;
+   return;
+}
+
+sub _encode {
+   my ($self, $msg) = @_;
+   return $self->{_json} ? $self->{_json}->encode ($msg) : $self->{serializer}->serialize ($msg);
+}
+
 sub try_message {
    my $self = shift;
    my @args = @_;
@@ -406,22 +437,20 @@ sub broadcast {
 
 sub _decode {
    my ($self, $raw) = @_;
-   my $h = $self->{serializer}->deserialize ($raw);
+   my $h = $self->{_json} ? $self->{_json}->decode ($raw) : $self->{serializer}->deserialize ($raw);
    die "not a message envelope\n" unless ref $h eq 'HASH';
-   return IPC::Manager::Message->new (%$h);
-}
-
-sub _count_read {
-   my ($self, @msgs) = @_;
-   $self->{stats}{read}{ $_->{from} }++ for @msgs;
-   return @msgs;
+   return IPC::Manager::Message::_received ($h);
 }
 
 sub get_messages {
    my $self = shift;
-   $self->pid_check;
-   my @msgs = ($self->_read_messages, $self->_read_resume);
-   return IPC::Manager::Message::sort_messages ($self->_count_read (@msgs));
+   croak "Client used from wrong PID" unless $self->{pid} == IPC::Manager::Core::pid ();
+   my @msgs = $self->_read_messages;
+   unshift @msgs, @{ delete $self->{_inbox} } if $self->{_inbox};
+   push @msgs, $self->_read_resume if $self->{_resume};
+   my $read = $self->{stats}{read};
+   $read->{ $_->{from} }++ for @msgs;
+   return @msgs > 1 ? IPC::Manager::Message::sort_messages (@msgs) : @msgs;
 }
 
 sub requeue_message {
@@ -430,7 +459,7 @@ sub requeue_message {
    open my $fh, ">>", $file or die "Could not open '$file': $!";
    binmode $fh;
    for my $m (@msgs) {
-      my $data = $self->{serializer}->serialize ($m);
+      my $data = $self->_encode ($m);
       print $fh pack ("N/a*", $data);
       $self->{stats}{read}{ $m->{from} }-- if defined $m->{from};
    }
@@ -462,6 +491,9 @@ sub _read_resume {
 
 sub pending_messages { 0 }
 sub ready_messages   { 0 }
+# messages taken in (while a blocking send waited) that get_messages did
+# not return yet
+sub _buffered        { $_[0]->{_inbox} && @{ $_[0]->{_inbox} } ? 1 : 0 }
 
 sub disconnect {
    my ($self, $handler) = @_;

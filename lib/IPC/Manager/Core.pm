@@ -56,6 +56,11 @@ may change between releases.
 
 A random version 4 UUID (upper-case hex), from the kernel's random bytes.
 
+=item $pid = pid ()
+
+This process's id, like C<$$> (which asks the kernel each time it is
+read), but remembered until the next fork.
+
 =item $bool = pid_alive ($pid)
 
 True when the process exists and is not a zombie (checked without reaping
@@ -87,6 +92,11 @@ The next datagram of a socket, whole, however large (the buffer is sized
 from what the kernel queued, up to 16 MiB). Undef with C<$!> set to
 C<EAGAIN> when nothing is queued, or C<EMSGSIZE> when the datagram was
 too large and has been dropped.
+
+=item @bytes = dgram_recv_all ($sock)
+
+Every datagram queued on the socket, in order, each whole; an undef entry
+stands for one that was too large and has been dropped.
 
 =item @payloads = frames ($buffer), $frame = frame ($payload)
 

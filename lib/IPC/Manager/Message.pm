@@ -6,6 +6,7 @@ use warnings;
 use Carp qw(croak);
 use Time::HiRes ();
 use IPC::Manager::Util qw(uuid);
+use IPC::Manager::Core ();
 use IPC::Manager::Base ();
 our @ISA = ('IPC::Manager::Base');
 
@@ -34,6 +35,29 @@ sub init {
 }
 
 __PACKAGE__->_accessors (ro => \@FIELDS);
+
+# the fields of a new message from this process, as init completes them,
+# in a plain hash (not blessed): the request and response paths build
+# their messages here, without the constructor's checks, which their
+# callers meet by construction (from, to and content are defined)
+sub _fields {
+   my $t = Time::HiRes::time ();
+   $ORD = $t == $LAST_STAMP ? $ORD + 1 : 0;
+   $LAST_STAMP = $t;
+   return { from => $_[0], to => $_[1], content => $_[2], stamp => $t, stamp_ord => $ORD,
+            id => IPC::Manager::Core::uuid () };
+}
+
+# a received hash as a message: blessed as it is when it has every field
+# init would check or complete, else through the constructor (which
+# croaks on what is missing)
+sub _received {
+   my $h = $_[0];
+   return bless $h, __PACKAGE__
+      if defined $h->{from} && defined $h->{content} && (defined $h->{to} || $h->{broadcast})
+         && defined $h->{stamp} && defined $h->{stamp_ord} && defined $h->{id};
+   return __PACKAGE__->new (%$h);
+}
 
 sub is_terminate {
    my $c = $_[0]->{content};

@@ -4,7 +4,7 @@ use strict;
 use warnings;
 
 use Carp qw(croak);
-use Errno ();
+use Errno qw(EINTR EAGAIN EWOULDBLOCK);
 use Fcntl ();
 use Socket qw(AF_UNIX SOCK_STREAM SOMAXCONN pack_sockaddr_un);
 use IPC::Manager::Client ();
@@ -12,6 +12,9 @@ use IPC::Manager::Core ();
 our @ISA = ('IPC::Manager::Client');
 
 our $VERSION = '0.000038';
+
+# send flag that turns SIGPIPE into EPIPE, where the system has one
+use constant NOSIGNAL => eval { Socket::MSG_NOSIGNAL () } || 0;
 
 sub path_type    { 'UNIX Socket or marker file' }
 sub _path_budget { 107 }
@@ -50,6 +53,7 @@ sub handles_for_select {
 
 sub ready_messages {
    my $self = shift;
+   return 1 if $self->_buffered;
    my @fh = $self->handles_for_select or return 0;
    my $rin = '';
    vec ($rin, fileno $_, 1) = 1 for @fh;
@@ -85,8 +89,10 @@ sub _read_messages {
       my $eof = 0;
       while (1) {
          my $n = sysread ($conn->{fh}, $conn->{in}, 65536, length $conn->{in});
-         if (!defined $n) { next if $!{EINTR}; $eof = 1 unless $!{EAGAIN} || $!{EWOULDBLOCK}; last }
+         if (!defined $n) { next if $! == EINTR; $eof = 1 unless $! == EAGAIN || $! == EWOULDBLOCK; last }
          if (!$n) { $eof = 1; last }
+         # a short read took what was queued: the loop comes back for more
+         last if $n < 65536;
       }
       my @frames = IPC::Manager::Core::frames ($conn->{in});
       my $bad = @frames && !defined $frames[-1] ? pop @frames : 1;
@@ -102,8 +108,9 @@ sub _read_messages {
             next;
          }
          my $m = eval {
-            my $h = $self->{serializer}->deserialize ($raw);
-            (ref $h eq 'HASH' && keys (%$h) == 1 && exists $h->{hello}) ? undef : $self->_decode ($raw);
+            my $h = $self->{_json} ? $self->{_json}->decode ($raw) : $self->{serializer}->deserialize ($raw);
+            die "not a message envelope\n" unless ref $h eq 'HASH';
+            (keys (%$h) == 1 && exists $h->{hello}) ? undef : IPC::Manager::Message::_received ($h);
          };
          if ($m) { push @out, $m }
          elsif ($@) { warn "ConnectionUnix: malformed frame from '$conn->{peer}': $@" }
@@ -122,12 +129,13 @@ sub _read_messages {
 # hard errors
 sub _flush {
    my ($self, $conn) = @_;
-   local $SIG{PIPE} = 'IGNORE';
+   # a vanished reader is an error, not SIGPIPE
+   local $SIG{PIPE} = 'IGNORE' unless NOSIGNAL;
    while (length $conn->{out}) {
-      my $n = syswrite ($conn->{fh}, $conn->{out});
+      my $n = send ($conn->{fh}, $conn->{out}, NOSIGNAL);
       if (!defined $n) {
-         next if $!{EINTR};
-         return 0 if $!{EAGAIN} || $!{EWOULDBLOCK};
+         next if $! == EINTR;
+         return 0 if $! == EAGAIN || $! == EWOULDBLOCK;
          die "write failed: $!\n";
       }
       substr ($conn->{out}, 0, $n) = '';
@@ -156,20 +164,42 @@ sub _send_message {
    croak "No peer specified" unless defined $peer;
    my $conn = eval { $self->_conn_for ($peer) };
    if (!$conn) { my $e = $@; $e =~ s/\n\z//; croak $e }
-   $conn->{out} .= IPC::Manager::Core::frame ($self->{serializer}->serialize ($msg));
+   $conn->{out} .= IPC::Manager::Core::frame ($self->_encode ($msg));
    if (!$self->{send_blocking}) {
-      my $ok = eval { $self->_flush ($conn); 1 };
-      if (!$ok) { warn "ConnectionUnix: send to '$peer' failed: $@"; $self->_drop ($conn) }
+      # held back while a service dispatches a batch (see _flush_held)
+      return if $self->{_hold};
+      $self->_flush_or_drop ($conn);
       return;
    }
+   # while the connection is full, take in what arrives (kept for
+   # get_messages), so that a peer answering what we sent never waits for
+   # us to read
    while (1) {
       my $done = eval { $self->_flush ($conn) };
       if (!defined $done) { my $e = $@; $self->_drop ($conn); $e =~ s/\n\z//; croak $e }
       last if $done;
-      my $win = '';
+      my ($rin, $win) = ('', '');
       vec ($win, fileno $conn->{fh}, 1) = 1;
-      select (undef, $win, undef, 0.05);
+      vec ($rin, fileno $_, 1) = 1 for $self->handles_for_select;
+      my $n = select ($rin, $win, undef, 0.05);
+      push @{ $self->{_inbox} }, $self->_read_messages if $n > 0 && $rin =~ /[^\0]/;
    }
+   return;
+}
+
+sub _flush_or_drop {
+   my ($self, $conn) = @_;
+   return if eval { $self->_flush ($conn); 1 };
+   my $who = defined $conn->{peer} ? $conn->{peer} : '?';
+   warn "ConnectionUnix: send to '$who' failed: $@";
+   $self->_drop ($conn);
+   return;
+}
+
+# the sends held back during a service's batch: one write per connection
+sub _flush_held {
+   my $self = shift;
+   $self->_flush_or_drop ($_) for grep length $_->{out}, $self->_conns;
    return;
 }
 
@@ -241,7 +271,10 @@ frame decoder is in the C core. A malformed hello or frame is warned about
 frame missing peer id>, C<ConnectionUnix: malformed frame from 'PEER':
 ...>) and the service goes on; a frame announcing more than 256 MiB drops
 the connection. Inside a service, frames are queued per connection and
-written as the socket allows. There is no automatic reconnect.
+written as the socket allows (a batch of answers with one write). Outside
+a service a send to a full connection waits, and takes in the messages
+that arrive meanwhile (the next C<get_messages> returns them). There is
+no automatic reconnect.
 
 Errors: C<'PEER' is not a valid message recipient>, C<'PEER' is not
 listening>, C<no active connection to 'PEER' and peer is not listening>,

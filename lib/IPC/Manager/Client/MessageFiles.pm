@@ -6,7 +6,7 @@ use warnings;
 use Carp qw(croak confess);
 use File::Path ();
 use Fcntl ();
-use Errno ();
+use Errno qw(EEXIST);
 use IPC::Manager::Client ();
 use IPC::Manager::Core ();
 our @ISA = ('IPC::Manager::Client');
@@ -48,12 +48,11 @@ sub ready_messages   { my @f = $_[0]->_list ('ready'); @f ? 1 : 0 }
 sub _read_messages {
    my $self = shift;
    IPC::Manager::Core::watch_drain ($self->{_watch}) if $self->{_watch};
-   my $dir = $self->_dir;
+   # every .ready file, in name order, read and removed (in the C core)
+   my @taken = IPC::Manager::Core::files_take ($self->_dir, '.ready');
    my @out;
-   for my $f ($self->_list ('ready')) {
-      my $raw = IPC::Manager::Client::_read_file ("$dir/$f");
-      unlink "$dir/$f";
-      next unless defined $raw;
+   while (@taken) {
+      my ($f, $raw) = splice @taken, 0, 2;
       my $m = eval { $self->_decode ($raw) };
       if ($m) { push @out, $m } else { warn "MessageFiles: malformed message '$f': $@" }
    }
@@ -64,21 +63,21 @@ sub _send_message {
    my ($self, $msg) = @_;
    my $peer = $msg->{to};
    croak "Message has no peer" unless defined $peer;
-   my $dir = $self->peer_exists ($peer);
-   croak "Client does not exist" unless defined $dir;
-   my $base = "$dir/$msg->{id}";
-   confess "Message file '$base.ready' already exists" if -e "$base.ready";
-   my $data = $self->{serializer}->serialize ($msg);
-   my $fh;
-   if (!sysopen ($fh, "$base.pend", Fcntl::O_WRONLY () | Fcntl::O_CREAT () | Fcntl::O_EXCL ())) {
-      confess "Message file '$base.pend' already exists" if $!{EEXIST};
-      croak "Client does not exist";
+   my $dir = $self->{_paths}{$peer} || $self->path ($peer);
+   my $data;
+   if (!eval { $data = $self->_encode ($msg); 1 }) {
+      # an unknown peer is reported first
+      my $err = $@;
+      croak "Client does not exist" unless defined $self->peer_exists ($peer);
+      die $err;
    }
-   binmode $fh;
-   print $fh $data;
-   close $fh or die "Could not write '$base.pend': $!";
-   rename "$base.pend", "$base.ready" or croak "Client does not exist";
-   return;
+   # NAME.pend written, then renamed to NAME.ready (never replacing one)
+   my $step = IPC::Manager::Core::file_put ($dir, $msg->{id}, $data) or return;
+   my $base = "$dir/$msg->{id}";
+   confess "Message file '$base.ready' already exists" if $step == 3 && $! == EEXIST;
+   confess "Message file '$base.pend' already exists" if $step == 1 && $! == EEXIST;
+   die "Could not write '$base.pend': $!" if $step == 2;
+   croak "Client does not exist";
 }
 
 sub _pre_disconnect {

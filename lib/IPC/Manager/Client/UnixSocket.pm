@@ -4,7 +4,7 @@ use strict;
 use warnings;
 
 use Carp qw(croak);
-use Errno ();
+use Errno qw(EINTR EAGAIN EWOULDBLOCK ECONNREFUSED ENOTCONN ENOENT);
 use Socket qw(AF_UNIX SOCK_DGRAM SOL_SOCKET SO_SNDBUF pack_sockaddr_un);
 use IPC::Manager::Client ();
 use IPC::Manager::Core ();
@@ -42,6 +42,7 @@ sub handles_for_select      { $_[0]->{_sock} ? ($_[0]->{_sock}) : () }
 
 sub ready_messages {
    my $self = shift;
+   return 1 if $self->_buffered;
    my $s = $self->{_sock} or return 0;
    my $rin = '';
    vec ($rin, fileno $s, 1) = 1;
@@ -52,13 +53,8 @@ sub _read_messages {
    my $self = shift;
    my $s = $self->{_sock} or return ();
    my @out;
-   while (1) {
-      my $raw = IPC::Manager::Core::dgram_recv ($s);
-      if (!defined $raw) {
-         next if $!{EINTR};
-         if ($!{EMSGSIZE}) { warn "UnixSocket: dropped a datagram too large to receive\n"; next }
-         last;
-      }
+   for my $raw (IPC::Manager::Core::dgram_recv_all ($s)) {
+      if (!defined $raw) { warn "UnixSocket: dropped a datagram too large to receive\n"; next }
       my $m = eval { $self->_decode ($raw) };
       if ($m) { push @out, $m } else { warn "UnixSocket: malformed message: $@" }
    }
@@ -92,13 +88,14 @@ sub _send_raw {
       }
       my $n = send ($c->[0], $data, 0);
       return 1 if defined $n;
-      next if $!{EINTR};
-      return 0 if $!{EAGAIN} || $!{EWOULDBLOCK};
+      my $errno = $! + 0;
+      next if $errno == EINTR;
+      return 0 if $errno == EAGAIN || $errno == EWOULDBLOCK;
       my $err = "$!";
       delete $self->{_out}{$peer};
       undef $c;
       # a stale cached socket (the peer re-registered): look it up again
-      next if $retry-- && ($!{ECONNREFUSED} || $!{ENOTCONN} || $!{ENOENT});
+      next if $retry-- && ($errno == ECONNREFUSED || $errno == ENOTCONN || $errno == ENOENT);
       croak "Cannot send message: $err";
    }
 }
@@ -107,9 +104,12 @@ sub _send_message {
    my ($self, $msg) = @_;
    my $peer = $msg->{to};
    croak "No peer specified" unless defined $peer;
+   my $c = $self->{_out}{$peer};
    croak "'$peer' is not a valid message recipient"
-      unless $self->{_out}{$peer} || defined $self->peer_exists ($peer);
-   my $data = $self->{serializer}->serialize ($msg);
+      unless $c || defined $self->peer_exists ($peer);
+   my $data = $self->_encode ($msg);
+   # the usual case: a cached socket, nothing queued, and it takes it
+   return if $c && !($self->{_queue} && $self->{_queue}{$peer}) && defined send ($c->[0], $data, 0);
    if (!$self->{send_blocking}) {
       my $q = $self->{_queue}{$peer};
       if ($q && @$q) { push @$q, $data; $self->drain_pending; return }
@@ -117,10 +117,16 @@ sub _send_message {
       push @{ $self->{_queue}{$peer} }, $data;
       return;
    }
+   # the peer's queue is full: wait until it takes more, and meanwhile
+   # take in what arrives for us (kept for get_messages), so that a peer
+   # answering what we sent never waits for us to read
+   my $s = $self->{_sock};
    until ($self->_send_raw ($peer, $data)) {
-      my $win = '';
+      my ($rin, $win) = ('', '');
       vec ($win, fileno $self->{_out}{$peer}[0], 1) = 1;
-      select (undef, $win, undef, 0.05);
+      vec ($rin, fileno $s, 1) = 1 if $s;
+      select ($rin, $win, undef, 0.05) > 0 or next;
+      push @{ $self->{_inbox} }, $self->_read_messages if $s && vec ($rin, fileno $s, 1);
    }
    return;
 }
@@ -192,7 +198,10 @@ kernel queued); a message larger than the kernel lets a socket send fails
 with C<Cannot send message: Message too long>. Sockets to destinations are
 cached. Inside a service, a destination whose queue is full gets its
 messages queued and sent when it becomes writable; the loop never blocks
-on it.
+on it. Outside a service a send waits for such a destination, and takes
+in the messages that arrive meanwhile (the next C<get_messages> returns
+them): two clients sending to each other never wait for each other
+forever, and the answers to pipelined requests flow while they are sent.
 
 Errors: C<'NAME' is not a valid message recipient>, C<No peer specified>,
 C<Cannot create reader socket: ...>, C<Cannot connect to socket: ...>,

@@ -112,7 +112,10 @@ sub send_response {
    my ($self, $peer, $id, $value, $err) = @_;
    my %c = (ipcm_response_id => $id, response => $value);
    $c{ipcm_error} = $err if defined $err;
-   $self->client->send_message ($peer, \%c);
+   my $client = $self->client;
+   # (a client of this distribution builds the message directly)
+   if (my $quick = $client->can ('_send_quick')) { $client->$quick ($peer, \%c) }
+   else { $client->send_message ($peer, \%c) }
    return;
 }
 
@@ -235,7 +238,8 @@ sub select_write {
 # one event loop per process (a forked child makes its own)
 my ($LOOP, $LOOP_PID);
 sub _loop {
-   ($LOOP, $LOOP_PID) = (IPC::Manager::Core::Loop->new, $$) unless $LOOP && $LOOP_PID == $$;
+   my $pid = IPC::Manager::Core::pid ();
+   ($LOOP, $LOOP_PID) = (IPC::Manager::Core::Loop->new, $pid) unless $LOOP && $LOOP_PID == $pid;
    return $LOOP;
 }
 
@@ -245,40 +249,45 @@ sub watch {
    my $client = $self->client;
    my $loop = _loop ();
    my $watch = $self->watch_pids || [];
-   my @sigs = grep defined, map $signum->($_), $self->signals_to_grab;
+   my @grab = $self->signals_to_grab;
+   my @sigs = grep defined, map $signum->($_), @grab;
    my $before = $self->{_TERMINATED};
+   my ($cycle, $interval) = ($self->cycle, $self->interval);
+   my $select = $client->have_handles_for_select;
 
    while (1) {
       my %act;
-      $client->drain_pending if $client->have_pending_sends;
+      my $pending = $client->have_pending_sends;
+      $client->drain_pending if $pending;
 
-      my $timeout = $self->cycle;
-      my $left = ($self->{_LAST_INTERVAL} || 0) + $self->interval - Time::HiRes::time ();
+      my $timeout = $cycle;
+      my $left = ($self->{_LAST_INTERVAL} || 0) + $interval - Time::HiRes::time ();
       $timeout = $left if $left < $timeout;
       $timeout = 0 if $timeout < 0;
+      my $buffered = $client->_buffered;
+      $timeout = 0 if $buffered;
       my @pc = $client->handles_for_peer_change;
       my %pcfd = map { fileno ($_) => 1 } @pc;
-      my $pc = @pc;
-      my @r = ($client->have_handles_for_select ? $client->handles_for_select : (), @pc);
+      my @r = (($select ? $client->handles_for_select : ()), @pc);
       my @w = $client->have_writable_handles ? $client->writable_handles : ();
-      my $can_select = $client->have_handles_for_select;
 
       my $res = $loop->wait (\@r, \@w, \@sigs, $watch, 1, $timeout);
-      my @rfd = map { fileno $_ } @{ $res->{r} };
-      my $changed = grep $pcfd{$_}, @rfd;
+      my ($changed, $msgs) = (0, !$select || $buffered);
+      for (@{ $res->{r} }) { if ($pcfd{ fileno $_ }) { $changed = 1 } else { $msgs = 1 } }
 
-      my %pids;
-      $self->_reaped ($_, $res->{reaped}{$_}, \%pids) for keys %{ $res->{reaped} };
-      $act{pids} = \%pids if %pids;
-
+      if (%{ $res->{reaped} }) {
+         my %pids;
+         $self->_reaped ($_, $res->{reaped}{$_}, \%pids) for keys %{ $res->{reaped} };
+         $act{pids} = \%pids if %pids;
+      }
       for my $num (keys %{ $res->{sigs} }) {
-         my ($name) = grep { ($signum->($_) || 0) == $num } $self->signals_to_grab;
+         my ($name) = grep { ($signum->($_) || 0) == $num } @grab;
          $self->{_SIGS_SEEN}{$name} += $res->{sigs}{$num} if defined $name;
       }
       $client->drain_pending if @{ $res->{w} };
-      $client->reset_handles_for_peer_change if @{ $res->{r} };
+      $client->reset_handles_for_peer_change if $changed;
 
-      if (!$can_select || grep !$pcfd{$_}, @rfd) {
+      if ($msgs) {
          my @msgs = $client->get_messages;
          $act{messages} = \@msgs if @msgs;
       }
@@ -286,15 +295,15 @@ sub watch {
          $act{sigs} = { %{ $self->{_SIGS_SEEN} } };
          %{ $self->{_SIGS_SEEN} } = ();
       }
-      my $tick = Time::HiRes::time () - ($self->{_LAST_INTERVAL} || 0) >= $self->interval;
+      my $tick = Time::HiRes::time () - ($self->{_LAST_INTERVAL} || 0) >= $interval;
       # the peer set is rescanned when the route changed (the route watch
       # fired), on every tick, and always without a route watch
-      if ($tick || !$pc || $changed) {
+      if ($tick || !@pc || $changed) {
          my $delta = $self->peer_delta;
          $act{peer_delta} = $delta if %$delta;
       }
       $act{interval} = 1 if $tick;
-      $act{pid_watch} = 1 if @{ $res->{gone} } || (($tick || !$pc) && grep { !IPC::Manager::Util::pid_is_running ($_) } @$watch);
+      $act{pid_watch} = 1 if @{ $res->{gone} } || (($tick || !@pc) && grep { !IPC::Manager::Util::pid_is_running ($_) } @$watch);
       my $now = $self->{_TERMINATED};
       $act{terminated} = { value => $now }
          if (defined $now) != (defined $before) || (defined $now && $now ne $before);
@@ -325,11 +334,21 @@ sub run {
    $self->peer_delta;
    $self->{_LAST_INTERVAL} = Time::HiRes::time ();
 
+   # without intercepted errors, try only calls its argument: the steps
+   # are called directly then (unless a class has its own try)
+   my $own_try = ($self->can ('try') || 0) == \&try;
    until ($self->is_terminated) {
-      my $w = $self->try (sub { $self->watch });
-      next unless $w->{ok};
-      my $act = $w->{out};
-      last unless $self->_process ($act);
+      my $direct = $own_try && !$self->intercept_errors;
+      my $act;
+      if ($direct) {
+         $act = $self->watch;
+      }
+      else {
+         my $w = $self->try (sub { $self->watch });
+         next unless $w->{ok};
+         $act = $w->{out};
+      }
+      last unless $self->_process ($act, $direct);
    }
 
    $self->try (sub { $self->run_on_cleanup; 1 });
@@ -349,8 +368,16 @@ sub run {
 
 # dispatches one activity; false when the loop must end at once
 sub _process {
-   my ($self, $act) = @_;
+   my ($self, $act, $direct) = @_;
    my %left = %$act;
+
+   # the usual activity: messages only
+   if ($direct && !grep $_ ne 'messages', keys %left) {
+      $self->run_on_all ($act);
+      $self->_dispatch_all ($act->{messages}, 1) if $act->{messages};
+      $self->terminate (0) if $self->run_should_end;
+      return 1;
+   }
 
    $self->try (sub { $self->run_on_all ($act); 1 });
 
@@ -380,9 +407,7 @@ sub _process {
       });
    }
    if (my $msgs = delete $left{messages}) {
-      for my $msg (@$msgs) {
-         $self->try (sub { $self->_dispatch ($msg); 1 });
-      }
+      $self->_dispatch_all ($msgs, 0);
    }
    delete $left{terminated};
    $self->try (sub { $self->run_on_unhandled (\%left); 1 }) if %left;
@@ -390,22 +415,44 @@ sub _process {
    return 1;
 }
 
+# a batch of messages; what the handlers send leaves together afterwards
+# (one write per connection where the protocol can hold sends back; a
+# handler that dies leaves them to the loop's next drain)
+sub _dispatch_all {
+   my ($self, $msgs, $direct) = @_;
+   my $client = $self->client;
+   my $held = $client->can ('_flush_held');
+   {
+      local $client->{_hold} = 1 if $held;
+      if ($direct) {
+         $self->_dispatch ($_) for @$msgs;
+      }
+      else {
+         for my $msg (@$msgs) {
+            $self->try (sub { $self->_dispatch ($msg); 1 });
+         }
+      }
+   }
+   $client->$held if $held;
+   return;
+}
+
 sub _dispatch {
    my ($self, $msg) = @_;
-   $self->terminate (0) if $msg->is_terminate;
-   my $c = $msg->content;
+   my $c = $msg->{content};
+   $self->terminate (0) if ref $c eq 'HASH' && $c->{terminate};
    if (ref $c eq 'HASH' && $c->{ipcm_request_id}) {
       my @out;
       my $ok = eval { @out = $self->handle_request ($c, $msg); 1 };
       if (!$ok) {
          my $err = $@;
-         $self->send_response ($msg->from, $c->{ipcm_request_id}, undef,
+         $self->send_response ($msg->{from}, $c->{ipcm_request_id}, undef,
             $self->expose_error_details ? "$err" : 'Internal service error');
          return;
       }
       return unless @out;
       croak "Incorrect number of responses to request" if @out > 1;
-      $self->send_response ($msg->from, $c->{ipcm_request_id}, $out[0]);
+      $self->send_response ($msg->{from}, $c->{ipcm_request_id}, $out[0]);
       return;
    }
    if (ref $c eq 'HASH' && $c->{ipcm_response_id}) {
@@ -466,6 +513,12 @@ children (reaped with their raw status) and the watched pids (through
 pidfds where the kernel has them), bounded by C<cycle> and the next
 C<interval> tick. Perl callbacks are never called from C: the wait
 returns, and the loop dispatches.
+
+Each wake-up takes every message that has arrived, and the handlers'
+sends over ConnectionUnix leave together once the batch is dispatched
+(one write per connection). When C<intercept_errors> is off (and the class
+keeps the role's C<try>), the steps are called directly, without a
+closure per step.
 
 =head2 run_returns_to_caller
 

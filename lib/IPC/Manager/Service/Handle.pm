@@ -59,30 +59,42 @@ sub _pending_peer_active {
    return $client->peer_active ($peer) ? 1 : 0;
 }
 
+# the select(2) bits of the client's message handles ('' without any),
+# kept unless the protocol's handle set changes at runtime
+sub _rin {
+   my ($self, $client) = @_;
+   my $dyn = $client->have_dynamic_handles_for_select;
+   return $self->{_RIN} if !$dyn && defined $self->{_RIN};
+   my $rin = '';
+   vec ($rin, fileno $_, 1) = 1 for $self->select_handles;
+   $self->{_RIN} = $rin unless $dyn;
+   return $rin;
+}
+
 sub poll {
    my ($self, $timeout) = @_;
-   my $client = $self->client;
+   my $client = $self->{client} || $self->client;
    my $deadline = defined $timeout ? Time::HiRes::time () + $timeout : undef;
    my @msgs;
    while (1) {
-      my $sel = $self->select;
-      if ($sel) {
+      my $rin = $self->_rin ($client);
+      if (length $rin && !$client->_buffered) {
          my $left = defined $deadline ? $deadline - Time::HiRes::time () : undef;
          $left = 0 if defined $left && $left < 0;
-         my @ready = $sel->can_read ($left);
-         @msgs = $client->get_messages if @ready || $client->ready_messages;
+         my $n = select (my $rout = $rin, undef, undef, $left);
+         @msgs = $client->get_messages if $n > 0 || $client->ready_messages;
       }
       else {
          @msgs = $client->get_messages;
       }
       last if @msgs;
       last if defined $deadline && Time::HiRes::time () >= $deadline;
-      tinysleep ($self->{interval}) unless $sel;
+      tinysleep ($self->{interval}) unless length $rin;
       last if defined $timeout && $timeout == 0;
    }
    return unless @msgs;
    for my $m (@msgs) {
-      my $c = $m->content;
+      my $c = $m->{content};
       if (ref $c eq 'HASH' && $c->{ipcm_response_id}) { $self->handle_response ($c, $m) }
       else { push @{ $self->{buffer} }, $m }
    }
@@ -121,12 +133,14 @@ sub await_response {
       my @r = $self->get_response ($id);
       return $r[0] if @r;
       # the peer's liveness is looked at when a wait step brought nothing
-      my ($peer, $pid) = $self->pending_response_peer ($id);
-      unless ($checked++ || $self->_pending_peer_active ($peer, $pid)) {
-         $self->poll (0);
-         @r = $self->get_response ($id);
-         return $r[0] if @r;
-         croak "peer '$peer' went away while awaiting response '$id'";
+      unless ($checked++) {
+         my ($peer, $pid) = $self->pending_response_peer ($id);
+         unless ($self->_pending_peer_active ($peer, $pid)) {
+            $self->poll (0);
+            @r = $self->get_response ($id);
+            return $r[0] if @r;
+            croak "peer '$peer' went away while awaiting response '$id'";
+         }
       }
       croak "await_response: timed out after ${timeout}s waiting for response '$id'"
          if defined $deadline && Time::HiRes::time () >= $deadline;

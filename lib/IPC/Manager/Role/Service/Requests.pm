@@ -5,7 +5,7 @@ use warnings;
 
 use Carp qw(croak);
 use Role::Tiny;
-use IPC::Manager::Util qw(uuid);
+use IPC::Manager::Core ();
 
 our $VERSION = '0.000038';
 
@@ -14,9 +14,12 @@ requires qw(client);
 sub send_request {
    my ($self, $peer, $req, $cb) = @_;
    my $client = $self->client;
-   my $id = uuid ();
+   my $id = IPC::Manager::Core::uuid ();
    my $pid = $client->peer_pid ($peer);
-   $client->send_message ($peer, { ipcm_request_id => $id, request => $req });
+   my $c = { ipcm_request_id => $id, request => $req };
+   # (a client of this distribution builds the message directly)
+   if (my $quick = $client->can ('_send_quick')) { $client->$quick ($peer, $c) }
+   else { $client->send_message ($peer, $c) }
    if ($cb) {
       $self->{_RESPONSE_HANDLER}{$id} = { peer => $peer, pid => $pid, cb => $cb };
    }
@@ -39,8 +42,8 @@ sub get_response {
 
 sub have_pending_responses {
    my $self = shift;
-   return 1 if grep !defined $_->{response}, values %{ $self->{_RESPONSES} || {} };
-   return 1 if %{ $self->{_RESPONSE_HANDLER} || {} };
+   return 1 if $self->{_RESPONSE_HANDLER} && %{ $self->{_RESPONSE_HANDLER} };
+   for (values %{ $self->{_RESPONSES} || {} }) { return 1 unless defined $_->{response} }
    return 0;
 }
 

@@ -29,7 +29,7 @@ sub select {
 
 sub clear_serviceselect_fields {
    my $self = shift;
-   delete $self->{_SELECT};
+   delete @$self{qw(_SELECT _RIN)};
    return;
 }
 
