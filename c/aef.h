@@ -139,6 +139,12 @@ int aef_fd_recv(int sock, int *fd_out);
 int aef_read_full(int fd, void *buf, size_t n);
 int aef_write_full(int fd, const void *buf, size_t n);
 
+/* aef_write_file: aef_write_full for descriptors on which a write cannot
+ * raise SIGPIPE (regular files): plain write(2), with no per-call signal
+ * handling; on a pipe or socket whose reader is gone it may raise SIGPIPE.
+ * 0 or -errno. */
+int aef_write_file(int fd, const void *buf, size_t n);
+
 /* ------------------------------------------------------------------------ */
 /* growable byte buffers: aef_buf.c                                          */
 

@@ -309,12 +309,13 @@ int aef_read_full(int fd, void *buf, size_t n)
   return 1;
 }
 
-int aef_write_full(int fd, const void *buf, size_t n)
+/* all n bytes through one writer (write_nosignal__, or write(2) where
+ * SIGPIPE cannot arise): 0 or -errno */
+static int write_all__(int fd, const char *p, size_t n,
+                       ssize_t (*writer)(int, const void *, size_t))
 {
-  const char *p = buf;
-
   while (n > 0) {
-    ssize_t r = write_nosignal__(fd, p, n);
+    ssize_t r = writer(fd, p, n);
 
     if (r < 0) {
       struct pollfd pfd;
@@ -334,4 +335,14 @@ int aef_write_full(int fd, const void *buf, size_t n)
     n -= (size_t)r;
   }
   return 0;
+}
+
+int aef_write_full(int fd, const void *buf, size_t n)
+{
+  return write_all__(fd, buf, n, write_nosignal__);
+}
+
+int aef_write_file(int fd, const void *buf, size_t n)
+{
+  return write_all__(fd, buf, n, write);
 }

@@ -295,7 +295,6 @@ int aef_svc_watch_drain(int fd)
 int aef_svc_file_put(const char *dir, const char *name, const void *data, size_t len, int *step)
 {
   char pend[PATH_MAX], ready[PATH_MAX];
-  const uint8_t *p = data;
   int fd = -1, r = 0, made = 0, n1, n2;
 
   *step = 1;
@@ -312,17 +311,9 @@ int aef_svc_file_put(const char *dir, const char *name, const void *data, size_t
   }
   made = 1;
   *step = 2;
-  while (len) {
-    ssize_t k = write(fd, p, len);
-    if (k < 0) {
-      if (errno == EINTR)
-        continue;
-      r = -errno;
-      goto cleanup;
-    }
-    p += k;
-    len -= (size_t)k;
-  }
+  r = aef_write_file(fd, data, len);
+  if (r)
+    goto cleanup;
   if (close(fd) < 0) {
     fd = -1;
     r = -errno;

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -252,6 +254,24 @@ static void test_full_io (void)
   is_int (aef_read_full (-1, back, 1), -EBADF, "read_full on bad fd: -EBADF");
   is_int (aef_write_full (-1, "x", 1), -EBADF, "write_full on bad fd: -EBADF");
   is_int (aef_write_full (-1, "x", 0), 0, "write of 0 bytes: 0");
+
+  /* aef_write_file: every byte reaches a regular file */
+  {
+    char path[] = "/tmp/aef-t_fd-XXXXXX";
+    size_t n = 300000;
+    int f = mkstemp (path);
+
+    ok (f >= 0, "a temporary file");
+    unlink (path);
+    memset (big, 'z', n);
+    big[n - 1] = '!';
+    is_int (aef_write_file (f, big, n), 0, "write_file of 300000 bytes: 0");
+    is_int ((int)lseek (f, 0, SEEK_CUR), (int)n, "the file holds them all");
+    lseek (f, -1, SEEK_END);
+    is_int (aef_read_full (f, back, 1) == 1 && back[0] == '!', 1, "the last one last");
+    close (f);
+    is_int (aef_write_file (f, "x", 1), -EBADF, "write_file on a closed fd: -EBADF");
+  }
 
   /* A reader that is gone, on a socket and on a pipe: -EPIPE and no
    * SIGPIPE (a default SIGPIPE would kill this test), none left pending,
