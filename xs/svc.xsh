@@ -116,13 +116,9 @@ dgram_recv_all (SV *fh)
   PPCODE:
 {
   AV *av = (AV *)sv_2mortal ((SV *)newAV ());
-  SSize_t i, n;
 
   aef_xs_svc_dgram_recv_all (aTHX_ aef_xs_fd (aTHX_ fh, "socket"), av);
-  n = av_len (av) + 1;
-  EXTEND (SP, n);
-  for (i = 0; i < n; i++)
-    PUSHs (*av_fetch (av, i, 0));
+  SP = aef_xs_push_av (aTHX_ SP, av);
 }
 
 int
@@ -145,15 +141,11 @@ files_take (const char *dir, const char *suffix)
   PPCODE:
 {
   AV *av = (AV *)sv_2mortal ((SV *)newAV ());
-  SSize_t i, n;
   int r = aef_xs_svc_files_take (aTHX_ dir, suffix, av);
 
   if (r < 0)
     errno = -r;
-  n = av_len (av) + 1;
-  EXTEND (SP, n);
-  for (i = 0; i < n; i++)
-    PUSHs (*av_fetch (av, i, 0));
+  SP = aef_xs_push_av (aTHX_ SP, av);
 }
 
 void
@@ -162,13 +154,10 @@ frames (SV *buf)
 {
   int too_large = 0;
   AV *av = aef_xs_svc_frames (aTHX_ buf, &too_large);
-  SSize_t i, n = av_len (av) + 1;
 
-  EXTEND (SP, n + 1);
-  for (i = 0; i < n; i++)
-    PUSHs (*av_fetch (av, i, 0));
+  SP = aef_xs_push_av (aTHX_ SP, av);
   if (too_large)
-    PUSHs (&PL_sv_undef);
+    XPUSHs (&PL_sv_undef);
 }
 
 SV *

@@ -102,6 +102,17 @@ aef_xs_timer (pTHX_ NV after, CV *cb)
   return aef_xs_watch__ (aTHX_ "AE::timer", sv_2mortal (newSVnv (after)), sv_2mortal (newSViv (0)), cb);
 }
 
+SV **
+aef_xs_push_av (pTHX_ SV **sp, AV *av)
+{
+  SSize_t i, n = av_len (av) + 1;
+
+  EXTEND (sp, n);
+  for (i = 0; i < n; i++)
+    PUSHs (*av_fetch (av, i, 0));
+  return sp;
+}
+
 SV *
 aef_xs_obj_new (pTHX_ HV *stash, const MGVTBL *vtbl, void *ptr)
 {

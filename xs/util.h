@@ -44,6 +44,11 @@ SV *aef_xs_io(pTHX_ SV *fh, int poll, CV *cb);
  * or NULL with $@ set. */
 SV *aef_xs_timer(pTHX_ NV after, CV *cb);
 
+/* Push the elements of av (which must stay alive until the XSUB returns,
+ * e.g. mortal) onto the stack at sp, extending it; the new stack pointer.
+ * In PPCODE: SP = aef_xs_push_av (aTHX_ SP, av); */
+SV **aef_xs_push_av(pTHX_ SV **sp, AV *av);
+
 /* Objects: a Perl object owns its C struct through ext magic on the
  * scalar it refers to. The address of the kind's MGVTBL is what tells its
  * objects from everything else (other kinds, forged blessed references);
