@@ -745,8 +745,17 @@ int aef_svc_loop_wait(aef_svc_loop *loop, aef_svc_wait *w)
     ADD__(w->wfds[i], EV_WRITE, &w->wready[i], 0);
   for (i = 0; i < w->nsig; i++)
     ADD__(w->sigs[i], EV_SIGNAL | EV_PERSIST, &sigint[i], 1);
-  if (w->reap && kids)
+  if (w->reap && kids) {
     ADD__(SIGCHLD, EV_SIGNAL | EV_PERSIST, &chld, 1);
+    /* a child that exited between the reap above and the handler's
+     * installation sent its SIGCHLD to the default disposition, which
+     * drops it: reap once more now that no exit can go unnoticed */
+    reap__(w);
+    if (w->nreaped) {
+      r = (int)w->nreaped;
+      goto cleanup;
+    }
+  }
   /* a watched pid wakes us through a pidfd where there are pidfds (it
    * turns readable when the process exits, zombie or not); elsewhere it is
    * looked at before and after the wait */

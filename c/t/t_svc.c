@@ -13,6 +13,27 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <sys/syscall.h>
+
+/* waitpid, interposed for the whole program (libaef.a's calls resolve to
+ * it): it passes every call through, and once armed, when a non-blocking
+ * reap found nothing, it lets the armed child exit and returns only once
+ * that child is a zombie. Its SIGCHLD then went to the default disposition
+ * (dropped) in the window between the loop's first reap and its handler. */
+static int race_fd__ = -1;
+static pid_t race_pid__;
+pid_t waitpid (pid_t pid, int *status, int options)
+{
+  pid_t r = (pid_t)syscall (SYS_wait4, pid, status, options, NULL);
+
+  if (race_fd__ >= 0 && r == 0) {
+    siginfo_t si;
+    close (race_fd__);
+    race_fd__ = -1;
+    waitid (P_PID, (id_t)race_pid__, &si, WEXITED | WNOWAIT);
+  }
+  return r;
+}
 
 static void test_uuid (void)
 {
@@ -394,6 +415,28 @@ static void test_wait (void)
   is_int (w.nreaped, 1, "one reaped");
   is_int (reaped[0].pid, pid, "its pid");
   ok (WIFEXITED (reaped[0].status) && WEXITSTATUS (reaped[0].status) == 5, "raw status 5");
+
+  /* a child that exits after the first reap, before the SIGCHLD handler
+   * is in place, is still reaped without waiting for the timeout */
+  {
+    int p[2];
+    ok (pipe (p) == 0, "pipe");
+    pid = fork ();
+    if (!pid) {
+      char c;
+      close (p[1]);
+      _exit (read (p[0], &c, 1) == 0 ? 6 : 7);
+    }
+    close (p[0]);
+    race_pid__ = pid;
+    race_fd__ = p[1];
+    memset (&w, 0, sizeof w);
+    w.reap = 1; w.reaped = reaped; w.reaped_cap = 4; w.timeout_ms = 3000;
+    is_int (aef_svc_loop_wait (l, &w), 1, "exit in the window before the handler: reaped");
+    ok (race_fd__ < 0, "the window was hit");
+    is_int (reaped[0].pid, pid, "its pid");
+    ok (WIFEXITED (reaped[0].status) && WEXITSTATUS (reaped[0].status) == 6, "raw status 6");
+  }
 
   /* a watched pid */
   pid = fork ();
