@@ -39,19 +39,46 @@ sub init {
    $self->{_json} = IPC::Manager::Serializer::JSON->json
       if !ref $self->{serializer} && $self->{serializer} eq 'IPC::Manager::Serializer::JSON'
          && $OWN{ ref $self } && defined &IPC::Manager::Serializer::JSON::json;
-   $self->_register;
+   $self->_register unless $self->{_later};
    return;
 }
 
 sub connect {
    my ($class, $id, $serializer, $route, %params) = @_;
    my $self = $class->new (%params, id => $id, serializer => $serializer, route => $route);
+   return _local_add ($self);
+}
+
+sub _local_add {
+   my ($self) = @_;
    if ($LOCAL_PID != $$) { %LOCAL = (); $LOCAL_PID = $$ }
-   my $list = $LOCAL{$route} ||= [];
+   my $list = $LOCAL{ $self->{route} } ||= [];
    @$list = grep defined, @$list;
    push @$list, $self;
    weaken $list->[-1];
    return $self;
+}
+
+# connect in two halves, for a client a forked process is to use: _prepare
+# (the connect arguments; before the fork) builds the object without
+# registering it; _register_later (in the process that uses it, after the
+# fork) registers it as connect would have. What the child writes to after
+# a fork costs a copy-on-write fault per page: the child only registers.
+# Protocols of this distribution only (undef for others).
+sub _prepare {
+   my ($class, $id, $serializer, $route, %params) = @_;
+   return undef unless $OWN{$class};
+   my $self = $class->new (%params, id => $id, serializer => $serializer, route => $route, _later => 1);
+   $self->path;
+   return $self;
+}
+
+sub _register_later {
+   my $self = shift;
+   delete $self->{_later};
+   $self->{pid} = $$;
+   $self->_register;
+   return _local_add ($self);
 }
 
 sub reconnect {
@@ -185,10 +212,9 @@ sub _remove_entry {
 sub _register {
    my $self = shift;
    my $path = $self->path;
-   my $type = $self->path_type;
    my $exists = -e $path || -l $path;
    if ($self->{reconnect}) {
-      croak "$self->{id} $type does not exist" unless $exists;
+      croak "$self->{id} " . $self->path_type . " does not exist" unless $exists;
       my $pid = _file_pid ("$path.pid");
       croak "Looks like the connection is already running in pid $pid"
          if $pid && IPC::Manager::Util::pid_is_running ($pid);
@@ -200,11 +226,13 @@ sub _register {
    else {
       if ($exists) {
          my $pid = _file_pid ("$path.pid");
-         croak "$self->{id} $type already exists" unless $pid && !IPC::Manager::Util::pid_is_running ($pid);
+         croak "$self->{id} " . $self->path_type . " already exists"
+            unless $pid && !IPC::Manager::Util::pid_is_running ($pid);
          $self->_remove_artefacts ($path);
       }
       $self->_make_entry ($path);
-      _write_atomic ("$path.name", $self->{id}) if $self->disk_name ($self->{id}) ne $self->{id};
+      # (a hashed name: the path does not end in the id)
+      _write_atomic ("$path.name", $self->{id}) if $path ne "$self->{route}/$self->{id}";
    }
    $self->_open_peer_change;
    _write_atomic ("$path.pid", $$);

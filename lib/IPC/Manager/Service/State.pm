@@ -15,6 +15,7 @@ our $IN_RUNNER;   # true while a runner frame (the IPCM_SERVICE block) is on the
 our $IN_WORKER;   # true inside a worker's code
 our $NEXT;        # what the runner runs next: a service instance or worker code
 our $OWNS_ROUTE;  # top-level service: the route it removes when its owner is gone
+our $EARLY;       # [address of the service, its client built before the fork, name, ipcm_info]
 
 my $ZERO = $0;
 
@@ -102,14 +103,32 @@ sub ipcm_service {
       $json = IPC::Manager::Serializer::JSON->serialize (\%p);
    }
 
+   # Every page a process writes to after the fork costs it a copy-on-write
+   # fault, so what both sides use first is built now, unregistered: the
+   # service's client (registered when run first uses it, as before) and the
+   # parent's handle with its client (registered after the fork, as before)
+   # (defined: testing a Spawn for truth would stringify it, to JSON)
+   my $owns = defined $spawn ? $spawn->route : undef;
+   $EARLY = (!$exec && _role_method ($inst, 'client'))
+      ? _early ($inst, $inst->name, $inst->ipcm_info) : undef;
+   my ($obj, $hclient);
+   if ((defined $want || $exec) && !($parent && !$new_ipcm)
+       && _role_method ($inst, 'handle')
+       && $inst->handle_class eq 'IPC::Manager::Service::Handle') {
+      $obj = $inst->handle (%$hparams, name => "service_parent_$$", (defined $spawn ? (spawn => $spawn) : ()));
+      $hclient = _early ($obj, $obj->{name}, $obj->{ipcm_info}) if !$obj->{client};
+   }
+
    my $pid = fork;
-   die "Could not fork: $!" unless defined $pid;
+   if (!defined $pid) { $EARLY = undef; die "Could not fork: $!" }
 
    if ($pid) {
+      $EARLY = undef;
       return if !defined $want && !$exec;
-      my $obj = ($parent && !$new_ipcm)
+      $obj ||= ($parent && !$new_ipcm)
          ? $parent->peer ($name, %$hparams)
          : $inst->handle (%$hparams, name => "service_parent_$$", (defined $spawn ? (spawn => $spawn) : ()));
+      $obj->{client} = $hclient->[1]->_register_later if $hclient;
       # the parent's copies of the instance and its parameters go now, while
       # the child starts, rather than after it is ready
       undef $inst;
@@ -121,8 +140,7 @@ sub ipcm_service {
    }
 
    # the child
-   # (defined: testing a Spawn for truth would stringify it, to JSON)
-   $OWNS_ROUTE = defined $spawn ? $spawn->route : undef;
+   $OWNS_ROUTE = $owns;
    $inst->post_fork_hook;
    if ($exec) {
       my @cmd = ($^X, @{ $exec->{cmd} || [] }, '-MIPC::Manager::Service::State', '-e',
@@ -131,6 +149,26 @@ sub ipcm_service {
       warn "ipcm_service: could not exec '$^X' ($!), running '$name' in the forked process\n";
    }
    return _ipcm_service ($inst);
+}
+
+# true when $inst's method $m is the service role's own
+sub _role_method {
+   my ($inst, $m) = @_;
+   my $own = IPC::Manager::Role::Service->can ($m);
+   return $own && ($inst->can ($m) || 0) == $own;
+}
+
+# a client for $obj's connect ($id, $info), built but not registered
+# (undef when that cannot be done: the connect after the fork does it then,
+# and reports what fails)
+sub _early {
+   my ($obj, $id, $info) = @_;
+   local $@;
+   my $client = eval {
+      my ($proto, $ser, $route) = IPC::Manager::_cinfo ($info, \my %p);
+      $proto->can ('_prepare') && $proto->_prepare ($id, $ser, $route, %p);
+   };
+   return $client ? [Scalar::Util::refaddr ($obj), $client, $id, $info] : undef;
 }
 
 sub ipcm_worker {
