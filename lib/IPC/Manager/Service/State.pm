@@ -110,7 +110,7 @@ sub ipcm_service {
    # (defined: testing a Spawn for truth would stringify it, to JSON)
    my $owns = defined $spawn ? $spawn->route : undef;
    $EARLY = (!$exec && _role_method ($inst, 'client'))
-      ? _early ($inst, $inst->name, $inst->ipcm_info) : undef;
+      ? _early ($inst, $inst->name, $inst->ipcm_info, 1) : undef;
    my ($obj, $hclient);
    if ((defined $want || $exec) && !($parent && !$new_ipcm)
        && _role_method ($inst, 'handle')
@@ -158,15 +158,16 @@ sub _role_method {
    return $own && ($inst->can ($m) || 0) == $own;
 }
 
-# a client for $obj's connect ($id, $info), built but not registered
-# (undef when that cannot be done: the connect after the fork does it then,
-# and reports what fails)
+# a client for $obj's connect ($id, $info), built but not registered, with
+# its descriptors open when it is the child's (undef when that cannot be
+# done: the connect after the fork does it then, and reports what fails)
 sub _early {
-   my ($obj, $id, $info) = @_;
+   my ($obj, $id, $info, $child) = @_;
    local $@;
    my $client = eval {
       my ($proto, $ser, $route) = IPC::Manager::_cinfo ($info, \my %p);
-      $proto->can ('_prepare') && $proto->_prepare ($id, $ser, $route, %p);
+      my $c = $proto->can ('_prepare') && $proto->_prepare ($id, $ser, $route, %p);
+      $c && $child ? $c->_prepare_child : $c;
    };
    return $client ? [Scalar::Util::refaddr ($obj), $client, $id, $info] : undef;
 }
