@@ -198,6 +198,14 @@ sub _write_atomic {
    return;
 }
 
+# the pidfile, as _write_atomic would write it (steps, errors), in C: no
+# Perl handle to build in a process that has just forked
+sub _write_pid {
+   my ($file) = @_;
+   my $step = IPC::Manager::Core::pidfile_put ($file, $$) or return;
+   die "Could not " . ('', 'open', 'write', 'rename')[$step] . " '$file.pend': $!";
+}
+
 sub _file_pid {
    my ($file) = @_;
    my $pid = _read_file ($file);
@@ -245,7 +253,7 @@ sub _register {
       _write_atomic ("$path.name", $self->{id}) if $path ne "$self->{route}/$self->{id}";
    }
    $self->_open_peer_change;
-   _write_atomic ("$path.pid", $$);
+   _write_pid ("$path.pid");
    unlink "$path.suspend";
    # only a registered client cleans up after itself
    $self->{_registered} = 1;
