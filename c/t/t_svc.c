@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -320,7 +321,7 @@ static void write_pidfile (const char *path, long pid)
 static void test_pidfile (void)
 {
   char dir[] = "/tmp/t_svc_XXXXXX", path[64], pend[80], sub[80], buf[PATH_MAX + 16];
-  int fd, pass, step;
+  int fd, pass, step, r;
   pid_t pid, dead;
 
   ok (mkdtemp (dir) != NULL, "tempdir");
@@ -373,6 +374,18 @@ static void test_pidfile (void)
   is_int (step, 3, "put: failed renaming");
   snprintf (pend, sizeof pend, "%s/busy.pend", dir);
   ok (access (pend, F_OK) < 0, "put: a failed rename leaves no .pend file");
+  /* writing fails where no file may grow (EFBIG): in a child */
+  snprintf (pend, sizeof pend, "%s.pend", path);
+  pid = fork ();
+  if (!pid) {
+    struct rlimit rl = { 0, 0 };
+    signal (SIGXFSZ, SIG_IGN);
+    setrlimit (RLIMIT_FSIZE, &rl);
+    r = aef_svc_pidfile_put (path, 1L, &step);
+    _exit (r == -EFBIG && step == 2 && access (pend, F_OK) < 0 ? 0 : 1);
+  }
+  waitpid (pid, &r, 0);
+  ok (WIFEXITED (r) && WEXITSTATUS (r) == 0, "put: a failed write is step 2, -errno, no .pend file left");
   memset (buf, 'x', sizeof buf - 1);
   buf[sizeof buf - 1] = 0;
   is_int (aef_svc_pidfile_put (buf, 1L, &step), -ENAMETOOLONG, "put: name too long");
