@@ -119,6 +119,10 @@ sub ipcm_service {
       $hclient = _early ($obj, $obj->{name}, $obj->{ipcm_info}) if !$obj->{client};
    }
 
+   # the parameters live on in the instance; freed after the fork, they would
+   # cost the parent copy-on-write faults while the child starts
+   undef %params;
+
    my $pid = fork;
    if (!defined $pid) { $EARLY = undef; die "Could not fork: $!" }
 
@@ -129,10 +133,9 @@ sub ipcm_service {
          ? $parent->peer ($name, %$hparams)
          : $inst->handle (%$hparams, name => "service_parent_$$", (defined $spawn ? (spawn => $spawn) : ()));
       $obj->{client} = $hclient->[1]->_register_later if $hclient;
-      # the parent's copies of the instance and its parameters go now, while
-      # the child starts, rather than after it is ready
+      # the parent's copy of the instance goes now, while the child starts,
+      # rather than after it is ready
       undef $inst;
-      undef %params;
       croak "Timeout waiting for service to come up after ${timeout}s" unless $obj->ready ($timeout);
       $obj->_set_child_pid ($pid);
       return unless defined $want;
