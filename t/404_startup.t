@@ -7,13 +7,14 @@ use IPC::Manager qw(ipcm_service ipcm_default_protocol);
 use IPC::Manager::Service ();
 use IPC::Manager::Service::Handle ();
 
-# ipcm_service builds the service's client, and the parent's handle with
-# its client, before it forks; each side registers after the fork, as it
-# would connect. What that must not change: the service process holds none
-# of the handle's descriptors (a service writing to a handle that is gone
-# must see it gone), a service registers under its name with its own pid,
-# and classes with their own client or handle class are still served by
-# their own methods.
+# ipcm_service builds the service's client before it forks (with its
+# descriptors open, unregistered); the child registers it when run first
+# uses the client, as it would connect. What that must not change: the
+# service registers under its name with its own pid, the parent's handle
+# registers after the fork, in the parent, the service holds none of the
+# handle's descriptors (a service writing to a handle that is gone must see
+# it gone), and classes with their own client method or handle class are
+# still served by them.
 
 # what the descriptors of a process are, as "socket:[inode]" and the like
 # (Linux /proc)

@@ -59,25 +59,19 @@ sub _local_add {
    return $self;
 }
 
-# connect in two halves, for a client a forked process is to use: _prepare
-# (the connect arguments; before the fork) builds the object without
-# registering it; _register_later (in the process that uses it, after the
-# fork) registers it as connect would have. What a process writes to after
-# a fork costs a copy-on-write fault per page: it only registers then.
-# Protocols of this distribution only (undef for others).
+# connect in two halves, for the client of a process about to be forked:
+# _prepare (the connect arguments; before the fork) builds the object and
+# opens its descriptors (the route watch, a socket protocol's socket,
+# unbound) without registering; the forking process drops its copy right
+# after the fork, and the child calls _register_later, which registers it
+# as connect would have. What the child writes to after the fork costs it a
+# copy-on-write fault per page: it only registers then. Protocols of this
+# distribution only (undef for others).
 sub _prepare {
    my ($class, $id, $serializer, $route, %params) = @_;
    return undef unless $OWN{$class};
    my $self = $class->new (%params, id => $id, serializer => $serializer, route => $route, _later => 1);
    $self->path;
-   return $self;
-}
-
-# ... and opens its descriptors (the route watch, a socket protocol's
-# socket, unbound) for the child of the fork: the forking process drops its
-# copy right after the fork, so the child alone holds them
-sub _prepare_child {
-   my $self = shift;
    $self->_open_peer_change;
    $self->_prepare_entry if $self->can ('_prepare_entry');
    return $self;

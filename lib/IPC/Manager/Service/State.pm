@@ -103,21 +103,12 @@ sub ipcm_service {
       $json = IPC::Manager::Serializer::JSON->serialize (\%p);
    }
 
-   # Every page a process writes to after the fork costs it a copy-on-write
-   # fault, so what both sides use first is built now, unregistered: the
-   # service's client (registered when run first uses it, as before) and the
-   # parent's handle with its client (registered after the fork, as before)
+   # Every page the child writes to costs it a copy-on-write fault, and it
+   # is ready only once registered: the service's client is built now,
+   # unregistered (it registers when run first uses it, as before)
    # (defined: testing a Spawn for truth would stringify it, to JSON)
    my $owns = defined $spawn ? $spawn->route : undef;
-   $EARLY = (!$exec && _role_method ($inst, 'client'))
-      ? _early ($inst, $inst->name, $inst->ipcm_info, 1) : undef;
-   my ($obj, $hclient);
-   if ((defined $want || $exec) && !($parent && !$new_ipcm)
-       && _role_method ($inst, 'handle')
-       && $inst->handle_class eq 'IPC::Manager::Service::Handle') {
-      $obj = $inst->handle (%$hparams, name => "service_parent_$$", (defined $spawn ? (spawn => $spawn) : ()));
-      $hclient = _early ($obj, $obj->{name}, $obj->{ipcm_info}) if !$obj->{client};
-   }
+   $EARLY = $exec ? undef : _early ($inst);
 
    # the parameters live on in the instance; freed after the fork, they would
    # cost the parent copy-on-write faults while the child starts
@@ -129,10 +120,9 @@ sub ipcm_service {
    if ($pid) {
       $EARLY = undef;
       return if !defined $want && !$exec;
-      $obj ||= ($parent && !$new_ipcm)
+      my $obj = ($parent && !$new_ipcm)
          ? $parent->peer ($name, %$hparams)
          : $inst->handle (%$hparams, name => "service_parent_$$", (defined $spawn ? (spawn => $spawn) : ()));
-      $obj->{client} = $hclient->[1]->_register_later if $hclient;
       # the parent's copy of the instance goes now, while the child starts,
       # rather than after it is ready
       undef $inst;
@@ -154,25 +144,22 @@ sub ipcm_service {
    return _ipcm_service ($inst);
 }
 
-# true when $inst's method $m is the service role's own
-sub _role_method {
-   my ($inst, $m) = @_;
-   my $own = IPC::Manager::Role::Service->can ($m);
-   return $own && ($inst->can ($m) || 0) == $own;
-}
-
-# a client for $obj's connect ($id, $info), built but not registered, with
-# its descriptors open when it is the child's (undef when that cannot be
-# done: the connect after the fork does it then, and reports what fails)
+# for a service whose client method is the role's: the client that method
+# would connect, built with its descriptors open but not registered, as
+# [address of the service, client, name, ipcm_info] (undef when that
+# cannot be done: the connect after the fork does it then, and reports
+# what fails)
 sub _early {
-   my ($obj, $id, $info, $child) = @_;
+   my ($inst) = @_;
+   my $own = IPC::Manager::Role::Service->can ('client');
+   return undef unless $own && ($inst->can ('client') || 0) == $own;
+   my ($id, $info) = ($inst->name, $inst->ipcm_info);
    local $@;
    my $client = eval {
       my ($proto, $ser, $route) = IPC::Manager::_cinfo ($info, \my %p);
-      my $c = $proto->can ('_prepare') && $proto->_prepare ($id, $ser, $route, %p);
-      $c && $child ? $c->_prepare_child : $c;
+      $proto->can ('_prepare') && $proto->_prepare ($id, $ser, $route, %p);
    };
-   return $client ? [Scalar::Util::refaddr ($obj), $client, $id, $info] : undef;
+   return $client ? [Scalar::Util::refaddr ($inst), $client, $id, $info] : undef;
 }
 
 sub ipcm_worker {
