@@ -3,7 +3,8 @@ use warnings;
 use lib "t/lib";
 use AEFTest timeout => 60;
 use Test::More;
-use IPC::Manager qw(ipcm_service ipcm_default_protocol);
+use IPC::Manager qw(ipcm_service ipcm_worker ipcm_default_protocol);
+use IPCMScenarios qw(wait_for slurp_file tmp);
 use IPC::Manager::Service ();
 use IPC::Manager::Service::Handle ();
 
@@ -69,6 +70,36 @@ for my $proto (qw(UnixSocket ConnectionUnix MessageFiles)) {
       ok !$theirs{$link}, "$proto: the service does not hold it";
    }
    undef $h;
+
+   # a worker started from on_start, before the service registers, holds
+   # none of the service's descriptors either
+   SKIP: {
+      skip "no socket of the service's with $proto", 2 if $proto eq 'MessageFiles';
+      skip "no /proc/PID/fd here", 2 unless -d "/proc/$$/fd";
+      my $file = tmp () . "/wfds.$proto";
+      my $ws = ipcm_service (wsvc => (
+         on_start => sub {
+            ipcm_worker (w => sub {
+               open my $fh, '>', "$file.pend" or die $!;
+               print $fh join ' ', sort keys %{ fd_set_of ($$) };
+               close $fh;
+               rename "$file.pend", $file or die $!;
+               0;
+            });
+         },
+         handle_request => sub {
+            my $c = $_[0]->client;
+            my ($s) = grep defined, @$c{qw(_sock _listen)};
+            return readlink "/proc/$$/fd/" . fileno $s;
+         },
+      ));
+      my $link = ask ($ws, wsvc => 'socket');
+      like $link, qr/^socket:\[\d+\]\z/, "$proto: the service's socket";
+      wait_for { -e $file };
+      my %theirs = map { ($_ => 1) } split ' ', slurp_file ($file);
+      ok !$theirs{$link}, "$proto: a worker started from on_start does not hold it";
+      undef $ws;
+   }
 
    # a class with its own client method: its method registers the service
    my $o = ipcm_service (own => (class => 'My::OwnClient', handle_request => sub { $_[0]->{own_client_calls} }));

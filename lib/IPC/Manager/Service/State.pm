@@ -173,6 +173,9 @@ sub ipcm_worker {
       return $pid;
    }
    $0 .= " $name";
+   # a worker started before its service registered (from on_start) keeps
+   # no copy of the service's prepared client and its descriptors
+   $EARLY = undef;
    croak "ipcm_worker: no IPCM_SERVICE jump point on the stack (worker invoked outside a running service?)"
       unless $IN_RUNNER;
    $NEXT = $cb;
