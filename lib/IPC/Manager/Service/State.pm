@@ -156,6 +156,7 @@ sub _early {
    my ($id, $info) = ($inst->name, $inst->ipcm_info);
    local $@;
    my $client = eval {
+      require IPC::Manager;
       my ($proto, $ser, $route) = IPC::Manager::_cinfo ($info, \my %p);
       $proto->can ('_prepare') && $proto->_prepare ($id, $ser, $route, %p);
    };
