@@ -126,6 +126,21 @@ my %r = (
 
 my %pp = Bench::run_cmd ([Bench::limit ("pingpong"), 200000]);
 my %fk = Bench::run_cmd ([Bench::limit ("fork_limit"), 2000, 2]);
+
+# perl's own floor for a fresh worker: fork, POSIX::_exit in the child,
+# waitpid, two in flight (as fork_limit), from a bare perl and from one
+# that loaded what our server loads (a bigger process forks slower)
+my $floor = q{
+   my ($n, $t0, $left, %kids) = ($ARGV[0], Time::HiRes::time, $ARGV[0]);
+   while ($left) {
+      while ($n && keys %kids < 2) { my $pid = fork; die "fork: $!" unless defined $pid; POSIX::_exit (0) unless $pid; $kids{$pid} = 1; $n-- }
+      my $pid = wait; die "wait: $!" if $pid < 0; delete $kids{$pid}; $left--;
+   }
+   printf "forks_per_s=%.1f
+", $ARGV[0] / (Time::HiRes::time - $t0);
+};
+my %pf = Bench::run_cmd ([$^X, "-MPOSIX", "-MTime::HiRes", "-e", $floor, $opt{fresh} * 3]);
+my %sf = Bench::run_cmd ([$^X, (map "-I$_", @INC), "-MAnyEvent::Task::Server", "-MAnyEvent::Task::Client", "-MEV", "-MPOSIX", "-MTime::HiRes", "-e", $floor, $opt{fresh} * 3]);
 my %st = Bench::run_cmd ([Bench::limit ("stream"), 512]);
 my $msg = length '["do",{},1234]["ok",{},1234]';
 
@@ -142,4 +157,6 @@ for (@rows) {
    printf "%-52s %10.0f %12.0f   %5d-%-7d %.1f-%.1fx   (limit: %s)\n",
       $name, $ours, $lim, $olo, $ohi, $ours / $ohi, $ours / $olo, $limname;
 }
+printf "fresh workers beside the fork floors measured now: %.0f%% of C's %.0f/s, %.0f%% of a bare perl's %.0f/s, %.0f%% of a perl with the server's modules' %.0f/s\n",
+   map { (100 * $r{fresh} / $_, $_) } $fk{forks_per_s}, $pf{forks_per_s}, $sf{forks_per_s};
 print "AnyEvent model: $AnyEvent::MODEL\n";

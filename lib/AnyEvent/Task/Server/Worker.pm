@@ -12,6 +12,9 @@ use AnyEvent::Fork::Core ();
 use AnyEvent::Task::Logger ();
 
 my $json = JSON::XS->new->utf8;
+# a reply without log data is ["KIND",{},VALUE]: put together around the
+# value's own encoding (the same bytes, without building the array)
+my $value_json = JSON::XS->new->utf8->allow_nonref;
 
 # fork for a connection; the child gives up the descriptors @release (the
 # listening socket) without freeing their numbers
@@ -84,7 +87,7 @@ sub _loop {
       }
 
       my $meta = $ld ? { ld => $ld->{msg} } : {};
-      my $out = eval { $json->encode ([$kind, $meta, $val]) };
+      my $out = eval { $ld ? $json->encode ([$kind, $meta, $val]) : "[\"$kind\",{}," . $value_json->encode ($val) . "]" };
       if (!defined $out) {
          my $err = $@;
          $out = eval { $json->encode (['er', $meta, "error JSON encoding interface output: $err"]) };
