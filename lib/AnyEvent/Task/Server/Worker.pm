@@ -86,11 +86,10 @@ sub _loop {
          $ld = $AnyEvent::Task::Logger::log_defer_object;
       }
 
-      my $meta = $ld ? { ld => $ld->{msg} } : {};
-      my $out = eval { $ld ? $json->encode ([$kind, $meta, $val]) : "[\"$kind\",{}," . $value_json->encode ($val) . "]" };
+      my $out = eval { $ld ? $json->encode ([$kind, { ld => $ld->{msg} }, $val]) : "[\"$kind\",{}," . $value_json->encode ($val) . "]" };
       if (!defined $out) {
          my $err = $@;
-         $out = eval { $json->encode (['er', $meta, "error JSON encoding interface output: $err"]) };
+         $out = eval { $json->encode (['er', { $ld ? (ld => $ld->{msg}) : () }, "error JSON encoding interface output: $err"]) };
          return unless defined $out;
       }
       return unless $loop->write ($out);
