@@ -41,10 +41,10 @@ sub wait_for_server {
    $cv->recv;
 }
 
-sub best (&) {
-   my ($code) = @_;
+sub best (&;$) {
+   my ($code, $rounds) = @_;
    my $best = 0;
-   for (1 .. $opt{rounds}) {
+   for (1 .. ($rounds || $opt{rounds})) {
       my $r = $code->();
       $best = $r if $r > $best;
    }
@@ -91,7 +91,7 @@ sub pipelined {
       $co->($_, sub { $cv->send unless --$left }) for 1 .. $opt{queue};
       $cv->recv;
       $opt{queue} / (Bench::now - $t0)
-   }
+   } 5 * $opt{rounds};  # a round takes some 30 ms: more of them
 }
 
 # N one-call checkouts on a warm pool of 5 workers (max_checkouts: fresh workers)
@@ -126,12 +126,26 @@ my %r = (
 
 my %pp = Bench::run_cmd ([Bench::limit ("pingpong"), 200000]);
 my %fk = Bench::run_cmd ([Bench::limit ("fork_limit"), 2000, 2]);
-my %st = Bench::run_cmd ([Bench::limit ("stream"), 512]);
-my $msg = length '["do",{},1234]["ok",{},1234]';
+
+# perl's own floor for a fresh worker: fork, POSIX::_exit in the child,
+# waitpid, two in flight (as fork_limit), from a bare perl and from one
+# that loaded what our server loads (a bigger process forks slower)
+my $floor = q{
+   my ($n, $t0, $left, %kids) = ($ARGV[0], Time::HiRes::time, $ARGV[0]);
+   while ($left) {
+      while ($n && keys %kids < 2) { my $pid = fork; die "fork: $!" unless defined $pid; POSIX::_exit (0) unless $pid; $kids{$pid} = 1; $n-- }
+      my $pid = wait; die "wait: $!" if $pid < 0; delete $kids{$pid}; $left--;
+   }
+   printf "forks_per_s=%.1f
+", $ARGV[0] / (Time::HiRes::time - $t0);
+};
+my %pf = Bench::run_cmd ([$^X, "-MPOSIX", "-MTime::HiRes", "-e", $floor, $opt{fresh} * 3]);
+my %sf = Bench::run_cmd ([$^X, (map "-I$_", @INC), "-MAnyEvent::Task::Server", "-MAnyEvent::Task::Client", "-MEV", "-MPOSIX", "-MTime::HiRes", "-e", $floor, $opt{fresh} * 3]);
+my %tp = Bench::run_cmd ([Bench::limit ("task_pipe"), $opt{queue}, 5]);
 
 my @rows = (
    ["sequential calls/s (one checkout)",        $r{seq},   $pp{rate},                 "C ping-pong round trips/s", 4300, 4900],
-   ["pipelined calls/s ($opt{queue} queued)",    $r{pipe},  $st{rate} * 1048576 / $msg, "C stream of request+reply bytes/s ($msg B)", 33000, 35000],
+   ["pipelined calls/s ($opt{queue} queued)",    $r{pipe},  $tp{calls_per_s},           "C: requests in one write, one write per reply", 33000, 35000],
    ["checkouts/s ($opt{checkouts}, warm pool of 5)", $r{warm}, $pp{rate} / 2,           "C ping-pong / 2 (call + release)", 4900, 5800],
    ["fresh-worker checkouts/s ($opt{fresh}, max_checkouts 1)", $r{fresh}, $fk{forks_per_s}, "C socketpair+fork+exit+wait/s", 830, 880],
 );
@@ -142,4 +156,6 @@ for (@rows) {
    printf "%-52s %10.0f %12.0f   %5d-%-7d %.1f-%.1fx   (limit: %s)\n",
       $name, $ours, $lim, $olo, $ohi, $ours / $ohi, $ours / $olo, $limname;
 }
+printf "fresh workers beside the fork floors measured now: %.0f%% of C's %.0f/s, %.0f%% of a bare perl's %.0f/s, %.0f%% of a perl with the server's modules' %.0f/s\n",
+   map { (100 * $r{fresh} / $_, $_) } $fk{forks_per_s}, $pf{forks_per_s}, $sf{forks_per_s};
 print "AnyEvent model: $AnyEvent::MODEL\n";

@@ -76,6 +76,63 @@ perl_ok (q{
    } . " use File::Temp;", "42 9.901 9.902 1\ninstalled\n", "an installed copy earlier in \@INC wins and is used", "$dir");
 }
 
+# A call's callback runs under a bare frame record with our Callback::Frame
+# and under a real frame with any other: both behave the same (results,
+# $@ in the callback, traces, frames made inside the callback, errors of
+# the callback itself). "Another" is our copy without its private hooks.
+{
+   my $code = q{
+      use AnyEvent::Task::Server;
+      use AnyEvent::Task::Client;
+      use Callback::Frame;
+      use File::Temp;
+      my $dir = File::Temp->newdir;
+      AnyEvent::Task::Server::fork_task_server (listen => ['unix/', "$dir/s"],
+         interface => { ok => sub { $_[0] * 2 }, error => sub { die "bad\n" } });
+      my $c = AnyEvent::Task::Client->new (connect => ['unix/', "$dir/s"], name => "MY");
+      my $anon = AnyEvent::Task::Client->new (connect => ['unix/', "$dir/s"]);
+      print defined &Callback::Frame::_aef_record ? "light\n" : "frames\n";
+      sub show { (my $t = $_[0]) =~ s/^\S+:\d+ - /F - /mg; print $t }
+      my $cv = AE::cv;
+      $@ = "before";
+      frame_try { $c->checkout (timeout => 10)->ok (21, sub { $cv->send ($_[1], defined $@ ? "[$@]" : "undef") }) } frame_catch { $cv->send ("caught $@") };
+      print join (" ", $cv->recv), "\n";
+      $cv = AE::cv;
+      frame_try { $c->checkout (timeout => 10)->error (sub { $cv->send ("ran") }) } frame_catch { $cv->send ($_[0]) };
+      show ($cv->recv);
+      $cv = AE::cv;
+      frame_try { $c->checkout (timeout => 10)->ok (1, sub { frame (name => "inner", code => sub { die "cb died\n" })->(); $cv->send ("after") }) } frame_catch { show ($_[0]) };
+      print $cv->recv, "\n";
+      $cv = AE::cv;
+      frame_try { $anon->checkout (timeout => 10)->ok (1, sub { die "plain\n" }) } frame_catch { $cv->send ($_[0]) };
+      show ($cv->recv);
+      $cv = AE::cv;
+      frame_try { $anon->checkout (timeout => 10)->(1, sub { $cv->send ("ran") }) } frame_catch { $cv->send ($_[0]) };
+      show ($cv->recv =~ /^(Can't use an undefined value as a subroutine reference)/ ? "$1\n" : "?\n");
+      my $f = frame (name => "mine", code => sub { die "own\n" }, catch => sub { $cv->send ($_[0]) });
+      $cv = AE::cv;
+      $c->checkout (timeout => 10)->ok (1, $f);
+      show ($cv->recv);
+   };
+   my $want = "42 undef\nbad\n----- Callback::Frame stack-trace -----\nF - MY -> error\nF - ANONYMOUS FRAME\n"
+      . "cb died\n----- Callback::Frame stack-trace -----\nF - inner\nF - MY -> ok\nF - ANONYMOUS FRAME\nafter\n"
+      . "plain\n----- Callback::Frame stack-trace -----\nF - ANONYMOUS CLIENT -> ok\nF - ANONYMOUS FRAME\n"
+      . "Can't use an undefined value as a subroutine reference\n"
+      . "own\n----- Callback::Frame stack-trace -----\nF - mine\n";
+   perl_ok ($code, "light\n$want", "our Callback::Frame: calls run under light frame records");
+
+   my $dir = File::Temp->newdir;
+   mkdir "$dir/Callback";
+   my ($path) = grep -f, map "$_/AnyEvent/Task/Companion/CallbackFrame.pm", @INC;
+   open my $in, "<", $path or die "$path: $!";
+   my $src = do { local $/; <$in> };
+   $src =~ s/^sub _aef_\w+ \{.*?^\}\n//msg == 2 or die "no private hooks in $path";
+   open my $out, ">", "$dir/Callback/Frame.pm" or die;
+   print $out $src;
+   close $out;
+   perl_ok ($code, "frames\n$want", "another Callback::Frame: calls run under real frames, with the same results", "$dir");
+}
+
 # the companion's frame API
 perl_ok (q{
    use AnyEvent::Task::Client;

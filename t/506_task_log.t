@@ -22,6 +22,7 @@ my $path = server (
          die "ERR: failed\n";
       },
       plain => sub { 1 },
+      unencodable => sub { logger->info ("before the bad result"); sub {} },
       slow  => sub { select undef, undef, undef, 0.5; 1 },
    },
 );
@@ -109,6 +110,26 @@ my $client = AnyEvent::Task::Client->new (connect => ['unix/', $path]);
    eval { Log::Defer->new ({}) };
    like ($@, qr/^must provide callback to Log::Defer at /, "no callback");
    ok ($Log::Defer::VERSION >= 0.300, "version");
+}
+
+# a result JSON cannot carry: the error reply still carries the log data
+{
+   my $msg;
+   my $cv = AE::cv;
+   my $err;
+   {
+      my $log = Log::Defer->new (sub { $msg = shift; $cv->send });
+      my $co = $client->checkout (log_defer_object => $log);
+      frame_try {
+         $co->unencodable (sub { $err = "no error" });
+      } frame_catch {
+         $err = $@;
+         undef $co;
+      };
+   }
+   $cv->recv;
+   like ($err, qr/^error JSON encoding interface output: /, "an unencodable result with log data: the error");
+   is_deeply ([map $_->[2], @{ $msg->{logs} }], ["before the bad result"], "and the worker's log entry");
 }
 
 is (ref logger (), "Log::Defer", "logger outside a worker: a process-wide object");

@@ -127,16 +127,18 @@ sub _on_read {
 # arrived with it were handled.
 sub _replies {
    my ($self, $w) = @_;
+   my ($split, $handlers) = @$w{qw(split handlers)};
    my $err;
 
-   while (!$w->{dead} && defined (my $m = $w->{split}->next)) {
+   while (!$w->{dead} && defined (my $m = $split->next)) {
       my $reply = length $m ? eval { $JSON->decode ($m) } : undef;
-      my $h = ref $reply eq 'ARRAY' && shift @{ $w->{handlers} };
+      my $h = ref $reply eq 'ARRAY' && shift @$handlers;
       if (!$h) {
          _conn_error ($self, $w);
          last;
       }
-      eval { AnyEvent::Task::Client::Checkout::_reply ($h, $reply); 1 } or $err ||= [$@];
+      my $e = AnyEvent::Task::Client::Checkout::_reply ($h, $reply);
+      $err ||= $e;
    }
    $err
 }

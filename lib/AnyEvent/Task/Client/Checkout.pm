@@ -12,11 +12,16 @@ use Callback::Frame ();
 use overload
    '&{}' => sub {
       my $self = shift;
-      sub { $self->_queue_request (undef, @_) }
+      sub { _queue_request ($self, undef, @_) }
    },
    fallback => 1;
 
 our $AUTOLOAD;
+
+# Our own Callback::Frame lets a call's callback run under a bare frame
+# record instead of a frame of its own (a closure with a registry entry);
+# with another Callback::Frame every callback gets a real frame.
+my $LIGHT = defined &Callback::Frame::_aef_record;
 
 our $IN_GLOBAL_DESTRUCTION;
 END { $IN_GLOBAL_DESTRUCTION = 1 }
@@ -42,9 +47,11 @@ sub AUTOLOAD {
    my $self = shift;
    (my $name = $AUTOLOAD) =~ s/.*:://;
    die "$self is not an object" unless ref $self;
-   $self->_queue_request ($name, @_);
+   _queue_request ($self, $name, @_);
 }
 
+# A call's callback is kept as its frame: a real frame (the caller's, or
+# one made here), or [record, code] for a light one (see $LIGHT).
 sub _queue_request {
    my $self = shift;
    my $method = shift;
@@ -52,23 +59,40 @@ sub _queue_request {
    my $cb = @_ ? pop : $method;
 
    die "the last argument of a call must be a callback (a code reference)"
-      if defined $cb && !(ref $cb && (ref $cb eq 'CODE' || overload::Method ($cb, '&{}')));
+      if defined $cb && !(ref $cb eq 'CODE' || ref $cb && overload::Method ($cb, '&{}'));
 
+   my $f = $cb;
    unless (Callback::Frame::is_frame ($cb)) {
       my $client = $self->{client};
-      my $cname = $client && defined $client->{name} ? $client->{name} : undef;
-      my @name = defined $cname ? (name => "$cname -> " . (defined $method ? $method : "NO METHOD"))
-               : defined $method ? (name => "ANONYMOUS CLIENT -> $method")
-               : ();
-      $cb = Callback::Frame::frame (@name, code => $cb);
+      my $cname = $client ? $client->{name} : undef;
+      my $name = defined $cname ? "$cname -> " . (defined $method ? $method : "NO METHOD")
+               : defined $method ? "ANONYMOUS CLIENT -> $method"
+               : undef;
+      $f = $LIGHT && defined $cb ? [Callback::Frame::_aef_record ($name), $cb]
+         : Callback::Frame::frame ((defined $name ? (name => $name) : ()), code => $cb);
    }
 
    my $bytes = $AnyEvent::Task::Client::JSON->encode (["do", {}, defined $method ? $method : (), @_]);
+   my $label = defined $method ? $method : "->()";
 
-   push @{ $self->{queue} }, [$bytes, $cb, defined $method ? $method : "->()"];
-   $self->_arm;
-   $self->_pump;
+   # bound, nothing queued before it: out at once
+   my $w = $self->{worker};
+   return _send ($self, $w, $bytes, $f, $label)
+      if $w && !@{ $self->{queue} } && !defined $self->{fatal};
+
+   push @{ $self->{queue} }, [$bytes, $f, $label];
+   _arm ($self);
+   _pump ($self);
    return;
+}
+
+# Raise $err in the frame $f of a call's callback, as if the callback had
+# died with it.
+sub _raise {
+   my ($f, $err) = @_;
+   my $die = sub { die $err };
+   ref $f eq 'ARRAY' ? Callback::Frame::_aef_run ($f->[0], $die)
+      : Callback::Frame::frame (existing_frame => $f, code => $die)->();
 }
 
 sub _arm {
@@ -93,39 +117,48 @@ sub _pump {
    my $w = $self->{worker};
    return unless @{ $self->{queue} } && ($w || defined $self->{fatal});
 
-   my $req = shift @{ $self->{queue} };
-   my ($bytes, $cb, $label) = @$req;
-   $self->{current} = $cb;
+   my ($bytes, $f, $label) = @{ shift @{ $self->{queue} } };
+   if (defined $self->{fatal}) {
+      $self->{current} = $f;
+      Scalar::Util::weaken ($self->{current});
+      return $self->_throw_error ($self->{fatal});
+   }
+   _send ($self, $w, $bytes, $f, $label);
+}
+
+# Write a request to the bound worker $w; $f is its callback's frame.
+sub _send {
+   my ($self, $w, $bytes, $f, $label) = @_;
+   $self->{current} = $f;
    Scalar::Util::weaken ($self->{current});
 
-   return $self->_throw_error ($self->{fatal}) if defined $self->{fatal};
-
-   $self->_arm;
+   _arm ($self);
    my $log = $self->{log};
-   my $guard = $log ? $log->timer ($label) : undef;
 
    # the reply handler; it holds the checkout while the request is in flight
-   push @{ $w->{handlers} }, [$self, $cb, $log, $guard];
+   push @{ $w->{handlers} }, [$self, $f, $log, $log ? $log->timer ($label) : undef];
    AnyEvent::Task::Client::_write ($w, $bytes);
+   return;
 }
 
 # Handle the reply to one written request: $h is its handler,
-# [checkout, callback, deferred log, log timer].
+# [checkout, callback's frame, deferred log, log timer]. Returns what the
+# callback (or the frame's handlers) died with, in an array, or nothing.
 sub _reply {
    my ($h, $reply) = @_;
-   my ($self, $cb, $log) = @$h;
+   my ($self, $f, $log) = @$h;
    my ($kind, $meta, $val) = @$reply;
    undef $h->[3];
-   $log->merge ($meta->{ld}) if $log && ref $meta eq 'HASH' && ref $meta->{ld} eq 'HASH';
 
    my $ok = eval {
+      $log->merge ($meta->{ld}) if $log && ref $meta eq 'HASH' && ref $meta->{ld} eq 'HASH';
       if ($kind eq 'ok') {
          local $@ = undef;
-         $cb->($self, $val);
+         ref $f eq 'ARRAY' ? Callback::Frame::_aef_run (@$f, $self, $val) : $f->($self, $val);
       } elsif ($kind eq 'er') {
          $self->{error} = 1;
          @{ $self->{queue} } = ();
-         Callback::Frame::frame (existing_frame => $cb, code => sub { die $val })->();
+         _raise ($f, $val);
       } else {
          die "Unrecognized response_code: $kind";
       }
@@ -133,8 +166,8 @@ sub _reply {
    };
    my $err = $@;
    delete $self->{timer};
-   $self->_pump;
-   die $err unless $ok;
+   _pump ($self) if @{ $self->{queue} };
+   $ok ? () : [$err]
 }
 
 # Deliver an error to the waiting callback: the most recently written
@@ -142,13 +175,13 @@ sub _reply {
 sub _throw_error {
    my ($self, $err, $quiet) = @_;
    $self->{error} = 1;
-   my $cb = $self->{current} || (@{ $self->{queue} } ? $self->{queue}[0][1] : undef);
-   if (!$cb) {
+   my $f = $self->{current} || (@{ $self->{queue} } ? $self->{queue}[0][1] : undef);
+   if (!$f) {
       return if $quiet;
       die "_throw_error called but no callback installed. Error thrown was: $err";
    }
    @{ $self->{queue} } = ();
-   Callback::Frame::frame (existing_frame => $cb, code => sub { die $err })->();
+   _raise ($f, $err);
 }
 
 # A fatal error found by the event loop: the worker is gone already.

@@ -31,7 +31,10 @@ sub _lookup {
    $e && $e->[0] && $e->[0] == $cb ? $e->[1] : undef
 }
 
-sub is_frame { _lookup ($_[0]) ? 1 : 0 }
+sub is_frame {
+   my $e = ref $_[0] eq 'CODE' && $registry{refaddr $_[0]};
+   $e && $e->[0] && $e->[0] == $_[0] ? 1 : 0
+}
 
 # $level: how many calls up the user's call site is, seen from here
 sub _make {
@@ -115,6 +118,30 @@ sub _catch {
 }
 
 sub frame { _make (1, @_) }
+
+# Private, for AnyEvent::Task's client (which uses frame and existing_frame
+# with any other Callback::Frame): a frame for each call's callback costs
+# a closure, a registry entry and a destructor, so the client keeps the
+# record alone. _aef_record ($name) is the record frame (name => $name,
+# ...) would make at the caller's line under the current frame; _aef_run
+# ($rec, $code, ARGS) runs $code (ARGS) in that context, in void context,
+# exactly as calling such a frame would.
+sub _aef_record {
+   my (undef, $file, $line) = caller;
+   my $rec = { file => $file, line => $line, parent => $top };
+   $rec->{name} = $_[0] if defined $_[0];
+   $rec
+}
+
+sub _aef_run {
+   my $rec = shift;
+   my $code = shift;
+   my $saved = $@;
+
+   local $top = $rec;
+   eval { $@ = $saved; $code->(@_); 1 } or _catch ($rec, $@);
+   return;
+}
 
 sub fub(&@) {
    my ($code, @arg) = @_;

@@ -12,6 +12,9 @@ use AnyEvent::Fork::Core ();
 use AnyEvent::Task::Logger ();
 
 my $json = JSON::XS->new->utf8;
+# a reply without log data is ["KIND",{},VALUE]: put together around the
+# value's own encoding (the same bytes, without building the array)
+my $value_json = JSON::XS->new->utf8->allow_nonref;
 
 # fork for a connection; the child gives up the descriptors @release (the
 # listening socket) without freeing their numbers
@@ -83,11 +86,10 @@ sub _loop {
          $ld = $AnyEvent::Task::Logger::log_defer_object;
       }
 
-      my $meta = $ld ? { ld => $ld->{msg} } : {};
-      my $out = eval { $json->encode ([$kind, $meta, $val]) };
+      my $out = eval { $ld ? $json->encode ([$kind, { ld => $ld->{msg} }, $val]) : "[\"$kind\",{}," . $value_json->encode ($val) . "]" };
       if (!defined $out) {
          my $err = $@;
-         $out = eval { $json->encode (['er', $meta, "error JSON encoding interface output: $err"]) };
+         $out = eval { $json->encode (['er', { $ld ? (ld => $ld->{msg}) : () }, "error JSON encoding interface output: $err"]) };
          return unless defined $out;
       }
       return unless $loop->write ($out);
