@@ -292,7 +292,36 @@ int aef_svc_watch_drain(int fd)
 #define PATH_MAX 4096
 #endif
 
-int aef_svc_file_put(const char *dir, const char *name, const void *data, size_t len, int *step)
+#if defined(__linux__) && defined(RENAME_NOREPLACE)
+#define AEF_SVC_SPARES 1
+#endif
+
+#ifdef AEF_SVC_SPARES
+/* writes data into the spare and renames it to ready: 0, -errno with
+ * *step 2 or 3 (the spare removed), or 1 when the spare cannot be opened */
+static int spare_put__(const char *spare, const char *ready, const void *data, size_t len, int *step)
+{
+  int fd = open(spare, O_WRONLY | O_CLOEXEC), r;
+
+  if (fd < 0)
+    return 1;
+  *step = 2;
+  r = aef_write_file(fd, data, len);
+  if (close(fd) < 0 && !r)
+    r = -errno;
+  if (!r) {
+    *step = 3;
+    if (renameat2(AT_FDCWD, spare, AT_FDCWD, ready, RENAME_NOREPLACE) == 0)
+      return 0;
+    r = -errno;
+  }
+  unlink(spare);
+  return r;
+}
+#endif
+
+int aef_svc_file_put(const char *dir, const char *name, const void *data, size_t len,
+                     const char *spare, int *step)
 {
   char pend[PATH_MAX], ready[PATH_MAX];
   int fd = -1, r = 0, made = 0, n1, n2;
@@ -304,6 +333,16 @@ int aef_svc_file_put(const char *dir, const char *name, const void *data, size_t
     r = -ENAMETOOLONG;
     goto cleanup;
   }
+#ifdef AEF_SVC_SPARES
+  if (spare) {
+    r = spare_put__(spare, ready, data, len, step);
+    if (r <= 0)
+      goto cleanup;
+    r = 0; /* no usable spare: a new file */
+  }
+#else
+  (void)spare;
+#endif
   fd = open(pend, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   if (fd < 0) {
     r = -errno;
@@ -359,11 +398,17 @@ static int cmp_names__(const void *a, const void *b)
 }
 
 /* reads the regular file at path whole into b (emptied first), up to its
- * bound: 0 or -errno */
-static int slurp__(const char *path, aef_buf *b)
+ * bound: 0 or -errno; with empty (the file is then opened for writing
+ * too), truncates it to nothing afterwards and sets *emptied when that
+ * worked */
+static int slurp__(const char *path, aef_buf *b, int empty, int *emptied)
 {
-  int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+  int fd = open(path, (empty ? O_RDWR : O_RDONLY) | O_CLOEXEC), r = 0;
 
+  if (fd < 0 && empty) { /* not ours to write to: read only, not emptied */
+    empty = 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+  }
   aef_buf_consume(b, aef_buf_size(b));
   if (fd < 0)
     return -errno;
@@ -391,16 +436,19 @@ static int slurp__(const char *path, aef_buf *b)
     if ((size_t)k < want)
       break;
   }
+  if (!r && empty && ftruncate(fd, 0) == 0)
+    *emptied = 1;
   close(fd);
   return r;
 }
 
-int aef_svc_files_take(const char *dir, const char *suffix, aef_svc_file_cb cb, void *arg)
+int aef_svc_files_take(const char *dir, const char *suffix, const char *spare_dir,
+                       size_t spare_room, aef_svc_file_cb cb, void *arg)
 {
   DIR *d = NULL;
   struct dirent *e;
-  char **names = NULL, path[PATH_MAX];
-  size_t n = 0, cap = 0, i, sl = strlen(suffix);
+  char **names = NULL, path[PATH_MAX], spare[PATH_MAX];
+  size_t n = 0, cap = 0, i, sl = strlen(suffix), spared_n = 0;
   aef_buf b;
   int r = 0, given = 0;
 
@@ -435,12 +483,30 @@ int aef_svc_files_take(const char *dir, const char *suffix, aef_svc_file_cb cb, 
     qsort(names, n, sizeof *names, cmp_names__);
   for (i = 0; i < n; i++) {
     int k = snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    int emptied = 0, spared = 0;
+
     if (k < 0 || (size_t)k >= sizeof path)
       continue;
-    if (slurp__(path, &b))
+    if (slurp__(path, &b, spare_dir && spared_n < spare_room, &emptied))
       continue;
-    unlink(path);
-    cb(arg, names[i], aef_buf_size(&b) ? aef_buf_ptr(&b) : (const uint8_t *)"", aef_buf_size(&b));
+#ifdef AEF_SVC_SPARES
+    if (emptied) {
+      int m = (int)(strlen(names[i]) - sl);
+
+      k = snprintf(spare, sizeof spare, "%s/%.*s", spare_dir, m, names[i]);
+      spared = m > 0 && k > 0 && (size_t)k < sizeof spare
+            && renameat2(AT_FDCWD, path, AT_FDCWD, spare, RENAME_NOREPLACE) == 0;
+    }
+#else
+    (void)emptied;
+    (void)spare;
+#endif
+    if (spared)
+      spared_n++;
+    else
+      unlink(path);
+    cb(arg, names[i], aef_buf_size(&b) ? aef_buf_ptr(&b) : (const uint8_t *)"", aef_buf_size(&b),
+       spared);
     given++;
   }
   r = given;
