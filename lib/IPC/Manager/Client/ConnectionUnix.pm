@@ -81,11 +81,19 @@ sub _add_conn {
 
 sub _read_messages {
    my $self = shift;
+   # what select found readable, when the caller tells (a bit string as
+   # select returns it): only those connections are read (and new ones),
+   # and the listener is only accepted from when it is among them
+   my $ready = delete $self->{_rready};
+   my %new;
    if (my $l = $self->{_listen}) {
-      while (accept (my $c, $l)) { $self->_add_conn ($c, undef) }
+      if (!defined $ready || vec ($ready, fileno $l, 1)) {
+         while (accept (my $c, $l)) { $new{ $self->_add_conn ($c, undef) } = 1 }
+      }
    }
    my @out;
    for my $conn ($self->_conns) {
+      next if defined $ready && !vec ($ready, fileno $conn->{fh}, 1) && !$new{$conn};
       my $eof = 0;
       while (1) {
          my $n = sysread ($conn->{fh}, $conn->{in}, 65536, length $conn->{in});
@@ -182,7 +190,9 @@ sub _send_message {
       vec ($win, fileno $conn->{fh}, 1) = 1;
       vec ($rin, fileno $_, 1) = 1 for $self->handles_for_select;
       my $n = select ($rin, $win, undef, 0.05);
-      push @{ $self->{_inbox} }, $self->_read_messages if $n > 0 && $rin =~ /[^\0]/;
+      next unless $n > 0 && $rin =~ /[^\0]/;
+      $self->{_rready} = $rin;
+      push @{ $self->{_inbox} }, $self->_read_messages;
    }
    return;
 }
