@@ -170,9 +170,16 @@ sub _send_message {
    my ($self, $msg) = @_;
    my $peer = $msg->{to};
    croak "No peer specified" unless defined $peer;
-   my $conn = eval { $self->_conn_for ($peer) };
+   my $conn = $self->{_by_peer}{$peer} || eval { $self->_conn_for ($peer) };
    if (!$conn) { my $e = $@; $e =~ s/\n\z//; croak $e }
-   $conn->{out} .= IPC::Manager::Core::frame ($self->_encode ($msg));
+   my $frame = IPC::Manager::Core::frame ($self->{_json} ? $self->{_json}->encode ($msg) : $self->_encode ($msg));
+   # the usual blocking case: nothing queued, and the socket takes it all
+   if ($self->{send_blocking} && !length $conn->{out} && NOSIGNAL) {
+      my $n = send ($conn->{fh}, $frame, NOSIGNAL);
+      return if defined $n && $n == length $frame;
+      substr ($frame, 0, $n) = '' if $n;
+   }
+   $conn->{out} .= $frame;
    if (!$self->{send_blocking}) {
       # held back while a service dispatches a batch (see _flush_held)
       return if $self->{_hold};
