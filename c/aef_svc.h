@@ -105,6 +105,32 @@ typedef void (*aef_svc_file_cb)(void *arg, const char *name, const uint8_t *data
 int aef_svc_files_take(const char *dir, const char *suffix, const char *spare_dir,
                        size_t spare_room, aef_svc_file_cb cb, void *arg);
 
+/* Called by aef_svc_watch_names per name: name[0..len), no NUL inside,
+ * valid during the call only. */
+typedef void (*aef_svc_name_cb)(void *arg, const char *name, size_t len);
+
+/* Parses buf[0..len), the bytes one read of an inotify descriptor gave
+ * (struct inotify_event records: a 16-byte header in this machine's byte
+ * order, then the NUL-padded name), and gives cb the name of every entry
+ * renamed into the watched folder (IN_MOVED_TO) that ends in suffix, in
+ * the order read. Returns the number given; -EOVERFLOW when an event says
+ * the kernel dropped events (the names are given all the same); -EBADMSG
+ * when a record runs past len (the names before it were given). Reads
+ * only buf[0..len); portable (it only parses). */
+int aef_svc_watch_names(const uint8_t *buf, size_t len, const char *suffix, aef_svc_name_cb cb,
+                        void *arg);
+
+/* MessageFiles with a watch: reads every event queued on wfd (a
+ * non-blocking descriptor of aef_svc_watch_open on dir) and takes the files
+ * they announced as aef_svc_files_take takes files (in name order, spares
+ * and all), without listing dir. When the events announced none, dropped
+ * some, or wfd cannot be read, it takes every file of dir instead
+ * (aef_svc_files_take). Returns as aef_svc_files_take. A .ready file that
+ * arrived before the watch existed is only found by a listing: the caller
+ * uses aef_svc_files_take for its first look. */
+int aef_svc_files_take_watched(int wfd, const char *dir, const char *suffix, const char *spare_dir,
+                               size_t spare_room, aef_svc_file_cb cb, void *arg);
+
 /* 1 if pid is a process that can still run (signal 0 reaches it, or EPERM)
  * and is not a zombie (judged from /proc without reaping it), else 0. */
 int aef_svc_pid_alive(pid_t pid);

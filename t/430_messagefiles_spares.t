@@ -5,6 +5,8 @@ use AEFTest timeout => 60;
 use Test::More;
 use IPC::Manager qw(ipcm_spawn ipcm_reconnect);
 use IPC::Manager::Client::MessageFiles ();
+use IPC::Manager::Message ();
+use IPC::Manager::Core ();
 
 # MessageFiles recycles message files: a client keeps the files it took,
 # emptied, in NAME/.spare and writes the messages it sends into them (one
@@ -68,6 +70,19 @@ is_deeply [map $_->content, $b->get_messages], ["hi"], "shorter contents: no sta
    ok -f $c->path . "/$m->{id}.ready", "a vanished spare: written anyway";
    is_deeply [map $_->content, $c->get_messages], ["to c"], "and received";
    $c->disconnect;
+}
+
+# with a watch, the files it announced are taken without listing the
+# folder; one that was not announced (written in place, no rename) is found
+# by the next look that had no announcement
+if (IPC::Manager::Core::have_inotify ()) {
+   my $m = IPC::Manager::Message->new (from => 'x', to => 'b', content => "in place");
+   open my $fh, ">", "$bdir/$m->{id}.ready" or die $!;
+   print $fh $a->_encode ($m);
+   close $fh;
+   $a->send_message (b => "renamed in");
+   is_deeply [map $_->content, $b->get_messages], ["renamed in"], "the announced one";
+   is_deeply [map $_->content, $b->get_messages], ["in place"], "then the other, listed";
 }
 
 # a reconnect starts without the spares of the suspended incarnation

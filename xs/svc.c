@@ -218,7 +218,7 @@ aef_xs_svc_take_cb__ (void *arg, const char *name, const uint8_t *data, size_t l
 }
 
 int
-aef_xs_svc_files_take (pTHX_ const char *dir, const char *suffix, const char *spare_dir,
+aef_xs_svc_files_take (pTHX_ int wfd, const char *dir, const char *suffix, const char *spare_dir,
                        AV *spares, IV max, AV *out)
 {
   aef_xs_svc_take__ t;
@@ -230,6 +230,10 @@ aef_xs_svc_files_take (pTHX_ const char *dir, const char *suffix, const char *sp
   t.out = out;
   t.spares = spares;
   t.sl = strlen (suffix);
+  if (wfd >= 0)
+    return aef_svc_files_take_watched (wfd, dir, suffix, spares ? spare_dir : NULL,
+                                       spares && max > have ? (size_t)(max - have) : 0,
+                                       aef_xs_svc_take_cb__, &t);
   return aef_svc_files_take (dir, suffix, spares ? spare_dir : NULL,
                              spares && max > have ? (size_t)(max - have) : 0,
                              aef_xs_svc_take_cb__, &t);

@@ -26,6 +26,10 @@
 #                                             files as spares in $spare_dir
 #                                             (names pushed on @spares) while
 #                                             @spares holds fewer than $max
+#   @name_bytes = IPC::Manager::Core::files_take_watched ($watch, $dir, $suffix [, ...])
+#                                             as files_take, for the files the
+#                                             watch announced (all of them
+#                                             when it announced none)
 #   @payloads = IPC::Manager::Core::frames ($buffer)
 #                                             complete frames, removed from
 #                                             $buffer; a final undef when the
@@ -144,7 +148,20 @@ files_take (const char *dir, const char *suffix, const char *spare_dir = NULL, A
   PPCODE:
 {
   AV *av = (AV *)sv_2mortal ((SV *)newAV ());
-  int r = aef_xs_svc_files_take (aTHX_ dir, suffix, spare_dir, spares, max, av);
+  int r = aef_xs_svc_files_take (aTHX_ -1, dir, suffix, spare_dir, spares, max, av);
+
+  if (r < 0)
+    errno = -r;
+  SP = aef_xs_push_av (aTHX_ SP, av);
+}
+
+void
+files_take_watched (SV *watch, const char *dir, const char *suffix, const char *spare_dir = NULL, AV *spares = NULL, IV max = 0)
+  PPCODE:
+{
+  int wfd = aef_xs_fd (aTHX_ watch, "watch");
+  AV *av = (AV *)sv_2mortal ((SV *)newAV ());
+  int r = aef_xs_svc_files_take (aTHX_ wfd, dir, suffix, spare_dir, spares, max, av);
 
   if (r < 0)
     errno = -r;

@@ -400,6 +400,106 @@ static void test_spare_readonly (void)
   ok (WIFEXITED (st) && WEXITSTATUS (st) == 0, "a read-only message: given whole, removed, not kept (status %d)", st);
 }
 
+/* one inotify record: header (wd, mask, cookie, len) and the name padded
+ * to plen bytes */
+static size_t ev_put (uint8_t *p, uint32_t mask, const char *name, uint32_t plen)
+{
+  int32_t wd = 1;
+  uint32_t cookie = 0;
+
+  memcpy (p, &wd, 4);
+  memcpy (p + 4, &mask, 4);
+  memcpy (p + 8, &cookie, 4);
+  memcpy (p + 12, &plen, 4);
+  memset (p + 16, 0, plen);
+  if (name)
+    memcpy (p + 16, name, strlen (name));
+  return 16 + plen;
+}
+
+typedef struct seen {
+  int n;
+  char names[8][64];
+} seen;
+
+static void name_cb (void *arg, const char *name, size_t len)
+{
+  seen *s = arg;
+
+  if (s->n < 8)
+    snprintf (s->names[s->n], 64, "%.*s", (int)len, name);
+  s->n++;
+}
+
+static void test_watch_names (void)
+{
+  uint8_t buf[512];
+  size_t n = 0;
+  seen s;
+
+  n += ev_put (buf + n, 0x80, "a.ready", 16);     /* moved in */
+  n += ev_put (buf + n, 0x100, "b.ready", 16);    /* created: not a message arrival */
+  n += ev_put (buf + n, 0x80, "c.pend", 8);
+  n += ev_put (buf + n, 0x80, NULL, 0);           /* no name */
+  n += ev_put (buf + n, 0x80 | 0x40000000, "d.ready", 8); /* exactly filled, no NUL */
+  n += ev_put (buf + n, 0x80, ".ready", 16);
+  memset (&s, 0, sizeof s);
+  is_int (aef_svc_watch_names (buf, n, ".ready", name_cb, &s), 3, "three names");
+  ok (s.n == 3 && !strcmp (s.names[0], "a.ready") && !strcmp (s.names[1], "d.ready")
+      && !strcmp (s.names[2], ".ready"), "the arrivals ending in the suffix, in order");
+  memset (&s, 0, sizeof s);
+  is_int (aef_svc_watch_names (buf, 0, ".ready", name_cb, &s), 0, "empty buffer");
+  n = ev_put (buf, 0x80, "e.ready", 8);
+  n += ev_put (buf + n, 0x4000, NULL, 0);
+  memset (&s, 0, sizeof s);
+  is_int (aef_svc_watch_names (buf, n, ".ready", name_cb, &s), -EOVERFLOW, "overflow reported");
+  is_int (s.n, 1, "names before it given");
+  memset (&s, 0, sizeof s);
+  is_int (aef_svc_watch_names (buf, 20, ".ready", name_cb, &s), -EBADMSG, "a name past the end");
+  is_int (aef_svc_watch_names (buf, 10, ".ready", name_cb, &s), -EBADMSG, "a header past the end");
+  is_int (s.n, 0, "nothing given");
+}
+
+static void test_files_watched (void)
+{
+#ifdef __linux__
+  char dir[] = "/tmp/t_svc_XXXXXX", path[128];
+  int step = 0, w, fd;
+  taken t;
+
+  ok (mkdtemp (dir) != NULL, "tempdir");
+  w = aef_svc_watch_open (dir, 0);
+  ok (w >= 0, "watch");
+  is_int (aef_svc_file_put (dir, "b", "second", 6, NULL, &step), 0, "put b");
+  is_int (aef_svc_file_put (dir, "a", "first", 5, NULL, &step), 0, "put a");
+  snprintf (path, sizeof path, "%s/x.ready", dir);
+  fd = open (path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);   /* not renamed in: not announced */
+  ok (fd >= 0 && write (fd, "x", 1) == 1, "x.ready written in place");
+  close (fd);
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take_watched (w, dir, ".ready", NULL, 0, take_cb, &t), 2, "the two announced");
+  ok (!strcmp (t.names[0], "a.ready") && !strcmp (t.names[1], "b.ready"), "in name order");
+  ok (!strcmp (t.data[0], "first") && !strcmp (t.data[1], "second"), "their contents");
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take_watched (w, dir, ".ready", NULL, 0, take_cb, &t), 1,
+          "nothing announced: the folder is listed");
+  ok (!strcmp (t.names[0], "x.ready"), "x found so");
+  /* announced but already gone: skipped */
+  is_int (aef_svc_file_put (dir, "c", "third", 5, NULL, &step), 0, "put c");
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take (dir, ".ready", NULL, 0, take_cb, &t), 1, "c taken by a listing");
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take_watched (w, dir, ".ready", NULL, 0, take_cb, &t), 0, "its event finds nothing");
+  close (w);
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take_watched (w, dir, ".ready", NULL, 0, take_cb, &t), 0,
+          "a watch that cannot be read: listed (empty)");
+  is_int (aef_svc_files_take_watched (-1, "/nonexistent/dir", ".ready", NULL, 0, take_cb, &t), -ENOENT,
+          "and a missing folder reported");
+  ok (rmdir (dir) == 0, "cleaned up");
+#endif
+}
+
 static void test_alive (void)
 {
   pid_t pid = fork ();
@@ -606,6 +706,8 @@ int main (void)
   test_files ();
   test_spares ();
   test_spare_readonly ();
+  test_watch_names ();
+  test_files_watched ();
   test_alive ();
   test_pidfile ();
   test_wait ();

@@ -34,6 +34,7 @@ our $SPARES = 2048;
 sub _open_entry {
    my ($self, $path) = @_;
    $self->{_watch} = IPC::Manager::Core::watch ($path, 0) if IPC::Manager::Core::have_inotify ();
+   delete $self->{_listed};
    # spares of an earlier incarnation (reconnect) may be half written: dropped
    my $spare = "$path/.spare";
    File::Path::rmtree ($spare) if -d $spare;
@@ -56,16 +57,24 @@ sub ready_messages   { my @f = $_[0]->_list ('ready'); @f ? 1 : 0 }
 
 sub _read_messages {
    my $self = shift;
-   IPC::Manager::Core::watch_drain ($self->{_watch}) if $self->{_watch};
    # every .ready file, in name order, read and removed (in the C core);
    # up to $SPARES of them are kept empty as spares instead: a message this
    # client sends is then written into one and renamed to PEER/ID.ready
    # (no file created, none removed: on a file system that searches past
    # every recently freed inode to create a file, that is most of a
-   # message's cost)
-   my @taken = $self->{_spares}
-      ? IPC::Manager::Core::files_take ($self->_dir, '.ready', $self->{_spare_dir}, $self->{_spares}, $SPARES)
-      : IPC::Manager::Core::files_take ($self->_dir, '.ready');
+   # message's cost). With a watch, the files it announced are taken
+   # without listing the folder (all of them when it announced none); the
+   # first look after connecting lists it (files may predate the watch).
+   my @spare = $self->{_spares} ? ($self->{_spare_dir}, $self->{_spares}, $SPARES) : ();
+   my @taken;
+   if ($self->{_watch} && $self->{_listed}) {
+      @taken = IPC::Manager::Core::files_take_watched ($self->{_watch}, $self->_dir, '.ready', @spare);
+   }
+   else {
+      IPC::Manager::Core::watch_drain ($self->{_watch}) if $self->{_watch};
+      @taken = IPC::Manager::Core::files_take ($self->_dir, '.ready', @spare);
+      $self->{_listed} = 1;
+   }
    my @out;
    while (@taken) {
       my ($f, $raw) = splice @taken, 0, 2;
@@ -105,8 +114,8 @@ sub _pre_disconnect {
    File::Path::rmtree ($hidden) if -d $hidden;
    rename $path, $hidden or croak "Cannot rename directory: $!";
    $self->{_dir} = $hidden;
-   # the spares left the bus with the folder
-   delete @$self{qw(_spares _spare_dir)};
+   # the spares left the bus with the folder; what is left is listed
+   delete @$self{qw(_spares _spare_dir _listed)};
    return;
 }
 
