@@ -139,7 +139,11 @@ Each client has a directory C<ROUTE/NAME>. A message is written to
 C<ID.pend> in the recipient's directory and renamed to C<ID.ready>; the
 recipient reads and removes the C<.ready> files. On Linux an inotify watch
 (in the C core) wakes the recipient when a message is renamed in; without
-inotify (or with C<IPC_MANAGER_NO_INOTIFY> set) it polls. This protocol
+inotify (or with C<IPC_MANAGER_NO_INOTIFY> set) it polls. With the watch,
+a client takes the files whose arrival the watch announced (the names come
+with its events) without listing its directory; it lists the directory on
+its first look after connecting, when the watch announced nothing (a caller
+looking on its own) and when the kernel dropped events. This protocol
 supports C<suspend>: the directory stays and keeps collecting messages
 until C<ipcm_reconnect>. It needs nothing but a file system and is always
 viable.
@@ -165,7 +169,8 @@ client deletes those of its earlier incarnation.
 
 The original deletes every message file it reads and creates one per
 message sent; the C<.spare> folder and the recycling are this
-distribution's.
+distribution's. The original lists its directory on every look (every
+0.2 s or on each inotify wake-up); this one lists it only as said above.
 
 Errors: C<Client does not exist>, C<Message file 'PATH' already exists>
 (with a stack trace), C<Could not make dir 'PATH': ...>, C<Cannot rename
