@@ -604,7 +604,8 @@ static void test_wait (void)
   w.sigs = &sig; w.nsig = 1; w.sigcount = cnt; w.timeout_ms = 5000;
   pid = fork ();
   if (!pid) {
-    usleep (50000);
+    /* once the loop handles SIGUSR1 (our disposition ignores it) */
+    wait_caught (getppid (), SIGUSR1);
     kill (getppid (), SIGUSR1);
     _exit (0);
   }
