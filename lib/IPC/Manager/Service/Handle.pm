@@ -82,8 +82,9 @@ sub poll {
          my $left = defined $deadline ? $deadline - Time::HiRes::time () : undef;
          $left = 0 if defined $left && $left < 0;
          my $n = select (my $rout = $rin, undef, undef, $left);
-         # (the protocol may read only what select found readable)
-         $client->{_rready} = $rout if $n > 0;
+         # (a protocol with many handles, which _rin does not keep, reads
+         # only the readable ones)
+         $client->{_rready} = $rout if $n > 0 && !defined $self->{_RIN};
          @msgs = $client->get_messages if $n > 0 || $client->ready_messages;
       }
       else {
