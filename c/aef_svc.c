@@ -292,7 +292,36 @@ int aef_svc_watch_drain(int fd)
 #define PATH_MAX 4096
 #endif
 
-int aef_svc_file_put(const char *dir, const char *name, const void *data, size_t len, int *step)
+#if defined(__linux__) && defined(RENAME_NOREPLACE)
+#define AEF_SVC_SPARES 1
+#endif
+
+#ifdef AEF_SVC_SPARES
+/* writes data into the spare and renames it to ready: 0, -errno with
+ * *step 2 or 3 (the spare removed), or 1 when the spare cannot be opened */
+static int spare_put__(const char *spare, const char *ready, const void *data, size_t len, int *step)
+{
+  int fd = open(spare, O_WRONLY | O_CLOEXEC), r;
+
+  if (fd < 0)
+    return 1;
+  *step = 2;
+  r = aef_write_file(fd, data, len);
+  if (close(fd) < 0 && !r)
+    r = -errno;
+  if (!r) {
+    *step = 3;
+    if (renameat2(AT_FDCWD, spare, AT_FDCWD, ready, RENAME_NOREPLACE) == 0)
+      return 0;
+    r = -errno;
+  }
+  unlink(spare);
+  return r;
+}
+#endif
+
+int aef_svc_file_put(const char *dir, const char *name, const void *data, size_t len,
+                     const char *spare, int *step)
 {
   char pend[PATH_MAX], ready[PATH_MAX];
   int fd = -1, r = 0, made = 0, n1, n2;
@@ -304,6 +333,16 @@ int aef_svc_file_put(const char *dir, const char *name, const void *data, size_t
     r = -ENAMETOOLONG;
     goto cleanup;
   }
+#ifdef AEF_SVC_SPARES
+  if (spare) {
+    r = spare_put__(spare, ready, data, len, step);
+    if (r <= 0)
+      goto cleanup;
+    r = 0; /* no usable spare: a new file */
+  }
+#else
+  (void)spare;
+#endif
   fd = open(pend, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   if (fd < 0) {
     r = -errno;
@@ -359,11 +398,17 @@ static int cmp_names__(const void *a, const void *b)
 }
 
 /* reads the regular file at path whole into b (emptied first), up to its
- * bound: 0 or -errno */
-static int slurp__(const char *path, aef_buf *b)
+ * bound: 0 or -errno; with empty (the file is then opened for writing
+ * too), truncates it to nothing afterwards and sets *emptied when that
+ * worked */
+static int slurp__(const char *path, aef_buf *b, int empty, int *emptied)
 {
-  int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+  int fd = open(path, (empty ? O_RDWR : O_RDONLY) | O_CLOEXEC), r = 0;
 
+  if (fd < 0 && empty) { /* not ours to write to: read only, not emptied */
+    empty = 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+  }
   aef_buf_consume(b, aef_buf_size(b));
   if (fd < 0)
     return -errno;
@@ -391,67 +436,207 @@ static int slurp__(const char *path, aef_buf *b)
     if ((size_t)k < want)
       break;
   }
+  if (!r && empty && ftruncate(fd, 0) == 0)
+    *emptied = 1;
   close(fd);
   return r;
 }
 
-int aef_svc_files_take(const char *dir, const char *suffix, aef_svc_file_cb cb, void *arg)
+/* appends a copy of name[0..len) to the list: 0 or -ENOMEM */
+static int names_add__(char ***names, size_t *n, size_t *cap, const char *name, size_t len)
 {
-  DIR *d = NULL;
+  char *c;
+
+  if (*n == *cap) {
+    size_t nc = *cap ? 2 * *cap : 16;
+    char **nn = realloc(*names, nc * sizeof *nn);
+    if (!nn)
+      return -ENOMEM;
+    *names = nn;
+    *cap = nc;
+  }
+  c = malloc(len + 1);
+  if (!c)
+    return -ENOMEM;
+  memcpy(c, name, len);
+  c[len] = 0;
+  (*names)[(*n)++] = c;
+  return 0;
+}
+
+static int has_suffix__(const char *name, size_t l, const char *suffix, size_t sl)
+{
+  return l >= sl && !memcmp(name + l - sl, suffix, sl);
+}
+
+/* the names of dir ending in suffix: 0 or -errno */
+static int names_scan__(const char *dir, const char *suffix, char ***names, size_t *n, size_t *cap)
+{
+  DIR *d = opendir(dir);
   struct dirent *e;
-  char **names = NULL, path[PATH_MAX];
-  size_t n = 0, cap = 0, i, sl = strlen(suffix);
+  size_t sl = strlen(suffix);
+  int r = 0;
+
+  if (!d)
+    return -errno;
+  while (!r && (e = readdir(d))) {
+    size_t l = strlen(e->d_name);
+    if (has_suffix__(e->d_name, l, suffix, sl))
+      r = names_add__(names, n, cap, e->d_name, l);
+  }
+  closedir(d);
+  return r;
+}
+
+/* takes the files names[0..n) of dir (sorted here), as aef_svc_files_take
+ * describes: the number given to cb */
+static int take_names__(const char *dir, char **names, size_t n, size_t sl, const char *spare_dir,
+                        size_t spare_room, aef_svc_file_cb cb, void *arg)
+{
+  char path[PATH_MAX], spare[PATH_MAX];
+  size_t i, spared_n = 0;
   aef_buf b;
-  int r = 0, given = 0;
+  int given = 0;
 
   aef_buf_init(&b, AEF_SVC_FILE_MAX);
-  d = opendir(dir);
-  if (!d) {
-    r = -errno;
-    goto cleanup;
-  }
-  while ((e = readdir(d))) {
-    size_t l = strlen(e->d_name);
-    if (l < sl || memcmp(e->d_name + l - sl, suffix, sl))
-      continue;
-    if (n == cap) {
-      size_t nc = cap ? 2 * cap : 16;
-      char **nn = realloc(names, nc * sizeof *nn);
-      if (!nn) {
-        r = -ENOMEM;
-        goto cleanup;
-      }
-      names = nn;
-      cap = nc;
-    }
-    names[n] = strdup(e->d_name);
-    if (!names[n]) {
-      r = -ENOMEM;
-      goto cleanup;
-    }
-    n++;
-  }
   if (n > 1)
     qsort(names, n, sizeof *names, cmp_names__);
   for (i = 0; i < n; i++) {
     int k = snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    int emptied = 0, spared = 0;
+
     if (k < 0 || (size_t)k >= sizeof path)
       continue;
-    if (slurp__(path, &b))
+    if (slurp__(path, &b, spare_dir && spared_n < spare_room, &emptied))
       continue;
-    unlink(path);
-    cb(arg, names[i], aef_buf_size(&b) ? aef_buf_ptr(&b) : (const uint8_t *)"", aef_buf_size(&b));
+#ifdef AEF_SVC_SPARES
+    if (emptied) {
+      int m = (int)(strlen(names[i]) - sl);
+
+      k = snprintf(spare, sizeof spare, "%s/%.*s", spare_dir, m, names[i]);
+      spared = m > 0 && k > 0 && (size_t)k < sizeof spare
+            && renameat2(AT_FDCWD, path, AT_FDCWD, spare, RENAME_NOREPLACE) == 0;
+    }
+#else
+    (void)emptied;
+    (void)spare;
+#endif
+    if (spared)
+      spared_n++;
+    else
+      unlink(path);
+    cb(arg, names[i], aef_buf_size(&b) ? aef_buf_ptr(&b) : (const uint8_t *)"", aef_buf_size(&b),
+       spared);
     given++;
   }
-  r = given;
+  aef_buf_free(&b);
+  return given;
+}
 
-cleanup:
-  if (d)
-    closedir(d);
+static void names_free__(char **names, size_t n)
+{
+  size_t i;
+
   for (i = 0; i < n; i++)
     free(names[i]);
   free(names);
-  aef_buf_free(&b);
+}
+
+int aef_svc_files_take(const char *dir, const char *suffix, const char *spare_dir,
+                       size_t spare_room, aef_svc_file_cb cb, void *arg)
+{
+  char **names = NULL;
+  size_t n = 0, cap = 0;
+  int r = names_scan__(dir, suffix, &names, &n, &cap);
+
+  if (!r)
+    r = take_names__(dir, names, n, strlen(suffix), spare_dir, spare_room, cb, arg);
+  names_free__(names, n);
+  return r;
+}
+
+/* the inotify event layout (the kernel's ABI: struct inotify_event) */
+#define EV_HEAD__ 16u
+#define EV_MOVED_TO__ 0x00000080u
+#define EV_Q_OVERFLOW__ 0x00004000u
+
+int aef_svc_watch_names(const uint8_t *buf, size_t len, const char *suffix, aef_svc_name_cb cb,
+                        void *arg)
+{
+  size_t off = 0, sl = strlen(suffix);
+  int given = 0, overflow = 0;
+
+  while (off < len) {
+    uint32_t mask, nlen;
+    const char *name;
+    size_t l;
+
+    if (len - off < EV_HEAD__)
+      return -EBADMSG;
+    memcpy(&mask, buf + off + 4, 4);
+    memcpy(&nlen, buf + off + 12, 4);
+    if (nlen > len - off - EV_HEAD__)
+      return -EBADMSG;
+    name = (const char *)buf + off + EV_HEAD__;
+    off += EV_HEAD__ + nlen;
+    if (mask & EV_Q_OVERFLOW__)
+      overflow = 1;
+    if (!(mask & EV_MOVED_TO__) || !nlen)
+      continue;
+    l = strnlen(name, nlen);
+    if (l && has_suffix__(name, l, suffix, sl)) {
+      cb(arg, name, l);
+      given++;
+    }
+  }
+  return overflow ? -EOVERFLOW : given;
+}
+
+typedef struct names__ {
+  char **names;
+  size_t n, cap;
+  int r;
+} names__;
+
+static void names_cb__(void *arg, const char *name, size_t len)
+{
+  names__ *nl = arg;
+
+  if (!nl->r)
+    nl->r = names_add__(&nl->names, &nl->n, &nl->cap, name, len);
+}
+
+int aef_svc_files_take_watched(int wfd, const char *dir, const char *suffix, const char *spare_dir,
+                               size_t spare_room, aef_svc_file_cb cb, void *arg)
+{
+  names__ nl = { NULL, 0, 0, 0 };
+  int scan = 0, r;
+
+  /* every queued event (a read takes whole events only) */
+  for (;;) {
+    uint8_t buf[16384] __attribute__((aligned(8)));
+    ssize_t k = read(wfd, buf, sizeof buf);
+
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0) {
+      scan |= k < 0 && errno != EAGAIN && errno != EWOULDBLOCK;
+      break;
+    }
+    r = aef_svc_watch_names(buf, (size_t)k, suffix, names_cb__, &nl);
+    scan |= r < 0 || nl.r;
+    /* a read that left room for another whole event took them all */
+    if ((size_t)k + EV_HEAD__ + NAME_MAX + 1 <= sizeof buf)
+      break;
+  }
+  /* nothing announced (a caller looking without a wake-up), dropped
+   * events or a watch that cannot be read: every file is looked at */
+  if (scan || !nl.n) {
+    names_free__(nl.names, nl.n);
+    return aef_svc_files_take(dir, suffix, spare_dir, spare_room, cb, arg);
+  }
+  r = take_names__(dir, nl.names, nl.n, strlen(suffix), spare_dir, spare_room, cb, arg);
+  names_free__(nl.names, nl.n);
   return r;
 }
 

@@ -69,23 +69,67 @@ int aef_svc_watch_drain(int fd);
  * replaced) and renames it to dir/NAME.ready, which must not exist yet:
  * readers see all or nothing. 0, or -errno with *step telling what
  * failed: 1 creating the .pend file (-EEXIST: it exists), 2 writing it, 3
- * renaming it (-EEXIST: the .ready file exists). A failed step leaves no
- * .pend file of ours behind (step 1 leaves the existing one alone).
- * -ENAMETOOLONG when a path would exceed PATH_MAX (*step 1). */
-int aef_svc_file_put(const char *dir, const char *name, const void *data, size_t len, int *step);
+ * renaming it (-EEXIST: the .ready file exists; -ENOENT: dir is gone). A
+ * failed step leaves no .pend file of ours behind (step 1 leaves the
+ * existing one alone). -ENAMETOOLONG when a path would exceed PATH_MAX
+ * (*step 1).
+ *
+ * spare: NULL, or the path of a spare (an empty regular file of the
+ * caller's, kept by aef_svc_files_take, on dir's file system) to use
+ * instead of a new file: the data is written into it where it is, and it
+ * is renamed straight to dir/NAME.ready (never replacing one), which is
+ * as atomic for readers and allocates no inode. A spare that cannot be
+ * opened is ignored (the .pend file is created as without one); once
+ * opened it is used up: a failed write (step 2) or rename (step 3)
+ * removes it. Spares are used only where the no-replace rename exists
+ * (Linux); elsewhere spare is ignored. */
+int aef_svc_file_put(const char *dir, const char *name, const void *data, size_t len,
+                     const char *spare, int *step);
 
 /* Called by aef_svc_files_take per file: its name (without the directory)
- * and contents, valid during the call only. */
-typedef void (*aef_svc_file_cb)(void *arg, const char *name, const uint8_t *data, size_t len);
+ * and contents, valid during the call only; spared is 1 when the file was
+ * kept as a spare (spare_dir/NAME without the suffix), else 0 (removed). */
+typedef void (*aef_svc_file_cb)(void *arg, const char *name, const uint8_t *data, size_t len,
+                                int spared);
 
 /* MessageFiles: takes the messages of directory dir: every entry whose
  * name ends in suffix, in name order, read whole
  * (up to AEF_SVC_FILE_MAX bytes; a larger one is given truncated, len
  * AEF_SVC_FILE_MAX) and removed, then given to cb. A file that vanished
  * or cannot be read is skipped (and left alone when it cannot be
- * opened). Returns the number given to cb, or -errno when dir cannot be
- * read. */
-int aef_svc_files_take(const char *dir, const char *suffix, aef_svc_file_cb cb, void *arg);
+ * opened). With spare_dir (a folder on dir's file system; NULL: none) up
+ * to spare_room of the files taken are emptied and renamed into it
+ * instead of being removed, as spares for aef_svc_file_put (Linux only;
+ * one that cannot be emptied or moved is removed). Returns the number
+ * given to cb, or -errno when dir cannot be read. */
+int aef_svc_files_take(const char *dir, const char *suffix, const char *spare_dir,
+                       size_t spare_room, aef_svc_file_cb cb, void *arg);
+
+/* Called by aef_svc_watch_names per name: name[0..len), no NUL inside,
+ * valid during the call only. */
+typedef void (*aef_svc_name_cb)(void *arg, const char *name, size_t len);
+
+/* Parses buf[0..len), the bytes one read of an inotify descriptor gave
+ * (struct inotify_event records: a 16-byte header in this machine's byte
+ * order, then the NUL-padded name), and gives cb the name of every entry
+ * renamed into the watched folder (IN_MOVED_TO) that ends in suffix, in
+ * the order read. Returns the number given; -EOVERFLOW when an event says
+ * the kernel dropped events (the names are given all the same); -EBADMSG
+ * when a record runs past len (the names before it were given). Reads
+ * only buf[0..len); portable (it only parses). */
+int aef_svc_watch_names(const uint8_t *buf, size_t len, const char *suffix, aef_svc_name_cb cb,
+                        void *arg);
+
+/* MessageFiles with a watch: reads every event queued on wfd (a
+ * non-blocking descriptor of aef_svc_watch_open on dir) and takes the files
+ * they announced as aef_svc_files_take takes files (in name order, spares
+ * and all), without listing dir. When the events announced none, dropped
+ * some, or wfd cannot be read, it takes every file of dir instead
+ * (aef_svc_files_take). Returns as aef_svc_files_take. A .ready file that
+ * arrived before the watch existed is only found by a listing: the caller
+ * uses aef_svc_files_take for its first look. */
+int aef_svc_files_take_watched(int wfd, const char *dir, const char *suffix, const char *spare_dir,
+                               size_t spare_room, aef_svc_file_cb cb, void *arg);
 
 /* 1 if pid is a process that can still run (signal 0 reaches it, or EPERM)
  * and is not a zombie (judged from /proc without reaping it), else 0. */

@@ -197,31 +197,58 @@ typedef struct aef_xs_svc_take__ {
   PerlInterpreter *my_perl;
 #endif
   AV *out;
+  AV *spares;
+  size_t sl;
 } aef_xs_svc_take__;
 
 /* only pushes new SVs: nothing here can croak into the C core's frames */
 static void
-aef_xs_svc_take_cb__ (void *arg, const char *name, const uint8_t *data, size_t len)
+aef_xs_svc_take_cb__ (void *arg, const char *name, const uint8_t *data, size_t len, int spared)
 {
   aef_xs_svc_take__ *t = arg;
+  size_t l = strlen (name);
 #ifdef PERL_IMPLICIT_CONTEXT
   dTHXa (t->my_perl);
 #endif
 
-  av_push (t->out, newSVpv (name, 0));
+  av_push (t->out, newSVpvn (name, l));
   av_push (t->out, newSVpvn ((const char *)data, len));
+  if (spared)
+    av_push (t->spares, newSVpvn (name, l - t->sl));
 }
 
 int
-aef_xs_svc_files_take (pTHX_ const char *dir, const char *suffix, AV *out)
+aef_xs_svc_files_take (pTHX_ int wfd, const char *dir, const char *suffix, const char *spare_dir,
+                       AV *spares, IV max, AV *out)
 {
   aef_xs_svc_take__ t;
+  IV have = spares ? av_len (spares) + 1 : 0;
 
 #ifdef PERL_IMPLICIT_CONTEXT
   t.my_perl = aTHX;
 #endif
   t.out = out;
-  return aef_svc_files_take (dir, suffix, aef_xs_svc_take_cb__, &t);
+  t.spares = spares;
+  t.sl = strlen (suffix);
+  if (wfd >= 0)
+    return aef_svc_files_take_watched (wfd, dir, suffix, spares ? spare_dir : NULL,
+                                       spares && max > have ? (size_t)(max - have) : 0,
+                                       aef_xs_svc_take_cb__, &t);
+  return aef_svc_files_take (dir, suffix, spares ? spare_dir : NULL,
+                             spares && max > have ? (size_t)(max - have) : 0,
+                             aef_xs_svc_take_cb__, &t);
+}
+
+int
+aef_xs_svc_file_put (pTHX_ const char *dir, const char *name, SV *data, const char *spare_dir,
+                     AV *spares, int *step)
+{
+  STRLEN len;
+  const char *p = SvPVbyte (data, len);
+  SV *spare = spares && av_len (spares) >= 0 ? sv_2mortal (av_pop (spares)) : NULL;
+  SV *path = spare ? sv_2mortal (newSVpvf ("%s/%" SVf, spare_dir, SVfARG (spare))) : NULL;
+
+  return aef_svc_file_put (dir, name, p, len, path ? SvPV_nolen (path) : NULL, step);
 }
 
 AV *

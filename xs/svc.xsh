@@ -18,11 +18,20 @@
 #   @bytes = IPC::Manager::Core::dgram_recv_all ($fh_or_fd)
 #                                             every queued datagram, undef
 #                                             for one dropped as too large
-#   $step = IPC::Manager::Core::file_put ($dir, $name, $bytes)
-#                                             0, or the failed step with $!
-#   @name_bytes = IPC::Manager::Core::files_take ($dir, $suffix)
+#   $step = IPC::Manager::Core::file_put ($dir, $name, $bytes [, $spare_dir, \@spares])
+#                                             0, or the failed step with $!;
+#                                             uses (and removes) the last
+#                                             spare named in @spares
+#   @name_bytes = IPC::Manager::Core::files_take ($dir, $suffix [, $spare_dir, \@spares, $max])
 #                                             the files taken, () + $! when
-#                                             the folder cannot be read
+#                                             the folder cannot be read; keeps
+#                                             files as spares in $spare_dir
+#                                             (names pushed on @spares) while
+#                                             @spares holds fewer than $max
+#   @name_bytes = IPC::Manager::Core::files_take_watched ($watch, $dir, $suffix [, ...])
+#                                             as files_take, for the files the
+#                                             watch announced (all of them
+#                                             when it announced none)
 #   @payloads = IPC::Manager::Core::frames ($buffer)
 #                                             complete frames, removed from
 #                                             $buffer; a final undef when the
@@ -137,12 +146,10 @@ dgram_recv_all (SV *fh)
 }
 
 int
-file_put (const char *dir, const char *name, SV *data)
+file_put (const char *dir, const char *name, SV *data, const char *spare_dir = NULL, AV *spares = NULL)
   CODE:
 {
-  STRLEN len;
-  const char *p = SvPVbyte (data, len);
-  int step = 0, r = aef_svc_file_put (dir, name, p, len, &step);
+  int step = 0, r = aef_xs_svc_file_put (aTHX_ dir, name, data, spare_dir, spares, &step);
 
   if (r)
     errno = -r;
@@ -152,11 +159,24 @@ file_put (const char *dir, const char *name, SV *data)
     RETVAL
 
 void
-files_take (const char *dir, const char *suffix)
+files_take (const char *dir, const char *suffix, const char *spare_dir = NULL, AV *spares = NULL, IV max = 0)
   PPCODE:
 {
   AV *av = (AV *)sv_2mortal ((SV *)newAV ());
-  int r = aef_xs_svc_files_take (aTHX_ dir, suffix, av);
+  int r = aef_xs_svc_files_take (aTHX_ -1, dir, suffix, spare_dir, spares, max, av);
+
+  if (r < 0)
+    errno = -r;
+  SP = aef_xs_push_av (aTHX_ SP, av);
+}
+
+void
+files_take_watched (SV *watch, const char *dir, const char *suffix, const char *spare_dir = NULL, AV *spares = NULL, IV max = 0)
+  PPCODE:
+{
+  int wfd = aef_xs_fd (aTHX_ watch, "watch");
+  AV *av = (AV *)sv_2mortal ((SV *)newAV ());
+  int r = aef_xs_svc_files_take (aTHX_ wfd, dir, suffix, spare_dir, spares, max, av);
 
   if (r < 0)
     errno = -r;

@@ -208,13 +208,15 @@ typedef struct taken {
   char names[4][64];
   char data[4][64];
   size_t len[4];
+  int spared[4];
 } taken;
 
-static void take_cb (void *arg, const char *name, const uint8_t *data, size_t len)
+static void take_cb (void *arg, const char *name, const uint8_t *data, size_t len, int spared)
 {
   taken *t = arg;
 
   if (t->n < 4) {
+    t->spared[t->n] = spared;
     snprintf (t->names[t->n], 64, "%s", name);
     memcpy (t->data[t->n], data, len < 63 ? len : 63);
     t->data[t->n][len < 63 ? len : 63] = 0;
@@ -231,35 +233,35 @@ static void test_files (void)
   struct stat st;
 
   ok (mkdtemp (dir) != NULL, "tempdir");
-  is_int (aef_svc_file_put (dir, "b", "second", 6, &step), 0, "put b");
-  is_int (aef_svc_file_put (dir, "a", "first", 5, &step), 0, "put a");
-  is_int (aef_svc_file_put (dir, "e", "", 0, &step), 0, "put an empty one");
+  is_int (aef_svc_file_put (dir, "b", "second", 6, NULL, &step), 0, "put b");
+  is_int (aef_svc_file_put (dir, "a", "first", 5, NULL, &step), 0, "put a");
+  is_int (aef_svc_file_put (dir, "e", "", 0, NULL, &step), 0, "put an empty one");
   snprintf (path, sizeof path, "%s/a.pend", dir);
   ok (stat (path, &st) < 0, "no .pend left");
   snprintf (path, sizeof path, "%s/a.ready", dir);
   ok (stat (path, &st) == 0 && st.st_size == 5, "a.ready holds it");
 
-  is_int (aef_svc_file_put (dir, "a", "again", 5, &step), -EEXIST, "an existing .ready is not replaced");
+  is_int (aef_svc_file_put (dir, "a", "again", 5, NULL, &step), -EEXIST, "an existing .ready is not replaced");
   is_int (step, 3, "at the rename");
   snprintf (path, sizeof path, "%s/a.pend", dir);
   ok (stat (path, &st) < 0, "and the .pend is gone again");
   fd = open (path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
   close (fd);
-  is_int (aef_svc_file_put (dir, "a", "x", 1, &step), -EEXIST, "an existing .pend");
+  is_int (aef_svc_file_put (dir, "a", "x", 1, NULL, &step), -EEXIST, "an existing .pend");
   is_int (step, 1, "at the creation");
   ok (stat (path, &st) == 0, "is left alone");
   unlink (path);
-  is_int (aef_svc_file_put ("/nonexistent/dir", "a", "x", 1, &step), -ENOENT, "missing folder");
+  is_int (aef_svc_file_put ("/nonexistent/dir", "a", "x", 1, NULL, &step), -ENOENT, "missing folder");
   is_int (step, 1, "at the creation");
   memset (big, 'x', sizeof big - 1);
   big[sizeof big - 1] = 0;
-  is_int (aef_svc_file_put (dir, big, "x", 1, &step), -ENAMETOOLONG, "name too long");
+  is_int (aef_svc_file_put (dir, big, "x", 1, NULL, &step), -ENAMETOOLONG, "name too long");
 
   /* something that is not a message: left alone */
   snprintf (path, sizeof path, "%s/c.pend", dir);
   close (open (path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
   memset (&t, 0, sizeof t);
-  is_int (aef_svc_files_take (dir, ".ready", take_cb, &t), 3, "three taken");
+  is_int (aef_svc_files_take (dir, ".ready", NULL, 0, take_cb, &t), 3, "three taken");
   is_int (t.n, 3, "three given");
   ok (!strcmp (t.names[0], "a.ready") && !strcmp (t.names[1], "b.ready") && !strcmp (t.names[2], "e.ready"),
       "in name order");
@@ -267,10 +269,10 @@ static void test_files (void)
   ok (!strcmp (t.data[1], "second") && t.len[1] == 6, "contents of b");
   is_int (t.len[2], 0, "the empty one");
   memset (&t, 0, sizeof t);
-  is_int (aef_svc_files_take (dir, ".ready", take_cb, &t), 0, "removed: none the next time");
+  is_int (aef_svc_files_take (dir, ".ready", NULL, 0, take_cb, &t), 0, "removed: none the next time");
   ok (stat (path, &st) == 0, "c.pend still there");
   unlink (path);
-  is_int (aef_svc_files_take ("/nonexistent/dir", ".ready", take_cb, &t), -ENOENT, "missing folder");
+  is_int (aef_svc_files_take ("/nonexistent/dir", ".ready", NULL, 0, take_cb, &t), -ENOENT, "missing folder");
 
   /* a file larger than one read */
   {
@@ -279,14 +281,224 @@ static void test_files (void)
     size_t got = 0;
     for (i = 0; i < n; i++)
       d[i] = (char)('a' + i % 26);
-    is_int (aef_svc_file_put (dir, "big", d, n, &step), 0, "put 200 kB");
+    is_int (aef_svc_file_put (dir, "big", d, n, NULL, &step), 0, "put 200 kB");
     memset (&t, 0, sizeof t);
-    is_int (aef_svc_files_take (dir, ".ready", take_cb, &t), 1, "taken");
+    is_int (aef_svc_files_take (dir, ".ready", NULL, 0, take_cb, &t), 1, "taken");
     got = t.len[0];
     is_int (got, n, "whole");
     free (d);
   }
   rmdir (dir);
+}
+
+/* messages taken kept as spares, and sent again in them */
+static void test_spares (void)
+{
+  char dir[] = "/tmp/t_svc_XXXXXX", spare[128], peer[128], path[256];
+  int step = 0, fd;
+  taken t;
+  struct stat st, st2;
+
+  ok (mkdtemp (dir) != NULL, "tempdir");
+  snprintf (spare, sizeof spare, "%s/.spare", dir);
+  snprintf (peer, sizeof peer, "%s/peer", dir);
+  ok (mkdir (spare, 0700) == 0 && mkdir (peer, 0700) == 0, "spare and peer folders");
+  is_int (aef_svc_file_put (dir, "m1", "first message", 13, NULL, &step), 0, "put m1");
+  is_int (aef_svc_file_put (dir, "m2", "second", 6, NULL, &step), 0, "put m2");
+  is_int (aef_svc_file_put (dir, "m3", "third", 5, NULL, &step), 0, "put m3");
+  snprintf (path, sizeof path, "%s/m1.ready", dir);
+  stat (path, &st);
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take (dir, ".ready", spare, 2, take_cb, &t), 3, "three taken");
+#ifdef __linux__
+  ok (t.spared[0] && t.spared[1] && !t.spared[2], "the first two kept (room for two)");
+  snprintf (path, sizeof path, "%s/m1", spare);
+  ok (stat (path, &st2) == 0 && st2.st_size == 0 && st2.st_ino == st.st_ino, "m1 kept as an empty spare");
+  snprintf (path, sizeof path, "%s/m3", spare);
+  ok (stat (path, &st2) < 0, "m3 removed");
+  ok (!strcmp (t.data[0], "first message") && t.len[0] == 13, "contents given before emptying");
+
+  /* a message sent in the spare: the same inode, renamed straight to .ready */
+  snprintf (path, sizeof path, "%s/m1", spare);
+  is_int (aef_svc_file_put (peer, "r1", "reply", 5, path, &step), 0, "put r1 in spare m1");
+  ok (stat (path, &st2) < 0, "the spare is used up");
+  snprintf (path, sizeof path, "%s/r1.ready", peer);
+  ok (stat (path, &st2) == 0 && st2.st_ino == st.st_ino && st2.st_size == 5, "r1.ready is m1's inode, 5 bytes");
+  snprintf (path, sizeof path, "%s/r1.pend", peer);
+  ok (stat (path, &st2) < 0, "no .pend");
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take (peer, ".ready", NULL, 0, take_cb, &t), 1, "r1 taken");
+  ok (!strcmp (t.data[0], "reply") && t.len[0] == 5 && !t.spared[0], "its contents, not kept");
+
+  /* an existing .ready is not replaced, and the spare is gone */
+  is_int (aef_svc_file_put (peer, "x", "one", 3, NULL, &step), 0, "put x");
+  snprintf (path, sizeof path, "%s/m2", spare);
+  is_int (aef_svc_file_put (peer, "x", "two", 3, path, &step), -EEXIST, "x.ready exists");
+  is_int (step, 3, "at the rename");
+  ok (stat (path, &st2) < 0, "the spare is removed");
+  snprintf (path, sizeof path, "%s/x.ready", peer);
+  ok (stat (path, &st2) == 0 && st2.st_size == 3, "x.ready untouched");
+  unlink (path);
+
+  /* a missing folder: the spare is used up, the rename fails */
+  close (open (path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+  unlink (path);
+  snprintf (path, sizeof path, "%s/s", spare);
+  fd = open (path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+  close (fd);
+  is_int (aef_svc_file_put ("/nonexistent/dir", "a", "x", 1, path, &step), -ENOENT, "missing folder");
+  is_int (step, 3, "at the rename");
+  ok (stat (path, &st2) < 0, "the spare is removed");
+#endif
+  /* a spare that is not there: a new file, as without one */
+  snprintf (path, sizeof path, "%s/none", spare);
+  is_int (aef_svc_file_put (peer, "y", "new", 3, path, &step), 0, "missing spare: put y");
+  snprintf (path, sizeof path, "%s/y.ready", peer);
+  ok (stat (path, &st2) == 0 && st2.st_size == 3, "y.ready written");
+  unlink (path);
+  /* a name that is only the suffix cannot be kept: removed */
+  snprintf (path, sizeof path, "%s/.ready", dir);
+  close (open (path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take (dir, ".ready", spare, 5, take_cb, &t), 1, "'.ready' taken");
+  ok (!t.spared[0] && stat (path, &st2) < 0, "and removed");
+  rmdir (peer);
+  rmdir (spare);
+  ok (rmdir (dir) == 0, "everything cleaned up");
+}
+
+/* a message file the reader may not write to is read and removed, not
+ * kept (in a child without root's rights, which may write to anything) */
+static void test_spare_readonly (void)
+{
+  pid_t pid = fork ();
+  int st = -1;
+
+  if (!pid) {
+    char dir[] = "/tmp/t_svc_XXXXXX", spare[128], path[256];
+    int step;
+    taken t;
+    struct stat sb;
+
+    if (geteuid () == 0 && (setgid (65534) < 0 || setuid (65534) < 0))
+      _exit (2);
+    if (!mkdtemp (dir))
+      _exit (3);
+    snprintf (spare, sizeof spare, "%s/.spare", dir);
+    mkdir (spare, 0700);
+    if (aef_svc_file_put (dir, "ro", "read only", 9, NULL, &step))
+      _exit (4);
+    snprintf (path, sizeof path, "%s/ro.ready", dir);
+    chmod (path, 0400);
+    memset (&t, 0, sizeof t);
+    st = aef_svc_files_take (dir, ".ready", spare, 5, take_cb, &t) == 1 && !t.spared[0]
+      && !strcmp (t.data[0], "read only") && stat (path, &sb) < 0;
+    rmdir (spare);
+    rmdir (dir);
+    _exit (st ? 0 : 5);
+  }
+  waitpid (pid, &st, 0);
+  ok (WIFEXITED (st) && WEXITSTATUS (st) == 0, "a read-only message: given whole, removed, not kept (status %d)", st);
+}
+
+/* one inotify record: header (wd, mask, cookie, len) and the name padded
+ * to plen bytes */
+static size_t ev_put (uint8_t *p, uint32_t mask, const char *name, uint32_t plen)
+{
+  int32_t wd = 1;
+  uint32_t cookie = 0;
+
+  memcpy (p, &wd, 4);
+  memcpy (p + 4, &mask, 4);
+  memcpy (p + 8, &cookie, 4);
+  memcpy (p + 12, &plen, 4);
+  memset (p + 16, 0, plen);
+  if (name)
+    memcpy (p + 16, name, strlen (name));
+  return 16 + plen;
+}
+
+typedef struct seen {
+  int n;
+  char names[8][64];
+} seen;
+
+static void name_cb (void *arg, const char *name, size_t len)
+{
+  seen *s = arg;
+
+  if (s->n < 8)
+    snprintf (s->names[s->n], 64, "%.*s", (int)len, name);
+  s->n++;
+}
+
+static void test_watch_names (void)
+{
+  uint8_t buf[512];
+  size_t n = 0;
+  seen s;
+
+  n += ev_put (buf + n, 0x80, "a.ready", 16);     /* moved in */
+  n += ev_put (buf + n, 0x100, "b.ready", 16);    /* created: not a message arrival */
+  n += ev_put (buf + n, 0x80, "c.pend", 8);
+  n += ev_put (buf + n, 0x80, NULL, 0);           /* no name */
+  n += ev_put (buf + n, 0x80 | 0x40000000, "d.ready", 8); /* exactly filled, no NUL */
+  n += ev_put (buf + n, 0x80, ".ready", 16);
+  memset (&s, 0, sizeof s);
+  is_int (aef_svc_watch_names (buf, n, ".ready", name_cb, &s), 3, "three names");
+  ok (s.n == 3 && !strcmp (s.names[0], "a.ready") && !strcmp (s.names[1], "d.ready")
+      && !strcmp (s.names[2], ".ready"), "the arrivals ending in the suffix, in order");
+  memset (&s, 0, sizeof s);
+  is_int (aef_svc_watch_names (buf, 0, ".ready", name_cb, &s), 0, "empty buffer");
+  n = ev_put (buf, 0x80, "e.ready", 8);
+  n += ev_put (buf + n, 0x4000, NULL, 0);
+  memset (&s, 0, sizeof s);
+  is_int (aef_svc_watch_names (buf, n, ".ready", name_cb, &s), -EOVERFLOW, "overflow reported");
+  is_int (s.n, 1, "names before it given");
+  memset (&s, 0, sizeof s);
+  is_int (aef_svc_watch_names (buf, 20, ".ready", name_cb, &s), -EBADMSG, "a name past the end");
+  is_int (aef_svc_watch_names (buf, 10, ".ready", name_cb, &s), -EBADMSG, "a header past the end");
+  is_int (s.n, 0, "nothing given");
+}
+
+static void test_files_watched (void)
+{
+#ifdef __linux__
+  char dir[] = "/tmp/t_svc_XXXXXX", path[128];
+  int step = 0, w, fd;
+  taken t;
+
+  ok (mkdtemp (dir) != NULL, "tempdir");
+  w = aef_svc_watch_open (dir, 0);
+  ok (w >= 0, "watch");
+  is_int (aef_svc_file_put (dir, "b", "second", 6, NULL, &step), 0, "put b");
+  is_int (aef_svc_file_put (dir, "a", "first", 5, NULL, &step), 0, "put a");
+  snprintf (path, sizeof path, "%s/x.ready", dir);
+  fd = open (path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);   /* not renamed in: not announced */
+  ok (fd >= 0 && write (fd, "x", 1) == 1, "x.ready written in place");
+  close (fd);
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take_watched (w, dir, ".ready", NULL, 0, take_cb, &t), 2, "the two announced");
+  ok (!strcmp (t.names[0], "a.ready") && !strcmp (t.names[1], "b.ready"), "in name order");
+  ok (!strcmp (t.data[0], "first") && !strcmp (t.data[1], "second"), "their contents");
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take_watched (w, dir, ".ready", NULL, 0, take_cb, &t), 1,
+          "nothing announced: the folder is listed");
+  ok (!strcmp (t.names[0], "x.ready"), "x found so");
+  /* announced but already gone: skipped */
+  is_int (aef_svc_file_put (dir, "c", "third", 5, NULL, &step), 0, "put c");
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take (dir, ".ready", NULL, 0, take_cb, &t), 1, "c taken by a listing");
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take_watched (w, dir, ".ready", NULL, 0, take_cb, &t), 0, "its event finds nothing");
+  close (w);
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take_watched (w, dir, ".ready", NULL, 0, take_cb, &t), 0,
+          "a watch that cannot be read: listed (empty)");
+  is_int (aef_svc_files_take_watched (-1, "/nonexistent/dir", ".ready", NULL, 0, take_cb, &t), -ENOENT,
+          "and a missing folder reported");
+  ok (rmdir (dir) == 0, "cleaned up");
+#endif
 }
 
 static void test_alive (void)
@@ -534,6 +746,10 @@ int main (void)
   test_dgram ();
   test_watch ();
   test_files ();
+  test_spares ();
+  test_spare_readonly ();
+  test_watch_names ();
+  test_files_watched ();
   test_alive ();
   test_pidfile ();
   test_wait ();

@@ -296,8 +296,9 @@ sub peer_exists {
 # the pid read last time is reused while the inode stays the same
 sub peer_pid {
    my ($self, $peer) = @_;
-   my $path = $self->peer_exists ($peer);
-   return undef unless defined $path;
+   croak "'peer_id' is required" unless defined $peer;
+   my $path = $self->{_paths}{$peer} || $self->path ($peer);
+   return undef unless $self->_entry_ok ($path);
    my $ino = (stat "$path.pid")[1];
    return 0 unless $ino;
    my $c = $self->{_pidcache}{$path};
@@ -305,6 +306,18 @@ sub peer_pid {
    my $pid = _file_pid ("$path.pid");
    $self->{_pidcache}{$path} = [$ino, $pid];
    return $pid;
+}
+
+# the pid a request records (see send_request): peer_pid without looking
+# at the entry, which the send that follows needs anyway (it fails when the
+# entry is gone); one stat per request
+sub _request_pid {
+   my ($self, $peer) = @_;
+   my $path = defined $peer && ($self->{_paths}{$peer} || $self->path ($peer));
+   my $c = $path && $self->{_pidcache}{$path};
+   return $self->peer_pid ($peer) unless $c;
+   my $ino = (stat "$path.pid")[1];
+   return $ino && $c->[0] == $ino ? $c->[1] : $self->peer_pid ($peer);
 }
 
 sub peer_active {

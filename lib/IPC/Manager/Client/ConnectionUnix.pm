@@ -94,11 +94,19 @@ sub _add_conn {
 
 sub _read_messages {
    my $self = shift;
+   # what select found readable, when the caller tells (a bit string as
+   # select returns it): only those connections are read (and new ones),
+   # and the listener is only accepted from when it is among them
+   my $ready = delete $self->{_rready};
+   my %new;
    if (my $l = $self->{_listen}) {
-      while (accept (my $c, $l)) { $self->_add_conn ($c, undef) }
+      if (!defined $ready || vec ($ready, fileno $l, 1)) {
+         while (accept (my $c, $l)) { $new{ $self->_add_conn ($c, undef) } = 1 }
+      }
    }
    my @out;
    for my $conn ($self->_conns) {
+      next if defined $ready && !vec ($ready, fileno $conn->{fh}, 1) && !$new{$conn};
       my $eof = 0;
       while (1) {
          my $n = sysread ($conn->{fh}, $conn->{in}, 65536, length $conn->{in});
@@ -175,9 +183,16 @@ sub _send_message {
    my ($self, $msg) = @_;
    my $peer = $msg->{to};
    croak "No peer specified" unless defined $peer;
-   my $conn = eval { $self->_conn_for ($peer) };
+   my $conn = $self->{_by_peer}{$peer} || eval { $self->_conn_for ($peer) };
    if (!$conn) { my $e = $@; $e =~ s/\n\z//; croak $e }
-   $conn->{out} .= IPC::Manager::Core::frame ($self->_encode ($msg));
+   my $frame = IPC::Manager::Core::frame ($self->{_json} ? $self->{_json}->encode ($msg) : $self->_encode ($msg));
+   # the usual blocking case: nothing queued, and the socket takes it all
+   if ($self->{send_blocking} && !length $conn->{out} && NOSIGNAL) {
+      my $n = send ($conn->{fh}, $frame, NOSIGNAL);
+      return if defined $n && $n == length $frame;
+      substr ($frame, 0, $n) = '' if $n;
+   }
+   $conn->{out} .= $frame;
    if (!$self->{send_blocking}) {
       # held back while a service dispatches a batch (see _flush_held)
       return if $self->{_hold};
@@ -195,7 +210,9 @@ sub _send_message {
       vec ($win, fileno $conn->{fh}, 1) = 1;
       vec ($rin, fileno $_, 1) = 1 for $self->handles_for_select;
       my $n = select ($rin, $win, undef, 0.05);
-      push @{ $self->{_inbox} }, $self->_read_messages if $n > 0 && $rin =~ /[^\0]/;
+      next unless $n > 0 && $rin =~ /[^\0]/;
+      $self->{_rready} = $rin;
+      push @{ $self->{_inbox} }, $self->_read_messages;
    }
    return;
 }

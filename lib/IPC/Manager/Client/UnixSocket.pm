@@ -60,10 +60,15 @@ sub ready_messages {
 sub _read_messages {
    my $self = shift;
    my $s = $self->{_sock} or return ();
-   my @out;
+   my ($json, @out) = ($self->{_json});
    for my $raw (IPC::Manager::Core::dgram_recv_all ($s)) {
       if (!defined $raw) { warn "UnixSocket: dropped a datagram too large to receive\n"; next }
-      my $m = eval { $self->_decode ($raw) };
+      # (_decode, inline with the default serializer)
+      my $m = eval {
+         my $h = $json ? $json->decode ($raw) : return $self->_decode ($raw);
+         die "not a message envelope\n" unless ref $h eq 'HASH';
+         IPC::Manager::Message::_received ($h);
+      };
       if ($m) { push @out, $m } else { warn "UnixSocket: malformed message: $@" }
    }
    return @out;
@@ -115,7 +120,7 @@ sub _send_message {
    my $c = $self->{_out}{$peer};
    croak "'$peer' is not a valid message recipient"
       unless $c || defined $self->peer_exists ($peer);
-   my $data = $self->_encode ($msg);
+   my $data = $self->{_json} ? $self->{_json}->encode ($msg) : $self->_encode ($msg);
    # the usual case: a cached socket, nothing queued, and it takes it
    return if $c && !($self->{_queue} && $self->{_queue}{$peer}) && defined send ($c->[0], $data, 0);
    if (!$self->{send_blocking}) {

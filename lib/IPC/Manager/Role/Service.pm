@@ -261,6 +261,7 @@ sub watch {
    my $before = $self->{_TERMINATED};
    my ($cycle, $interval) = ($self->cycle, $self->interval);
    my $select = $client->have_handles_for_select;
+   my $dyn = $client->have_dynamic_handles_for_select;
 
    while (1) {
       my %act;
@@ -295,6 +296,12 @@ sub watch {
       $client->reset_handles_for_peer_change if $changed;
 
       if ($msgs) {
+         # (a protocol with many handles reads only the readable ones)
+         if ($dyn) {
+            my $ready = '';
+            vec ($ready, fileno $_, 1) = 1 for @{ $res->{r} };
+            $client->{_rready} = $ready;
+         }
          my @msgs = $client->get_messages;
          $act{messages} = \@msgs if @msgs;
       }

@@ -82,6 +82,9 @@ sub poll {
          my $left = defined $deadline ? $deadline - Time::HiRes::time () : undef;
          $left = 0 if defined $left && $left < 0;
          my $n = select (my $rout = $rin, undef, undef, $left);
+         # (a protocol with many handles, which _rin does not keep, reads
+         # only the readable ones)
+         $client->{_rready} = $rout if $n > 0 && !defined $self->{_RIN};
          @msgs = $client->get_messages if $n > 0 || $client->ready_messages;
       }
       else {
@@ -129,22 +132,27 @@ sub await_response {
    my ($self, $id, $timeout) = @_;
    my $deadline = defined $timeout ? Time::HiRes::time () + $timeout : undef;
    my $checked = 1;
+   my $got = 1;
    while (1) {
-      my @r = $self->get_response ($id);
-      return $r[0] if @r;
+      # (looked at again only when a wait step brought messages)
+      if ($got) {
+         my @r = $self->get_response ($id);
+         return $r[0] if @r;
+      }
       # the peer's liveness is looked at when a wait step brought nothing
       unless ($checked++) {
          my ($peer, $pid) = $self->pending_response_peer ($id);
          unless ($self->_pending_peer_active ($peer, $pid)) {
             $self->poll (0);
-            @r = $self->get_response ($id);
+            my @r = $self->get_response ($id);
             return $r[0] if @r;
             croak "peer '$peer' went away while awaiting response '$id'";
          }
       }
       croak "await_response: timed out after ${timeout}s waiting for response '$id'"
          if defined $deadline && Time::HiRes::time () >= $deadline;
-      $checked = 0 unless $self->_wait_step ($deadline);
+      $got = $self->_wait_step ($deadline);
+      $checked = 0 unless $got;
    }
 }
 
@@ -152,7 +160,19 @@ sub await_all_responses {
    my ($self, $timeout) = @_;
    my $deadline = defined $timeout ? Time::HiRes::time () + $timeout : undef;
    my $quiet = 1;
-   while ($self->have_pending_responses) {
+   # the ids still believed pending: answered ones leave from the front,
+   # so each wake-up looks at few entries (have_pending_responses, which
+   # looks at every entry, is asked when the list runs out)
+   my @ids;
+   while (1) {
+      my ($res, $cbs) = ($self->{_RESPONSES}, $self->{_RESPONSE_HANDLER});
+      shift @ids while @ids && !(($cbs && $cbs->{ $ids[0] })
+         || ($res && $res->{ $ids[0] } && !defined $res->{ $ids[0] }{response}));
+      if (!@ids) {
+         last unless $self->have_pending_responses;
+         @ids = (($cbs ? keys %$cbs : ()),
+                 ($res ? grep { !defined $res->{$_}{response} } keys %$res : ()));
+      }
       # the peers' liveness is looked at when a wait step brought nothing,
       # once per peer and pid
       if ($quiet) {

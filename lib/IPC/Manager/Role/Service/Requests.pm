@@ -15,7 +15,7 @@ sub send_request {
    my ($self, $peer, $req, $cb) = @_;
    my $client = $self->client;
    my $id = IPC::Manager::Core::uuid ();
-   my $pid = $client->peer_pid ($peer);
+   my $pid = $client->can ('_request_pid') ? $client->_request_pid ($peer) : $client->peer_pid ($peer);
    my $c = { ipcm_request_id => $id, request => $req };
    # (a client of this distribution builds the message directly)
    if (my $quick = $client->can ('_send_quick')) { $client->$quick ($peer, $c) }

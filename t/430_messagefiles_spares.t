@@ -1,0 +1,104 @@
+use strict;
+use warnings;
+use lib "t/lib";
+use AEFTest timeout => 60;
+use Test::More;
+use IPC::Manager qw(ipcm_spawn ipcm_reconnect);
+use IPC::Manager::Client::MessageFiles ();
+use IPC::Manager::Message ();
+use IPC::Manager::Core ();
+
+# MessageFiles recycles message files: a client keeps the files it took,
+# emptied, in NAME/.spare and writes the messages it sends into them (one
+# rename to PEER/ID.ready) instead of creating new ones. Linux only (it
+# needs the no-replace rename).
+plan skip_all => "spare message files need Linux" unless $^O eq 'linux';
+
+my $spawn = ipcm_spawn (protocol => 'MessageFiles');
+my $a = $spawn->connect ('a');
+my $b = $spawn->connect ('b');
+my ($adir, $bdir) = ($a->path, $b->path);
+
+sub ls { my $d = shift; opendir my $dh, $d or return (); sort grep !/^\.\.?\z/, readdir $dh }
+sub ino { (stat $_[0])[1] }
+
+ok -d "$adir/.spare" && -d "$bdir/.spare", "each client has a spare folder";
+is_deeply [$a->peers], ['b'], "peers do not see it";
+
+my $m1 = $a->send_message (b => "hello");
+my $ino = ino ("$bdir/$m1->{id}.ready");
+ok $ino, "the first message is a new file";
+ok !$b->pending_messages && $b->ready_messages, "ready, not pending";
+is_deeply [map $_->content, $b->get_messages], ["hello"], "received";
+is_deeply [ls ("$bdir/.spare")], [$m1->{id}], "kept as a spare";
+is -s "$bdir/.spare/$m1->{id}", 0, "emptied";
+is ino ("$bdir/.spare/$m1->{id}"), $ino, "the same file";
+is_deeply [ls ($bdir)], ['.spare'], "nothing else left in the folder";
+
+my $m2 = $b->send_message (a => { answer => "a longer answer than hello" });
+is ino ("$adir/$m2->{id}.ready"), $ino, "the answer travels in the spare";
+is_deeply [ls ($bdir . "/.spare")], [], "which is used up";
+is_deeply [ls ($adir)], ['.spare', "$m2->{id}.ready"], "no .pend left";
+is_deeply [map $_->content, $a->get_messages], [{ answer => "a longer answer than hello" }], "received whole";
+my $m3 = $a->send_message (b => "hi");
+is ino ("$bdir/$m3->{id}.ready"), $ino, "and again";
+is_deeply [map $_->content, $b->get_messages], ["hi"], "shorter contents: no stale bytes";
+
+# at most $SPARES are kept; the rest are removed
+{
+   no warnings 'once';
+   local $IPC::Manager::Client::MessageFiles::SPARES = 3;
+   is scalar (() = ls ("$bdir/.spare")), 1, "b has one spare";
+   my @ids = map $a->send_message (b => "m$_")->{id}, 1 .. 4;
+   is_deeply [map $_->content, $b->get_messages], [qw(m1 m2 m3 m4)], "a burst received";
+   is scalar (() = ls ("$bdir/.spare")), 3, "up to three kept";
+   my @sent = map $b->send_message (a => "r$_")->{id}, 1 .. 4;
+   is scalar (grep ino ("$adir/$_.ready") == $ino, @sent), 1, "the first spare among them";
+   is scalar (() = ls ("$bdir/.spare")), 0, "all used";
+   is_deeply [map $_->content, $a->get_messages], [qw(r1 r2 r3 r4)], "and a new file for the fourth";
+}
+
+# a message of another client is kept too; a spare whose folder vanished is
+# not used, and the message is written as a new file
+{
+   my $c = $spawn->connect ('c');
+   $c->send_message (a => "from c");
+   is_deeply [map $_->content, $a->get_messages], ["from c"], "from c";
+   my @spares = ls ("$adir/.spare");
+   unlink "$adir/.spare/$_" for @spares;
+   my $m = $a->send_message (c => "to c");
+   ok -f $c->path . "/$m->{id}.ready", "a vanished spare: written anyway";
+   is_deeply [map $_->content, $c->get_messages], ["to c"], "and received";
+   $c->disconnect;
+}
+
+# with a watch, the files it announced are taken without listing the
+# folder; one that was not announced (written in place, no rename) is found
+# by the next look that had no announcement
+if (IPC::Manager::Core::have_inotify ()) {
+   my $m = IPC::Manager::Message->new (from => 'x', to => 'b', content => "in place");
+   open my $fh, ">", "$bdir/$m->{id}.ready" or die $!;
+   print $fh $a->_encode ($m);
+   close $fh;
+   $a->send_message (b => "renamed in");
+   is_deeply [map $_->content, $b->get_messages], ["renamed in"], "the announced one";
+   is_deeply [map $_->content, $b->get_messages], ["in place"], "then the other, listed";
+}
+
+# a reconnect starts without the spares of the suspended incarnation
+$a->send_message (b => "before");
+$b->get_messages;
+ok scalar (() = ls ("$bdir/.spare")), "b has a spare";
+$b->suspend;
+my $b2 = ipcm_reconnect ('b', $spawn->info);
+is_deeply [ls ("$bdir/.spare")], [], "dropped on reconnect";
+$a->send_message (b => "after");
+is_deeply [map $_->content, $b2->get_messages], ["after"], "still works";
+
+# disconnect takes the spares with the folder
+$b2->disconnect;
+ok !-e $bdir, "gone with the folder";
+$a->disconnect;
+ok !-e $adir, "a too";
+
+done_testing;
