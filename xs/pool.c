@@ -158,26 +158,35 @@ aef_xs_pool_top (pTHX_ aef_xs_pool *self)
   return newRV_inc (SvRV (*av_fetch (self->recs, id, 0)));
 }
 
+/* Add delta to the key of rec (at heap position pos) and restore the
+ * order; croaks (before changing anything) on overflow and on a read-only
+ * record. The new key. */
+static int64_t
+aef_xs_pool_add__ (pTHX_ aef_xs_pool *p, AV *av, long pos, IV delta)
+{
+  /* the heap's copy of the key is the one that counts */
+  int64_t key = p->heap.ent[pos].key;
+  SV *keysv;
+
+  if (delta > 0 ? key > INT64_MAX - delta : key < INT64_MIN - delta)
+    croak ("AnyEvent::Fork::Pool::Core: key overflow");
+  keysv = aef_xs_pool_slot__ (aTHX_ av, AEF_XS_POOL_KEY);
+  key += delta;
+  aef_heap_update_at (&p->heap, (size_t)pos, key);
+  sv_setiv (keysv, (IV)key);
+  return key;
+}
+
 SV *
 aef_xs_pool_adjust (pTHX_ aef_xs_pool *self, SV *rec, IV delta)
 {
   AV *av = aef_xs_pool_rec__ (aTHX_ rec);
   long pos = aef_xs_pool_pos__ (aTHX_ self, av);
-  int64_t key;
-  SV *keysv;
 
   if (pos < 0)
     return NULL;
 
-  /* the heap's copy of the key is the one that counts */
-  key = self->heap.ent[pos].key;
-  if (delta > 0 ? key > INT64_MAX - delta : key < INT64_MIN - delta)
-    croak ("AnyEvent::Fork::Pool::Core: key overflow");
-  keysv = aef_xs_pool_slot__ (aTHX_ av, AEF_XS_POOL_KEY);
-  key += delta;
-  aef_heap_update_at (&self->heap, (size_t)pos, key);
-  sv_setiv (keysv, (IV)key);
-  return newSViv ((IV)key);
+  return newSViv ((IV)aef_xs_pool_add__ (aTHX_ self, av, pos, delta));
 }
 
 int
@@ -209,4 +218,226 @@ SV *
 aef_xs_pool_at (pTHX_ aef_xs_pool *self, size_t i)
 {
   return newRV_inc (SvRV (*av_fetch (self->recs, self->heap.ent[i].id, 0)));
+}
+
+/* ------------------------------------------------------------------------ */
+/* the scheduler: the pool's state is an array (Pool.pm's constants; keep
+ * both in step), its workers are the records above */
+
+#define AEF_XS_POOL_W_RPC  2 /* the worker's RPC object */
+#define AEF_XS_POOL_W_DONE 3 /* its completion callback */
+#define AEF_XS_POOL_W_CBS  4 /* sync workers: the user's callbacks, in order */
+#define AEF_XS_POOL_W_PEND 5 /* the jobs given to it until it connected */
+
+#define AEF_XS_POOL_S_MAX      6
+#define AEF_XS_POOL_S_IDLE     7
+#define AEF_XS_POOL_S_LOAD     8
+#define AEF_XS_POOL_S_QUEUE   12
+#define AEF_XS_POOL_S_NIDLE   13
+#define AEF_XS_POOL_S_STOP_W  15
+#define AEF_XS_POOL_S_SHUTDOWN 16
+#define AEF_XS_POOL_S_FULL    17
+
+/* element i of av, or undef */
+static SV *
+aef_xs_pool_el__ (pTHX_ AV *av, I32 i)
+{
+  SV **svp = av_fetch (av, i, 0);
+
+  return svp ? *svp : &PL_sv_undef;
+}
+
+/* the array an element refers to, or NULL */
+static AV *
+aef_xs_pool_av__ (pTHX_ AV *av, I32 i)
+{
+  SV *sv = aef_xs_pool_el__ (aTHX_ av, i);
+
+  return SvROK (sv) && SvTYPE (SvRV (sv)) == SVt_PVAV ? (AV *)SvRV (sv) : NULL;
+}
+
+/* AnyEvent::Fork::Pool::NAME (args...) under G_EVAL: 0, or -1 ($@ set) */
+static int
+aef_xs_pool_call__ (pTHX_ const char *name, SV *a, SV *b, SV *c)
+{
+  dSP;
+  int rc;
+
+  ENTER;
+  SAVETMPS;
+  PUSHMARK (SP);
+  EXTEND (SP, 3);
+  PUSHs (a);
+  if (b)
+    PUSHs (b);
+  if (c)
+    PUSHs (c);
+  PUTBACK;
+  call_pv (name, G_VOID | G_DISCARD | G_EVAL);
+  rc = AEF_XS_DIED ? -1 : 0;
+  FREETMPS;
+  LEAVE;
+  return rc;
+}
+
+/* Give one job (its arguments job, callback cb) to worker w, as
+ * `$w->[W_RPC]->(@$job, $w->[W_DONE]); push @{ $w->[W_CBS] }, $cb` for a
+ * sync worker (async ones: Pool.pm's _give_async), then note it among the
+ * worker's pending jobs while it is not known to be connected. 0, or -1
+ * ($@ set) when the RPC object died (the serialiser rejected the
+ * arguments): the job is dropped. */
+static int
+aef_xs_pool_give__ (pTHX_ SV *wref, AV *w, SV *jobref, AV *job, SV *cb)
+{
+  AV *cbs = aef_xs_pool_av__ (aTHX_ w, AEF_XS_POOL_W_CBS), *pend;
+  int rc;
+
+  if (cbs)
+    {
+      dSP;
+      SSize_t i, n = av_len (job) + 1;
+
+      ENTER;
+      SAVETMPS;
+      PUSHMARK (SP);
+      EXTEND (SP, n + 1);
+      for (i = 0; i < n; i++)
+        PUSHs (aef_xs_pool_el__ (aTHX_ job, (I32)i));
+      PUSHs (aef_xs_pool_el__ (aTHX_ w, AEF_XS_POOL_W_DONE));
+      PUTBACK;
+      call_sv (aef_xs_pool_el__ (aTHX_ w, AEF_XS_POOL_W_RPC), G_VOID | G_DISCARD | G_EVAL);
+      rc = AEF_XS_DIED ? -1 : 0;
+      FREETMPS;
+      LEAVE;
+      if (!rc)
+        av_push (cbs, newSVsv (cb));
+    }
+  else
+    rc = aef_xs_pool_call__ (aTHX_ "AnyEvent::Fork::Pool::_give_async", wref, jobref, cb);
+
+  if (!rc && (pend = aef_xs_pool_av__ (aTHX_ w, AEF_XS_POOL_W_PEND)))
+    {
+      SSize_t i, n = av_len (job) + 1;
+      AV *copy = newAV ();
+
+      av_extend (copy, n);
+      for (i = 0; i < n; i++)
+        av_push (copy, newSVsv (aef_xs_pool_el__ (aTHX_ job, (I32)i)));
+      av_push (copy, newSVsv (cb));
+      av_push (pend, newRV_noinc ((SV *)copy));
+    }
+
+  return rc;
+}
+
+int
+aef_xs_pool_schedule (pTHX_ aef_xs_pool *p, SV *self)
+{
+  AV *st = aef_xs_pool_rec__ (aTHX_ self);
+  AV *queue = aef_xs_pool_av__ (aTHX_ st, AEF_XS_POOL_S_QUEUE);
+
+  while (queue && av_len (queue) >= 0)
+    {
+      uint32_t id;
+      int64_t key;
+      SV *wref, *jobref, *cb;
+      AV *w, *job;
+      long pos;
+      int rc;
+
+      /* the least loaded worker; with none, start one */
+      if (aef_heap_top (&p->heap, &id, &key) < 0)
+        {
+          if (aef_xs_pool_call__ (aTHX_ "AnyEvent::Fork::Pool::_start_worker", self, NULL, NULL))
+            return -1;
+          if (aef_heap_top (&p->heap, &id, &key) < 0)
+            {
+              sv_setpvs (ERRSV, "AnyEvent::Fork::Pool: no worker could be started\n");
+              return -1;
+            }
+        }
+
+      if ((NV)key >= SvNV (aef_xs_pool_el__ (aTHX_ st, AEF_XS_POOL_S_LOAD)))
+        {
+          /* every worker is at full load: until that changes, new jobs
+           * only need to be queued */
+          sv_setiv (*av_fetch (st, AEF_XS_POOL_S_FULL, 1), 1);
+          if ((NV)aef_heap_size (&p->heap) < SvNV (aef_xs_pool_el__ (aTHX_ st, AEF_XS_POOL_S_MAX)))
+            return aef_xs_pool_call__ (aTHX_ "AnyEvent::Fork::Pool::_want_start", self, NULL, NULL);
+          return 0;
+        }
+
+      ENTER;
+      SAVETMPS;
+      wref = sv_2mortal (newRV_inc (SvRV (*av_fetch (p->recs, id, 0))));
+      w = (AV *)SvRV (wref);
+      jobref = sv_2mortal (av_shift (queue));
+      job = SvROK (jobref) && SvTYPE (SvRV (jobref)) == SVt_PVAV ? (AV *)SvRV (jobref) : NULL;
+      if (!job)
+        {
+          /* (only Pool.pm queues jobs: always arrays) */
+          sv_setpvs (ERRSV, "AnyEvent::Fork::Pool: a queued job is not an array\n");
+          rc = -1;
+        }
+      else
+        {
+          cb = sv_2mortal (av_pop (job));
+          rc = aef_xs_pool_give__ (aTHX_ wref, w, jobref, job, cb);
+        }
+
+      /* the job counts at the worker, if the worker is still in the pool */
+      if (!rc && (pos = aef_xs_pool_pos__ (aTHX_ p, w)) >= 0
+          && aef_xs_pool_add__ (aTHX_ p, w, pos, 1) == 1)
+        {
+          /* the worker became busy */
+          SV *nidle = *av_fetch (st, AEF_XS_POOL_S_NIDLE, 1);
+
+          sv_setiv (nidle, SvIV (nidle) - 1);
+          if (!SvIVX (nidle))
+            sv_setsv (*av_fetch (st, AEF_XS_POOL_S_STOP_W, 1), &PL_sv_undef);
+          if (SvNV (nidle) < SvNV (aef_xs_pool_el__ (aTHX_ st, AEF_XS_POOL_S_IDLE))
+              && (NV)aef_heap_size (&p->heap) < SvNV (aef_xs_pool_el__ (aTHX_ st, AEF_XS_POOL_S_MAX)))
+            rc = aef_xs_pool_call__ (aTHX_ "AnyEvent::Fork::Pool::_want_start", self, NULL, NULL);
+        }
+      FREETMPS;
+      LEAVE;
+
+      if (rc)
+        return -1;
+    }
+
+  return 0;
+}
+
+void
+aef_xs_pool_serve (pTHX_ aef_xs_pool *p, SV *self, SV *err)
+{
+  AV *st = aef_xs_pool_rec__ (aTHX_ self);
+  AV *queue = aef_xs_pool_av__ (aTHX_ st, AEF_XS_POOL_S_QUEUE);
+
+  /* a copy: err may be $@ itself, which the calls below reset */
+  err = SvOK (err) ? sv_2mortal (newSVsv (err)) : NULL;
+
+  if ((queue && av_len (queue) >= 0) || SvTRUE (aef_xs_pool_el__ (aTHX_ st, AEF_XS_POOL_S_SHUTDOWN)))
+    for (;;)
+      {
+        SSize_t left = queue ? av_len (queue) + 1 : 0;
+        int rc = left
+                 ? aef_xs_pool_schedule (aTHX_ p, self)
+                 : aef_xs_pool_call__ (aTHX_ "AnyEvent::Fork::Pool::_schedule", self, NULL, NULL);
+
+        if (!rc)
+          break;
+        if (!err)
+          err = sv_2mortal (newSVsv (ERRSV));
+
+        /* no job was dropped: a worker cannot even be started (a
+         * serialiser that does not compile, say), and retrying would fail
+         * the same way forever */
+        if (!queue || av_len (queue) + 1 >= left)
+          break;
+      }
+
+  if (err)
+    croak_sv (err);
 }

@@ -37,4 +37,19 @@ int aef_xs_pool_remove(pTHX_ aef_xs_pool *self, SV *rec);
 size_t aef_xs_pool_size(aef_xs_pool *self);
 SV *aef_xs_pool_at(pTHX_ aef_xs_pool *self, size_t i);
 
+/* The scheduler, on the pool's state self (a reference to Pool.pm's state
+ * array): while jobs are queued, give the first one to the least loaded
+ * worker (starting one when there is none), until every worker is at full
+ * load. Calls back into Pool.pm (_start_worker, _want_start, _give_async)
+ * and the workers' RPC objects, all under G_EVAL. 0, or -1 with $@ set
+ * (the job that failed is dropped). Croaks when self is not an array
+ * reference. */
+int aef_xs_pool_schedule(pTHX_ aef_xs_pool *p, SV *self);
+
+/* Serve the queue after an event (also the shutdown: Pool.pm's _schedule
+ * once nothing is queued), then croak with err (the exception of a user
+ * callback, or undef). A job the serialiser rejects is dropped; its
+ * exception is thrown (unless err is one) once the rest has been served. */
+void aef_xs_pool_serve(pTHX_ aef_xs_pool *p, SV *self, SV *err);
+
 #endif

@@ -550,7 +550,8 @@ my $MAGIC1 = '<~53rexz.U`!]X[A235^"fyEoiTF\T~oH1l/N6+Djep9b~bI9`\1x%B~vWO1q*';
 # Sync workers answer in order, so they get one completion callback for all
 # their jobs (done), which takes the user's callbacks from a queue
 # (callbacks); async workers may answer in any order and get a completion
-# wrapper per job.
+# wrapper per job. The scheduler in xs/pool.c knows these slots and the
+# pool state's below: keep both in step.
 sub W_LOAD () { 0 }
 sub W_RPC  () { 2 }
 sub W_DONE () { 3 }
@@ -618,7 +619,7 @@ sub _start_worker {
 
       AnyEvent::Fork::Core::closure_attach ($cb); # detached while queued
       my $ok = eval { &$cb; 1 };
-      _serve ($self, $ok ? undef : $@);
+      $heap->serve ($self, $ok ? undef : $@);
    };
 
    my ($function, @rpc) = @{ $self->[RUN] };
@@ -739,75 +740,29 @@ sub _destructing() {
 sub _serve {
    my ($self, $err) = @_;
 
-   if (@{ $self->[QUEUE] } || $self->[SHUTDOWN]) {
-      my $queue = $self->[QUEUE];
+   # (C: xs/pool.c)
+   $self->[HEAP]->serve ($self, $err);
+}
 
-      for (;;) {
-         my $left = @$queue;
+# an async worker gets a completion wrapper per job
+sub _give_async {
+   my ($w, $job, $cb) = @_;
 
-         last if eval { _schedule ($self); 1 };
-         $err = $@ unless defined $err;
-
-         # no job was dropped: a worker cannot even be started (a
-         # serialiser that does not compile, say), and retrying would
-         # fail the same way forever
-         last unless @$queue < $left;
-      }
-   }
-
-   die $err
-      if defined $err;
+   my $done = $w->[W_DONE];
+   $w->[W_RPC]->(@$job, sub { unshift @_, $cb; &$done });
 }
 
 sub _schedule {
    my ($self) = @_;
 
-   my $queue = $self->[QUEUE];
-
-   if (@$queue) {
-      my $heap = $self->[HEAP];
-
-      while (@$queue) {
-         my $w = $heap->top
-            || do { _start_worker ($self); $heap->top };
-
-         if ($w->[W_LOAD] >= $self->[LOAD]) {
-            # every worker is at full load: until that changes, new jobs
-            # only need to be queued
-            $self->[FULL] = 1;
-
-            _want_start ($self)
-               unless $heap->size >= $self->[MAX];
-
-            last;
-         }
-
-         my $job = shift @$queue;
-         my $cb  = pop @$job;
-
-         # the RPC call only queues the request; it dies when the serialiser
-         # rejects the arguments, and then the job is dropped before any
-         # bookkeeping was done
-         if (my $cbs = $w->[W_CBS]) {
-            $w->[W_RPC]->(@$job, $w->[W_DONE]);
-            push @$cbs, $cb;
-         } else {
-            my $done = $w->[W_DONE];
-            $w->[W_RPC]->(@$job, sub { unshift @_, $cb; &$done });
-         }
-
-         push @{ $w->[W_PEND] }, [@$job, $cb]
-            if $w->[W_PEND];
-
-         if ($heap->adjust ($w, 1) == 1) {
-            # the worker became busy
-            --$self->[NIDLE]
-               or undef $self->[STOP_W];
-
-            _want_start ($self)
-               if $self->[NIDLE] < $self->[IDLE] && $heap->size < $self->[MAX];
-         }
-      }
+   if (@{ $self->[QUEUE] }) {
+      # while jobs are queued, the least loaded worker gets the first (a
+      # worker is started when there is none), until every worker is at
+      # full load; then FULL is set, and until that changes new jobs only
+      # need to be queued. The RPC call only queues the request; it dies
+      # when the serialiser rejects the arguments, and then the job is
+      # dropped before any bookkeeping was done. (C: xs/pool.c)
+      $self->[HEAP]->schedule ($self);
    } elsif ($self->[SHUTDOWN]) {
       my $heap = $self->[HEAP];
 
