@@ -16,6 +16,7 @@
 #include "util.h"
 #include "pool.h"
 #include "aef_heap.h"
+#include "closure.h"
 
 #define AEF_XS_POOL_KEY 0
 #define AEF_XS_POOL_ID  1
@@ -230,6 +231,7 @@ aef_xs_pool_at (pTHX_ aef_xs_pool *self, size_t i)
 #define AEF_XS_POOL_W_PEND 5 /* the jobs given to it until it connected */
 
 #define AEF_XS_POOL_S_MAX      6
+#define AEF_XS_POOL_S_CFAIL   18
 #define AEF_XS_POOL_S_IDLE     7
 #define AEF_XS_POOL_S_LOAD     8
 #define AEF_XS_POOL_S_QUEUE   12
@@ -440,4 +442,135 @@ aef_xs_pool_serve (pTHX_ aef_xs_pool *p, SV *self, SV *err)
 
   if (err)
     croak_sv (err);
+}
+
+/* ------------------------------------------------------------------------ */
+/* a worker's completion callback: an XSUB whose magic holds
+ * [heap, pool state, weak worker record, callback queue or undef] */
+
+#define AEF_XS_DONE_HEAP 0
+#define AEF_XS_DONE_SELF 1
+#define AEF_XS_DONE_W    2
+#define AEF_XS_DONE_CBS  3
+
+static MGVTBL aef_xs_pool_done_vtbl__;
+
+/* Call the user's callback cb with the n values at args, under G_EVAL: a
+ * plain code reference directly, anything else the way Pool.pm would
+ * (&$cb, under strict). 0, or -1 ($@ set). */
+static int
+aef_xs_pool_callback__ (pTHX_ SV *cb, SV **args, I32 n)
+{
+  dSP;
+  int direct = SvROK (cb) && SvTYPE (SvRV (cb)) == SVt_PVCV && !SvAMAGIC (cb), rc;
+  I32 i;
+
+  ENTER;
+  SAVETMPS;
+  PUSHMARK (SP);
+  EXTEND (SP, n + 1);
+  if (!direct)
+    PUSHs (cb);
+  for (i = 0; i < n; i++)
+    PUSHs (args[i]);
+  PUTBACK;
+  if (direct)
+    call_sv (cb, G_VOID | G_DISCARD | G_EVAL);
+  else
+    call_pv ("AnyEvent::Fork::Pool::_call", G_VOID | G_DISCARD | G_EVAL);
+  rc = AEF_XS_DIED ? -1 : 0;
+  FREETMPS;
+  LEAVE;
+  return rc;
+}
+
+/* A job of the worker completed (@_: its results; async workers: the
+ * user's callback first): the bookkeeping first (the callback may die),
+ * then the user's callback, then the queue; then its exception. */
+static void
+aef_xs_pool_done__ (pTHX_ CV *cv)
+{
+  dXSARGS;
+  MAGIC *mg = aef_xs_magic (aTHX_ (SV *)cv, &aef_xs_pool_done_vtbl__);
+  AV *data = (AV *)mg->mg_obj;
+  SV *heapsv = aef_xs_pool_el__ (aTHX_ data, AEF_XS_DONE_HEAP);
+  SV *self = aef_xs_pool_el__ (aTHX_ data, AEF_XS_DONE_SELF);
+  SV *weak = aef_xs_pool_el__ (aTHX_ data, AEF_XS_DONE_W);
+  AV *cbs = aef_xs_pool_av__ (aTHX_ data, AEF_XS_DONE_CBS);
+  aef_xs_pool *p = aef_xs_pool_from (aTHX_ heapsv);
+  AV *st = aef_xs_pool_rec__ (aTHX_ self);
+  AV *w = SvROK (weak) && SvTYPE (SvRV (weak)) == SVt_PVAV ? (AV *)SvRV (weak) : NULL;
+  SV *cb, *pend, *err = &PL_sv_undef;
+  SV **args = &ST (0);
+  I32 n = items;
+  long pos;
+
+  /* (the callbacks below may drop the pool, the worker, even us) */
+  SvREFCNT_inc_simple_void_NN (data);
+  sv_2mortal ((SV *)data);
+
+  /* it answered: it is connected */
+  if (w && (pend = aef_xs_pool_el__ (aTHX_ w, AEF_XS_POOL_W_PEND)) && SvTRUE (pend))
+    {
+      sv_setsv (*av_fetch (w, AEF_XS_POOL_W_PEND, 1), &PL_sv_undef);
+      sv_setsv (*av_fetch (st, AEF_XS_POOL_S_CFAIL, 1), &PL_sv_undef);
+    }
+
+  if (cbs)
+    cb = sv_2mortal (av_shift (cbs));
+  else if (n)
+    {
+      cb = sv_2mortal (newSVsv (args[0]));
+      args++;
+      n--;
+    }
+  else
+    cb = &PL_sv_undef;
+
+  /* one job less at the worker, while it is in the pool */
+  if (w && (pos = aef_xs_pool_pos__ (aTHX_ p, w)) >= 0 && !aef_xs_pool_add__ (aTHX_ p, w, pos, -1))
+    {
+      SV *nidle = *av_fetch (st, AEF_XS_POOL_S_NIDLE, 1);
+
+      sv_setiv (nidle, SvIV (nidle) + 1);
+      if (!(SvNV (nidle) > SvNV (aef_xs_pool_el__ (aTHX_ st, AEF_XS_POOL_S_IDLE)))
+          && aef_xs_pool_call__ (aTHX_ "AnyEvent::Fork::Pool::_want_stop", self, NULL, NULL))
+        aef_xs_rethrow (aTHX);
+    }
+
+  sv_setsv (*av_fetch (st, AEF_XS_POOL_S_FULL, 1), &PL_sv_undef);
+
+  aef_xs_closure_attach (aTHX_ cb); /* detached while queued */
+  if (aef_xs_pool_callback__ (aTHX_ cb, args, n))
+    err = ERRSV;
+
+  aef_xs_pool_serve (aTHX_ p, self, err);
+  XSRETURN_EMPTY;
+}
+
+SV *
+aef_xs_pool_done_new (pTHX_ SV *heap, SV *self, SV *w, SV *cbs)
+{
+  AV *data;
+  CV *cv;
+  SV *weak;
+
+  (void)aef_xs_pool_from (aTHX_ heap);
+  (void)aef_xs_pool_rec__ (aTHX_ self);
+  (void)aef_xs_pool_rec__ (aTHX_ w);
+  if (SvOK (cbs))
+    (void)aef_xs_pool_rec__ (aTHX_ cbs);
+
+  data = newAV ();
+  av_extend (data, AEF_XS_DONE_CBS);
+  av_store (data, AEF_XS_DONE_HEAP, newSVsv (heap));
+  av_store (data, AEF_XS_DONE_SELF, newSVsv (self));
+  av_store (data, AEF_XS_DONE_W, weak = newSVsv (w));
+  sv_rvweaken (weak);
+  av_store (data, AEF_XS_DONE_CBS, newSVsv (cbs));
+
+  cv = newXS (NULL, aef_xs_pool_done__, __FILE__);
+  sv_magicext ((SV *)cv, (SV *)data, PERL_MAGIC_ext, &aef_xs_pool_done_vtbl__, NULL, 0);
+  SvREFCNT_dec (data); /* the magic counts it */
+  return newRV_noinc ((SV *)cv);
 }

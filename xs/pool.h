@@ -52,4 +52,12 @@ int aef_xs_pool_schedule(pTHX_ aef_xs_pool *p, SV *self);
  * exception is thrown (unless err is one) once the rest has been served. */
 void aef_xs_pool_serve(pTHX_ aef_xs_pool *p, SV *self, SV *err);
 
+/* A worker's completion callback (a new code reference): called with a
+ * job's results (async workers: the user's callback first), it counts the
+ * job done at worker w (kept weakly) in heap, calls the user's callback
+ * (sync workers: the next from the array cbs), serves the pool's queue
+ * and rethrows the callback's exception. Holds heap, self and cbs.
+ * Croaks (allocating nothing) when an argument has the wrong type. */
+SV *aef_xs_pool_done_new(pTHX_ SV *heap, SV *self, SV *w, SV *cbs);
+
 #endif

@@ -15,6 +15,8 @@
 #   $n = $heap->size, @recs = $heap->records (in heap order)
 #   $heap->schedule ($pool)       hand queued jobs to the workers (pool.h)
 #   $heap->serve ($pool, $err)    serve the queue, then die with $err
+#   $done = $heap->done ($pool, $w, $cbs)
+#                                 a worker's completion callback (pool.h)
 
 MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Fork::Pool::Core
 
@@ -80,3 +82,9 @@ void
 serve (AnyEvent::Fork::Pool::Core self, SV *pool, SV *err = &PL_sv_undef)
   CODE:
   aef_xs_pool_serve (aTHX_ self, pool, err);
+
+SV *
+done (SV *heap, SV *pool, SV *w, SV *cbs = &PL_sv_undef)
+  CODE:
+  RETVAL = aef_xs_pool_done_new (aTHX_ heap, pool, w, cbs);
+  OUTPUT: RETVAL

@@ -604,23 +604,8 @@ sub _start_worker {
    Scalar::Util::weaken (my $weak = $w);
 
    # a job of this worker completed: the bookkeeping first (the callback
-   # may die), then the user's callback, then the queue
-   my $done = sub {
-      $self->[CFAIL] = $weak->[W_PEND] = undef if $weak && $weak->[W_PEND];
-
-      my $cb = $async ? shift : shift @cbs;
-      my $load = $weak && $heap->adjust ($weak, -1); # undef once out of the pool
-
-      ++$self->[NIDLE] > $self->[IDLE]
-         or _want_stop ($self)
-            if defined $load && !$load;
-
-      undef $self->[FULL];
-
-      AnyEvent::Fork::Core::closure_attach ($cb); # detached while queued
-      my $ok = eval { &$cb; 1 };
-      $heap->serve ($self, $ok ? undef : $@);
-   };
+   # may die), then the user's callback, then the queue (C: xs/pool.c)
+   my $done = $heap->done ($self, $w, $async ? undef : \@cbs);
 
    my ($function, @rpc) = @{ $self->[RUN] };
 
@@ -742,6 +727,12 @@ sub _serve {
 
    # (C: xs/pool.c)
    $self->[HEAP]->serve ($self, $err);
+}
+
+# the user's callback, when it is not a plain code reference
+sub _call {
+   my $cb = shift;
+   &$cb
 }
 
 # an async worker gets a completion wrapper per job
