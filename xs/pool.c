@@ -17,6 +17,7 @@
 #include "pool.h"
 #include "aef_heap.h"
 #include "closure.h"
+#include "rpc_parent.h"
 
 #define AEF_XS_POOL_KEY 0
 #define AEF_XS_POOL_ID  1
@@ -160,22 +161,26 @@ aef_xs_pool_top (pTHX_ aef_xs_pool *self)
 }
 
 /* Add delta to the key of rec (at heap position pos) and restore the
- * order; croaks (before changing anything) on overflow and on a read-only
- * record. The new key. */
-static int64_t
-aef_xs_pool_add__ (pTHX_ aef_xs_pool *p, AV *av, long pos, IV delta)
+ * order: 0 and the new key in *key, or the text of the error (overflow, a
+ * read-only record), changing nothing. */
+static const char *
+aef_xs_pool_add__ (pTHX_ aef_xs_pool *p, AV *av, long pos, IV delta, int64_t *key)
 {
   /* the heap's copy of the key is the one that counts */
-  int64_t key = p->heap.ent[pos].key;
-  SV *keysv;
+  int64_t k = p->heap.ent[pos].key;
+  SV **svp;
 
-  if (delta > 0 ? key > INT64_MAX - delta : key < INT64_MIN - delta)
-    croak ("AnyEvent::Fork::Pool::Core: key overflow");
-  keysv = aef_xs_pool_slot__ (aTHX_ av, AEF_XS_POOL_KEY);
-  key += delta;
-  aef_heap_update_at (&p->heap, (size_t)pos, key);
-  sv_setiv (keysv, (IV)key);
-  return key;
+  if (delta > 0 ? k > INT64_MAX - delta : k < INT64_MIN - delta)
+    return "AnyEvent::Fork::Pool::Core: key overflow";
+  if (SvREADONLY ((SV *)av)
+      || !(svp = av_fetch (av, AEF_XS_POOL_KEY, 1))
+      || SvREADONLY (*svp))
+    return "AnyEvent::Fork::Pool::Core: record is read-only";
+  k += delta;
+  aef_heap_update_at (&p->heap, (size_t)pos, k);
+  sv_setiv (*svp, (IV)k);
+  *key = k;
+  return NULL;
 }
 
 SV *
@@ -183,11 +188,15 @@ aef_xs_pool_adjust (pTHX_ aef_xs_pool *self, SV *rec, IV delta)
 {
   AV *av = aef_xs_pool_rec__ (aTHX_ rec);
   long pos = aef_xs_pool_pos__ (aTHX_ self, av);
+  const char *fail;
+  int64_t key;
 
   if (pos < 0)
     return NULL;
 
-  return newSViv ((IV)aef_xs_pool_add__ (aTHX_ self, av, pos, delta));
+  if ((fail = aef_xs_pool_add__ (aTHX_ self, av, pos, delta, &key)))
+    croak ("%s", fail);
+  return newSViv ((IV)key);
 }
 
 int
@@ -332,8 +341,8 @@ aef_xs_pool_give__ (pTHX_ SV *wref, AV *w, SV *jobref, AV *job, SV *cb)
   return rc;
 }
 
-int
-aef_xs_pool_schedule (pTHX_ aef_xs_pool *p, SV *self)
+static int
+aef_xs_pool_schedule__ (pTHX_ aef_xs_pool *p, SV *self)
 {
   AV *st = aef_xs_pool_rec__ (aTHX_ self);
   AV *queue = aef_xs_pool_av__ (aTHX_ st, AEF_XS_POOL_S_QUEUE);
@@ -344,7 +353,8 @@ aef_xs_pool_schedule (pTHX_ aef_xs_pool *p, SV *self)
       int64_t key;
       SV *wref, *jobref, *cb;
       AV *w, *job;
-      long pos;
+      const char *fail;
+      long pos = -1;
       int rc;
 
       /* the least loaded worker; with none, start one */
@@ -389,7 +399,12 @@ aef_xs_pool_schedule (pTHX_ aef_xs_pool *p, SV *self)
 
       /* the job counts at the worker, if the worker is still in the pool */
       if (!rc && (pos = aef_xs_pool_pos__ (aTHX_ p, w)) >= 0
-          && aef_xs_pool_add__ (aTHX_ p, w, pos, 1) == 1)
+          && (fail = aef_xs_pool_add__ (aTHX_ p, w, pos, 1, &key)))
+        {
+          sv_setpv (ERRSV, fail);
+          rc = -1;
+        }
+      else if (!rc && pos >= 0 && key == 1)
         {
           /* the worker became busy */
           SV *nidle = *av_fetch (st, AEF_XS_POOL_S_NIDLE, 1);
@@ -409,6 +424,25 @@ aef_xs_pool_schedule (pTHX_ aef_xs_pool *p, SV *self)
     }
 
   return 0;
+}
+
+int
+aef_xs_pool_schedule (pTHX_ aef_xs_pool *p, SV *self)
+{
+  SV *err;
+  int rc;
+
+  (void)aef_xs_pool_rec__ (aTHX_ self); /* (croaks: not while holding) */
+
+  /* nothing below croaks; the jobs one pass gives a worker leave in one write */
+  aef_xs_rpc_hold (aTHX);
+  rc = aef_xs_pool_schedule__ (aTHX_ p, self);
+  err = rc ? sv_2mortal (newSVsv (ERRSV)) : NULL;
+  if (aef_xs_rpc_release (aTHX))
+    rc = -1;
+  if (err)
+    sv_setsv (ERRSV, err);
+  return rc;
 }
 
 void
@@ -503,6 +537,8 @@ aef_xs_pool_done__ (pTHX_ CV *cv)
   SV *cb, *pend, *err = &PL_sv_undef;
   SV **args = &ST (0);
   I32 n = items;
+  const char *fail;
+  int64_t key;
   long pos;
 
   /* (the callbacks below may drop the pool, the worker, even us) */
@@ -528,14 +564,19 @@ aef_xs_pool_done__ (pTHX_ CV *cv)
     cb = &PL_sv_undef;
 
   /* one job less at the worker, while it is in the pool */
-  if (w && (pos = aef_xs_pool_pos__ (aTHX_ p, w)) >= 0 && !aef_xs_pool_add__ (aTHX_ p, w, pos, -1))
+  if (w && (pos = aef_xs_pool_pos__ (aTHX_ p, w)) >= 0)
     {
-      SV *nidle = *av_fetch (st, AEF_XS_POOL_S_NIDLE, 1);
+      if ((fail = aef_xs_pool_add__ (aTHX_ p, w, pos, -1, &key)))
+        croak ("%s", fail);
+      if (!key)
+        {
+          SV *nidle = *av_fetch (st, AEF_XS_POOL_S_NIDLE, 1);
 
-      sv_setiv (nidle, SvIV (nidle) + 1);
-      if (!(SvNV (nidle) > SvNV (aef_xs_pool_el__ (aTHX_ st, AEF_XS_POOL_S_IDLE)))
-          && aef_xs_pool_call__ (aTHX_ "AnyEvent::Fork::Pool::_want_stop", self, NULL, NULL))
-        aef_xs_rethrow (aTHX);
+          sv_setiv (nidle, SvIV (nidle) + 1);
+          if (!(SvNV (nidle) > SvNV (aef_xs_pool_el__ (aTHX_ st, AEF_XS_POOL_S_IDLE)))
+              && aef_xs_pool_call__ (aTHX_ "AnyEvent::Fork::Pool::_want_stop", self, NULL, NULL))
+            aef_xs_rethrow (aTHX);
+        }
     }
 
   sv_setsv (*av_fetch (st, AEF_XS_POOL_S_FULL, 1), &PL_sv_undef);
