@@ -478,6 +478,25 @@ aef_xs_pool_serve (pTHX_ aef_xs_pool *p, SV *self, SV *err)
     croak_sv (err);
 }
 
+/* a code reference to an XSUB whose magic holds the n values at vals (in
+ * an array), with vtbl */
+static SV *
+aef_xs_pool_xsub__ (pTHX_ XSUBADDR_t fn, const MGVTBL *vtbl, SV **vals, I32 n)
+{
+  AV *data = newAV ();
+  CV *cv;
+  I32 i;
+
+  av_extend (data, n - 1);
+  for (i = 0; i < n; i++)
+    av_store (data, i, newSVsv (vals[i]));
+
+  cv = newXS (NULL, fn, __FILE__);
+  sv_magicext ((SV *)cv, (SV *)data, PERL_MAGIC_ext, vtbl, NULL, 0);
+  SvREFCNT_dec (data); /* the magic counts it */
+  return newRV_noinc ((SV *)cv);
+}
+
 /* ------------------------------------------------------------------------ */
 /* a worker's completion callback: an XSUB whose magic holds
  * [heap, pool state, weak worker record, callback queue or undef] */
@@ -592,9 +611,8 @@ aef_xs_pool_done__ (pTHX_ CV *cv)
 SV *
 aef_xs_pool_done_new (pTHX_ SV *heap, SV *self, SV *w, SV *cbs)
 {
-  AV *data;
-  CV *cv;
-  SV *weak;
+  SV *vals[4], *ref;
+  MAGIC *mg;
 
   (void)aef_xs_pool_from (aTHX_ heap);
   (void)aef_xs_pool_rec__ (aTHX_ self);
@@ -602,16 +620,72 @@ aef_xs_pool_done_new (pTHX_ SV *heap, SV *self, SV *w, SV *cbs)
   if (SvOK (cbs))
     (void)aef_xs_pool_rec__ (aTHX_ cbs);
 
-  data = newAV ();
-  av_extend (data, AEF_XS_DONE_CBS);
-  av_store (data, AEF_XS_DONE_HEAP, newSVsv (heap));
-  av_store (data, AEF_XS_DONE_SELF, newSVsv (self));
-  av_store (data, AEF_XS_DONE_W, weak = newSVsv (w));
-  sv_rvweaken (weak);
-  av_store (data, AEF_XS_DONE_CBS, newSVsv (cbs));
+  vals[AEF_XS_DONE_HEAP] = heap;
+  vals[AEF_XS_DONE_SELF] = self;
+  vals[AEF_XS_DONE_W] = w;
+  vals[AEF_XS_DONE_CBS] = cbs;
+  ref = aef_xs_pool_xsub__ (aTHX_ aef_xs_pool_done__, &aef_xs_pool_done_vtbl__, vals, 4);
 
-  cv = newXS (NULL, aef_xs_pool_done__, __FILE__);
-  sv_magicext ((SV *)cv, (SV *)data, PERL_MAGIC_ext, &aef_xs_pool_done_vtbl__, NULL, 0);
-  SvREFCNT_dec (data); /* the magic counts it */
-  return newRV_noinc ((SV *)cv);
+  /* the worker record is held weakly */
+  mg = aef_xs_magic (aTHX_ SvRV (ref), &aef_xs_pool_done_vtbl__);
+  sv_rvweaken (*av_fetch ((AV *)mg->mg_obj, AEF_XS_DONE_W, 0));
+  return ref;
+}
+
+/* ------------------------------------------------------------------------ */
+/* the pool's code reference: an XSUB whose magic holds [heap, pool state,
+ * shutdown guard] */
+
+#define AEF_XS_ENTRY_HEAP  0
+#define AEF_XS_ENTRY_SELF  1
+#define AEF_XS_ENTRY_GUARD 2
+
+static MGVTBL aef_xs_pool_entry_vtbl__;
+
+/* $pool->(@args, $cb): queue the job, then schedule unless every worker is
+ * known to be at full load */
+static void
+aef_xs_pool_entry__ (pTHX_ CV *cv)
+{
+  dXSARGS;
+  MAGIC *mg = aef_xs_magic (aTHX_ (SV *)cv, &aef_xs_pool_entry_vtbl__);
+  AV *data = (AV *)mg->mg_obj;
+  aef_xs_pool *p = aef_xs_pool_from (aTHX_ aef_xs_pool_el__ (aTHX_ data, AEF_XS_ENTRY_HEAP));
+  SV *self = aef_xs_pool_el__ (aTHX_ data, AEF_XS_ENTRY_SELF);
+  AV *st = aef_xs_pool_rec__ (aTHX_ self);
+  AV *queue = aef_xs_pool_av__ (aTHX_ st, AEF_XS_POOL_S_QUEUE);
+  AV *job;
+
+  if (!queue)
+    croak ("AnyEvent::Fork::Pool: the pool has no queue");
+
+  /* (copies of the arguments; nothing is pushed on the save stack before
+   * the detach, which looks for this call's temporaries) */
+  job = av_make (items, &ST (0));
+  av_push (queue, newRV_noinc ((SV *)job));
+
+  /* a fresh closure leaves its package's back-reference list while it
+   * waits; our copy in the job is one reference to it */
+  if (items)
+    aef_xs_closure_detach (aTHX_ AvARRAY (job)[items - 1], 1, 0);
+
+  if (!SvTRUE (aef_xs_pool_el__ (aTHX_ st, AEF_XS_POOL_S_FULL))
+      && aef_xs_pool_schedule (aTHX_ p, self))
+    aef_xs_rethrow (aTHX);
+
+  XSRETURN_EMPTY;
+}
+
+SV *
+aef_xs_pool_entry_new (pTHX_ SV *heap, SV *self, SV *guard)
+{
+  SV *vals[3];
+
+  (void)aef_xs_pool_from (aTHX_ heap);
+  (void)aef_xs_pool_rec__ (aTHX_ self);
+
+  vals[AEF_XS_ENTRY_HEAP] = heap;
+  vals[AEF_XS_ENTRY_SELF] = self;
+  vals[AEF_XS_ENTRY_GUARD] = guard;
+  return aef_xs_pool_xsub__ (aTHX_ aef_xs_pool_entry__, &aef_xs_pool_entry_vtbl__, vals, 3);
 }

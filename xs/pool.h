@@ -60,4 +60,12 @@ void aef_xs_pool_serve(pTHX_ aef_xs_pool *p, SV *self, SV *err);
  * Croaks (allocating nothing) when an argument has the wrong type. */
 SV *aef_xs_pool_done_new(pTHX_ SV *heap, SV *self, SV *w, SV *cbs);
 
+/* The pool's code reference (a new reference): $pool->(@args, $cb) queues
+ * the job (its callback detached from its package while it waits, see
+ * closure.h) and schedules unless every worker is known to be at full
+ * load; rethrows what the scheduler dies of. Holds heap, self and guard
+ * (whatever the pool's last reference should release). Croaks (allocating
+ * nothing) when heap or self has the wrong type. */
+SV *aef_xs_pool_entry_new(pTHX_ SV *heap, SV *self, SV *guard);
+
 #endif

@@ -17,6 +17,8 @@
 #   $heap->serve ($pool, $err)    serve the queue, then die with $err
 #   $done = $heap->done ($pool, $w, $cbs)
 #                                 a worker's completion callback (pool.h)
+#   $code = $heap->entry ($pool, $guard)
+#                                 the pool's code reference (pool.h)
 
 MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Fork::Pool::Core
 
@@ -87,4 +89,10 @@ SV *
 done (SV *heap, SV *pool, SV *w, SV *cbs = &PL_sv_undef)
   CODE:
   RETVAL = aef_xs_pool_done_new (aTHX_ heap, pool, w, cbs);
+  OUTPUT: RETVAL
+
+SV *
+entry (SV *heap, SV *pool, SV *guard)
+  CODE:
+  RETVAL = aef_xs_pool_entry_new (aTHX_ heap, pool, guard);
   OUTPUT: RETVAL

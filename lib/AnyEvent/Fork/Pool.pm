@@ -826,21 +826,11 @@ sub run {
          unless _destructing ();
    };
 
-   my $queue = $self->[QUEUE];
-
-   my $pool = sub {
-      $shutdown if 0; # the pool is shut down when this code reference goes
-
-      # (the scheduler starts a worker when there is none)
-      push @$queue, [@_];
-      # a fresh closure leaves its package's back-reference list while it
-      # waits (see "Queued closures" below); our copy in the job is one
-      # reference to it
-      AnyEvent::Fork::Core::closure_detach ($queue->[-1][-1], 1)
-         if @_;
-      _schedule ($self)
-         unless $self->[FULL];
-   };
+   # the pool is shut down when this code reference goes: it holds the
+   # guard. It queues the job; a fresh closure leaves its package's
+   # back-reference list while it waits (see "Queued closures" below); the
+   # scheduler starts a worker when there is none. (C: xs/pool.c)
+   my $pool = $self->[HEAP]->entry ($self, $shutdown);
 
    $STATE{$addr = Scalar::Util::refaddr $pool} = $self;
 
