@@ -485,10 +485,13 @@ the serialiser rejects no longer corrupts the pool's load counts.
 =item * Without C<on_error> and C<on_event> a worker's failure is logged
 (as L<AnyEvent::Fork::RPC> does) instead of being ignored.
 
-=item * Speed: besides the heap in C, a synchronous worker gets one
-completion callback for all its jobs instead of a closure per job, and
-once every worker is full a new job is only queued, without a pass
-through the scheduler. F<bench/pool.pl> measures tiny-job and 1 ms-job
+=item * Speed: the per-job work runs in C: the pool's code reference,
+the scheduler (the heap included) and the workers' completion callbacks
+are XSUBs, which call back into Perl only to start workers and arm
+timers. A synchronous worker gets one completion callback for all its
+jobs instead of a closure per job; once every worker is full a new job is
+only queued, without a pass through the scheduler; and the jobs one pass
+gives a worker leave in one write. F<bench/pool.pl> measures tiny-job and 1 ms-job
 throughput against the machine's own limit (a C pool with the same
 protocol).
 
