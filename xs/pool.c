@@ -239,15 +239,15 @@ aef_xs_pool_at (pTHX_ aef_xs_pool *self, size_t i)
 #define AEF_XS_POOL_W_CBS  4 /* sync workers: the user's callbacks, in order */
 #define AEF_XS_POOL_W_PEND 5 /* the jobs given to it until it connected */
 
-#define AEF_XS_POOL_S_MAX      6
-#define AEF_XS_POOL_S_CFAIL   18
-#define AEF_XS_POOL_S_IDLE     7
-#define AEF_XS_POOL_S_LOAD     8
-#define AEF_XS_POOL_S_QUEUE   12
-#define AEF_XS_POOL_S_NIDLE   13
-#define AEF_XS_POOL_S_STOP_W  15
+#define AEF_XS_POOL_S_MAX       6
+#define AEF_XS_POOL_S_IDLE      7
+#define AEF_XS_POOL_S_LOAD      8
+#define AEF_XS_POOL_S_QUEUE    12
+#define AEF_XS_POOL_S_NIDLE    13
+#define AEF_XS_POOL_S_STOP_W   15
 #define AEF_XS_POOL_S_SHUTDOWN 16
-#define AEF_XS_POOL_S_FULL    17
+#define AEF_XS_POOL_S_FULL     17
+#define AEF_XS_POOL_S_CFAIL    18
 
 /* element i of av, or undef */
 static SV *
@@ -363,10 +363,7 @@ aef_xs_pool_schedule__ (pTHX_ aef_xs_pool *p, SV *self)
           if (aef_xs_pool_call__ (aTHX_ "AnyEvent::Fork::Pool::_start_worker", self, NULL, NULL))
             return -1;
           if (aef_heap_top (&p->heap, &id, &key) < 0)
-            {
-              sv_setpvs (ERRSV, "AnyEvent::Fork::Pool: no worker could be started\n");
-              return -1;
-            }
+            return 0; /* (it always adds one, or dies) */
         }
 
       if ((NV)key >= SvNV (aef_xs_pool_el__ (aTHX_ st, AEF_XS_POOL_S_LOAD)))
@@ -383,19 +380,11 @@ aef_xs_pool_schedule__ (pTHX_ aef_xs_pool *p, SV *self)
       SAVETMPS;
       wref = sv_2mortal (newRV_inc (SvRV (*av_fetch (p->recs, id, 0))));
       w = (AV *)SvRV (wref);
+      /* (jobs are arrays: [@args, $cb]) */
       jobref = sv_2mortal (av_shift (queue));
-      job = SvROK (jobref) && SvTYPE (SvRV (jobref)) == SVt_PVAV ? (AV *)SvRV (jobref) : NULL;
-      if (!job)
-        {
-          /* (only Pool.pm queues jobs: always arrays) */
-          sv_setpvs (ERRSV, "AnyEvent::Fork::Pool: a queued job is not an array\n");
-          rc = -1;
-        }
-      else
-        {
-          cb = sv_2mortal (av_pop (job));
-          rc = aef_xs_pool_give__ (aTHX_ wref, w, jobref, job, cb);
-        }
+      job = (AV *)SvRV (jobref);
+      cb = sv_2mortal (av_pop (job));
+      rc = aef_xs_pool_give__ (aTHX_ wref, w, jobref, job, cb);
 
       /* the job counts at the worker, if the worker is still in the pool */
       if (!rc && (pos = aef_xs_pool_pos__ (aTHX_ p, w)) >= 0
@@ -653,11 +642,8 @@ aef_xs_pool_entry__ (pTHX_ CV *cv)
   aef_xs_pool *p = aef_xs_pool_from (aTHX_ aef_xs_pool_el__ (aTHX_ data, AEF_XS_ENTRY_HEAP));
   SV *self = aef_xs_pool_el__ (aTHX_ data, AEF_XS_ENTRY_SELF);
   AV *st = aef_xs_pool_rec__ (aTHX_ self);
-  AV *queue = aef_xs_pool_av__ (aTHX_ st, AEF_XS_POOL_S_QUEUE);
+  AV *queue = aef_xs_pool_av__ (aTHX_ st, AEF_XS_POOL_S_QUEUE); /* (checked when made) */
   AV *job;
-
-  if (!queue)
-    croak ("AnyEvent::Fork::Pool: the pool has no queue");
 
   /* (copies of the arguments; nothing is pushed on the save stack before
    * the detach, which looks for this call's temporaries) */
@@ -682,7 +668,8 @@ aef_xs_pool_entry_new (pTHX_ SV *heap, SV *self, SV *guard)
   SV *vals[3];
 
   (void)aef_xs_pool_from (aTHX_ heap);
-  (void)aef_xs_pool_rec__ (aTHX_ self);
+  if (!aef_xs_pool_av__ (aTHX_ aef_xs_pool_rec__ (aTHX_ self), AEF_XS_POOL_S_QUEUE))
+    croak ("AnyEvent::Fork::Pool::Core: pool state without a queue");
 
   vals[AEF_XS_ENTRY_HEAP] = heap;
   vals[AEF_XS_ENTRY_SELF] = self;

@@ -65,7 +65,7 @@ SV *aef_xs_pool_done_new(pTHX_ SV *heap, SV *self, SV *w, SV *cbs);
  * closure.h) and schedules unless every worker is known to be at full
  * load; rethrows what the scheduler dies of. Holds heap, self and guard
  * (whatever the pool's last reference should release). Croaks (allocating
- * nothing) when heap or self has the wrong type. */
+ * nothing) when heap or self has the wrong type or self has no queue. */
 SV *aef_xs_pool_entry_new(pTHX_ SV *heap, SV *self, SV *guard);
 
 #endif
