@@ -21,8 +21,11 @@ use Time::HiRes ();
 use File::Temp ();
 use IPC::Manager qw(ipcm_service ipcm_default_protocol);
 
-my %opt = (rounds => 5, rt => 3000, pipe => 2000);
-Getopt::Long::GetOptions ("quick" => sub { %opt = (rounds => 3, rt => 1000, pipe => 2000) })
+# starts: start-ups timed besides those of the rounds (a start-up is short:
+# the median of many says more on a busy machine, and the best of them
+# what the machine can do)
+my %opt = (rounds => 5, rt => 3000, pipe => 2000, starts => 20);
+Getopt::Long::GetOptions ("quick" => sub { %opt = (rounds => 3, rt => 1000, pipe => 2000, starts => 12) })
    or die "usage: $0 [--quick]\n";
 
 # the original's figures: start-up ms, round trips/s, pipelined req/s, shutdown ms
@@ -54,7 +57,12 @@ sub measure {
       });
       push @stop, Bench::timeit (sub { undef $h });
    }
-   return (median (@start) * 1000, median (@rt), median (@pipe), median (@stop) * 1000);
+   for (1 .. $opt{starts}) {
+      my $h;
+      push @start, Bench::timeit (sub { $h = service () });
+   }
+   my ($best) = sort { $a <=> $b } @start;
+   return (median (@start) * 1000, median (@rt), median (@pipe), median (@stop) * 1000, $best * 1000, scalar @start);
 }
 
 my $pp = Bench::limit ("pingpong");
@@ -63,11 +71,13 @@ my ($rate) = `$pp 100000` =~ /rate=([\d.]+)/;
 # the start-up floor: a C parent as large as this one forks, the child
 # writes its pidfile by rename, the parent sees it through inotify; then
 # the same with the child first writing to the number of pages a Perl
-# service child writes to before it registers (copy-on-write faults)
+# service child writes to before it registers (copy-on-write faults; 190
+# for the echo service here, counted with getrusage at its pidfile)
+my $COW = 190;
 my $kb = (`grep RssAnon /proc/$$/status 2>/dev/null` =~ /(\d+)/)[0] || 8192;
 my $ready = Bench::limit ("svc_ready");
 my %bare = `$ready 30 $kb 0` =~ /^(\w+)=([\d.]+)$/mg;
-my %cow  = `$ready 30 $kb 250` =~ /^(\w+)=([\d.]+)$/mg;
+my %cow  = `$ready 30 $kb $COW` =~ /^(\w+)=([\d.]+)$/mg;
 
 # MessageFiles' limit: the same round trip as message files in the temp
 # folder (where the buses live), with inotify wake-ups (Linux)
@@ -83,12 +93,14 @@ printf "C socket ping-pong (bench/limits/pingpong.c): %d round trips/s\n", $rate
 printf "C message-file ping-pong in the temp folder (bench/limits/filepingpong.c): %d round trips/s\n", $frate
    if $frate;
 printf "C start-up floor (bench/limits/svc_ready.c, %d KB parent): fork + pidfile seen %.1f ms;"
-     . " with 250 copy-on-write faults %.1f ms (%.0f us per fault)\n\n",
-   $kb, $bare{ready_ms}, $cow{ready_ms}, $cow{cow_us};
+     . " with %d copy-on-write faults %.1f ms (%.0f us per fault)\n\n",
+   $kb, $bare{ready_ms}, $COW, $cow{ready_ms}, $cow{cow_us};
 printf "%-15s %10s %14s %20s %12s\n", "protocol", "start-up", "round trips/s", "2000 pipelined req/s", "shutdown";
 for my $proto (qw(UnixSocket ConnectionUnix MessageFiles)) {
    my @m = measure ($proto);
-   printf "%-15s %7.1f ms %14d %20d %9.1f ms   (%.0f%% of ping-pong%s)\n", $proto, @m, 100 * $m[1] / $rate,
-      $proto eq 'MessageFiles' && $frate ? sprintf (", %.0f%% of file ping-pong", 100 * $m[1] / $frate) : "";
+   printf "%-15s %7.1f ms %14d %20d %9.1f ms   (%.0f%% of ping-pong%s; start-up best of %d: %.1f ms)\n",
+      $proto, @m[0 .. 3], 100 * $m[1] / $rate,
+      $proto eq 'MessageFiles' && $frate ? sprintf (", %.0f%% of file ping-pong", 100 * $m[1] / $frate) : "",
+      $m[5], $m[4];
    printf "%-15s %7s ms %14s %20s %9s ms\n", "  original", @{ $ORIG{$proto} };
 }

@@ -507,6 +507,43 @@ long aef_svc_pidfile_pid(const char *pidfile)
   return aef_svc_pid_alive((pid_t)pid) ? pid : 0;
 }
 
+int aef_svc_pidfile_put(const char *pidfile, long pid, int *step)
+{
+  char pend[PATH_MAX], buf[32];
+  int fd = -1, r = 0, n, len;
+
+  *step = 1;
+  n = snprintf(pend, sizeof pend, "%s.pend", pidfile);
+  if (n < 0 || (size_t)n >= sizeof pend) {
+    r = -ENAMETOOLONG;
+    goto cleanup;
+  }
+  len = snprintf(buf, sizeof buf, "%ld", pid);
+  fd = open(pend, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    r = -errno;
+    goto cleanup;
+  }
+  *step = 2;
+  r = aef_write_file(fd, buf, (size_t)len);
+  if (r)
+    goto cleanup;
+  r = close(fd) < 0 ? -errno : 0;
+  fd = -1;
+  if (r)
+    goto cleanup;
+  *step = 3;
+  if (rename(pend, pidfile) < 0)
+    r = -errno;
+
+cleanup:
+  if (fd >= 0)
+    close(fd);
+  if (r && *step > 1)
+    unlink(pend);
+  return r;
+}
+
 static long now_ms__(void)
 {
   struct timespec ts;

@@ -97,6 +97,14 @@ int aef_svc_pid_alive(pid_t pid);
  * cannot be read. */
 long aef_svc_pidfile_pid(const char *pidfile);
 
+/* Writes pid in decimal to pidfile.pend (created or truncated, mode 0666
+ * less the umask) and renames it to pidfile, replacing it: readers see the
+ * old file or the new one, whole. 0, or -errno with *step telling what
+ * failed: 1 creating the .pend file, 2 writing or closing it, 3 renaming it;
+ * a step that fails after 1 removes the .pend file. -ENAMETOOLONG when the
+ * .pend path would exceed PATH_MAX (*step 1). */
+int aef_svc_pidfile_put(const char *pidfile, long pid, int *step);
+
 /* Waits until aef_svc_pidfile_pid(pidfile) names a live process, at most
  * timeout_ms (< 0: no limit). wfd is an inotify descriptor watching the
  * pidfile's directory for entries created and renamed into it (see

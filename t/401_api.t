@@ -263,6 +263,25 @@ for my $proto (qw(UnixSocket ConnectionUnix MessageFiles)) {
    like err { ipcm_reconnect ('zz', $spawn->info) }, qr/^zz \Q$type\E does not exist at /, "$proto does not exist";
    like err { ipcm_reconnect ('a', $spawn->info) }, qr/^Looks like the connection is already running in pid $$ at /, "$proto running";
    like err { $a->peer_exists (undef) }, qr/^'peer_id' is required at /, "$proto peer_id";
+   {
+      # the pidfile cannot be written: the step that failed, with the reason
+      # (in a route of its own: the entries stay, unregistered)
+      my $r = tmp () . "/pf$proto";
+      mkdir $r and mkdir "$r/p.pid.pend" and mkdir "$r/q.pid" and mkdir "$r/q.pid/x" or die "mkdir: $!";
+      like err { $class->connect ('p', $ser, $r) }, qr/^Could not open '\Q$r\E\/p\.pid\.pend': .+ at /,
+         "$proto pidfile: open";
+      like err { $class->connect ('q', $ser, $r) }, qr/^Could not rename '\Q$r\E\/q\.pid\.pend': .+ at /,
+         "$proto pidfile: rename";
+      ok !-e "$r/q.pid.pend", "$proto pidfile: no .pend file left behind";
+      # where no file may grow, writing it fails (in a shell with ulimit -f 0)
+      my $code = 'use IPC::Manager::Client::' . $proto . '; $SIG{XFSZ} = "IGNORE"; '
+         . 'eval { IPC::Manager::Client::' . $proto . '->connect ("w", "IPC::Manager::Serializer::JSON", $ARGV[0]) }; print $@';
+      my $out = `ulimit -f 0 2>/dev/null && '$^X' @{[ map "'-I$_'", grep !ref, @INC ]} -e '$code' '$r'`;
+      SKIP: {
+         skip "no ulimit -f here", 1 unless defined $out && length $out;
+         like $out, qr/^Could not write '\Q$r\E\/w\.pid\.pend': .+ at /, "$proto pidfile: write";
+      }
+   }
    my $long = "L" x 80;
    my $l = $spawn->connect ($long);
    ok scalar (grep $_ eq $long, $a->peers), "$proto: a long id is mapped and listed";

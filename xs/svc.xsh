@@ -8,6 +8,8 @@
 #   $fd = IPC::Manager::Core::watch_open ($dir, $peers)
 #                                             inotify descriptor, undef + $!
 #   $n = IPC::Manager::Core::watch_drain ($fh_or_fd)
+#   $step = IPC::Manager::Core::pidfile_put ($pidfile, $pid)
+#                                             0, or the failed step with $!
 #   $pid = IPC::Manager::Core::pidfile_wait ($pidfile, $watch_fh_or_undef, $timeout)
 #                                             the live pid the file names, 0 on
 #                                             timeout, undef + $! on error
@@ -75,6 +77,19 @@ watch_open (const char *dir, int peers)
     }
   else
     RETVAL = newSViv (fd);
+}
+  OUTPUT:
+    RETVAL
+
+int
+pidfile_put (const char *pidfile, IV pid)
+  CODE:
+{
+  int step = 0, r = aef_svc_pidfile_put (pidfile, (long)pid, &step);
+
+  if (r)
+    errno = -r;
+  RETVAL = r ? step : 0;
 }
   OUTPUT:
     RETVAL

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -319,8 +320,8 @@ static void write_pidfile (const char *path, long pid)
 
 static void test_pidfile (void)
 {
-  char dir[] = "/tmp/t_svc_XXXXXX", path[64];
-  int fd, pass;
+  char dir[] = "/tmp/t_svc_XXXXXX", path[64], pend[80], sub[80], buf[PATH_MAX + 16];
+  int fd, pass, step, r;
   pid_t pid, dead;
 
   ok (mkdtemp (dir) != NULL, "tempdir");
@@ -352,6 +353,46 @@ static void test_pidfile (void)
     if (fd >= 0)
       close (fd);
   }
+  /* pidfile_put: written whole by rename, replacing; failures by step */
+  is_int (aef_svc_pidfile_put (path, (long)getpid (), &step), 0, "put: 0");
+  is_int (step, 3, "put: every step done");
+  is_int ((int)aef_svc_pidfile_pid (path), (int)getpid (), "put: the pid is read back");
+  is_int (aef_svc_pidfile_put (path, 1234567L, &step), 0, "put again: replaces");
+  fd = open (path, O_RDONLY);
+  is_int ((int)read (fd, buf, sizeof buf), 7, "put: the decimal pid only");
+  close (fd);
+  ok (!memcmp (buf, "1234567", 7), "put: its digits");
+  snprintf (pend, sizeof pend, "%s.pend", path);
+  ok (access (pend, F_OK) < 0, "put: no .pend file left");
+  snprintf (sub, sizeof sub, "%s/none/svc.pid", dir);
+  is_int (aef_svc_pidfile_put (sub, 1L, &step), -ENOENT, "put in a missing folder: -ENOENT");
+  is_int (step, 1, "put: failed creating the .pend file");
+  snprintf (sub, sizeof sub, "%s/busy", dir);
+  snprintf (pend, sizeof pend, "%s/busy/x", dir);
+  ok (mkdir (sub, 0700) == 0 && mkdir (pend, 0700) == 0, "a folder in the way");
+  is_int (aef_svc_pidfile_put (sub, 1L, &step), -EISDIR, "put over a folder: -EISDIR");
+  is_int (step, 3, "put: failed renaming");
+  snprintf (pend, sizeof pend, "%s/busy.pend", dir);
+  ok (access (pend, F_OK) < 0, "put: a failed rename leaves no .pend file");
+  /* writing fails where no file may grow (EFBIG): in a child */
+  snprintf (pend, sizeof pend, "%s.pend", path);
+  pid = fork ();
+  if (!pid) {
+    struct rlimit rl = { 0, 0 };
+    signal (SIGXFSZ, SIG_IGN);
+    setrlimit (RLIMIT_FSIZE, &rl);
+    r = aef_svc_pidfile_put (path, 1L, &step);
+    _exit (r == -EFBIG && step == 2 && access (pend, F_OK) < 0 ? 0 : 1);
+  }
+  waitpid (pid, &r, 0);
+  ok (WIFEXITED (r) && WEXITSTATUS (r) == 0, "put: a failed write is step 2, -errno, no .pend file left");
+  memset (buf, 'x', sizeof buf - 1);
+  buf[sizeof buf - 1] = 0;
+  is_int (aef_svc_pidfile_put (buf, 1L, &step), -ENAMETOOLONG, "put: name too long");
+  is_int (step, 1, "put: too long at the creation");
+  snprintf (pend, sizeof pend, "%s/busy/x", dir);
+  rmdir (pend);
+  rmdir (sub);
   is_int ((int)aef_svc_pidfile_pid (dir), -EISDIR, "unreadable: -errno");
   is_int ((int)aef_svc_pidfile_wait (dir, -1, 30), 0, "and waited for like a missing one");
   is_int ((int)aef_svc_pidfile_wait (path, 999999, 30), -EBADF, "a bad watch: -errno");
@@ -392,7 +433,8 @@ static void test_wait (void)
   w.sigs = &sig; w.nsig = 1; w.sigcount = cnt; w.timeout_ms = 5000;
   pid = fork ();
   if (!pid) {
-    usleep (50000);
+    /* once the loop handles SIGUSR1 (our disposition ignores it) */
+    wait_caught (getppid (), SIGUSR1);
     kill (getppid (), SIGUSR1);
     _exit (0);
   }

@@ -39,19 +39,50 @@ sub init {
    $self->{_json} = IPC::Manager::Serializer::JSON->json
       if !ref $self->{serializer} && $self->{serializer} eq 'IPC::Manager::Serializer::JSON'
          && $OWN{ ref $self } && defined &IPC::Manager::Serializer::JSON::json;
-   $self->_register;
+   $self->_register unless $self->{_later};
    return;
 }
 
 sub connect {
    my ($class, $id, $serializer, $route, %params) = @_;
    my $self = $class->new (%params, id => $id, serializer => $serializer, route => $route);
+   return _local_add ($self);
+}
+
+sub _local_add {
+   my ($self) = @_;
    if ($LOCAL_PID != $$) { %LOCAL = (); $LOCAL_PID = $$ }
-   my $list = $LOCAL{$route} ||= [];
+   my $list = $LOCAL{ $self->{route} } ||= [];
    @$list = grep defined, @$list;
    push @$list, $self;
    weaken $list->[-1];
    return $self;
+}
+
+# connect in two halves, for the client of a process about to be forked:
+# _prepare (the connect arguments; before the fork) builds the object and
+# opens its descriptors (the route watch, a socket protocol's socket,
+# unbound) without registering; the forking process drops its copy right
+# after the fork, and the child calls _register_later, which registers it
+# as connect would have. What the child writes to after the fork costs it a
+# copy-on-write fault per page: it only registers then. Protocols of this
+# distribution only (undef for others).
+sub _prepare {
+   my ($class, $id, $serializer, $route, %params) = @_;
+   return undef unless $OWN{$class};
+   my $self = $class->new (%params, id => $id, serializer => $serializer, route => $route, _later => 1);
+   $self->path;
+   $self->_open_peer_change;
+   $self->_prepare_entry if $self->can ('_prepare_entry');
+   return $self;
+}
+
+sub _register_later {
+   my $self = shift;
+   delete $self->{_later};
+   $self->{pid} = $$;
+   $self->_register;
+   return _local_add ($self);
 }
 
 sub reconnect {
@@ -161,6 +192,14 @@ sub _write_atomic {
    return;
 }
 
+# the pidfile, as _write_atomic would write it (steps, errors), in C: no
+# Perl handle to build in a process that has just forked
+sub _write_pid {
+   my ($file) = @_;
+   my $step = IPC::Manager::Core::pidfile_put ($file, $$) or return;
+   die "Could not " . ('', 'open', 'write', 'rename')[$step] . " '$file.pend': $!";
+}
+
 sub _file_pid {
    my ($file) = @_;
    my $pid = _read_file ($file);
@@ -185,10 +224,9 @@ sub _remove_entry {
 sub _register {
    my $self = shift;
    my $path = $self->path;
-   my $type = $self->path_type;
    my $exists = -e $path || -l $path;
    if ($self->{reconnect}) {
-      croak "$self->{id} $type does not exist" unless $exists;
+      croak "$self->{id} " . $self->path_type . " does not exist" unless $exists;
       my $pid = _file_pid ("$path.pid");
       croak "Looks like the connection is already running in pid $pid"
          if $pid && IPC::Manager::Util::pid_is_running ($pid);
@@ -200,14 +238,16 @@ sub _register {
    else {
       if ($exists) {
          my $pid = _file_pid ("$path.pid");
-         croak "$self->{id} $type already exists" unless $pid && !IPC::Manager::Util::pid_is_running ($pid);
+         croak "$self->{id} " . $self->path_type . " already exists"
+            unless $pid && !IPC::Manager::Util::pid_is_running ($pid);
          $self->_remove_artefacts ($path);
       }
       $self->_make_entry ($path);
-      _write_atomic ("$path.name", $self->{id}) if $self->disk_name ($self->{id}) ne $self->{id};
+      # (a hashed name: the path does not end in the id)
+      _write_atomic ("$path.name", $self->{id}) if $path ne "$self->{route}/$self->{id}";
    }
    $self->_open_peer_change;
-   _write_atomic ("$path.pid", $$);
+   _write_pid ("$path.pid");
    unlink "$path.suspend";
    # only a registered client cleans up after itself
    $self->{_registered} = 1;

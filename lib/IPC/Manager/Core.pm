@@ -76,6 +76,15 @@ the queued events. C<have_inotify> tells whether watches work here; it is
 false when the environment variable C<IPC_MANAGER_NO_INOTIFY> is true, which
 forces the polling fallback.
 
+=item $step = pidfile_put ($pidfile, $pid)
+
+Writes C<$pid> in decimal to F<$pidfile.pend> (created or emptied) and
+renames it to C<$pidfile>, replacing it, so that readers see a whole file.
+Returns 0, or the step that failed (1 creating the F<.pend> file, 2 writing
+it, 3 renaming it) with C<$!> set; a failed step 2 or 3 removes the F<.pend>
+file. Clients register their pidfile with it: no Perl handle is built, which
+matters in a process that has just been forked.
+
 =item $pid = pidfile_wait ($pidfile, $watch, $timeout)
 
 Sleeps until the pidfile names (in its leading digits) a process that is

@@ -29,11 +29,24 @@ sub _make_entry {
          or croak "Cannot create marker file '$path': $!";
       return;
    }
-   socket (my $s, AF_UNIX, SOCK_STREAM, 0)    or croak "Cannot create listen socket '$path': $!";
+   my $s = delete $self->{_unbound};
+   if (!$s) {
+      socket ($s, AF_UNIX, SOCK_STREAM, 0)    or croak "Cannot create listen socket '$path': $!";
+      IPC::Manager::Client::UnixSocket::_nonblock ($s);
+   }
    bind ($s, pack_sockaddr_un ($path))        or croak "Cannot create listen socket '$path': $!";
    listen ($s, SOMAXCONN)                     or croak "Cannot create listen socket '$path': $!";
-   IPC::Manager::Client::UnixSocket::_nonblock ($s);
    $self->{_listen} = $s;
+   return;
+}
+
+# the listen socket, unbound: a client prepared before a fork makes it then
+sub _prepare_entry {
+   my $self = shift;
+   return if exists $self->{listen} && !$self->{listen};
+   socket (my $s, AF_UNIX, SOCK_STREAM, 0) or croak "Cannot create listen socket: $!";
+   IPC::Manager::Client::UnixSocket::_nonblock ($s);
+   $self->{_unbound} = $s;
    return;
 }
 

@@ -22,11 +22,19 @@ sub _nonblock {
    fcntl ($fh, Fcntl::F_SETFL (), $fl | Fcntl::O_NONBLOCK ());
 }
 
+# the reader socket, unbound; a client prepared before a fork makes it then
+sub _reader {
+   socket (my $s, AF_UNIX, SOCK_DGRAM, 0) or croak "Cannot create reader socket: $!";
+   _nonblock ($s);
+   return $s;
+}
+
+sub _prepare_entry { $_[0]->{_unbound} = _reader () }
+
 sub _make_entry {
    my ($self, $path) = @_;
-   socket (my $s, AF_UNIX, SOCK_DGRAM, 0) or croak "Cannot create reader socket: $!";
+   my $s = delete $self->{_unbound} || _reader ();
    bind ($s, pack_sockaddr_un ($path))    or croak "Cannot create reader socket: $!";
-   _nonblock ($s);
    $self->{_sock} = $s;
    return;
 }

@@ -6,7 +6,7 @@ use warnings;
 use Carp qw(croak);
 use POSIX ();
 use Time::HiRes ();
-use Scalar::Util qw(weaken);
+use Scalar::Util qw(weaken refaddr);
 use Config ();
 use Role::Tiny;
 use IPC::Manager::Util ();
@@ -64,6 +64,13 @@ sub run_on_unhandled {
 sub client {
    my $self = shift;
    return $self->{_CLIENT} if $self->{_CLIENT};
+   # a client ipcm_service built for this service before forking it
+   # (see there): registered now, it is what connect would give
+   if (my $early = $IPC::Manager::Service::State::EARLY) {
+      $IPC::Manager::Service::State::EARLY = undef;
+      return $self->{_CLIENT} = $early->[1]->_register_later
+         if $early->[0] == refaddr ($self) && $early->[2] eq $self->name && $early->[3] eq $self->ipcm_info;
+   }
    require IPC::Manager;
    return $self->{_CLIENT} = IPC::Manager->connect ($self->name, $self->ipcm_info);
 }
@@ -327,16 +334,18 @@ sub run {
 
    local $IPC::Manager::Service::State::CURRENT = $self;
 
-   my $start = $self->try (sub { $self->run_on_start; 1 });
+   # without intercepted errors, try only calls its argument: the steps
+   # are called directly then (unless a class has its own try)
+   my $own_try = ($self->can ('try') || 0) == \&try;
+   my $start = ($own_try && !$self->intercept_errors)
+      ? do { $self->run_on_start; { ok => 1 } }
+      : $self->try (sub { $self->run_on_start; 1 });
    $self->client->set_send_blocking (0);
    die "Exception in process startup, aborting\n" unless $start->{ok};
 
    $self->peer_delta;
    $self->{_LAST_INTERVAL} = Time::HiRes::time ();
 
-   # without intercepted errors, try only calls its argument: the steps
-   # are called directly then (unless a class has its own try)
-   my $own_try = ($self->can ('try') || 0) == \&try;
    until ($self->is_terminated) {
       my $direct = $own_try && !$self->intercept_errors;
       my $act;

@@ -15,6 +15,7 @@ our $IN_RUNNER;   # true while a runner frame (the IPCM_SERVICE block) is on the
 our $IN_WORKER;   # true inside a worker's code
 our $NEXT;        # what the runner runs next: a service instance or worker code
 our $OWNS_ROUTE;  # top-level service: the route it removes when its owner is gone
+our $EARLY;       # [address of the service, its client built before the fork, name, ipcm_info]
 
 my $ZERO = $0;
 
@@ -102,18 +103,29 @@ sub ipcm_service {
       $json = IPC::Manager::Serializer::JSON->serialize (\%p);
    }
 
+   # Every page the child writes to costs it a copy-on-write fault, and it
+   # is ready only once registered: the service's client is built now,
+   # unregistered (it registers when run first uses it, as before)
+   # (defined: testing a Spawn for truth would stringify it, to JSON)
+   my $owns = defined $spawn ? $spawn->route : undef;
+   $EARLY = $exec ? undef : _early ($inst);
+
+   # the parameters live on in the instance; freed after the fork, they would
+   # cost the parent copy-on-write faults while the child starts
+   undef %params;
+
    my $pid = fork;
-   die "Could not fork: $!" unless defined $pid;
+   if (!defined $pid) { $EARLY = undef; die "Could not fork: $!" }
 
    if ($pid) {
+      $EARLY = undef;
       return if !defined $want && !$exec;
       my $obj = ($parent && !$new_ipcm)
          ? $parent->peer ($name, %$hparams)
          : $inst->handle (%$hparams, name => "service_parent_$$", (defined $spawn ? (spawn => $spawn) : ()));
-      # the parent's copies of the instance and its parameters go now, while
-      # the child starts, rather than after it is ready
+      # the parent's copy of the instance goes now, while the child starts,
+      # rather than after it is ready
       undef $inst;
-      undef %params;
       croak "Timeout waiting for service to come up after ${timeout}s" unless $obj->ready ($timeout);
       $obj->_set_child_pid ($pid);
       return unless defined $want;
@@ -121,8 +133,7 @@ sub ipcm_service {
    }
 
    # the child
-   # (defined: testing a Spawn for truth would stringify it, to JSON)
-   $OWNS_ROUTE = defined $spawn ? $spawn->route : undef;
+   $OWNS_ROUTE = $owns;
    $inst->post_fork_hook;
    if ($exec) {
       my @cmd = ($^X, @{ $exec->{cmd} || [] }, '-MIPC::Manager::Service::State', '-e',
@@ -131,6 +142,25 @@ sub ipcm_service {
       warn "ipcm_service: could not exec '$^X' ($!), running '$name' in the forked process\n";
    }
    return _ipcm_service ($inst);
+}
+
+# for a service whose client method is the role's: the client that method
+# would connect, built with its descriptors open but not registered, as
+# [address of the service, client, name, ipcm_info] (undef when that
+# cannot be done: the connect after the fork does it then, and reports
+# what fails)
+sub _early {
+   my ($inst) = @_;
+   my $own = IPC::Manager::Role::Service->can ('client');
+   return undef unless $own && ($inst->can ('client') || 0) == $own;
+   my ($id, $info) = ($inst->name, $inst->ipcm_info);
+   local $@;
+   my $client = eval {
+      require IPC::Manager;
+      my ($proto, $ser, $route) = IPC::Manager::_cinfo ($info, \my %p);
+      $proto->can ('_prepare') && $proto->_prepare ($id, $ser, $route, %p);
+   };
+   return $client ? [Scalar::Util::refaddr ($inst), $client, $id, $info] : undef;
 }
 
 sub ipcm_worker {
@@ -144,6 +174,9 @@ sub ipcm_worker {
       return $pid;
    }
    $0 .= " $name";
+   # a worker started before its service registered (from on_start) keeps
+   # no copy of the service's prepared client and its descriptors
+   $EARLY = undef;
    croak "ipcm_worker: no IPCM_SERVICE jump point on the stack (worker invoked outside a running service?)"
       unless $IN_RUNNER;
    $NEXT = $cb;
