@@ -491,9 +491,9 @@ are XSUBs, which call back into Perl only to start workers and arm
 timers. A synchronous worker gets one completion callback for all its
 jobs instead of a closure per job; once every worker is full a new job is
 only queued, without a pass through the scheduler; and the jobs one pass
-gives a worker leave in one write. F<bench/pool.pl> measures tiny-job and 1 ms-job
-throughput against the machine's own limit (a C pool with the same
-protocol).
+gives a worker leave in one write. F<bench/pool.pl> measures tiny-job and
+1 ms-job throughput against the machine's own limit (a C pool with the
+same protocol).
 
 =back
 
