@@ -26,10 +26,10 @@
 #    100; "parent us" is the parent's CPU time per job. "C pool" is the
 #    machine's limit (limits/pool_pingpong.c): a C parent and C children
 #    with the same framing and the same load. At load 2 every job needs a
-#    round trip through the kernel and the scheduler, and even the C pool
-#    stays below the target; the target (3x the original's ~37000 jobs/s,
-#    which its parent's per-job cost capped) is about the pool's own cost,
-#    which load 100 exposes.
+#    round trip through the kernel and the scheduler: the target is a share
+#    (0.75) of the C pool's rate. At load 100 the target (3x the original's
+#    ~37000 jobs/s, which its parent's per-job cost capped) is about the
+#    pool's own cost.
 #  - tiny jobs with a fresh closure per job (what programs write), the same
 #    pools, beside the shared-callback rate of the same run and the C pool;
 #    the original's figure (25,500 jobs/s with 100,000 closures) is the
@@ -61,7 +61,8 @@ Getopt::Long::GetOptions (\%opt, "jobs=i", "rounds=i", "quick")
 @opt{qw(jobs rounds)} = (30_000, 1) if $opt{quick};
 
 my $ORIGINAL = 37_000;          # the original pool's tiny-job rate, jobs/s
-my $TARGET   = 3 * $ORIGINAL;   # tiny jobs
+my $TARGET   = 3 * $ORIGINAL;   # tiny jobs, load 100
+my $SHARE    = 0.75;            # tiny jobs, default load: of the C pool
 my $MS_RATIO = 0.95;            # 1 ms jobs: of the ideal
 my $ORIG_FRESH = 25_500;        # the original pool, 100,000 jobs with a closure each
 
@@ -209,16 +210,18 @@ sub main {
 
    printf "tiny jobs, %s queued at once, one shared callback:\n", fmt ($n);
    printf "  %-7s %-5s %12s %9s %12s %9s %9s   %s\n",
-      "workers", "load", "pool jobs/s", "parent us", "C pool /s", "pool/C", "pool/RPC", "target >= " . fmt ($TARGET);
+      "workers", "load", "pool jobs/s", "parent us", "C pool /s", "pool/C", "pool/RPC", "target";
    for my $t (@tiny) {
       my ($w, $l) = @$t;
       my $k = "tiny $w $l";
       my $rate = best ($r{$k}, "rate");
       my $cpu  = best ($r{$k}, "cpu", 1);
       my $c    = best ($lim{$k}, "rate");
-      my $verdict = $rate >= $TARGET ? "ok"
-                  : $c < $TARGET     ? "n/a: the C limit itself is below it"
-                  :                    "MISS";
+      # at the default load: a share of the C pool; at load 100: the pool's
+      # own cost, against the original
+      my $verdict = $l == 2
+                  ? sprintf ("%s >= %.2f of the C pool", $rate / $c >= $SHARE ? "ok  " : "MISS", $SHARE)
+                  : sprintf ("%s >= %s", $rate >= $TARGET ? "ok  " : "MISS", fmt ($TARGET));
       printf "  %-7d %-5d %12s %9.2f %12s %9.2f %9.2f   %s\n",
          $w, $l, fmt ($rate), $cpu, fmt ($c), $rate / $c, $rate / $rpc, $verdict;
    }

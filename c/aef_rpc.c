@@ -889,6 +889,17 @@ static int due__(const aef_rpc_child *s)
              || now__() - s->since >= AEF_RPC_SYNC_AGE);
 }
 
+/* Wait until rfd is readable, at most timeout ms (poll(2)'s): 1 when it
+ * is, else 0 (errors included: the read that follows reports them). The
+ * loop waits here, not in read(2): a reader blocked in read(2) on a
+ * socket is woken (for nothing) each time the peer reads what we wrote. */
+static int readable__(const aef_rpc_child *s, int timeout)
+{
+  struct pollfd p = { s->rfd, POLLIN, 0 };
+
+  return poll(&p, 1, timeout) == 1;
+}
+
 int aef_rpc_sync_serve(aef_rpc_child *s, aef_rpc_handler h, void *ctx)
 {
   for (;;) {
@@ -915,12 +926,21 @@ int aef_rpc_sync_serve(aef_rpc_child *s, aef_rpc_handler h, void *ctx)
         s->since = t0 + s->took;
     }
 
-    /* nothing left to handle: everything goes out before we block */
-    if ((rc = aef_rpc_child_flush(s)))
-      return rc;
-    aef_rpc_child_trim(s);
+    /* nothing left to handle: while the answers may still wait, requests
+     * that arrived meanwhile are handled first, so that their answers
+     * leave together (a parent that sent them one by one then gets them
+     * in one read, and answers them in one write); everything goes out
+     * before we block */
+    if (!aef_buf_size(&s->out) || due__(s) || !readable__(s, 0)) {
+      if ((rc = aef_rpc_child_flush(s)))
+        return rc;
+      aef_rpc_child_trim(s);
+      readable__(s, -1);
+    }
 
     n = aef_rpc_child_read(s);
+    if (n <= 0 && (rc = aef_rpc_child_flush(s)))
+      return rc;
     if (n == -ENOMEM || n == -EMSGSIZE)
       return (int)n; /* a request we cannot hold */
     if (n <= 0)

@@ -346,12 +346,14 @@ void aef_rpc_child_free(aef_rpc_child *c);
 /* synchronous child loop                                                    */
 
 /* Responses are batched: a finished response waits in the output buffer
- * while further requests are already buffered, the requests are fast
- * (the previous one took less than AEF_RPC_SYNC_FAST ns), the oldest
- * waiting response is younger than AEF_RPC_SYNC_AGE ns and less than
- * AEF_RPC_CHUNK_MAX octets wait. Everything is written before the loop
- * blocks in read(2), before a request is handled when one of these limits
- * is reached, and with every event (aef_rpc_child_flush). */
+ * while further requests are already buffered or readable, the requests
+ * are fast (the previous one took less than AEF_RPC_SYNC_FAST ns), the
+ * oldest waiting response is younger than AEF_RPC_SYNC_AGE ns and less
+ * than AEF_RPC_CHUNK_MAX octets wait. Everything is written before the
+ * loop blocks, before a request is handled when one of these limits is
+ * reached, and with every event (aef_rpc_child_flush). The loop blocks in
+ * poll(2), not in read(2): on a socket, a reader blocked in read(2) is
+ * woken for nothing each time the peer reads what it wrote. */
 #define AEF_RPC_SYNC_FAST 50000u   /* 50 us */
 #define AEF_RPC_SYNC_AGE 250000u   /* 250 us */
 
@@ -364,8 +366,8 @@ typedef int (*aef_rpc_handler)(void *ctx, const uint8_t *payload,
                                size_t len, aef_rpc_child *c);
 
 /* The loop over c (made with AEF_RPC_HDR_SYNC and blocking descriptors):
- * blocking reads; each complete request goes to h, whose response is
- * written as described above. Returns 0 at end-of-file or on a read error
+ * it waits in poll(2), then reads; each complete request goes to h, whose
+ * response is written as described above. Returns 0 at end-of-file or on a read error
  * (complete requests were answered and everything is written, a trailing
  * partial request is dropped), the handler's non-zero value (responses
  * queued before it were written first), -ENOMEM / -EMSGSIZE when a request

@@ -94,6 +94,40 @@ for my $foreign (bless ({}, $C), bless (\my $x, $C), "AnyEvent::Fork::Pool::Core
    is $h->size, 4, "... before anything changed";
 }
 
+{
+   my $rec = [0];
+   $h->push ($rec);
+   Internals::SvREADONLY (@$rec, 1);
+   is eval { $h->adjust ($rec, 1); 1 }, undef, "adjusting a record made read-only";
+   like $@, qr/^AnyEvent::Fork::Pool::Core: record is read-only at /, "... croaks";
+   Internals::SvREADONLY (@$rec, 0);
+   is $rec->[0], 0, "... before anything changed";
+   ok $h->remove ($rec), "... and it is still in the heap";
+}
+
+# the scheduler's entry points check their arguments before doing anything
+{
+   my $pool = [];
+   $pool->[12] = []; # the pool state's queue
+   is eval { $h->schedule ({}); 1 }, undef, "schedule on a hash";
+   like $@, qr/^AnyEvent::Fork::Pool::Core: record is not an array reference at /, "... croaks";
+   is eval { $h->serve ("x"); 1 }, undef, "serve on a string";
+   like $@, qr/^AnyEvent::Fork::Pool::Core: record is not an array reference at /, "... croaks";
+   is eval { $h->done ($pool, {}); 1 }, undef, "done with a worker that is not an array";
+   like $@, qr/^AnyEvent::Fork::Pool::Core: record is not an array reference at /, "... croaks";
+   is eval { $h->done ($pool, [], "x"); 1 }, undef, "done with a callback queue that is not an array";
+   like $@, qr/^AnyEvent::Fork::Pool::Core: record is not an array reference at /, "... croaks";
+   is eval { AnyEvent::Fork::Pool::Core::done ("x", $pool, []); 1 }, undef, "done on a foreign heap";
+   like $@, qr/^AnyEvent::Fork::Pool::Core: not a pool heap object at /, "... croaks";
+   is eval { $h->entry ([], undef); 1 }, undef, "entry for a state without a queue";
+   like $@, qr/^AnyEvent::Fork::Pool::Core: pool state without a queue at /, "... croaks";
+   is ref $h->entry ($pool, undef), "CODE", "entry: a code reference";
+   is ref $h->done ($pool, []), "CODE", "done: a code reference";
+   is eval { $h->serve ($pool); 1 }, 1, "serve with nothing queued and no shutdown does nothing";
+   is eval { $h->serve ($pool, "oops\n"); 1 }, undef, "serve rethrows the error it is given";
+   is $@, "oops\n", "... as it is";
+}
+
 # the heap owns its records; removing or destroying releases them
 {
    my $rec = [1];

@@ -78,6 +78,30 @@ for my $async (0, 1) {
    pass "on_destroy";
 }
 
+# callbacks that are not plain code references are called as &$cb is, under
+# strict: an object with &{} overloading, and a name, which dies
+{
+   package AEFPoolCallable;
+   use overload '&{}' => sub { my $self = shift; sub { push @$self, [@_] } }, fallback => 1;
+}
+{
+   my $all = AE::cv;
+   my $calls = bless [], "AEFPoolCallable";
+   for my $async (0, 1) {
+      my $pool = $template->AnyEvent::Fork::Pool::run ($async ? "ajob" : "echo", async => $async, max => 1, load => 1);
+      $pool->(1, $calls);
+      $pool->(2, "main::no_such_callback");
+      $pool->(3, $calls);
+      $pool->(4, sub { $all->send });
+      recv_all $all;
+      $all = AE::cv;
+   }
+   is_deeply [@$calls], [[1], [3], [1], [3]], "an object with &{} overloading is called like code";
+   is scalar @died, 2, "a callback given by name dies (strict refs), sync and async";
+   like $died[$_], qr/strict refs/, "... with perl's message ($_)" for 0, 1;
+   @died = ();
+}
+
 # the serialiser rejects a job: the call dies, nothing else changes
 {
    my $finish = AE::cv;

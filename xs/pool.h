@@ -37,4 +37,35 @@ int aef_xs_pool_remove(pTHX_ aef_xs_pool *self, SV *rec);
 size_t aef_xs_pool_size(aef_xs_pool *self);
 SV *aef_xs_pool_at(pTHX_ aef_xs_pool *self, size_t i);
 
+/* The scheduler, on the pool's state self (a reference to Pool.pm's state
+ * array): while jobs are queued, give the first one to the least loaded
+ * worker (starting one when there is none), until every worker is at full
+ * load. Calls back into Pool.pm (_start_worker, _want_start, _give_async)
+ * and the workers' RPC objects, all under G_EVAL. 0, or -1 with $@ set
+ * (the job that failed is dropped). Croaks when self is not an array
+ * reference. */
+int aef_xs_pool_schedule(pTHX_ aef_xs_pool *p, SV *self);
+
+/* Serve the queue after an event (also the shutdown: Pool.pm's _schedule
+ * once nothing is queued), then croak with err (the exception of a user
+ * callback, or undef). A job the serialiser rejects is dropped; its
+ * exception is thrown (unless err is one) once the rest has been served. */
+void aef_xs_pool_serve(pTHX_ aef_xs_pool *p, SV *self, SV *err);
+
+/* A worker's completion callback (a new code reference): called with a
+ * job's results (async workers: the user's callback first), it counts the
+ * job done at worker w (kept weakly) in heap, calls the user's callback
+ * (sync workers: the next from the array cbs), serves the pool's queue
+ * and rethrows the callback's exception. Holds heap, self and cbs.
+ * Croaks (allocating nothing) when an argument has the wrong type. */
+SV *aef_xs_pool_done_new(pTHX_ SV *heap, SV *self, SV *w, SV *cbs);
+
+/* The pool's code reference (a new reference): $pool->(@args, $cb) queues
+ * the job (its callback detached from its package while it waits, see
+ * closure.h) and schedules unless every worker is known to be at full
+ * load; rethrows what the scheduler dies of. Holds heap, self and guard
+ * (whatever the pool's last reference should release). Croaks (allocating
+ * nothing) when heap or self has the wrong type or self has no queue. */
+SV *aef_xs_pool_entry_new(pTHX_ SV *heap, SV *self, SV *guard);
+
 #endif

@@ -13,6 +13,12 @@
 #   $ok = $heap->remove ($rec)    take it out (clears $rec->[1]); false if it
 #                                 was not in it
 #   $n = $heap->size, @recs = $heap->records (in heap order)
+#   $heap->schedule ($pool)       hand queued jobs to the workers (pool.h)
+#   $heap->serve ($pool, $err)    serve the queue, then die with $err
+#   $done = $heap->done ($pool, $w, $cbs)
+#                                 a worker's completion callback (pool.h)
+#   $code = $heap->entry ($pool, $guard)
+#                                 the pool's code reference (pool.h)
 
 MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Fork::Pool::Core
 
@@ -67,3 +73,26 @@ records (AnyEvent::Fork::Pool::Core self)
   for (i = 0; i < n; i++)
     mPUSHs (aef_xs_pool_at (aTHX_ self, i));
 }
+
+void
+schedule (AnyEvent::Fork::Pool::Core self, SV *pool)
+  CODE:
+  if (aef_xs_pool_schedule (aTHX_ self, pool))
+    aef_xs_rethrow (aTHX);
+
+void
+serve (AnyEvent::Fork::Pool::Core self, SV *pool, SV *err = &PL_sv_undef)
+  CODE:
+  aef_xs_pool_serve (aTHX_ self, pool, err);
+
+SV *
+done (SV *heap, SV *pool, SV *w, SV *cbs = &PL_sv_undef)
+  CODE:
+  RETVAL = aef_xs_pool_done_new (aTHX_ heap, pool, w, cbs);
+  OUTPUT: RETVAL
+
+SV *
+entry (SV *heap, SV *pool, SV *guard)
+  CODE:
+  RETVAL = aef_xs_pool_entry_new (aTHX_ heap, pool, guard);
+  OUTPUT: RETVAL

@@ -35,6 +35,7 @@ struct aef_xs_rpc {
   int eager;          /* eager writes in that turn */
   int werr;           /* -errno of an eager write, reported by the writer */
   int pending;        /* on the list written before the loop waits (EV) */
+  int held;           /* on the list written when the hold ends */
 };
 
 /* turns of the event loop that called into an RPC object (its reader or
@@ -59,7 +60,14 @@ static int aef_xs_rpc_delivering__; /* readers delivering (nested) */
 static SV *aef_xs_rpc_prep__;       /* the prepare watcher (started while the list is not empty) */
 static AV *aef_xs_rpc_pending__;    /* counted references to the objects' inner SVs */
 
+/* Holds (aef_xs_rpc_hold): requests queued meanwhile, except those that
+ * wait for the prepare watcher, are written when the last hold ends, one
+ * write per object. */
+static int aef_xs_rpc_holds__;
+static AV *aef_xs_rpc_held__; /* counted references to the objects' inner SVs */
+
 static int aef_xs_rpc_free__ (pTHX_ SV *sv, MAGIC *mg);
+static int aef_xs_rpc_kick__ (pTHX_ aef_xs_rpc *st);
 
 /* the object's magic: its address identifies RPC state objects */
 static MGVTBL aef_xs_rpc_vtbl__ = { 0, 0, 0, 0, aef_xs_rpc_free__, 0, 0, 0 };
@@ -412,7 +420,7 @@ aef_xs_rpc_defer_add__ (pTHX_ aef_xs_rpc *st)
 static int
 aef_xs_rpc_kick__ (pTHX_ aef_xs_rpc *st)
 {
-  if (st->core.fd < 0 || st->ww || st->pending)
+  if (st->core.fd < 0 || st->ww || st->pending || st->held)
     return 0;
 
   if (aef_xs_rpc_delivering__)
@@ -421,6 +429,15 @@ aef_xs_rpc_kick__ (pTHX_ aef_xs_rpc *st)
         aef_xs_rpc_defer_init__ (aTHX);
       if (aef_xs_rpc_defer__)
         return aef_xs_rpc_defer_add__ (aTHX_ st);
+    }
+
+  if (aef_xs_rpc_holds__)
+    {
+      if (!aef_xs_rpc_held__)
+        aef_xs_rpc_held__ = newAV ();
+      st->held = 1;
+      av_push (aef_xs_rpc_held__, SvREFCNT_inc_simple_NN (st->obj));
+      return 0;
     }
 
   if (st->turn != aef_xs_rpc_turn__)
@@ -442,6 +459,41 @@ aef_xs_rpc_kick__ (pTHX_ aef_xs_rpc *st)
 
   st->ww = aef_xs_rpc_io__ (aTHX_ st, 1);
   return st->ww ? 0 : -1;
+}
+
+void
+aef_xs_rpc_hold (pTHX)
+{
+  PERL_UNUSED_CONTEXT;
+  aef_xs_rpc_holds__++;
+}
+
+int
+aef_xs_rpc_release (pTHX)
+{
+  AV *list = aef_xs_rpc_held__;
+  SV *err = NULL;
+
+  if (--aef_xs_rpc_holds__ || !list)
+    return 0;
+
+  aef_xs_rpc_held__ = NULL;
+  sv_2mortal ((SV *)list);
+  while (av_len (list) >= 0)
+    {
+      SV *obj = sv_2mortal (av_shift (list));
+      aef_xs_rpc *st = aef_xs_rpc_ptr__ (aTHX_ obj);
+
+      if (!st)
+        continue;
+      st->held = 0;
+      if (aef_xs_rpc_kick__ (aTHX_ st) && !err)
+        err = sv_2mortal (newSVsv (ERRSV));
+    }
+
+  if (err)
+    sv_setsv (ERRSV, err);
+  return err ? -1 : 0;
 }
 
 static MGVTBL aef_xs_rpc_guard_vtbl;
@@ -502,7 +554,7 @@ aef_xs_rpc_guard__ (pTHX_ SV *sv, MAGIC *mg)
 
   PERL_UNUSED_ARG (sv);
   if (st)
-    aef_rpc_shutdown (&st->core, !st->ww && !st->pending);
+    aef_rpc_shutdown (&st->core, !st->ww && !st->pending && !st->held);
   return 0;
 }
 

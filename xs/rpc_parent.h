@@ -38,4 +38,16 @@ SV *aef_xs_rpc_closure(pTHX_ aef_xs_rpc *st);
  * for an object that was never destroyed. Ignores foreign values. */
 void aef_xs_rpc_destroy(pTHX_ SV *self);
 
+/* Hold the writes of requests queued from now on (outside the readers'
+ * callbacks, whose requests wait for the loop under EV anyway) until the
+ * matching aef_xs_rpc_release, so that requests a burst gives the same
+ * object leave in one write. Holds nest. No event loop may be run while
+ * holding: what is held is not written meanwhile. */
+void aef_xs_rpc_hold(pTHX);
+
+/* End a hold; the last one writes (or leaves to a write watcher) what was
+ * held. 0, or -1 with $@ set when a write watcher could not be made (the
+ * others are written all the same). */
+int aef_xs_rpc_release(pTHX);
+
 #endif

@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -435,6 +436,22 @@ static int echo (void *ctx, const uint8_t *p, size_t len, aef_rpc_child *c)
   return aef_rpc_child_end (c);
 }
 
+/* a request that arrives while an answer waits: batch_one sends it */
+static int batch_peer, batch_answer_seen;
+
+static int batch (void *ctx, const uint8_t *p, size_t len, aef_rpc_child *c)
+{
+  if (len == 4 && memcmp (p, "\3one", 4) == 0) {
+    write (batch_peer, "\0\0\0\4\3two", 8);
+    shutdown (batch_peer, SHUT_WR);
+  } else {
+    struct pollfd pf = { batch_peer, POLLIN, 0 };
+
+    batch_answer_seen = poll (&pf, 1, 0);
+  }
+  return echo (ctx, p, len, c);
+}
+
 static void test_sync_serve (void)
 {
   int sv[2];
@@ -463,6 +480,20 @@ static void test_sync_serve (void)
   waitpid (pid, &status, 0);
   ok (WIFEXITED (status) && WEXITSTATUS (status) == 0, "loop returned 0 at end-of-file");
   close (sv[0]);
+
+  /* answers wait for requests that arrived meanwhile, then leave together */
+  aef_socketpair (sv);
+  batch_peer = sv[0];
+  batch_answer_seen = -1;
+  write (sv[0], "\0\0\0\4\3one", 8);
+  aef_rpc_child_init (&s, sv[1], sv[1], AEF_RPC_HDR_SYNC, 0);
+  is_int (aef_rpc_sync_serve (&s, batch, NULL), 0, "batch: loop returned 0 at end-of-file");
+  is_int (batch_answer_seen, 0, "batch: the first answer waited while the second request was handled");
+  is_int (aef_read_full (sv[0], got, 24), 1, "batch: both answers");
+  is_mem (got, "\0\0\0\1\0\0\0\4\3one" "\0\0\0\1\0\0\0\4\3two", 24, "batch: in order");
+  aef_rpc_child_free (&s);
+  close (sv[0]);
+  close (sv[1]);
 
   /* a handler failure ends the loop, after the responses before it */
   aef_socketpair (sv);

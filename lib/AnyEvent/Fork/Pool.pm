@@ -485,12 +485,15 @@ the serialiser rejects no longer corrupts the pool's load counts.
 =item * Without C<on_error> and C<on_event> a worker's failure is logged
 (as L<AnyEvent::Fork::RPC> does) instead of being ignored.
 
-=item * Speed: besides the heap in C, a synchronous worker gets one
-completion callback for all its jobs instead of a closure per job, and
-once every worker is full a new job is only queued, without a pass
-through the scheduler. F<bench/pool.pl> measures tiny-job and 1 ms-job
-throughput against the machine's own limit (a C pool with the same
-protocol).
+=item * Speed: the per-job work runs in C: the pool's code reference,
+the scheduler (the heap included) and the workers' completion callbacks
+are XSUBs, which call back into Perl only to start workers and arm
+timers. A synchronous worker gets one completion callback for all its
+jobs instead of a closure per job; once every worker is full a new job is
+only queued, without a pass through the scheduler; and the jobs one pass
+gives a worker leave in one write. F<bench/pool.pl> measures tiny-job and
+1 ms-job throughput against the machine's own limit (a C pool with the
+same protocol).
 
 =back
 
@@ -550,7 +553,8 @@ my $MAGIC1 = '<~53rexz.U`!]X[A235^"fyEoiTF\T~oH1l/N6+Djep9b~bI9`\1x%B~vWO1q*';
 # Sync workers answer in order, so they get one completion callback for all
 # their jobs (done), which takes the user's callbacks from a queue
 # (callbacks); async workers may answer in any order and get a completion
-# wrapper per job.
+# wrapper per job. The scheduler in xs/pool.c knows these slots and the
+# pool state's below: keep both in step.
 sub W_LOAD () { 0 }
 sub W_RPC  () { 2 }
 sub W_DONE () { 3 }
@@ -603,23 +607,8 @@ sub _start_worker {
    Scalar::Util::weaken (my $weak = $w);
 
    # a job of this worker completed: the bookkeeping first (the callback
-   # may die), then the user's callback, then the queue
-   my $done = sub {
-      $self->[CFAIL] = $weak->[W_PEND] = undef if $weak && $weak->[W_PEND];
-
-      my $cb = $async ? shift : shift @cbs;
-      my $load = $weak && $heap->adjust ($weak, -1); # undef once out of the pool
-
-      ++$self->[NIDLE] > $self->[IDLE]
-         or _want_stop ($self)
-            if defined $load && !$load;
-
-      undef $self->[FULL];
-
-      AnyEvent::Fork::Core::closure_attach ($cb); # detached while queued
-      my $ok = eval { &$cb; 1 };
-      _serve ($self, $ok ? undef : $@);
-   };
+   # may die), then the user's callback, then the queue (C: xs/pool.c)
+   my $done = $heap->done ($self, $w, $async ? undef : \@cbs);
 
    my ($function, @rpc) = @{ $self->[RUN] };
 
@@ -739,75 +728,35 @@ sub _destructing() {
 sub _serve {
    my ($self, $err) = @_;
 
-   if (@{ $self->[QUEUE] } || $self->[SHUTDOWN]) {
-      my $queue = $self->[QUEUE];
+   # (C: xs/pool.c)
+   $self->[HEAP]->serve ($self, $err);
+}
 
-      for (;;) {
-         my $left = @$queue;
+# the user's callback, when it is not a plain code reference
+sub _call {
+   my $cb = shift;
+   &$cb
+}
 
-         last if eval { _schedule ($self); 1 };
-         $err = $@ unless defined $err;
+# an async worker gets a completion wrapper per job
+sub _give_async {
+   my ($w, $job, $cb) = @_;
 
-         # no job was dropped: a worker cannot even be started (a
-         # serialiser that does not compile, say), and retrying would
-         # fail the same way forever
-         last unless @$queue < $left;
-      }
-   }
-
-   die $err
-      if defined $err;
+   my $done = $w->[W_DONE];
+   $w->[W_RPC]->(@$job, sub { unshift @_, $cb; &$done });
 }
 
 sub _schedule {
    my ($self) = @_;
 
-   my $queue = $self->[QUEUE];
-
-   if (@$queue) {
-      my $heap = $self->[HEAP];
-
-      while (@$queue) {
-         my $w = $heap->top
-            || do { _start_worker ($self); $heap->top };
-
-         if ($w->[W_LOAD] >= $self->[LOAD]) {
-            # every worker is at full load: until that changes, new jobs
-            # only need to be queued
-            $self->[FULL] = 1;
-
-            _want_start ($self)
-               unless $heap->size >= $self->[MAX];
-
-            last;
-         }
-
-         my $job = shift @$queue;
-         my $cb  = pop @$job;
-
-         # the RPC call only queues the request; it dies when the serialiser
-         # rejects the arguments, and then the job is dropped before any
-         # bookkeeping was done
-         if (my $cbs = $w->[W_CBS]) {
-            $w->[W_RPC]->(@$job, $w->[W_DONE]);
-            push @$cbs, $cb;
-         } else {
-            my $done = $w->[W_DONE];
-            $w->[W_RPC]->(@$job, sub { unshift @_, $cb; &$done });
-         }
-
-         push @{ $w->[W_PEND] }, [@$job, $cb]
-            if $w->[W_PEND];
-
-         if ($heap->adjust ($w, 1) == 1) {
-            # the worker became busy
-            --$self->[NIDLE]
-               or undef $self->[STOP_W];
-
-            _want_start ($self)
-               if $self->[NIDLE] < $self->[IDLE] && $heap->size < $self->[MAX];
-         }
-      }
+   if (@{ $self->[QUEUE] }) {
+      # while jobs are queued, the least loaded worker gets the first (a
+      # worker is started when there is none), until every worker is at
+      # full load; then FULL is set, and until that changes new jobs only
+      # need to be queued. The RPC call only queues the request; it dies
+      # when the serialiser rejects the arguments, and then the job is
+      # dropped before any bookkeeping was done. (C: xs/pool.c)
+      $self->[HEAP]->schedule ($self);
    } elsif ($self->[SHUTDOWN]) {
       my $heap = $self->[HEAP];
 
@@ -880,21 +829,11 @@ sub run {
          unless _destructing ();
    };
 
-   my $queue = $self->[QUEUE];
-
-   my $pool = sub {
-      $shutdown if 0; # the pool is shut down when this code reference goes
-
-      # (the scheduler starts a worker when there is none)
-      push @$queue, [@_];
-      # a fresh closure leaves its package's back-reference list while it
-      # waits (see "Queued closures" below); our copy in the job is one
-      # reference to it
-      AnyEvent::Fork::Core::closure_detach ($queue->[-1][-1], 1)
-         if @_;
-      _schedule ($self)
-         unless $self->[FULL];
-   };
+   # the pool is shut down when this code reference goes: it holds the
+   # guard. It queues the job; a fresh closure leaves its package's
+   # back-reference list while it waits (see "Queued closures" below); the
+   # scheduler starts a worker when there is none. (C: xs/pool.c)
+   my $pool = $self->[HEAP]->entry ($self, $shutdown);
 
    $STATE{$addr = Scalar::Util::refaddr $pool} = $self;
 

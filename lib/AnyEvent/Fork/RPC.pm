@@ -671,8 +671,16 @@ result or event callback (a pool handing its workers their next jobs) wait
 until the loop is about to block, then each worker's leave in one write:
 one wake-up of the worker for a batch instead of one per request. That
 moment comes also when a callback runs the loop itself (C<EV::run>). Under
-other loops, which offer no such moment, they are written at once. A
+other loops, which offer no such moment, they are written at once. The
+jobs that one scheduling pass of L<AnyEvent::Fork::Pool> gives a worker
+(outside those callbacks) leave in one write at the end of the pass. A
 write error is always reported from the loop.
+
+=item * A synchronous worker waits for requests in C<poll>, not in a
+blocking C<read> (which the kernel wakes for nothing whenever the parent
+reads the worker's answers), and when requests arrive while fast answers
+still wait to be written, it handles those first and writes all the
+answers together.
 
 =item * No L<Guard> and no L<common::sense> are loaded.
 
