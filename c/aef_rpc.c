@@ -789,6 +789,8 @@ void aef_rpc_child_init(aef_rpc_child *c, int rfd, int wfd, unsigned hdr, size_t
   memset(c, 0, sizeof *c);
   c->rfd = rfd;
   c->wfd = wfd;
+  c->fast = AEF_RPC_SYNC_FAST;
+  c->age = AEF_RPC_SYNC_AGE;
   aef_rpc_reader_init(&c->in, hdr, rlen);
   aef_buf_init(&c->out, SIZE_MAX);
 }
@@ -884,9 +886,9 @@ void aef_rpc_child_free(aef_rpc_child *c)
 static int due__(const aef_rpc_child *s)
 {
   return aef_buf_size(&s->out)
-         && (s->took >= AEF_RPC_SYNC_FAST
+         && (s->took >= s->fast
              || aef_buf_size(&s->out) >= AEF_RPC_CHUNK_MAX
-             || now__() - s->since >= AEF_RPC_SYNC_AGE);
+             || now__() - s->since >= s->age);
 }
 
 /* Wait until rfd is readable, at most timeout ms (poll(2)'s): 1 when it

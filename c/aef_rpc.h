@@ -296,6 +296,10 @@ typedef struct aef_rpc_child {
   /* public: a frame's payload is appended here between aef_rpc_child_begin
    * and aef_rpc_child_end (nothing else may be done with it) */
   aef_buf out;        /* frames not yet written */
+  /* public: the Sync loop's batching limits (ns), AEF_RPC_SYNC_FAST and
+   * AEF_RPC_SYNC_AGE after aef_rpc_child_init; may be changed before the
+   * loop runs */
+  uint64_t fast, age;
   /* read-only */
   int rfd, wfd;       /* owned by the caller */
   /* private */
@@ -347,8 +351,9 @@ void aef_rpc_child_free(aef_rpc_child *c);
 
 /* Responses are batched: a finished response waits in the output buffer
  * while further requests are already buffered or readable, the requests
- * are fast (the previous one took less than AEF_RPC_SYNC_FAST ns), the
- * oldest waiting response is younger than AEF_RPC_SYNC_AGE ns and less
+ * are fast (the previous one took less than c->fast ns, by default
+ * AEF_RPC_SYNC_FAST), the oldest waiting response is younger than c->age
+ * ns (AEF_RPC_SYNC_AGE) and less
  * than AEF_RPC_CHUNK_MAX octets wait. Everything is written before the
  * loop blocks, before a request is handled when one of these limits is
  * reached, and with every event (aef_rpc_child_flush). The loop blocks in
