@@ -223,6 +223,8 @@ aef_xs_svc_files_take (pTHX_ int wfd, const char *dir, const char *suffix, const
 {
   aef_xs_svc_take__ t;
   IV have = spares ? av_len (spares) + 1 : 0;
+  const char *sdir = spares ? spare_dir : NULL;
+  size_t room = spares && max > have ? (size_t)(max - have) : 0;
 
 #ifdef PERL_IMPLICIT_CONTEXT
   t.my_perl = aTHX;
@@ -231,12 +233,8 @@ aef_xs_svc_files_take (pTHX_ int wfd, const char *dir, const char *suffix, const
   t.spares = spares;
   t.sl = strlen (suffix);
   if (wfd >= 0)
-    return aef_svc_files_take_watched (wfd, dir, suffix, spares ? spare_dir : NULL,
-                                       spares && max > have ? (size_t)(max - have) : 0,
-                                       aef_xs_svc_take_cb__, &t);
-  return aef_svc_files_take (dir, suffix, spares ? spare_dir : NULL,
-                             spares && max > have ? (size_t)(max - have) : 0,
-                             aef_xs_svc_take_cb__, &t);
+    return aef_svc_files_take_watched (wfd, dir, suffix, sdir, room, aef_xs_svc_take_cb__, &t);
+  return aef_svc_files_take (dir, suffix, sdir, room, aef_xs_svc_take_cb__, &t);
 }
 
 int
