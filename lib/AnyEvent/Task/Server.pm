@@ -8,8 +8,13 @@ our $VERSION = '0.805';
 use AnyEvent ();
 use AnyEvent::Socket ();
 use Scalar::Util ();
+use AnyEvent::Fork::Core ();
 use AnyEvent::Task::Util ();
 use AnyEvent::Task::Server::Worker ();
+
+# Seconds a forker serves before the next connection replaces it with a
+# fresh copy of the server (so workers see what the server changed since).
+our $FORKER_AGE = 1;
 
 # the original documented the keep-alive array under this name
 *children_sockets = \@AnyEvent::Task::Util::children_sockets;
@@ -60,23 +65,60 @@ sub handle_new_connection {
    my ($self, $fh) = @_;
 
    my $n = ++$self->{conns};
-   my $pid = AnyEvent::Task::Server::Worker::_fork ($self->{listen_fh} ? $self->{listen_fh} : ());
 
-   if (!defined $pid) {
-      print STDERR "fork failed: $!\n";
-      close $fh;
-      return;
+   # a forker's copy of the server is at most $FORKER_AGE seconds old
+   $self->_stop_forker
+      if $self->{hand} && AE::now - $self->{forker_born} >= $FORKER_AGE;
+
+   # the forker forks the worker; one that is gone is replaced once
+   for (1, 2) {
+      last unless $self->{hand} || $self->_start_forker ($fh);
+      if (AnyEvent::Task::Server::Worker::_hand_send ($self->{hand}, $fh, $n)) {
+         close $fh;
+         return;
+      }
+      $self->_stop_forker;
    }
 
-   if ($pid) {
-      close $fh;
-      my $children = $self->{children};
-      $children->{$pid} = AE::child $pid, sub { delete $children->{$pid} };
-      return;
+   print STDERR "fork failed: $!\n";
+   close $fh;
+}
+
+# Fork the forker: a copy of the server, taken now, that forks one worker
+# for each connection handed to it and does nothing else (see Worker.pm).
+# It leaves when its end of the pair sees end-of-file: the server is gone.
+sub _start_forker {
+   my ($self, $conn) = @_;
+
+   my ($a, $b) = AnyEvent::Fork::Core::socketpair or return;
+   open my $mine, "+<&=", $a or return;
+   open my $theirs, "+<&=", $b or return;
+
+   my $pid = AnyEvent::Task::Server::Worker::_fork (
+      grep defined, $self->{listen_fh}, $mine, $conn);
+   return unless defined $pid;
+
+   if (!$pid) {
+      $0 = "AET-Forker:$self->{name}" if defined $self->{name};
+      AnyEvent::Task::Server::Worker::forker ($self, $theirs);
    }
 
-   $0 = "AET-Worker:$self->{name}($n)" if defined $self->{name};
-   AnyEvent::Task::Server::Worker::handle_worker ($self, $fh);
+   # reaped when it exits, retired or not
+   my $weak = $self;
+   Scalar::Util::weaken ($weak);
+   my $children = $self->{children};
+   $children->{$pid} = AE::child $pid, sub {
+      delete $children->{$pid};
+      $weak->_stop_forker if $weak && $weak->{forker_pid} && $weak->{forker_pid} == $pid;
+   };
+   @$self{qw(hand forker_pid forker_born)} = ($mine, $pid, AE::now);
+   1
+}
+
+# Let the forker go: it forks what it was handed, sees end-of-file, exits.
+sub _stop_forker {
+   my ($self) = @_;
+   delete @$self{qw(hand forker_pid forker_born)};
 }
 
 sub fork_task_server {

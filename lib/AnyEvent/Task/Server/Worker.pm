@@ -25,6 +25,38 @@ sub _fork {
    $pid
 }
 
+# The forker (a copy of the server that never returns to its event loop):
+# the loop in C receives each connection with its number, forks its
+# worker, closes the forker's copy, and so on; the kernel reaps the
+# workers. Returns only in a worker, which gives up the hand-over socket
+# and serves its connection. The forker leaves when the server is gone
+# (end-of-file) or the socket fails.
+sub forker {
+   my ($server, $hand) = @_;
+
+   _warm_up ();
+   my ($fd, $n) = _forker_next ($hand);
+   POSIX::_exit (0) unless defined $fd;
+   _release ($hand);
+   open my $fh, "+<&=", $fd or POSIX::_exit (1);
+   $0 = "AET-Worker:$server->{name}($n)" if defined $server->{name};
+   handle_worker ($server, $fh);
+}
+
+# Run the request loop once in the forker, on a socket pair, with code of
+# our own: the code paths every worker takes (the loop, the JSON codecs,
+# the libraries' lazily bound symbols, perl's pads) are then set up in the
+# memory workers share, and each worker copies fewer pages on its way.
+sub _warm_up {
+   my ($a, $b) = AnyEvent::Fork::Core::socketpair or return;
+   open my $mine, "+<&=", $a or return;
+   open my $theirs, "+<&=", $b or return;
+   syswrite $mine, '["do",{},0]["dn",{}]';
+   shutdown $mine, 1;
+   my $nop = sub { $_[0] };
+   eval { _loop ({ interface => $nop, setup => $nop, checkout_done => $nop, hung_worker_timeout => 0 }, $theirs) };
+}
+
 # Never returns: the worker leaves through POSIX::_exit (1), so that no
 # destructor or END block inherited from the server runs.
 sub handle_worker {
