@@ -417,5 +417,6 @@ int aef_task_forker_next(int hand, pid_t (*fork_fn)(void *), void *arg,
     }
     close(fd);
   }
+  aef_task_autoreap_off();
   return rc;
 }

@@ -158,7 +158,9 @@ int aef_task_autoreap_off(void);
  *           it up).
  * Returns -ECONNRESET in the forker when the server is gone (end-of-file
  * on hand), another -errno of aef_task_hand_recv or aef_task_autoreap_on
- * otherwise: the forker then has nothing left to do. */
+ * otherwise: the forker then has nothing left to do (its SIGCHLD action is
+ * back as it was, and children still running will not be reaped by the
+ * kernel). */
 int aef_task_forker_next(int hand, pid_t (*fork_fn)(void *), void *arg,
                          int *fd_out, uint64_t *n_out);
 
