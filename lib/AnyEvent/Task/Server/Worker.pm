@@ -139,7 +139,8 @@ AnyEvent::Task::Server::Worker - the request loop of an AnyEvent::Task worker (i
 
 =head1 DESCRIPTION
 
-A worker is a process the server forked for one client connection. It runs
+A worker is a process forked for one client connection (by the server's
+forker, see L<AnyEvent::Task::Server>). It runs
 no event loop: it blocks on its connection, reads the client's messages
 (JSON arrays written back to back), and answers each C<do> message by
 calling the server's C<interface> and writing back one C<ok> or C<er>
@@ -165,6 +166,17 @@ as an error. No destructor inherited from the server runs.
 =item handle_worker ($server, $fh)
 
 Runs the loop on the connection C<$fh>. Never returns.
+
+=item forker ($server, $hand)
+
+The forker's life (see L<AnyEvent::Task::Server/PROCESSES AND
+DESCRIPTORS>): it runs the request loop once on a socket pair of its own
+with its own no-op code, then, in C, receives each connection and its
+number on C<$hand>, forks, closes its copy, and waits for the next one;
+the kernel reaps the workers. It returns only in a worker, which gives up
+C<$hand>, takes its name and enters C<handle_worker>. The forker exits
+with C<POSIX::_exit(0)> when C<$hand> reaches end-of-file (the server let
+it go or is gone) or fails.
 
 =back
 
