@@ -31,23 +31,7 @@ static int pending_errno__;
 static pid_t
 serve_fork__ (pTHX_ int master, int fd)
 {
-  sigset_t all, old;
-  pid_t pid;
-
-  PERL_FLUSHALL_FOR_CHILD;
-  sigfillset (&all);
-  sigprocmask (SIG_SETMASK, &all, &old);
-  pid = fork ();
-  if (pid == 0)
-    {
-      int sig;
-
-      PL_sig_pending = 0;
-      if (PL_psig_pend)
-        for (sig = 1; sig < SIG_SIZE; sig++)
-          PL_psig_pend[sig] = 0;
-    }
-  sigprocmask (SIG_SETMASK, &old, NULL);
+  pid_t pid = aef_xs_fork (aTHX_ 1);
 
   if (pid == 0)
     {

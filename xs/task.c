@@ -5,7 +5,6 @@
 #include "util.h"
 #include "task.h"
 
-#include <signal.h>
 #include <unistd.h>
 
 static MGVTBL aef_xs_task_split_vtbl__, aef_xs_task_loop_vtbl__;
@@ -118,33 +117,15 @@ aef_xs_task_split_fill (pTHX_ aef_task_split *s, int fd)
   return (long)got;
 }
 
-/* fork as perl's fork does, for the forker's loop: signals blocked around
- * fork, the child forgets the signals perl had pending. (Perl handles are
- * flushed once, before the loop: the forker writes through none.) */
+/* fork as perl's fork does, for the forker's loop (perl's handles are
+ * flushed once, before the loop: the forker writes through none) */
 static pid_t
 aef_xs_task_fork__ (void *arg)
 {
   dTHXa ((PerlInterpreter *)arg);
-  sigset_t all, old;
-  pid_t pid;
-  int err;
+  PERL_UNUSED_ARG (arg);
 
-  sigfillset (&all);
-  sigprocmask (SIG_SETMASK, &all, &old);
-  pid = fork ();
-  err = errno;
-  if (pid == 0)
-    {
-      int sig;
-
-      PL_sig_pending = 0;
-      if (PL_psig_pend)
-        for (sig = 1; sig < SIG_SIZE; sig++)
-          PL_psig_pend[sig] = 0;
-    }
-  sigprocmask (SIG_SETMASK, &old, NULL);
-  errno = err;
-  return pid;
+  return aef_xs_fork (aTHX_ 0);
 }
 
 int
