@@ -7,8 +7,8 @@ our $VERSION = '0.805';
 
 use AnyEvent ();
 use AnyEvent::Socket ();
+use AnyEvent::Util ();
 use Scalar::Util ();
-use AnyEvent::Fork::Core ();
 use AnyEvent::Task::Util ();
 use AnyEvent::Task::Server::Worker ();
 
@@ -90,9 +90,7 @@ sub handle_new_connection {
 sub _start_forker {
    my ($self, $conn) = @_;
 
-   my ($a, $b) = AnyEvent::Fork::Core::socketpair or return;
-   open my $mine, "+<&=", $a or return;
-   open my $theirs, "+<&=", $b or return;
+   my ($mine, $theirs) = AnyEvent::Util::portable_socketpair or return;
 
    my $pid = AnyEvent::Task::Server::Worker::_fork (
       grep defined, $self->{listen_fh}, $mine, $conn);

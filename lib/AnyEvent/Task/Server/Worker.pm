@@ -8,6 +8,7 @@ our $VERSION = '0.805';
 use POSIX ();
 use Scalar::Util ();
 use JSON::XS ();
+use AnyEvent::Util ();
 use AnyEvent::Fork::Core ();
 use AnyEvent::Task::Logger ();
 
@@ -48,9 +49,7 @@ sub forker {
 # the libraries' lazily bound symbols, perl's pads) are then set up in the
 # memory workers share, and each worker copies fewer pages on its way.
 sub _warm_up {
-   my ($a, $b) = AnyEvent::Fork::Core::socketpair or return;
-   open my $mine, "+<&=", $a or return;
-   open my $theirs, "+<&=", $b or return;
+   my ($mine, $theirs) = AnyEvent::Util::portable_socketpair or return;
    syswrite $mine, '["do",{},0]["dn",{}]';
    shutdown $mine, 1;
    my $nop = sub { $_[0] };
