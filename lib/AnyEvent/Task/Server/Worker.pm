@@ -39,9 +39,10 @@ sub forker {
    my ($fd, $n) = _forker_next ($hand);
    POSIX::_exit (0) unless defined $fd;
    _release ($hand);
-   open my $fh, "+<&=", $fd or POSIX::_exit (1);
    $0 = "AET-Worker:$server->{name}($n)" if defined $server->{name};
-   handle_worker ($server, $fh);
+   # the connection stays a bare descriptor: no perl handle is needed
+   # (the worker leaves through POSIX::_exit)
+   handle_worker ($server, $fd);
 }
 
 # Run the request loop once in the forker, on a socket pair, with code of
@@ -164,7 +165,8 @@ as an error. No destructor inherited from the server runs.
 
 =item handle_worker ($server, $fh)
 
-Runs the loop on the connection C<$fh>. Never returns.
+Runs the loop on the connection C<$fh> (a handle or a descriptor number).
+Never returns.
 
 =item forker ($server, $hand)
 
