@@ -87,7 +87,8 @@ aef_xs_fastexit_noop__ (pTHX_ CV *cv)
 }
 
 /* does global destruction have a DESTROY (or AUTOLOAD) that does
- * something to call for an object of this class? (perl's own lookup;
+ * something to call for an object of this class? (perl's method lookup,
+ * level -1: it adds no entries to the method caches of the stashes;
  * anonymous stashes have none) */
 static int
 aef_xs_fastexit_destroys__ (pTHX_ HV *stash)
@@ -99,7 +100,7 @@ aef_xs_fastexit_destroys__ (pTHX_ HV *stash)
   gv = gv_fetchmeth (stash, "DESTROY", 7, -1);
   if (gv && GvCV (gv))
     return !aef_xs_fastexit_noop__ (aTHX_ GvCV (gv));
-  gv = gv_autoload4 (stash, "DESTROY", 7, TRUE);
+  gv = gv_fetchmeth (stash, "AUTOLOAD", 8, -1);
   return gv && GvCV (gv);
 }
 

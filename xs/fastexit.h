@@ -18,8 +18,8 @@
  *    handle is open to
  *    or from a process, and no perl_atexit function but the exit hook is
  *    registered; else 0. Only reads the interpreter's state (perl's method
- *    lookup may fill its caches; for a class with only an AUTOLOAD it sets
- *    that package's $AUTOLOAD, as global destruction would). Never croaks.
+ *    lookup may compute a class's method resolution order, once). Never
+ *    croaks.
  *  - aef_xs_fastexit_set (on): on < 0 only reads; else turns the hook of
  *    this process (and of children armed later) on or off. Returns the
  *    previous setting (1 on, 0 off).
