@@ -45,6 +45,10 @@ sub _read {
    ($cmd, $buf)
 }
 
+# run_args while the loop runs (a named sub: when the run function takes
+# over in a child, restoring the glob frees nothing)
+sub _run_args () { my @ret = @arg; @ret }
+
 # ->run ("CORE::exit") is common: make perl build that stub once, here,
 # instead of in every child (where it would cost copy-on-write faults)
 () = \&CORE::exit;
@@ -55,7 +59,7 @@ sub serve {
    my $master = shift;
    my ($error, $cmd, $buf);
 
-   local *run_args = sub () { my @ret = @arg; @ret };
+   local *run_args = \&_run_args;
 
    while () {
       # serve_next reaps exited children, then reads the next command;
