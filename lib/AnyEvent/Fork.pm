@@ -1091,8 +1091,10 @@ template) ends its exit early: it flushes every Perl file handle and
 every C stdio stream and ends the process with C<_exit> and perl's exit
 status. Most of what perl's own exit does after the C<END> blocks only
 frees, page by page, memory the child shares with its template, and each
-page it writes to is copied first; skipping it halves the page faults of
-a child that exits at once (see F<bench/fork.pl>).
+page it writes to is copied first; skipping it saves a short-lived child
+most of its page faults (in F<bench/fork.pl>, a child of a template with
+a few modules loaded that exits at once: about 85 instead of 200, the
+original's 260).
 
 When the C<END> blocks have run, the child looks whether the destruction
 of the remaining objects would do anything: it would when a live object's
