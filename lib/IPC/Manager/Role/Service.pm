@@ -250,9 +250,6 @@ sub _loop {
    return $LOOP;
 }
 
-# the service whose last wait step brought several messages (see watch)
-my $MORE = 0;
-
 # one wait step: returns the activity hash (empty on a quiet timeout)
 sub watch {
    my $self = shift;
@@ -265,23 +262,6 @@ sub watch {
    my ($cycle, $interval) = ($self->cycle, $self->interval);
    my $select = $client->have_handles_for_select;
    my $dyn = $client->have_dynamic_handles_for_select;
-
-   # after a batch of several messages more are likely on their way: they
-   # are looked for at once, without a wait step, while nothing else can
-   # be due (no grabbed signal, watched pid or worker, no send queued, the
-   # interval not yet over); the wait step comes when none are there
-   if ($MORE && $MORE == refaddr ($self)) {
-      $MORE = 0;
-      if (!@sigs && !@$watch && !($self->{_WORKERS} && %{ $self->{_WORKERS} })
-          && !$client->have_pending_sends && !$client->_buffered
-          && Time::HiRes::time () - ($self->{_LAST_INTERVAL} || 0) < $interval) {
-         my @msgs = $client->get_messages;
-         if (@msgs) {
-            $MORE = refaddr ($self) if @msgs > 1;
-            return { messages => \@msgs };
-         }
-      }
-   }
 
    while (1) {
       my %act;
@@ -324,7 +304,6 @@ sub watch {
          }
          my @msgs = $client->get_messages;
          $act{messages} = \@msgs if @msgs;
-         $MORE = refaddr ($self) if @msgs > 1;
       }
       if ($self->{_SIGS_SEEN} && %{ $self->{_SIGS_SEEN} }) {
          $act{sigs} = { %{ $self->{_SIGS_SEEN} } };
