@@ -61,7 +61,7 @@ sub _conns { @{ $_[0]->{_conns} ||= [] } }
 sub have_handles_for_select { 1 }
 sub handles_for_select {
    my $self = shift;
-   return (($self->{_listen} ? ($self->{_listen}) : ()), map $_->{fh}, $self->_conns);
+   return (($self->{_listen} ? ($self->{_listen}) : ()), map $_->{fh}, @{ $self->{_conns} || [] });
 }
 
 sub ready_messages {
@@ -105,7 +105,7 @@ sub _read_messages {
       }
    }
    my @out;
-   for my $conn ($self->_conns) {
+   for my $conn (@{ $self->{_conns} || [] }) {
       next if defined $ready && !vec ($ready, fileno $conn->{fh}, 1) && !$new{$conn};
       my $eof = 0;
       while (1) {
@@ -229,7 +229,13 @@ sub _flush_or_drop {
 # the sends held back during a service's batch: one write per connection
 sub _flush_held {
    my $self = shift;
-   $self->_flush_or_drop ($_) for grep length $_->{out}, $self->_conns;
+   for my $conn (grep length $_->{out}, @{ $self->{_conns} || [] }) {
+      # (the usual case: the socket takes it all at once)
+      my $n = NOSIGNAL ? send ($conn->{fh}, $conn->{out}, NOSIGNAL) : undef;
+      if (defined $n && $n == length $conn->{out}) { $conn->{out} = ''; next }
+      substr ($conn->{out}, 0, $n) = '' if $n;
+      $self->_flush_or_drop ($conn);
+   }
    return;
 }
 
@@ -245,7 +251,7 @@ sub drain_pending {
    return;
 }
 
-sub have_pending_sends    { (grep length $_->{out}, $_[0]->_conns) ? 1 : 0 }
+sub have_pending_sends    { (grep length $_->{out}, @{ $_[0]->{_conns} || [] }) ? 1 : 0 }
 sub pending_sends         { map $_->{out}, grep length $_->{out}, $_[0]->_conns }
 sub pending_sends_to      { my $c = $_[0]->{_by_peer}{ $_[1] }; ($c && length $c->{out}) ? ($c->{out}) : () }
 sub have_writable_handles { $_[0]->have_pending_sends }

@@ -77,7 +77,7 @@ sub poll {
    my $deadline = defined $timeout ? Time::HiRes::time () + $timeout : undef;
    my @msgs;
    while (1) {
-      my $rin = $self->_rin ($client);
+      my $rin = defined $self->{_RIN} ? $self->{_RIN} : $self->_rin ($client);
       if (length $rin && !$client->_buffered) {
          my $left = defined $deadline ? $deadline - Time::HiRes::time () : undef;
          $left = 0 if defined $left && $left < 0;
@@ -114,7 +114,11 @@ sub messages {
 sub sync_request {
    my ($self, $peer, $payload, $timeout) = @_;
    my $id = $self->send_request ($peer, $payload);
-   return $self->await_response ($id, $timeout);
+   # (the answer to a request just sent cannot be there yet: the first
+   # look for it comes after the first wait step; a class with its own
+   # await_response gets the call)
+   my $await = $self->can ('await_response');
+   return $await == \&await_response ? $self->_await ($id, $timeout, 0) : $self->$await ($id, $timeout);
 }
 
 sub _wait_step {
@@ -128,11 +132,13 @@ sub _wait_step {
    return $self->poll ($t);
 }
 
-sub await_response {
-   my ($self, $id, $timeout) = @_;
+sub await_response { $_[0]->_await ($_[1], $_[2], 1) }
+
+# await_response; $got: whether to look for the response before waiting
+sub _await {
+   my ($self, $id, $timeout, $got) = @_;
    my $deadline = defined $timeout ? Time::HiRes::time () + $timeout : undef;
    my $checked = 1;
-   my $got = 1;
    while (1) {
       # (looked at again only when a wait step brought messages)
       if ($got) {
