@@ -103,12 +103,23 @@ sub ipcm_service {
       $json = IPC::Manager::Serializer::JSON->serialize (\%p);
    }
 
-   # Every page the child writes to costs it a copy-on-write fault, and it
-   # is ready only once registered: the service's client is built now,
-   # unregistered (it registers when run first uses it, as before)
+   # After the fork, every page either process writes to first costs it a
+   # copy-on-write fault (a page copy, and a TLB flush that may interrupt
+   # the other processor): the two processes do as little as possible
+   # until the service is ready. The parent's handle is built and
+   # registered now (the child lets go of its descriptors); the service's
+   # client is built now, unregistered, and when nothing of the service's
+   # own runs before it registers (see _at_once) the child registers it
+   # first thing, in one step in C.
+   my $peer = $parent && !$new_ipcm;
+   my $obj = !$peer && (defined $want || $exec) ? _handle_early ($inst, $hparams, $spawn) : undef;
+   my $drop = $obj ? [ _fhs ($obj->{client}) ] : undef;
    # (defined: testing a Spawn for truth would stringify it, to JSON)
    my $owns = defined $spawn ? $spawn->route : undef;
    $EARLY = $exec ? undef : _early ($inst);
+   my $reg = $EARLY && !$IN_RUNNER ? _at_once ($inst, $EARLY->[1]) : undef;
+   # the parent's copy of that client is freed with the handle
+   $obj->{_service_copy} = $EARLY->[1] if $obj && $EARLY;
 
    # the parameters live on in the instance; freed after the fork, they would
    # cost the parent copy-on-write faults while the child starts
@@ -118,9 +129,14 @@ sub ipcm_service {
    if (!defined $pid) { $EARLY = undef; die "Could not fork: $!" }
 
    if ($pid) {
-      $EARLY = undef;
+      # the service's prepared client: its descriptors go now, the Perl
+      # object with the handle (or now, without one)
+      if ($EARLY) {
+         IPC::Manager::Core::fds_release (_fhs ($EARLY->[1])) if $obj;
+         $EARLY = undef;
+      }
       return if !defined $want && !$exec;
-      my $obj = ($parent && !$new_ipcm)
+      $obj ||= $peer
          ? $parent->peer ($name, %$hparams)
          : $inst->handle (%$hparams, name => "service_parent_$$", (defined $spawn ? (spawn => $spawn) : ()));
       # the parent's copy of the instance goes now, while the child starts,
@@ -133,6 +149,17 @@ sub ipcm_service {
    }
 
    # the child
+   IPC::Manager::Core::fds_release (@$drop) if $drop;
+   if ($reg) {
+      $0 = $reg->[4];
+      my $watch = IPC::Manager::Core::register_entry (@$reg[0 .. 2], $$, $reg->[3]);
+      @$EARLY[4, 5] = (defined $watch ? 1 : 0, $watch);
+      # (a socket bound to a path removed again is of no use: a new one)
+      delete $EARLY->[1]{_unbound} unless defined $watch;
+   }
+   # (the service's client is the service's alone: a worker that drops it
+   # closes its descriptors)
+   delete $obj->{_service_copy} if $obj;
    $OWNS_ROUTE = $owns;
    $inst->post_fork_hook;
    if ($exec) {
@@ -143,6 +170,49 @@ sub ipcm_service {
    }
    return _ipcm_service ($inst);
 }
+
+# the file handles among a client's fields (its descriptors)
+sub _fhs { my ($c) = @_; return grep { ref $_ eq 'GLOB' } values %$c }
+
+# the top-level handle, built and registered before the fork when its
+# class is ours in what it does then (undef: built after the fork)
+sub _handle_early {
+   my ($inst, $hparams, $spawn) = @_;
+   my $H = 'IPC::Manager::Service::Handle';
+   return undef unless ($inst->can ('handle') || 0) == IPC::Manager::Role::Service->can ('handle');
+   my $class = $inst->handle_class;
+   require_mod ($class);
+   for my $m (qw(new init client ready)) {
+      return undef unless ($class->can ($m) || 0) == ($H->can ($m) || -1);
+   }
+   my $obj = $inst->handle (%$hparams, name => "service_parent_$$", (defined $spawn ? (spawn => $spawn) : ()));
+   $obj->client;
+   return $obj;
+}
+
+# whether the forked service may register first thing: when what run does
+# before it registers does nothing here (the role's run and try, no
+# on_start callbacks, no post_fork hook, no signals to grab), and the
+# client registers in one step; then [the step's arguments, the child's
+# $0], else undef
+sub _at_once {
+   my ($inst, $client) = @_;
+   my ($R, $S) = ('IPC::Manager::Role::Service', 'IPC::Manager::Service');
+   for my $m (qw(run try in_correct_pid)) {
+      return undef unless ($inst->can ($m) || 0) == $R->can ($m);
+   }
+   my $pf = $inst->can ('post_fork_hook') || 0;
+   return undef unless $pf == $R->can ('post_fork_hook') || ($pf == $S->can ('post_fork_hook') && !$inst->{post_fork});
+   my $os = $inst->can ('run_on_start') || 0;
+   return undef unless $os == $R->can ('run_on_start')
+                    || ($os == $S->can ('run_on_start') && ref $inst->{on_start} eq 'ARRAY' && !@{ $inst->{on_start} });
+   return undef if $inst->signals_to_grab;
+   my @args = $client->_register_args or return undef;
+   return [@args, _zero ($inst)];
+}
+
+# the child's $0
+sub _zero { my ($inst) = @_; return ($inst->{rebase_0} ? $ZERO : $0) . " " . $inst->name }
 
 # for a service whose client method is the role's: the client that method
 # would connect, built with its descriptors open but not registered, as
@@ -196,7 +266,9 @@ sub _ipcm_service {
    my ($inst) = @_;
    if (blessed $inst) {
       $inst->set_pid ($$);
-      $0 = ($inst->{rebase_0} ? $ZERO : $0) . " " . $inst->name;
+      # (a service that tried to register at once has its $0 already)
+      $0 = _zero ($inst)
+         unless $EARLY && defined $EARLY->[4] && $EARLY->[0] == Scalar::Util::refaddr ($inst);
    }
    if ($IN_RUNNER) {
       # leave every frame of the enclosing service: a loop exit, which no
