@@ -118,8 +118,11 @@ sub ipcm_service {
    my $owns = defined $spawn ? $spawn->route : undef;
    $EARLY = $exec ? undef : _early ($inst);
    my $reg = $EARLY && !$IN_RUNNER ? _at_once ($inst, $EARLY->[1]) : undef;
-   # the parent's copy of that client is freed with the handle
+   # the parent's copy of that client is freed with the handle, its
+   # descriptors released at once
    $obj->{_service_copy} = $EARLY->[1] if $obj && $EARLY;
+   my $release = $obj && $EARLY ? [ _fhs ($EARLY->[1]) ] : undef;
+   my $wait = $obj ? _ready_wait ($obj) : undef;
 
    # the parameters live on in the instance; freed after the fork, they would
    # cost the parent copy-on-write faults while the child starts
@@ -129,12 +132,8 @@ sub ipcm_service {
    if (!defined $pid) { $EARLY = undef; die "Could not fork: $!" }
 
    if ($pid) {
-      # the service's prepared client: its descriptors go now, the Perl
-      # object with the handle (or now, without one)
-      if ($EARLY) {
-         IPC::Manager::Core::fds_release (_fhs ($EARLY->[1])) if $obj;
-         $EARLY = undef;
-      }
+      IPC::Manager::Core::fds_release (@$release) if $release;
+      $EARLY = undef;
       return if !defined $want && !$exec;
       $obj ||= $peer
          ? $parent->peer ($name, %$hparams)
@@ -142,7 +141,10 @@ sub ipcm_service {
       # the parent's copy of the instance goes now, while the child starts,
       # rather than after it is ready
       undef $inst;
-      croak "Timeout waiting for service to come up after ${timeout}s" unless $obj->ready ($timeout);
+      # (0: the time is up; a pid: ready if the entry is there too)
+      my $up = $wait ? IPC::Manager::Core::pidfile_wait (@$wait[0, 1], $timeout) : undef;
+      $up = $obj->ready ($timeout) unless defined $up && (!$up || $obj->{client}->_entry_ok ($wait->[2]));
+      croak "Timeout waiting for service to come up after ${timeout}s" unless $up;
       $obj->_set_child_pid ($pid);
       return unless defined $want;
       return $obj;
@@ -169,6 +171,17 @@ sub ipcm_service {
       warn "ipcm_service: could not exec '$^X' ($!), running '$name' in the forked process\n";
    }
    return _ipcm_service ($inst);
+}
+
+# what the ready check of a handle built before the fork does, as one
+# wait in C: [pidfile, route watch, entry] when its client checks as ours
+# does and has a route watch (undef: its ready method)
+sub _ready_wait {
+   my ($obj) = @_;
+   my $c = $obj->{client};
+   return undef unless $c->{_peer_change} && ($c->can ('peer_active') || 0) == IPC::Manager::Client->can ('peer_active');
+   my $path = $c->path ($obj->{service_name});
+   return ["$path.pid", $c->{_peer_change}, $path];
 }
 
 # the file handles among a client's fields (its descriptors)
