@@ -162,6 +162,7 @@ sub ipcm_service {
    # (the service's client is the service's alone: a worker that drops it
    # closes its descriptors)
    delete $obj->{_service_copy} if $obj;
+   undef $release;
    $OWNS_ROUTE = $owns;
    $inst->post_fork_hook;
    if ($exec) {
