@@ -434,4 +434,26 @@ in void context without providing 'ipcm_info'>, C<'new_ipcm' and
 up after Ns>, C<Could not fork: ...>; warning C<Scope leak in service
 'NAME' process PID>.
 
+=head2 Start-up
+
+After the fork, each process pays a copy-on-write fault (a page copy and
+a TLB flush) for every page it is first to write to, so C<ipcm_service>
+does what it can before the fork. A top-level handle is built, and its
+client registered, before the fork when its class does what
+L<IPC::Manager::Service::Handle> does there; the child lets go of the
+handle's descriptors at once (they become F</dev/null> in the child, so the
+service never holds the handle's socket). The service's client is built
+before the fork too, unregistered (the parent lets go of its descriptors
+likewise). When nothing of the service's own runs before it would
+register - the role's C<run>, C<try> and C<in_correct_pid>, no C<on_start>
+callbacks, no C<post_fork> hook, no signals to grab, a top-level service
+(not nested, no exec) - the child sets its C<$0> and registers its entry
+and pidfile first thing after the fork, in one step in C (a MessageFiles
+service gets its folder's watch in that step too, before the pidfile, so
+that a request sent the moment it is ready wakes it); otherwise it
+registers when C<run> first uses its client, as described in
+L<IPC::Manager::Service>. Readiness is the same either way: the entry and
+a pidfile naming a live process. The parent waits for it in one call into
+the C core, woken by the route's watch.
+
 =cut
