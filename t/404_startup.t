@@ -159,4 +159,34 @@ for my $proto (qw(UnixSocket ConnectionUnix MessageFiles)) {
    undef $w;
 }
 
+# the two steps of the core behind it, from Perl
+{
+   require Errno;
+   require Socket;
+   my $dir = tmp () . "/core";
+   mkdir $dir or die $!;
+   my $w = IPC::Manager::Core::register_entry ('dir', "$dir/e", undef, $$, 1);
+   ok defined $w && -d "$dir/e", "register_entry: a folder";
+   is ((IPC::Manager::Core::pidfile_wait ("$dir/e.pid", undef, 0)), $$, "register_entry: its pidfile");
+   POSIX::close ($w) if $w >= 0;
+   ok !defined IPC::Manager::Core::register_entry ('dir', "$dir/e", undef, $$), "register_entry: the entry exists";
+   ok $!{EEXIST}, "register_entry: \$! says so";
+   socket (my $s, Socket::AF_UNIX (), Socket::SOCK_DGRAM (), 0) or die $!;
+   is IPC::Manager::Core::register_entry ('dgram', "$dir/d", $s, $$), -1, "register_entry: a socket (no watch)";
+   ok -S "$dir/d", "register_entry: bound";
+   ok !eval { IPC::Manager::Core::register_entry ('bogus', "$dir/b", undef, $$); 1 }, "register_entry: a bad kind";
+   like $@, qr/^IPC::Manager::Core::register_entry: unknown kind 'bogus' at /, "register_entry: its error";
+   ok !eval { IPC::Manager::Core::register_entry ('stream', "$dir/b", undef, $$); 1 }, "register_entry: a socket is required";
+   like $@, qr/^socket: not a file handle or descriptor at /, "register_entry: its error";
+   my $fd = fileno $s;
+   is IPC::Manager::Core::fds_release ($s), 1, "fds_release: one released";
+   is fileno $s, $fd, "fds_release: the handle keeps its number";
+   is ((stat $s)[6], (stat "/dev/null")[6], "fds_release: it is /dev/null now");
+   close $s;
+   is IPC::Manager::Core::fds_release ($fd), 0, "fds_release: a closed descriptor is not released";
+   ok $!{EBADF}, "fds_release: \$! says why";
+   ok !eval { IPC::Manager::Core::fds_release ("x"); 1 }, "fds_release: not a handle";
+   like $@, qr/^descriptor: not a file handle or descriptor at /, "fds_release: its error";
+}
+
 done_testing;
