@@ -189,11 +189,15 @@ sub _ready_wait {
 sub _fhs { my ($c) = @_; return grep { ref $_ eq 'GLOB' } values %$c }
 
 # the top-level handle, built and registered before the fork when its
-# class is ours in what it does then (undef: built after the fork)
+# class and its client's protocol are ours in what they do then (the
+# child finds the client's descriptors among its fields): undef when it
+# is to be built after the fork
 sub _handle_early {
    my ($inst, $hparams, $spawn) = @_;
    my $H = 'IPC::Manager::Service::Handle';
    return undef unless ($inst->can ('handle') || 0) == IPC::Manager::Role::Service->can ('handle');
+   my ($proto) = eval { require IPC::Manager; IPC::Manager::_cinfo ($inst->ipcm_info, {}) };
+   return undef unless $proto && $proto->can ('_entry_kind');
    my $class = $inst->handle_class;
    require_mod ($class);
    for my $m (qw(new init client ready)) {
