@@ -621,6 +621,14 @@ static mode_t mode_of (const char *path)
   return lstat (path, &st) == 0 ? st.st_mode : 0;
 }
 
+/* removes a test's entry (socket or folder) and its pidfile */
+static void entry_clear (const char *path, const char *pidf)
+{
+  if (unlink (path) < 0)
+    rmdir (path);
+  unlink (pidf);
+}
+
 static void test_register (void)
 {
   char dir[] = "/tmp/t_svc_XXXXXX", path[64], pidf[80], susp[80], sub[96], longp[200];
@@ -652,8 +660,7 @@ static void test_register (void)
   is_int ((int)aef_svc_pidfile_pid (pidf), (int)getpid (), "dgram again: the pidfile stays");
   close (s2);
   close (s);
-  unlink (path);
-  unlink (pidf);
+  entry_clear (path, pidf);
 
   /* a stream socket: bound and listening */
   snprintf (path, sizeof path, "%s/st", dir);
@@ -666,8 +673,7 @@ static void test_register (void)
   is_int ((int)aef_svc_pidfile_pid (pidf), (int)getpid (), "stream: the pidfile");
   close (c);
   close (s);
-  unlink (path);
-  unlink (pidf);
+  entry_clear (path, pidf);
 
   /* a folder and its watch, in place before the pidfile */
   snprintf (path, sizeof path, "%s/dir", dir);
@@ -695,11 +701,9 @@ static void test_register (void)
   is_int (w, n, "dir again: *watch untouched");
   if (w >= 0)
     close (w);
-  rmdir (path);
-  unlink (pidf);
+  entry_clear (path, pidf);
   is_int (aef_svc_register (AEF_SVC_ENTRY_DIR, path, -1, (long)getpid (), NULL), 0, "dir without a watch: 0");
-  rmdir (path);
-  unlink (pidf);
+  entry_clear (path, pidf);
 
   /* a failure after the entry (the pidfile cannot replace a folder that
    * holds something): nothing of the client's left */
