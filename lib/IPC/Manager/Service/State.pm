@@ -73,7 +73,7 @@ sub ipcm_service {
       croak "Cannot be called in void context without providing 'ipcm_info'" unless defined $want;
       require IPC::Manager;
       $spawn = IPC::Manager::ipcm_spawn ();
-      $params{ipcm_info} = $spawn->info;
+      $params{ipcm_info} = IPC::Manager::_spawn_info ($spawn);
       # the creating process is always watched (a user's own pids too)
       my %seen;
       $params{watch_pids} = [ grep !$seen{$_}++, ($parent ? $parent->pid : $$),
