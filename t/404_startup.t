@@ -88,6 +88,18 @@ for my $proto (qw(UnixSocket ConnectionUnix MessageFiles)) {
    }
    undef $h;
 
+   # a service that came and went leaves the caller no descriptor (its
+   # copies of the service's, the handle's, the teardown's pidfds)
+   SKIP: {
+      skip "no /proc/PID/fd here", 1 unless -d "/proc/$$/fd";
+      my $count = sub { my @fd = glob "/proc/$$/fd/*"; scalar @fd };
+      my $before = $count->();
+      my $x = ipcm_service (x => (handle_request => sub { 1 }));
+      ask ($x, x => 1);
+      undef $x;
+      is $count->(), $before, "$proto: a service came and went: no descriptor left";
+   }
+
    # the service's entry is there already: of a client that is gone (its
    # entry and pidfile are replaced), of one that lives (left alone: the
    # service fails to register, saying why; the name is in use, and the

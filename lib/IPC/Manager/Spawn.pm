@@ -90,6 +90,7 @@ sub wait {
    # service, say) to be gone too: a client leaves its entry first and
    # writes its statistics last
    my $reap_deadline = Time::HiRes::time () + 10;
+   my $waited;
    while (%pids) {
       for my $pid (keys %pids) {
          my $r = waitpid ($pid, POSIX::WNOHANG ());
@@ -101,7 +102,10 @@ sub wait {
       # are pidfds; elsewhere this is a 10 ms sleep); nothing is reaped
       # there, nor any signal handled
       _loop ()->wait ([], [], [], [keys %pids], 0, $left < 0.01 ? $left : 0.01);
+      $waited = 1;
    }
+   # (the loop keeps a pidfd per pid it watched last: none now)
+   _loop ()->wait ([], [], [], [], 0, 0) if $waited;
    return;
 }
 
