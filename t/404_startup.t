@@ -91,13 +91,21 @@ for my $proto (qw(UnixSocket ConnectionUnix MessageFiles)) {
    # a service that came and went leaves the caller no descriptor (its
    # copies of the service's, the handle's, the teardown's pidfds)
    SKIP: {
-      skip "no /proc/PID/fd here", 1 unless -d "/proc/$$/fd";
+      skip "no /proc/PID/fd here", 2 unless -d "/proc/$$/fd";
       my $count = sub { my @fd = glob "/proc/$$/fd/*"; scalar @fd };
       my $before = $count->();
       my $x = ipcm_service (x => (handle_request => sub { 1 }));
       ask ($x, x => 1);
       undef $x;
       is $count->(), $before, "$proto: a service came and went: no descriptor left";
+      # the bus torn down while the handle lives (as when the handle's
+      # fields happen to be freed in that order)
+      $x = ipcm_service (x => (handle_request => sub { 1 }));
+      ask ($x, x => 1);
+      my $spawn = delete $x->{spawn};
+      undef $spawn;
+      undef $x;
+      is $count->(), $before, "$proto: the bus went first: no descriptor left";
    }
 
    # the service's entry is there already: of a client that is gone (its

@@ -55,7 +55,8 @@ sub _local_add {
    my $list = $LOCAL{ $self->{route} } ||= [];
    @$list = grep defined, @$list;
    push @$list, $self;
-   weaken $list->[-1];
+   # (the list assignment copied the others as strong references)
+   weaken $_ for @$list;
    return $self;
 }
 

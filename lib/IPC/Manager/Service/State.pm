@@ -150,8 +150,8 @@ sub ipcm_service {
       return $obj;
    }
 
-   # the child
-   IPC::Manager::Core::fds_release (@$drop) if $drop;
+   # the child (registered first, if it may: the handle's descriptors it
+   # lets go of right after)
    if ($reg) {
       $0 = $reg->[4];
       my $watch = IPC::Manager::Core::register_entry (@$reg[0 .. 2], $$, $reg->[3]);
@@ -159,6 +159,7 @@ sub ipcm_service {
       # (a socket bound to a path removed again is of no use: a new one)
       delete $EARLY->[1]{_unbound} unless defined $watch;
    }
+   IPC::Manager::Core::fds_release (@$drop) if $drop;
    # (the service's client is the service's alone: a worker that drops it
    # closes its descriptors)
    delete $obj->{_service_copy} if $obj;
