@@ -197,7 +197,7 @@ sub _handle_early {
    my ($inst, $hparams, $spawn) = @_;
    my $H = 'IPC::Manager::Service::Handle';
    return undef unless ($inst->can ('handle') || 0) == IPC::Manager::Role::Service->can ('handle');
-   my ($proto) = eval { require IPC::Manager; IPC::Manager::_cinfo ($inst->ipcm_info, {}) };
+   my ($proto) = do { local $@; eval { require IPC::Manager; IPC::Manager::_cinfo ($inst->ipcm_info, {}) } };
    return undef unless $proto && $proto->can ('_entry_kind');
    my $class = $inst->handle_class;
    require_mod ($class);
