@@ -328,9 +328,11 @@ sub main {
    my $fmt = "%-28s %8s %8s %8s %8s %8s %9s  %s\n";
    printf $fmt, "figure", "ours", "orig", "limit", "ours/lim", "orig/lim", "ours/orig", "target";
 
-   for (["->new->run /s",           "new",   $flim, 2.0],
-        ["tmpl(mods)->fork->run /s", "tfork", $flim, 1.5],
-        ["new_exec->run /s",        "exec",  $slim, 1.2])
+   # the targets: at least 1.3x the original's processes/s when forking
+   # from a template, and new_exec no slower than the original's
+   for (["->new->run /s",           "new",   $flim, 1.3],
+        ["tmpl(mods)->fork->run /s", "tfork", $flim, 1.3],
+        ["new_exec->run /s",        "exec",  $slim, 1.0])
    {
       my ($name, $mode, $lim, $target) = @$_;
       my $o = best (@{ $res{ours}{$mode}{rates} || [] });

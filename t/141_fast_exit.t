@@ -3,7 +3,10 @@
 # the exit status is perl's, and C-level exit work (here: the destructor of
 # a shared library loaded in the child) is skipped. Turned off by the
 # environment variable or by AnyEvent::Fork::Core::fast_exit (0), the
-# process exits through C's exit() again.
+# process exits through C's exit() again. Without objects to destroy the
+# child ends right after its END blocks (fast_exit_early tells when), with
+# the same results; a class with only an AUTOLOAD still gets its call, and
+# a process at the other end of a pipe is still waited for.
 use strict;
 use warnings;
 use lib "t/lib";
@@ -57,12 +60,12 @@ sub slurp_file {
 my $CHILD = q{
    sub Obj::DESTROY { print STDOUT "destroy\n"; print $main::S "stdio destroy\n" }
    sub go {
-      my ($fh, $dir, $lib, $code, $end_status) = @_;
+      my ($fh, $dir, $lib, $code, $end_status, $obj) = @_;
       open STDOUT, ">", "$dir/out" or die;
       open STDERR, ">", "$dir/err" or die;
       open $main::S, ">:stdio", "$dir/stdio" or die;
       if (length $lib) { require DynaLoader; DynaLoader::dl_load_file ($lib, 0) or die }
-      $main::OBJ = bless [], "Obj";
+      $main::OBJ = bless [], "Obj" if $obj;
       eval q{ END { print STDOUT "end\n"; print STDERR "err end"; $? = $main::END_STATUS if defined $main::END_STATUS } 1 } or die;
       $main::END_STATUS = $end_status if length $end_status;
       print STDOUT "main\n";
@@ -79,12 +82,12 @@ my $CHILD = q{
 # one child of $template, which exits; returns the folder of its output
 # (the template keeps its exit status in $main::STATUS)
 sub child {
-   my ($template, $name, $code, $end_status) = @_;
+   my ($template, $name, $code, $end_status, $obj) = @_;
 
    my $sub = "$dir/$name";
    mkdir $sub or die "$sub: $!";
 
-   $template->fork->eval ($CHILD)->send_arg ($sub, $lib // "", $code, $end_status // "")
+   $template->fork->eval ($CHILD)->send_arg ($sub, $lib // "", $code, $end_status // "", $obj)
       ->run ("go", my $cv = AE::cv);
    my $fh = $cv->recv;
    my $pid = unpack "N", read_exactly ($fh, 4);
@@ -116,28 +119,94 @@ for my $mode (
    (my $tag = $mname) =~ s/ /_/g;
 
    for my $case (@cases) {
-      my ($cname, $code, $end_status, $want) = @$case;
+      for my $obj (1, 0) {
+         my ($cname, $code, $end_status, $want) = @$case;
+         $cname .= $obj ? "" : ", no object";
 
-      my $t = do {
-         local $ENV{PERL_ANYEVENT_FORK_FAST_EXIT} = $env if defined $env;
-         AnyEvent::Fork->new_exec
-      };
-      $t->eval ($eval) if $eval;
+         my $t = do {
+            local $ENV{PERL_ANYEVENT_FORK_FAST_EXIT} = $env if defined $env;
+            AnyEvent::Fork->new_exec
+         };
+         $t->eval ($eval) if $eval;
 
-      my ($d, $pid) = child ($t, "$tag-$cname", $code, $end_status);
-      my $status = report ($t, '$main::STATUS');
+         my ($d, $pid) = child ($t, "$tag-$cname", $code, $end_status, $obj);
+         my $status = report ($t, '$main::STATUS');
 
-      is $status, $want, "$mname, $cname: exit status";
-      is slurp_file ("$d/out"), "main\nend\ndestroy\n", "$mname, $cname: STDOUT: main, END, DESTROY";
-      is slurp_file ("$d/err"), ($code eq "die" ? "err main died\nerr end" : "err main err end"),
-         "$mname, $cname: STDERR";
-      is slurp_file ("$d/stdio"), "stdio main\nstdio destroy\n", "$mname, $cname: stdio handle";
-      SKIP: {
-         skip "cannot build a shared library with $Config{cc}", 1 unless $lib;
-         is slurp_file ("$dir/mark.$pid"), ($on ? undef : "exit\n"),
-            $on ? "$mname, $cname: C exit skipped" : "$mname, $cname: C exit ran";
+         is $status, $want, "$mname, $cname: exit status";
+         is slurp_file ("$d/out"), "main\nend\n" . ($obj ? "destroy\n" : ""),
+            "$mname, $cname: STDOUT: main, END" . ($obj ? ", DESTROY" : "");
+         is slurp_file ("$d/err"), ($code eq "die" ? "err main died\nerr end" : "err main err end"),
+            "$mname, $cname: STDERR";
+         is slurp_file ("$d/stdio"), "stdio main\n" . ($obj ? "stdio destroy\n" : ""),
+            "$mname, $cname: stdio handle";
+         SKIP: {
+            skip "cannot build a shared library with $Config{cc}", 1 unless $lib;
+            is slurp_file ("$dir/mark.$pid"), ($on ? undef : "exit\n"),
+               $on ? "$mname, $cname: C exit skipped" : "$mname, $cname: C exit ran";
+         }
       }
    }
+}
+
+# When the early exit is taken: fast_exit_early, in children of one
+# template, after the code given (which leaves things for global
+# destruction, or not)
+{
+   my $t = AnyEvent::Fork->new_exec->eval (q{
+      package NoDestroy;
+      package EmptyDestroy; sub DESTROY {}
+      package Destroy;      sub DESTROY { $main::destroyed++ }
+      package Inherits;     our @ISA = "Destroy";
+      package Autoload;     sub AUTOLOAD { $main::autoloaded++ }
+   });
+
+   for (
+      ["nothing",                  '', 1],
+      ["object without DESTROY",   '$main::o = bless [], "NoDestroy"', 1],
+      ["empty DESTROY",            '$main::o = bless [], "EmptyDestroy"', 1],
+      ["qr// object",              '$main::o = qr/x/', 1],
+      ["IO::Handle loaded",        'require IO::Handle; open $main::fh, "<", "/dev/null" or die', 1],
+      ["object with DESTROY",      '$main::o = bless [], "Destroy"', 0],
+      ["inherited DESTROY",        '$main::o = bless {}, "Inherits"', 0],
+      ["AUTOLOAD only",            '$main::o = bless [], "Autoload"', 0],
+      ["object in a closure",      'my $o = bless [], "Destroy"; $main::keep = sub { $o }', 0],
+      ["object freed",             'my $o = bless [], "Destroy"; undef $o', 1],
+      ["piped open",               'open $main::p, "|-", "cat" or die', 0],
+      ["piped open, closed",       'open my $p, "|-", "cat" or die; close $p', 1],
+      ["fast exit off",            'AnyEvent::Fork::Core::fast_exit (0)', 1],
+   ) {
+      my ($name, $code, $want) = @$_;
+      is report ($t->fork, "$code; AnyEvent::Fork::Core::fast_exit_early ()"), $want, "fast_exit_early: $name";
+   }
+}
+
+# what global destruction still does when there is something to do: the
+# AUTOLOAD of a class without DESTROY runs, a process at the other end of a
+# pipe is waited for (it writes a file after its input ends)
+{
+   my $t = AnyEvent::Fork->new_exec->eval (q{
+      package Auto; sub AUTOLOAD { print STDOUT "$Auto::AUTOLOAD\n" }
+      package main;
+      sub auto { my ($fh, $dir) = @_; open STDOUT, ">", "$dir/auto" or die; $main::o = bless [], "Auto"; exit 0 }
+      sub piped {
+         my ($fh, $dir) = @_;
+         open $main::p, "|-", "cat >$dir/piped; echo done >$dir/piped.done" or die;
+         print {$main::p} "data\n";
+         exit 0;
+      }
+   });
+
+   for my $f ("auto", "piped") {
+      $t->fork->send_arg ($dir)->run ($f, my $cv = AE::cv);
+      slurp ($cv->recv);
+   }
+   # the template reaps both before it reads this
+   $t->eval ("1 while waitpid (-1, 0) > 0");
+   is report ($t, '1'), 1, "both children reaped";
+
+   is slurp_file ("$dir/auto"), "Auto::DESTROY\n", "AUTOLOAD called for DESTROY";
+   is slurp_file ("$dir/piped"), "data\n", "piped open: the data written";
+   is slurp_file ("$dir/piped.done"), "done\n", "piped open: the process was waited for";
 }
 
 # the switch itself

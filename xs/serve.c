@@ -31,8 +31,22 @@ static int pending_errno__;
 static pid_t
 serve_fork__ (pTHX_ int master, int fd)
 {
+  /* the globs of $AnyEvent::Fork::Serve::OWNER and $0, looked up once: a
+   * lookup by name writes to the globs on the way (each such page a
+   * copy-on-write fault in every child) */
+  static GV *owner_gv, *name_gv;
   sigset_t all, old;
   pid_t pid;
+
+  if (!owner_gv)
+    {
+      owner_gv = (GV *)SvREFCNT_inc (gv_fetchpv ("AnyEvent::Fork::Serve::OWNER", GV_ADD, SVt_PV));
+      name_gv = (GV *)SvREFCNT_inc (gv_fetchpv ("0", GV_ADD, SVt_PV));
+      /* what the children's exit looks at, looked at once here first: the
+       * method resolution order of the classes of the template's objects
+       * is computed here, not in every child */
+      (void)aef_xs_fastexit_early_ok (aTHX);
+    }
 
   PERL_FLUSHALL_FOR_CHILD;
   sigfillset (&all);
@@ -51,8 +65,8 @@ serve_fork__ (pTHX_ int master, int fd)
 
   if (pid == 0)
     {
-      SV *owner = get_sv ("AnyEvent::Fork::Serve::OWNER", GV_ADD);
-      SV *name = get_sv ("0", GV_ADD);
+      SV *owner = GvSVn (owner_gv);
+      SV *name = GvSVn (name_gv);
 
       int rc = aef_dup_cloexec (fd, master);
 

@@ -1,5 +1,8 @@
 package AnyEvent::Fork::Serve;
 
+# The documentation is after __END__: every executed perl compiles this
+# file, and perl's lexer stops reading there.
+#
 # No "use strict" or "use warnings" here: code sent with ->eval is compiled
 # in this file's lexical scope and must start with perl's defaults.
 
@@ -42,9 +45,126 @@ sub _read {
    ($cmd, $buf)
 }
 
+# run_args while the loop runs (a named sub: when the run function takes
+# over in a child, restoring the glob frees nothing)
+sub _run_args () { my @ret = @arg; @ret }
+
 # ->run ("CORE::exit") is common: make perl build that stub once, here,
 # instead of in every child (where it would cost copy-on-write faults)
 () = \&CORE::exit;
+
+sub serve {
+   local $^W = 0;
+
+   my $master = shift;
+   my ($error, $cmd, $buf);
+
+   local *run_args = \&_run_args;
+
+   while () {
+      # serve_next reaps exited children, then reads the next command;
+      # it forks itself for an "h"+"f" pair (what ->fork sends), so that
+      # neither process creates or frees a Perl handle; "F" reports a
+      # failed fork
+      if (defined &AnyEvent::Fork::Core::serve_next) {
+         ($cmd, $buf) = AnyEvent::Fork::Core::serve_next ($master);
+      } else {
+         ($cmd, $buf) = _read ($master);
+         if ($cmd eq "h") { # the first descriptor: now the core is needed
+            require AnyEvent::Fork::Core;
+            ($cmd, $buf) = AnyEvent::Fork::Core::serve_next ($master, 1);
+         }
+      }
+
+      last unless defined $cmd; # end-of-file or read error
+
+      if ($cmd eq "!") {
+         $error = "AnyEvent::Fork::Serve received an oversized request - stream corrupted?";
+         last;
+      }
+
+      if ($cmd eq "F") {
+         $error = "AnyEvent::Fork::Serve: fork() failed: $!";
+         last;
+      } elsif ($cmd eq "h") {
+         my $fd = $buf;
+         if ($fd < 0) {
+            $error = "AnyEvent::Fork::Serve: fd_recv() failed: $!";
+            last;
+         }
+         open my $fh, "+<&=", $fd
+            or ($error = "AnyEvent::Fork::Serve: open (fd_recv) failed: $!"), last;
+         push @arg, $fh;
+
+      } elsif ($cmd eq "a") {
+         push @arg, unpack "(w/a*)*", $buf;
+
+      } elsif ($cmd eq "f") { # an "f" that does not follow an "h" directly
+         my $pid = fork;
+
+         if ($pid eq 0) {
+            $0 = "$OWNER AnyEvent::Fork";
+            $master = pop @arg;
+         } else {
+            pop @arg;
+            defined $pid
+               or ($error = "AnyEvent::Fork::Serve: fork() failed: $!"), last;
+         }
+
+      } elsif ($cmd eq "e") {
+         $error = _eval unpack "(w/a*)*", $buf
+            and last;
+
+      } elsif ($cmd eq "r") {
+         @_ = ($master, @arg);
+         @arg = ();
+         undef $master;
+         $0 = "$OWNER $buf";
+         package main;
+         goto &$buf;
+
+      } else {
+         $error = "AnyEvent::Fork::Serve received unknown request '$cmd' - stream corrupted?";
+         last;
+      }
+   }
+
+   warn "[$0] ERROR: $error\n"
+      if length $error;
+
+   shutdown $master, 1;
+   exit;
+}
+
+sub me {
+   open my $fh, "+<&=$ARGV[0]"
+      or die "AnyEvent::Fork::Serve::me unable to open communication socket: $!\n";
+
+   # the core is loaded lazily, but found through a relative directory it
+   # must be loaded now: evaluated code may change directory before the
+   # first descriptor arrives
+   for (@INC) {
+      next if ref || !-f "$_/AnyEvent/Fork/Core.pm";
+      require AnyEvent::Fork::Core if substr ($_, 0, 1) ne "/"; # (no regex:
+      # it would load perl's regex engine tables in every executed perl)
+      last;
+   }
+
+   # new_exec added LD_BIND_NOW for this process's own start-up only
+   delete $ENV{LD_BIND_NOW}
+      if defined $ENV{LD_BIND_NOW} && $ENV{LD_BIND_NOW} eq "AnyEvent::Fork::Serve";
+
+   $OWNER = $ARGV[1];
+   $0 = "$OWNER AnyEvent::Fork/exec";
+
+   @ARGV = ();
+   @_ = $fh;
+   goto &serve;
+}
+
+1
+
+__END__
 
 =head1 NAME
 
@@ -302,113 +422,3 @@ This library is free software; you can redistribute it and/or modify it
 under the same terms as Perl itself (the file LICENSE has the full text).
 
 =cut
-
-sub serve {
-   local $^W = 0;
-
-   my $master = shift;
-   my ($error, $cmd, $buf);
-
-   local *run_args = sub () { my @ret = @arg; @ret };
-
-   while () {
-      # serve_next reaps exited children, then reads the next command;
-      # it forks itself for an "h"+"f" pair (what ->fork sends), so that
-      # neither process creates or frees a Perl handle; "F" reports a
-      # failed fork
-      if (defined &AnyEvent::Fork::Core::serve_next) {
-         ($cmd, $buf) = AnyEvent::Fork::Core::serve_next ($master);
-      } else {
-         ($cmd, $buf) = _read ($master);
-         if ($cmd eq "h") { # the first descriptor: now the core is needed
-            require AnyEvent::Fork::Core;
-            ($cmd, $buf) = AnyEvent::Fork::Core::serve_next ($master, 1);
-         }
-      }
-
-      last unless defined $cmd; # end-of-file or read error
-
-      if ($cmd eq "!") {
-         $error = "AnyEvent::Fork::Serve received an oversized request - stream corrupted?";
-         last;
-      }
-
-      if ($cmd eq "F") {
-         $error = "AnyEvent::Fork::Serve: fork() failed: $!";
-         last;
-      } elsif ($cmd eq "h") {
-         my $fd = $buf;
-         if ($fd < 0) {
-            $error = "AnyEvent::Fork::Serve: fd_recv() failed: $!";
-            last;
-         }
-         open my $fh, "+<&=", $fd
-            or ($error = "AnyEvent::Fork::Serve: open (fd_recv) failed: $!"), last;
-         push @arg, $fh;
-
-      } elsif ($cmd eq "a") {
-         push @arg, unpack "(w/a*)*", $buf;
-
-      } elsif ($cmd eq "f") { # an "f" that does not follow an "h" directly
-         my $pid = fork;
-
-         if ($pid eq 0) {
-            $0 = "$OWNER AnyEvent::Fork";
-            $master = pop @arg;
-         } else {
-            pop @arg;
-            defined $pid
-               or ($error = "AnyEvent::Fork::Serve: fork() failed: $!"), last;
-         }
-
-      } elsif ($cmd eq "e") {
-         $error = _eval unpack "(w/a*)*", $buf
-            and last;
-
-      } elsif ($cmd eq "r") {
-         @_ = ($master, @arg);
-         @arg = ();
-         undef $master;
-         $0 = "$OWNER $buf";
-         package main;
-         goto &$buf;
-
-      } else {
-         $error = "AnyEvent::Fork::Serve received unknown request '$cmd' - stream corrupted?";
-         last;
-      }
-   }
-
-   warn "[$0] ERROR: $error\n"
-      if length $error;
-
-   shutdown $master, 1;
-   exit;
-}
-
-sub me {
-   open my $fh, "+<&=$ARGV[0]"
-      or die "AnyEvent::Fork::Serve::me unable to open communication socket: $!\n";
-
-   # the core is loaded lazily, but found through a relative directory it
-   # must be loaded now: evaluated code may change directory before the
-   # first descriptor arrives
-   for (@INC) {
-      next if ref || !-f "$_/AnyEvent/Fork/Core.pm";
-      require AnyEvent::Fork::Core unless m{^/};
-      last;
-   }
-
-   # new_exec added LD_BIND_NOW for this process's own start-up only
-   delete $ENV{LD_BIND_NOW}
-      if defined $ENV{LD_BIND_NOW} && $ENV{LD_BIND_NOW} eq "AnyEvent::Fork::Serve";
-
-   $OWNER = $ARGV[1];
-   $0 = "$OWNER AnyEvent::Fork/exec";
-
-   @ARGV = ();
-   @_ = $fh;
-   goto &serve;
-}
-
-1
