@@ -331,3 +331,92 @@ cleanup:
   close(null);
   return rc;
 }
+
+/* ------------------------------------------------------------------------ */
+
+int aef_task_hand_send(int sock, int fd, uint64_t n)
+{
+  int rc = aef_fd_send(sock, fd);
+
+  return rc < 0 ? rc : aef_write_full(sock, &n, sizeof n);
+}
+
+int aef_task_hand_recv(int sock, int *fd_out, uint64_t *n_out)
+{
+  uint64_t n;
+  int fd, rc = aef_fd_recv(sock, &fd);
+
+  if (rc < 0)
+    return rc;
+  rc = aef_read_full(sock, &n, sizeof n);
+  if (rc <= 0) {
+    close(fd);
+    return rc < 0 ? rc : -ECONNRESET;
+  }
+  *fd_out = fd;
+  *n_out = n;
+  return 0;
+}
+
+static struct sigaction reap_old__;
+static int reap_saved__;
+
+int aef_task_autoreap_on(void)
+{
+  struct sigaction sa, old;
+
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  sa.sa_flags = SA_NOCLDWAIT;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGCHLD, &sa, &old) < 0)
+    return -errno;
+  if (!reap_saved__) {
+    reap_old__ = old;
+    reap_saved__ = 1;
+  }
+  return 0;
+}
+
+int aef_task_autoreap_off(void)
+{
+  if (!reap_saved__)
+    return 0;
+  if (sigaction(SIGCHLD, &reap_old__, NULL) < 0)
+    return -errno;
+  reap_saved__ = 0;
+  return 0;
+}
+
+int aef_task_forker_next(int hand, pid_t (*fork_fn)(void *), void *arg,
+                         int *fd_out, uint64_t *n_out)
+{
+  int rc = aef_task_autoreap_on();
+
+  while (rc == 0) {
+    uint64_t n;
+    int fd;
+    pid_t pid;
+
+    rc = aef_task_hand_recv(hand, &fd, &n);
+    if (rc < 0)
+      break;
+    pid = fork_fn(arg);
+    if (pid == 0) {
+      aef_task_autoreap_off();
+      *fd_out = fd;
+      *n_out = n;
+      return 0;
+    }
+    if (pid < 0) {
+      char msg[160];
+      int len = snprintf(msg, sizeof msg, "fork failed: %s\n", strerror(errno));
+
+      if (len > 0)
+        (void)aef_write_full(2, msg, (size_t)len < sizeof msg ? (size_t)len : sizeof msg - 1);
+    }
+    close(fd);
+  }
+  aef_task_autoreap_off();
+  return rc;
+}

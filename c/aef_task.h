@@ -14,6 +14,8 @@
 
 #include "aef.h"
 
+#include <sys/types.h>
+
 /* Largest single message either side accepts: a longer one is treated as a
  * corrupted stream. */
 #define AEF_TASK_MSG_MAX (64u * 1024u * 1024u)
@@ -109,5 +111,57 @@ int aef_task_release_fds(const int *fds, size_t n);
  * replace with EBADF (closed meanwhile, or reserved by a tool such as
  * valgrind) is skipped. Returns 0 or -errno. */
 int aef_task_release_all_but(const int *keep, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* handing accepted connections to the forker                                */
+
+/* The server hands each accepted connection, with its sequence number, to
+ * a forking process over a stream socket pair that only these two calls
+ * use (one sender, one receiver).
+ *
+ * aef_task_hand_send sends the descriptor fd (one byte plus one SCM_RIGHTS
+ * descriptor, as aef_fd_send) followed by n as 8 bytes in host order. fd
+ * stays the caller's. A receiver that is gone gives -EPIPE (never a
+ * SIGPIPE). Returns 0 or -errno; on an error the receiver may have got the
+ * descriptor without its number (it then sees end-of-file, see below).
+ *
+ * aef_task_hand_recv blocks for the next pair. On success *fd_out is a new
+ * close-on-exec descriptor owned by the caller, *n_out its number, and 0 is
+ * returned. -ECONNRESET: end-of-file (the sender is gone; a descriptor that
+ * arrived without its number is closed); other failures as aef_fd_recv,
+ * with nothing left open. */
+int aef_task_hand_send(int sock, int fd, uint64_t n);
+int aef_task_hand_recv(int sock, int *fd_out, uint64_t *n_out);
+
+/* Have the kernel reap this process's children (SIGCHLD's default action
+ * with SA_NOCLDWAIT: no zombie is ever left, no status is collected), for
+ * a process that forks workers and never waits for them. The previous
+ * SIGCHLD action is kept; aef_task_autoreap_off puts it back (a forked
+ * child calls it first, so that it waits for its own children as the
+ * server would). 0 or -errno; calling _on twice keeps the first saved
+ * action. */
+int aef_task_autoreap_on(void);
+int aef_task_autoreap_off(void);
+
+/* The forker's loop, run by a copy of the server that does nothing else:
+ * for each connection aef_task_hand_recv brings on hand, fork_fn(arg) is
+ * called (it returns what fork(2) returns, with errno set on failure; a
+ * caller wraps fork(2) to keep its runtime consistent). The kernel reaps
+ * the children (aef_task_autoreap_on at entry).
+ *   forker: closes its copy of the connection and waits for the next one;
+ *           when fork_fn fails it writes "fork failed: STRERROR\n" to
+ *           descriptor 2 and closes the connection (its client sees
+ *           end-of-file) and goes on.
+ *   child:  returns 0 with *fd_out its connection (close-on-exec, now the
+ *           caller's) and *n_out its number, the previous SIGCHLD action
+ *           back (aef_task_autoreap_off); hand stays open (the caller gives
+ *           it up).
+ * Returns -ECONNRESET in the forker when the server is gone (end-of-file
+ * on hand), another -errno of aef_task_hand_recv or aef_task_autoreap_on
+ * otherwise: the forker then has nothing left to do (its SIGCHLD action is
+ * back as it was, and children still running will not be reaped by the
+ * kernel). */
+int aef_task_forker_next(int hand, pid_t (*fork_fn)(void *), void *arg,
+                         int *fd_out, uint64_t *n_out);
 
 #endif

@@ -35,7 +35,6 @@ serve_fork__ (pTHX_ int master, int fd)
    * lookup by name writes to the globs on the way (each such page a
    * copy-on-write fault in every child) */
   static GV *owner_gv, *name_gv;
-  sigset_t all, old;
   pid_t pid;
 
   if (!owner_gv)
@@ -48,20 +47,7 @@ serve_fork__ (pTHX_ int master, int fd)
       (void)aef_xs_fastexit_early_ok (aTHX);
     }
 
-  PERL_FLUSHALL_FOR_CHILD;
-  sigfillset (&all);
-  sigprocmask (SIG_SETMASK, &all, &old);
-  pid = fork ();
-  if (pid == 0)
-    {
-      int sig;
-
-      PL_sig_pending = 0;
-      if (PL_psig_pend)
-        for (sig = 1; sig < SIG_SIZE; sig++)
-          PL_psig_pend[sig] = 0;
-    }
-  sigprocmask (SIG_SETMASK, &old, NULL);
+  pid = aef_xs_fork (aTHX_ 1);
 
   if (pid == 0)
     {

@@ -116,3 +116,27 @@ aef_xs_task_split_fill (pTHX_ aef_task_split *s, int fd)
     return rc;
   return (long)got;
 }
+
+/* fork as perl's fork does, for the forker's loop (perl's handles are
+ * flushed once, before the loop: the forker writes through none) */
+static pid_t
+aef_xs_task_fork__ (void *arg)
+{
+  dTHXa ((PerlInterpreter *)arg);
+  PERL_UNUSED_ARG (arg);
+
+  return aef_xs_fork (aTHX_ 0);
+}
+
+int
+aef_xs_task_forker_next (pTHX_ int hand, int *fd, UV *n)
+{
+  uint64_t num;
+  int rc;
+
+  PERL_FLUSHALL_FOR_CHILD;
+  rc = aef_task_forker_next (hand, aef_xs_task_fork__, (void *)aTHX, fd, &num);
+  if (rc == 0)
+    *n = (UV)num;
+  return rc;
+}

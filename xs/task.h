@@ -34,4 +34,10 @@ SV *aef_xs_task_split_take (pTHX_ aef_task_split *s);
  * -errno (-EAGAIN included). */
 long aef_xs_task_split_fill (pTHX_ aef_task_split *s, int fd);
 
+/* The forker's loop (aef_task_forker_next with perl's way of forking):
+ * flushes every perl handle, then returns 0 only in a worker, with its
+ * connection in *fd and its number in *n; in the forker, -errno when the
+ * server is gone or the hand-over socket failed. */
+int aef_xs_task_forker_next(pTHX_ int hand, int *fd, UV *n);
+
 #endif

@@ -15,6 +15,12 @@
 #                            gives the descriptors up (the null device
 #                            takes their place); false + $! on error
 #   $ok = AnyEvent::Task::Util::_release_all_but (@fds_to_keep)
+#   $ok = AnyEvent::Task::Server::Worker::_hand_send ($sock, $fh, $n)
+#                            hands a connection and its number to the forker
+#   ($fd, $n) = AnyEvent::Task::Server::Worker::_forker_next ($sock)
+#                            the forker's loop: returns in each worker it
+#                            forks, its connection and number; () + $! in
+#                            the forker when the server is gone
 
 MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Task::Split
 
@@ -162,3 +168,41 @@ _release_all_but (...)
   RETVAL = 1;
 }
   OUTPUT: RETVAL
+
+MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Task::Server::Worker
+
+int
+_hand_send (SV *sock, SV *fh, UV n)
+  CODE:
+{
+  int s = aef_xs_fd (aTHX_ sock, "AnyEvent::Task::Server::Worker::_hand_send");
+  int fd = aef_xs_fd (aTHX_ fh, "AnyEvent::Task::Server::Worker::_hand_send");
+  int rc = aef_task_hand_send (s, fd, (uint64_t)n);
+
+  if (rc < 0)
+    {
+      AEF_XS_ERRNO (rc);
+      XSRETURN_NO;
+    }
+  RETVAL = 1;
+}
+  OUTPUT: RETVAL
+
+void
+_forker_next (SV *sock)
+  PPCODE:
+{
+  int s = aef_xs_fd (aTHX_ sock, "AnyEvent::Task::Server::Worker::_forker_next");
+  int fd;
+  UV n;
+  int rc = aef_xs_task_forker_next (aTHX_ s, &fd, &n);
+
+  if (rc < 0)
+    AEF_XS_ERRNO (rc);
+  else
+    {
+      EXTEND (SP, 2);
+      mPUSHi (fd);
+      mPUSHu (n);
+    }
+}

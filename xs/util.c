@@ -3,6 +3,8 @@
 #include "util.h"
 
 #include <limits.h>
+#include <signal.h>
+#include <unistd.h>
 
 int
 aef_xs_fd (pTHX_ SV *sv, const char *what)
@@ -152,4 +154,31 @@ aef_xs_strerror (pTHX_ int err)
   text = newSVpvn (s, len);
   errno = saved;
   return sv_2mortal (text);
+}
+
+pid_t
+aef_xs_fork (pTHX_ int flush)
+{
+  sigset_t all, old;
+  pid_t pid;
+  int err;
+
+  if (flush)
+    PERL_FLUSHALL_FOR_CHILD;
+  sigfillset (&all);
+  sigprocmask (SIG_SETMASK, &all, &old);
+  pid = fork ();
+  err = errno;
+  if (pid == 0)
+    {
+      int sig;
+
+      PL_sig_pending = 0;
+      if (PL_psig_pend)
+        for (sig = 1; sig < SIG_SIZE; sig++)
+          PL_psig_pend[sig] = 0;
+    }
+  sigprocmask (SIG_SETMASK, &old, NULL);
+  errno = err;
+  return pid;
 }

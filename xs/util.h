@@ -49,6 +49,12 @@ SV *aef_xs_timer(pTHX_ NV after, CV *cb);
  * In PPCODE: SP = aef_xs_push_av (aTHX_ SP, av); */
 SV **aef_xs_push_av(pTHX_ SV **sp, AV *av);
 
+/* fork(2) as perl's fork does: perl's handles flushed first (when flush
+ * is set), every signal blocked around the call, and in the child the
+ * signals perl had noted as pending forgotten. Returns what fork returns,
+ * with fork's errno. */
+pid_t aef_xs_fork(pTHX_ int flush);
+
 /* Objects: a Perl object owns its C struct through ext magic on the
  * scalar it refers to. The address of the kind's MGVTBL is what tells its
  * objects from everything else (other kinds, forged blessed references);

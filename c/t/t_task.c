@@ -4,6 +4,7 @@
 #include "../aef_task.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -43,6 +44,12 @@ static int split_all (const char *in, size_t step, char *out, size_t outsz, size
   aef_task_split_free (&s);
   return r;
 }
+
+/* fork functions for the forker's loop: no process is created */
+static int fake_calls__;
+static pid_t fake_fail__ (void *arg) { (void)arg; fake_calls__++; errno = EAGAIN; return -1; }
+static pid_t fake_parent__ (void *arg) { (void)arg; fake_calls__++; return 12345; }
+static pid_t fake_child__ (void *arg) { (void)arg; fake_calls__++; return 0; }
 
 int main (void)
 {
@@ -171,6 +178,131 @@ int main (void)
     ok (aef_task_release_all_but (&keep, 1) == 0, "release all but one");
     is_int (count_fds (), n0, "no descriptor number freed or added");
     ok (fcntl (p[0], F_GETFL) >= 0 && read (p[0], &c, 1) == 0, "the kept one is still the pipe");
+  }
+
+  /* handing connections over: a descriptor and its number */
+  {
+    int sv[2], p[2], fd = -1, rc;
+    uint64_t n = 0;
+    char c = 0;
+
+    socketpair (AF_UNIX, SOCK_STREAM, 0, sv);
+    pipe (p);
+    ok (aef_task_hand_send (sv[0], p[1], 42) == 0, "hand a descriptor over with its number");
+    ok (aef_task_hand_send (sv[0], p[0], (uint64_t)1 << 40) == 0, "and another one");
+    rc = aef_task_hand_recv (sv[1], &fd, &n);
+    ok (rc == 0 && n == 42, "received it with its number (%d, %lu)", rc, (unsigned long)n);
+    ok (is_cloexec (fd) && same_file (fd, p[1]), "close-on-exec, the same pipe");
+    write (fd, "x", 1);
+    close (fd);
+    rc = aef_task_hand_recv (sv[1], &fd, &n);
+    ok (rc == 0 && n == (uint64_t)1 << 40 && same_file (fd, p[0]), "the second, in order, 64-bit number");
+    ok (read (fd, &c, 1) == 1 && c == 'x', "the descriptors work");
+    close (fd);
+    /* a descriptor without its number, then end-of-file */
+    aef_fd_send (sv[0], p[1]);
+    close (sv[0]);
+    close (p[1]);
+    fd = -1;
+    is_int (aef_task_hand_recv (sv[1], &fd, &n), -ECONNRESET, "a descriptor without its number: end-of-file");
+    ok (read (p[0], &c, 1) == 0, "and the descriptor that came alone was closed");
+    is_int (aef_task_hand_recv (sv[1], &fd, &n), -ECONNRESET, "end-of-file");
+    is_int (aef_task_hand_send (sv[1], p[0], 1), -EPIPE, "a receiver that is gone: -EPIPE, no SIGPIPE");
+    close (sv[1]);
+    close (p[0]);
+  }
+
+  /* the kernel reaps children while autoreap is on */
+  {
+    struct sigaction sa, now;
+    pid_t pid;
+    int status;
+
+    memset (&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigaction (SIGCHLD, &sa, NULL);
+    ok (aef_task_autoreap_on () == 0, "autoreap on");
+    ok (aef_task_autoreap_on () == 0, "twice");
+    pid = fork ();
+    if (pid == 0)
+      _exit (0);
+    errno = 0;
+    ok (waitpid (pid, &status, 0) < 0 && errno == ECHILD, "an exited child was reaped by the kernel");
+    ok (aef_task_autoreap_off () == 0, "autoreap off");
+    sigaction (SIGCHLD, NULL, &now);
+    ok (now.sa_handler == SIG_DFL && !(now.sa_flags & SA_NOCLDWAIT), "the previous SIGCHLD action is back");
+    ok (aef_task_autoreap_off () == 0, "off again: nothing to do");
+    pid = fork ();
+    if (pid == 0)
+      _exit (3);
+    ok (waitpid (pid, &status, 0) == pid && WEXITSTATUS (status) == 3, "children are ours to wait for again");
+  }
+
+  /* the forker's loop, with fork functions that create no process */
+  {
+    int sv[2], p[2], err[2], saved2, fd = -1, rc;
+    uint64_t n = 0;
+    char buf[128], c;
+    ssize_t got;
+
+    socketpair (AF_UNIX, SOCK_STREAM, 0, sv);
+    pipe (p);
+    pipe (err);
+    saved2 = dup (2);
+    dup2 (err[1], 2);
+    close (err[1]);
+
+    /* a failed fork: said on descriptor 2, the connection closed */
+    aef_task_hand_send (sv[0], p[1], 7);
+    close (p[1]);
+    close (sv[0]);
+    fake_calls__ = 0;
+    rc = aef_task_forker_next (sv[1], fake_fail__, NULL, &fd, &n);
+    dup2 (saved2, 2);
+    close (saved2);
+    is_int (rc, -ECONNRESET, "the server gone: the loop ends in the forker");
+    is_int (fake_calls__, 1, "one fork tried");
+    got = read (err[0], buf, sizeof buf - 1);
+    buf[got > 0 ? got : 0] = 0;
+    ok (!strcmp (buf, "fork failed: Resource temporarily unavailable\n"), "fork failed: said why (%s)", buf);
+    ok (read (p[0], &c, 1) == 0, "and the connection was closed");
+    close (p[0]);
+    close (err[0]);
+    close (sv[1]);
+
+    /* the forker closes its copy and goes on; the child gets the connection */
+    socketpair (AF_UNIX, SOCK_STREAM, 0, sv);
+    pipe (p);
+    aef_task_hand_send (sv[0], p[1], 1);
+    fake_calls__ = 0;
+    {
+      /* forker side: hand one, then end-of-file */
+      int sv2[2];
+
+      socketpair (AF_UNIX, SOCK_STREAM, 0, sv2);
+      aef_task_hand_send (sv2[0], p[1], 2);
+      close (sv2[0]);
+      close (p[1]);
+      is_int (aef_task_forker_next (sv2[1], fake_parent__, NULL, &fd, &n), -ECONNRESET, "forker: on to end-of-file");
+      is_int (fake_calls__, 1, "one fork");
+      close (sv2[1]);
+      /* only the copy still waiting in sv holds the write end now */
+    }
+    rc = aef_task_forker_next (sv[1], fake_child__, NULL, &fd, &n);
+    ok (rc == 0 && n == 1 && is_cloexec (fd), "child: its connection (close-on-exec) and number");
+    ok (write (fd, "y", 1) == 1 && read (p[0], &c, 1) == 1 && c == 'y', "the connection works");
+    close (fd);
+    ok (read (p[0], &c, 1) == 0, "the forker's copies are all closed");
+    close (p[0]);
+    close (sv[0]);
+    is_int (aef_task_forker_next (sv[1], fake_child__, NULL, &fd, &n), -ECONNRESET, "end-of-file again");
+    close (sv[1]);
+    {
+      struct sigaction now;
+
+      sigaction (SIGCHLD, NULL, &now);
+      ok (now.sa_handler == SIG_DFL && !(now.sa_flags & SA_NOCLDWAIT), "the loop ended: SIGCHLD's action is back");
+    }
   }
 
   return done_testing ();

@@ -96,7 +96,9 @@ Starts a server in a new perl process (usable after the event loop has
 started): C<$perl> runs first (for example to replace a function), then
 C<< AnyEvent::Task::Server->new (listen => $listen, interface => { pid =>
 sub { $$ }, sleep => ... })->run >>. C<stderr> names a file for its standard
-error, C<env> adds environment. Returns when it listens.
+error, C<env> adds environment, C<interface> more entries of the interface
+hash (perl code: C<< "gen => sub { $main::gen }," >>). Returns when it
+listens.
 
 =cut
 
@@ -108,16 +110,20 @@ sub exec_server {
       open STDERR, ">>", $opt{stderr} if $opt{stderr};
       open STDIN, "<", "/dev/null";
       %ENV = (%ENV, %{ $opt{env} || {} });
-      exec $^X, (map "-I$_", grep !ref, @INC), "-e", $perl . q{;
+      my $code = $perl . q{;
          use AnyEvent::Task::Server;
          AnyEvent::Task::Server->new (
             listen => [$ARGV[0], $ARGV[1]],
             interface => {
                pid   => sub { $$ },
                sleep => sub { select undef, undef, undef, $_[0]; $$ },
+               MORE
             },
          )->run;
-      }, @$listen
+      };
+      my $more = defined $opt{interface} ? $opt{interface} : "";
+      $code =~ s/\bMORE\b/$more/;
+      exec $^X, (map "-I$_", grep !ref, @INC), "-e", $code, @$listen
          or POSIX::_exit (127);
    }
    wait_listening ($listen);

@@ -7,9 +7,14 @@ our $VERSION = '0.805';
 
 use AnyEvent ();
 use AnyEvent::Socket ();
+use AnyEvent::Util ();
 use Scalar::Util ();
 use AnyEvent::Task::Util ();
 use AnyEvent::Task::Server::Worker ();
+
+# Seconds a forker serves before the next connection replaces it with a
+# fresh copy of the server (so workers see what the server changed since).
+our $FORKER_AGE = 1;
 
 # the original documented the keep-alive array under this name
 *children_sockets = \@AnyEvent::Task::Util::children_sockets;
@@ -60,23 +65,58 @@ sub handle_new_connection {
    my ($self, $fh) = @_;
 
    my $n = ++$self->{conns};
-   my $pid = AnyEvent::Task::Server::Worker::_fork ($self->{listen_fh} ? $self->{listen_fh} : ());
 
-   if (!defined $pid) {
-      print STDERR "fork failed: $!\n";
-      close $fh;
-      return;
+   # a forker's copy of the server is at most $FORKER_AGE seconds old
+   $self->_stop_forker
+      if $self->{hand} && AE::now - $self->{forker_born} >= $FORKER_AGE;
+
+   # the forker forks the worker; one that is gone is replaced once
+   for (1, 2) {
+      last unless $self->{hand} || $self->_start_forker ($fh);
+      if (AnyEvent::Task::Server::Worker::_hand_send ($self->{hand}, $fh, $n)) {
+         close $fh;
+         return;
+      }
+      $self->_stop_forker;
    }
 
-   if ($pid) {
-      close $fh;
-      my $children = $self->{children};
-      $children->{$pid} = AE::child $pid, sub { delete $children->{$pid} };
-      return;
+   print STDERR "fork failed: $!\n";
+   close $fh;
+}
+
+# Fork the forker: a copy of the server, taken now, that forks one worker
+# for each connection handed to it and does nothing else (see Worker.pm).
+# It leaves when its end of the pair sees end-of-file: the server is gone.
+sub _start_forker {
+   my ($self, $conn) = @_;
+
+   my ($mine, $theirs) = AnyEvent::Util::portable_socketpair or return;
+
+   my $pid = AnyEvent::Task::Server::Worker::_fork (
+      grep defined, $self->{listen_fh}, $mine, $conn);
+   return unless defined $pid;
+
+   if (!$pid) {
+      $0 = "AET-Forker:$self->{name}" if defined $self->{name};
+      AnyEvent::Task::Server::Worker::forker ($self, $theirs);
    }
 
-   $0 = "AET-Worker:$self->{name}($n)" if defined $self->{name};
-   AnyEvent::Task::Server::Worker::handle_worker ($self, $fh);
+   # reaped when it exits, retired or not
+   my $weak = $self;
+   Scalar::Util::weaken ($weak);
+   my $children = $self->{children};
+   $children->{$pid} = AE::child $pid, sub {
+      delete $children->{$pid};
+      $weak->_stop_forker if $weak && $weak->{forker_pid} && $weak->{forker_pid} == $pid;
+   };
+   @$self{qw(hand forker_pid forker_born)} = ($mine, $pid, AE::now);
+   1
+}
+
+# Let the forker go: it forks what it was handed, sees end-of-file, exits.
+sub _stop_forker {
+   my ($self) = @_;
+   delete @$self{qw(hand forker_pid forker_born)};
 }
 
 sub fork_task_server {
@@ -124,9 +164,12 @@ event loop: they read one request, run your code synchronously, write the
 answer, and wait for the next. Blocking there is fine - that is what they
 are for.
 
-Each worker starts from the server's memory as it was when the worker was
-forked. The server itself never runs C<setup>, so every worker's C<setup>
-sees the pristine state.
+Each worker starts from a copy of the server's memory. The server itself
+never runs C<setup>, C<interface> or C<checkout_done>, so every worker's
+C<setup> sees the pristine state. Workers are not forked by the server
+itself but by its B<forker>, a copy of the server made for that purpose
+(see L</PROCESSES AND DESCRIPTORS>): a worker sees the server's memory as
+it stood at most about a second before its connection came.
 
 =head1 CONSTRUCTOR
 
@@ -188,8 +231,8 @@ C<AET-Worker:NAME(N)> (N counts accepted connections from 1).
 
 =back
 
-Unknown options are ignored. Nothing is forked yet: workers are forked as
-connections arrive.
+Unknown options are ignored. Nothing is forked yet: the forker is forked
+when the first connection arrives, and workers as connections arrive.
 
 =back
 
@@ -226,15 +269,46 @@ as the caller.
 
 =head1 PROCESSES AND DESCRIPTORS
 
-Each accepted connection is forked at once. The server closes its copy of
-the connection, so a connection is open only in the client and its own
-worker, and a worker that dies is noticed by its client at once. Workers
-give up their copy of the listening socket, so a restarted server can bind
-the same TCP port while old workers still serve their clients, and they
-leave through C<POSIX::_exit>, so no inherited destructor removes the
-server's socket path. The server reaps its workers (a child watcher for
-each). If C<fork> fails, the server prints C<fork failed: ERROR> to its
-standard error, closes that connection (the client retries) and goes on.
+When the first connection arrives, the server forks a B<forker>: a copy of
+itself, as it stands at that moment, that leaves the event loop for good
+and does only one thing: fork a worker for each connection the server
+hands it (with the connection's number, over a socket pair). Forking is
+the costly part of a fresh worker, and a process that does nothing between
+two forks forks faster than a server running its event loop: every page
+a process writes after a fork is copied once more. Before its first fork
+the forker runs the worker's request loop once on a socket pair of its own,
+with code of its own (never C<setup>, C<interface> or C<checkout_done>),
+so that what every worker would set up on its way (the JSON codecs, the
+loop, lazily bound library symbols) is already in the memory workers
+share.
+
+That is all the server does ahead of demand; each worker is still forked
+for its own connection, when that connection has been accepted, and runs
+C<setup> lazily as described above.
+
+A forker serves for about a second (C<$AnyEvent::Task::Server::FORKER_AGE>,
+default 1): the first connection after that gets a fresh forker, copied
+from the server as it stands then, so changes the server process makes to
+its memory (a signal handler that reloads the configuration, for example)
+reach the workers forked from then on. The forker that retires forks what
+it was already handed and exits.
+
+The server closes its copy of each connection once it has handed it over,
+and the forker closes its copy once it has forked the worker, so a
+connection is open only in the client and its own worker, and a worker
+that dies is noticed by its client at once. The forker and the workers
+give up their copy of the listening socket, so the port or path goes with
+the server and a restarted server can bind the same TCP port while old
+workers still serve their clients; workers and the forker leave through
+C<POSIX::_exit>, so no inherited destructor removes the server's socket
+path. The kernel reaps the forker's workers (the forker sets
+C<SA_NOCLDWAIT>; each worker gets the server's C<SIGCHLD> handling back at
+once), and the server reaps its forkers. A forker exits when the server
+is gone (it sees end-of-file), so killing the server takes the forker with
+it; a forker that dies is replaced at the next connection. If C<fork>
+fails, in the server (forking the forker) or in the forker, C<fork failed:
+ERROR> is printed to the standard error, that connection is closed (the
+client retries) and serving goes on.
 
 When the server exits, workers keep serving their connections; a client
 keeps using them and connects new ones to a restarted server.
@@ -256,7 +330,13 @@ them behind perl's back, and a constructor error in it no longer runs the
 caller's code in the child;
 
 =item * C<interface> is checked before the socket is created, so a bad one
-leaves an existing socket file alone.
+leaves an existing socket file alone;
+
+=item * workers are forked by the forker, a copy of the server at most
+about a second old, not by the server at the moment of the connection:
+a change the server process makes to its own memory reaches workers
+forked up to a second later, where the original's next worker saw it at
+once. Workers are the forker's children, not the server's (C<getppid>).
 
 =back
 

@@ -8,6 +8,7 @@ our $VERSION = '0.805';
 use POSIX ();
 use Scalar::Util ();
 use JSON::XS ();
+use AnyEvent::Util ();
 use AnyEvent::Fork::Core ();
 use AnyEvent::Task::Logger ();
 
@@ -23,6 +24,37 @@ sub _fork {
    my $pid = fork;
    _release (@release) if defined $pid && !$pid;
    $pid
+}
+
+# The forker (a copy of the server that never returns to its event loop):
+# the loop in C receives each connection with its number, forks its
+# worker, closes the forker's copy, and so on; the kernel reaps the
+# workers. Returns only in a worker, which gives up the hand-over socket
+# and serves its connection. The forker leaves when the server is gone
+# (end-of-file) or the socket fails.
+sub forker {
+   my ($server, $hand) = @_;
+
+   _warm_up ();
+   my ($fd, $n) = _forker_next ($hand);
+   POSIX::_exit (0) unless defined $fd;
+   _release ($hand);
+   $0 = "AET-Worker:$server->{name}($n)" if defined $server->{name};
+   # the connection stays a bare descriptor: no perl handle is needed
+   # (the worker leaves through POSIX::_exit)
+   handle_worker ($server, $fd);
+}
+
+# Run the request loop once in the forker, on a socket pair, with code of
+# our own: the code paths every worker takes (the loop, the JSON codecs,
+# the libraries' lazily bound symbols, perl's pads) are then set up in the
+# memory workers share, and each worker copies fewer pages on its way.
+sub _warm_up {
+   my ($mine, $theirs) = AnyEvent::Util::portable_socketpair or return;
+   syswrite $mine, '["do",{},0]["dn",{}]';
+   shutdown $mine, 1;
+   my $nop = sub { $_[0] };
+   eval { _loop ({ interface => $nop, setup => $nop, checkout_done => $nop, hung_worker_timeout => 0 }, $theirs) };
 }
 
 # Never returns: the worker leaves through POSIX::_exit (1), so that no
@@ -107,7 +139,8 @@ AnyEvent::Task::Server::Worker - the request loop of an AnyEvent::Task worker (i
 
 =head1 DESCRIPTION
 
-A worker is a process the server forked for one client connection. It runs
+A worker is a process forked for one client connection (by the server's
+forker, see L<AnyEvent::Task::Server>). It runs
 no event loop: it blocks on its connection, reads the client's messages
 (JSON arrays written back to back), and answers each C<do> message by
 calling the server's C<interface> and writing back one C<ok> or C<er>
@@ -132,7 +165,19 @@ as an error. No destructor inherited from the server runs.
 
 =item handle_worker ($server, $fh)
 
-Runs the loop on the connection C<$fh>. Never returns.
+Runs the loop on the connection C<$fh> (a handle or a descriptor number).
+Never returns.
+
+=item forker ($server, $hand)
+
+The forker's life (see L<AnyEvent::Task::Server/PROCESSES AND
+DESCRIPTORS>): it runs the request loop once on a socket pair of its own
+with its own no-op code, then, in C, receives each connection and its
+number on C<$hand>, forks, closes its copy, and waits for the next one;
+the kernel reaps the workers. It returns only in a worker, which gives up
+C<$hand>, takes its name and enters C<handle_worker>. The forker exits
+with C<POSIX::_exit(0)> when C<$hand> reaches end-of-file (the server let
+it go or is gone) or fails.
 
 =back
 
