@@ -13,6 +13,7 @@
 #include <time.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -759,6 +760,84 @@ long aef_svc_pidfile_wait(const char *pidfile, int wfd, long timeout_ms)
     if (poll(&pfd, wfd >= 0, (int)(left > 60000 ? 60000 : left)) < 0 && errno != EINTR)
       return -errno;
   }
+}
+
+/* ------------------------------------------------------------------------ */
+/* registration */
+
+int aef_svc_register(int kind, const char *path, int fd, long pid, int *watch)
+{
+  char pidfile[PATH_MAX];
+  struct sockaddr_un sa;
+  size_t len = strlen(path);
+  int r = 0, made = 0, step, n, wfd = -1;
+
+  if (kind != AEF_SVC_ENTRY_DGRAM && kind != AEF_SVC_ENTRY_STREAM && kind != AEF_SVC_ENTRY_DIR)
+    return -EINVAL;
+  n = snprintf(pidfile, sizeof pidfile, "%s.pid", path);
+  if (n < 0 || (size_t)n >= sizeof pidfile)
+    return -ENAMETOOLONG;
+  if (kind == AEF_SVC_ENTRY_DIR) {
+    if (mkdir(path, 0777) < 0)
+      return -errno;
+  }
+  else {
+    if (len >= sizeof sa.sun_path)
+      return -ENAMETOOLONG;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, len + 1);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+      return -errno;
+  }
+  made = 1;
+  if (kind == AEF_SVC_ENTRY_STREAM && listen(fd, SOMAXCONN) < 0) {
+    r = -errno;
+    goto cleanup;
+  }
+  if (kind == AEF_SVC_ENTRY_DIR && watch) {
+    wfd = aef_svc_watch_open(path, 0);
+    if (wfd < 0 && wfd != -ENOSYS) {
+      r = wfd;
+      goto cleanup;
+    }
+  }
+  r = aef_svc_pidfile_put(pidfile, pid, &step);
+  if (r)
+    goto cleanup;
+  /* path.pid -> path.suspend */
+  if ((size_t)n - 3 + sizeof "suspend" <= sizeof pidfile) {
+    memcpy(pidfile + n - 3, "suspend", sizeof "suspend");
+    unlink(pidfile);
+  }
+
+cleanup:
+  if (r && wfd >= 0)
+    close(wfd);
+  if (r && made) {
+    if (kind == AEF_SVC_ENTRY_DIR)
+      rmdir(path);
+    else
+      unlink(path);
+  }
+  if (!r && watch)
+    *watch = wfd < 0 ? -1 : wfd;
+  return r;
+}
+
+int aef_svc_fd_release(int fd)
+{
+  int null, r;
+
+  if (fcntl(fd, F_GETFD) < 0)
+    return -errno;
+  /* (fd is open: the new descriptor is another one) */
+  null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0)
+    return -errno;
+  r = aef_dup_cloexec(null, fd);
+  close(null);
+  return r;
 }
 
 /* ------------------------------------------------------------------------ */

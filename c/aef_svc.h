@@ -158,6 +158,41 @@ int aef_svc_pidfile_put(const char *pidfile, long pid, int *step);
  * polled. */
 long aef_svc_pidfile_wait(const char *pidfile, int wfd, long timeout_ms);
 
+/* What a client's bus entry is, for aef_svc_register. */
+enum {
+  AEF_SVC_ENTRY_DGRAM = 1,  /* a bound datagram socket (UnixSocket) */
+  AEF_SVC_ENTRY_STREAM = 2, /* a bound, listening stream socket (ConnectionUnix) */
+  AEF_SVC_ENTRY_DIR = 3     /* a folder (MessageFiles) */
+};
+
+/* Registers a client on its route in one step, as a forked service does
+ * first thing when nothing of its own runs before it registers: makes the
+ * entry path (DGRAM: binds the unbound AF_UNIX socket fd to it; STREAM:
+ * binds it and listens with the system's backlog; DIR: makes the folder,
+ * mode 0777 less the umask, fd unused, and, when watch is not NULL, opens
+ * a watch of it for message files, aef_svc_watch_open(path, 0), into
+ * *watch: the caller's, -1 where there is no inotify), then writes pid to
+ * path.pid as aef_svc_pidfile_put does and removes path.suspend (absent
+ * is fine). Whoever sees the pidfile may send at once: everything that
+ * receives is in place before it is written. fd stays the caller's.
+ *
+ * 0, or -errno: -EINVAL for an unknown kind, -ENAMETOOLONG when path does
+ * not fit a socket address (or path.pid PATH_MAX), -EEXIST or -EADDRINUSE
+ * when the entry exists already (it is left alone). A failure after the
+ * entry was made removes the entry, the watch and the pidfile's .pend
+ * again: a failure never leaves anything of the client's in the route (a
+ * bound socket stays bound to the removed path: the caller uses a new
+ * one). */
+int aef_svc_register(int kind, const char *path, int fd, long pid, int *watch);
+
+/* Releases what descriptor fd refers to while keeping the number taken:
+ * fd becomes a close-on-exec descriptor of /dev/null. For a process that
+ * holds another process's descriptors in objects it frees later (after a
+ * fork): the socket or watch behind fd is let go at once, and closing fd
+ * later closes /dev/null, never a descriptor opened meanwhile under the
+ * same number. 0 or -errno (-EBADF when fd is not open: nothing done). */
+int aef_svc_fd_release(int fd);
+
 /*
  * The service loop's wait step on libevent. A loop (opaque; one per process
  * that runs a service) waits, in one call, for the first of: a descriptor of

@@ -13,6 +13,20 @@
 #   $pid = IPC::Manager::Core::pidfile_wait ($pidfile, $watch_fh_or_undef, $timeout)
 #                                             the live pid the file names, 0 on
 #                                             timeout, undef + $! on error
+#   $watch = IPC::Manager::Core::register_entry ($kind, $path, $fh_or_undef, $pid [, $want_watch])
+#                                             the entry ('dgram': bind the
+#                                             socket, 'stream': bind and
+#                                             listen, 'dir': make the folder
+#                                             and, with $want_watch, its
+#                                             watch) and pidfile in one step:
+#                                             the watch's descriptor (-1:
+#                                             none), or undef + $! (nothing
+#                                             left behind)
+#   $n = IPC::Manager::Core::fds_release (@fh_or_fd)
+#                                             each descriptor becomes
+#                                             /dev/null (see
+#                                             aef_svc_fd_release); the number
+#                                             released, $! set on a failure
 #   $bytes = IPC::Manager::Core::dgram_recv ($fh_or_fd)
 #                                             whole datagram, undef + $!
 #   @bytes = IPC::Manager::Core::dgram_recv_all ($fh_or_fd)
@@ -117,6 +131,50 @@ pidfile_wait (const char *pidfile, SV *fh, NV timeout)
     }
   else
     RETVAL = newSViv (r);
+}
+  OUTPUT:
+    RETVAL
+
+SV *
+register_entry (const char *kind, const char *path, SV *fh, IV pid, int want_watch = 0)
+  CODE:
+{
+  int k = !strcmp (kind, "dgram") ? AEF_SVC_ENTRY_DGRAM
+        : !strcmp (kind, "stream") ? AEF_SVC_ENTRY_STREAM
+        : !strcmp (kind, "dir") ? AEF_SVC_ENTRY_DIR : 0;
+  int fd, r, watch = -1;
+
+  if (!k)
+    croak ("IPC::Manager::Core::register_entry: unknown kind '%s'", kind);
+  fd = k == AEF_SVC_ENTRY_DIR ? -1 : aef_xs_fd (aTHX_ fh, "socket");
+  r = aef_svc_register (k, path, fd, (long)pid, want_watch ? &watch : NULL);
+  if (r)
+    {
+      errno = -r;
+      RETVAL = &PL_sv_undef;
+    }
+  else
+    RETVAL = newSViv (watch);
+}
+  OUTPUT:
+    RETVAL
+
+int
+fds_release (...)
+  CODE:
+{
+  int i, fd, r;
+
+  RETVAL = 0;
+  for (i = 0; i < items; i++)
+    {
+      fd = aef_xs_fd (aTHX_ ST (i), "descriptor");
+      r = aef_svc_fd_release (fd);
+      if (r)
+        errno = -r;
+      else
+        RETVAL++;
+    }
 }
   OUTPUT:
     RETVAL

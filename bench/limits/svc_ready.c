@@ -4,17 +4,18 @@
  * What ipcm_service must do at the least, in C: a parent with KB of dirty
  * private memory (a Perl program is mostly that) forks; the child writes to
  * PAGES of those pages (each write to a page still shared with the parent
- * is a copy-on-write fault: a Perl child touches a few hundred before it
- * has run on_start and registered), then writes its pidfile by rename into
- * the route directory; the parent sleeps on an inotify watch of that
- * directory until the pidfile is there. The child then exits and is reaped
+ * is a copy-on-write fault), then writes its pidfile by rename into the
+ * route directory; the parent writes to PPAGES other pages (optional, 0 by
+ * default: what a Perl parent writes to after the fork until it waits)
+ * and sleeps on an inotify watch of that directory until the pidfile is
+ * there. The child then exits and is reaped
  * (not timed). Also times PAGES copy-on-write faults on their own, in a
  * child that does nothing else, to give the cost of one fault on this host.
  * Prints key=value lines: ready_ms (median), fork_ms (median time fork
  * takes in the parent), cow_us (median microseconds per fault), n, kb,
- * pages.
+ * pages, ppages.
  *
- *   cc -O2 -o svc_ready svc_ready.c && ./svc_ready 30 8192 200
+ *   cc -O2 -o svc_ready svc_ready.c && ./svc_ready 30 8192 200 [PPAGES]
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -72,13 +73,14 @@ int main(int argc, char **argv)
   long n = argc > 1 ? atol(argv[1]) : 30;
   long kb = argc > 2 ? atol(argv[2]) : 8192;
   long pages = argc > 3 ? atol(argv[3]) : 200;
+  long ppages = argc > 4 ? atol(argv[4]) : 0;
   double *ready, *forkt, *cow;
   char dir[] = "/tmp/svc_ready_XXXXXX", path[PATH_MAX], ev[4096];
   char *mem;
   long r;
 
-  if (n <= 0 || kb <= 0 || pages < 0 || pages * 4 > kb) {
-    fprintf(stderr, "usage: %s N KB PAGES (PAGES * 4 <= KB)\n", argv[0]);
+  if (n <= 0 || kb <= 0 || pages < 0 || ppages < 0 || (pages + ppages) * 4 > kb) {
+    fprintf(stderr, "usage: %s N KB PAGES [PPAGES] ((PAGES + PPAGES) * 4 <= KB)\n", argv[0]);
     return 2;
   }
   mem = malloc((size_t)kb * 1024);
@@ -111,6 +113,12 @@ int main(int argc, char **argv)
     if (!pid)
       child__(mem, pages, dir);
     forkt[r] = now__() - t0;
+    {
+      long i;
+
+      for (i = pages; i < pages + ppages; i++)
+        mem[i * 4096] = 4;
+    }
     pfd.fd = wfd;
     pfd.events = POLLIN;
     while (access(path, F_OK) < 0) {
@@ -147,7 +155,8 @@ int main(int argc, char **argv)
     cow[r] = pages ? dt / pages : 0;
   }
   rmdir(dir);
-  printf("ready_ms=%.2f\nfork_ms=%.2f\ncow_us=%.1f\nn=%ld\nkb=%ld\npages=%ld\n",
-         median__(ready, n) * 1e3, median__(forkt, n) * 1e3, median__(cow, n) * 1e6, n, kb, pages);
+  printf("ready_ms=%.2f\nfork_ms=%.2f\ncow_us=%.1f\nn=%ld\nkb=%ld\npages=%ld\nppages=%ld\n",
+         median__(ready, n) * 1e3, median__(forkt, n) * 1e3, median__(cow, n) * 1e6, n, kb, pages,
+         ppages);
   return 0;
 }

@@ -1,5 +1,5 @@
 /* Unit tests of c/aef_svc.c: ids, framing, datagrams, watches, liveness,
- * the libevent wait step. */
+ * registration, the libevent wait step. */
 #include "tap.h"
 #include "util.h"
 #include "../aef_svc.h"
@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
@@ -612,6 +613,157 @@ static void test_pidfile (void)
   rmdir (dir);
 }
 
+/* the stat of path: 0 when it is missing */
+static mode_t mode_of (const char *path)
+{
+  struct stat st;
+
+  return lstat (path, &st) == 0 ? st.st_mode : 0;
+}
+
+/* removes a test's entry (socket or folder) and its pidfile */
+static void entry_clear (const char *path, const char *pidf)
+{
+  if (unlink (path) < 0)
+    rmdir (path);
+  unlink (pidf);
+}
+
+static void test_register (void)
+{
+  char dir[] = "/tmp/t_svc_XXXXXX", path[64], pidf[80], susp[80], sub[96], longp[200];
+  int s, s2, c, w, r, n;
+  struct sockaddr_un sa;
+
+  ok (mkdtemp (dir) != NULL, "tempdir");
+  /* a datagram socket: bound, pidfile written, a stale .suspend removed */
+  snprintf (path, sizeof path, "%s/dg", dir);
+  snprintf (pidf, sizeof pidf, "%s.pid", path);
+  snprintf (susp, sizeof susp, "%s.suspend", path);
+  close (open (susp, O_WRONLY | O_CREAT, 0600));
+  s = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  is_int (aef_svc_register (AEF_SVC_ENTRY_DGRAM, path, s, (long)getpid (), NULL), 0, "dgram: 0");
+  ok (S_ISSOCK (mode_of (path)), "dgram: the entry is the socket");
+  is_int ((int)aef_svc_pidfile_pid (pidf), (int)getpid (), "dgram: the pidfile names the pid");
+  ok (!mode_of (susp), "dgram: the .suspend file is gone");
+  c = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  memset (&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  strcpy (sa.sun_path, path);
+  ok (sendto (c, "hi", 2, 0, (struct sockaddr *)&sa, sizeof sa) == 2, "dgram: a datagram sent to the entry");
+  ok (recv (s, sub, sizeof sub, MSG_DONTWAIT) == 2, "dgram: arrives at the socket");
+  close (c);
+  /* an entry that exists: left alone */
+  s2 = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  is_int (aef_svc_register (AEF_SVC_ENTRY_DGRAM, path, s2, 1L, NULL), -EADDRINUSE, "dgram again: -EADDRINUSE");
+  ok (S_ISSOCK (mode_of (path)), "dgram again: the entry stays");
+  is_int ((int)aef_svc_pidfile_pid (pidf), (int)getpid (), "dgram again: the pidfile stays");
+  close (s2);
+  close (s);
+  entry_clear (path, pidf);
+
+  /* a stream socket: bound and listening */
+  snprintf (path, sizeof path, "%s/st", dir);
+  snprintf (pidf, sizeof pidf, "%s.pid", path);
+  s = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  is_int (aef_svc_register (AEF_SVC_ENTRY_STREAM, path, s, (long)getpid (), NULL), 0, "stream: 0");
+  c = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  strcpy (sa.sun_path, path);
+  ok (connect (c, (struct sockaddr *)&sa, sizeof sa) == 0, "stream: it listens");
+  is_int ((int)aef_svc_pidfile_pid (pidf), (int)getpid (), "stream: the pidfile");
+  close (c);
+  close (s);
+  entry_clear (path, pidf);
+
+  /* a folder and its watch, in place before the pidfile */
+  snprintf (path, sizeof path, "%s/dir", dir);
+  snprintf (pidf, sizeof pidf, "%s.pid", path);
+  w = 12345;
+  is_int (aef_svc_register (AEF_SVC_ENTRY_DIR, path, -1, (long)getpid (), &w), 0, "dir: 0");
+  ok (S_ISDIR (mode_of (path)), "dir: the entry is a folder");
+  is_int ((int)aef_svc_pidfile_pid (pidf), (int)getpid (), "dir: the pidfile");
+#ifdef __linux__
+  ok (w >= 0 && is_cloexec (w), "dir: a close-on-exec watch");
+  snprintf (sub, sizeof sub, "%s/m.pend", path);
+  close (open (sub, O_WRONLY | O_CREAT, 0600));
+  snprintf (longp, sizeof longp, "%s/m.ready", path);
+  rename (sub, longp);
+  {
+    char ev[512];
+    ok (read (w, ev, sizeof ev) > 0, "dir: the watch sees a message file arrive");
+  }
+  unlink (longp);
+#else
+  is_int (w, -1, "dir: no watch without inotify");
+#endif
+  n = w;
+  is_int (aef_svc_register (AEF_SVC_ENTRY_DIR, path, -1, 1L, &w), -EEXIST, "dir again: -EEXIST");
+  is_int (w, n, "dir again: *watch untouched");
+  if (w >= 0)
+    close (w);
+  entry_clear (path, pidf);
+  is_int (aef_svc_register (AEF_SVC_ENTRY_DIR, path, -1, (long)getpid (), NULL), 0, "dir without a watch: 0");
+  entry_clear (path, pidf);
+
+  /* a failure after the entry (the pidfile cannot replace a folder that
+   * holds something): nothing of the client's left */
+  snprintf (sub, sizeof sub, "%s/x", pidf);
+  ok (mkdir (pidf, 0700) == 0 && mkdir (sub, 0700) == 0, "a folder where the pidfile goes");
+  n = count_fds ();
+  w = 12345;
+  r = aef_svc_register (AEF_SVC_ENTRY_DIR, path, -1, 1L, &w);
+  ok (r < 0, "dir: a pidfile that cannot be written fails");
+  ok (!mode_of (path), "dir: the folder is removed again");
+  is_int (count_fds (), n, "dir: its watch is closed");
+  is_int (w, 12345, "dir: *watch untouched");
+  s = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ok (aef_svc_register (AEF_SVC_ENTRY_DGRAM, path, s, 1L, NULL) < 0 && !mode_of (path),
+      "dgram: the socket's entry is removed again");
+  close (s);
+  s = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ok (aef_svc_register (AEF_SVC_ENTRY_STREAM, path, s, 1L, NULL) < 0 && !mode_of (path),
+      "stream: likewise");
+  close (s);
+  rmdir (sub);
+  rmdir (pidf);
+
+  /* arguments */
+  is_int (aef_svc_register (0, path, -1, 1L, NULL), -EINVAL, "an unknown kind: -EINVAL");
+  memset (longp, 'x', sizeof longp - 1);
+  longp[sizeof longp - 1] = 0;
+  s = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  is_int (aef_svc_register (AEF_SVC_ENTRY_DGRAM, longp, s, 1L, NULL), -ENAMETOOLONG,
+          "a path too long for a socket: -ENAMETOOLONG");
+  close (s);
+  s = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  snprintf (path, sizeof path, "%s/none/dg", dir);
+  is_int (aef_svc_register (AEF_SVC_ENTRY_DGRAM, path, s, 1L, NULL), -ENOENT, "a missing route: -ENOENT");
+  close (s);
+  rmdir (dir);
+}
+
+static void test_fd_release (void)
+{
+  int sv[2], fd, n;
+  char c;
+  struct stat st, null;
+
+  ok (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, "a socket pair");
+  n = count_fds ();
+  is_int (aef_svc_fd_release (sv[0]), 0, "release: 0");
+  is_int (count_fds (), n, "release: the number stays taken");
+  stat ("/dev/null", &null);
+  ok (fstat (sv[0], &st) == 0 && st.st_rdev == null.st_rdev && S_ISCHR (st.st_mode), "release: it is /dev/null now");
+  ok (is_cloexec (sv[0]), "release: close-on-exec");
+  is_int ((int)read (sv[1], &c, 1), 0, "release: the socket is let go (its peer sees the end)");
+  close (sv[0]);
+  close (sv[1]);
+  fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  close (fd);
+  is_int (aef_svc_fd_release (fd), -EBADF, "release of a closed descriptor: -EBADF");
+  is_int (count_fds (), n - 2, "and it stays closed");
+}
+
 static void test_wait (void)
 {
   aef_svc_loop *l = NULL;
@@ -753,5 +905,7 @@ int main (void)
   test_alive ();
   test_pidfile ();
   test_wait ();
+  test_register ();
+  test_fd_release ();
   return done_testing ();
 }

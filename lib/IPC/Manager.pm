@@ -145,6 +145,19 @@ sub _cinfo {
    return ($proto, $ser, $route);
 }
 
+# the connection string of a new bus; what _cinfo makes of it is known
+# already (for classes whose names it keeps as they are): cached at once
+sub _spawn_info {
+   my ($spawn) = @_;
+   my $info = $spawn->info;
+   my ($proto, $ser) = ($spawn->protocol, ref ($spawn->serializer) || $spawn->serializer);
+   if ($proto =~ /^IPC::Manager::Client::/ && $ser =~ /^IPC::Manager::Serializer::/) {
+      %CINFO = () if keys %CINFO >= 64;
+      $CINFO{$info} = [$proto, $ser, $spawn->route];
+   }
+   return $info;
+}
+
 sub ipcm_connect {
    my ($id, $cinfo, %params) = @_;
    my ($proto, $ser, $route) = _cinfo ($cinfo, \%params);

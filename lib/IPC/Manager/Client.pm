@@ -55,7 +55,8 @@ sub _local_add {
    my $list = $LOCAL{ $self->{route} } ||= [];
    @$list = grep defined, @$list;
    push @$list, $self;
-   weaken $list->[-1];
+   # (the list assignment copied the others as strong references)
+   weaken $_ for @$list;
    return $self;
 }
 
@@ -78,11 +79,34 @@ sub _prepare {
 }
 
 sub _register_later {
-   my $self = shift;
+   my ($self, $done, $watch) = @_;
    delete $self->{_later};
    $self->{pid} = $$;
-   $self->_register;
+   if ($done) {
+      # the forked service registered it at once (see _register_args)
+      $self->_adopt_entry ($self->path, $watch);
+      $self->{_registered} = 1;
+   }
+   else {
+      $self->_register;
+   }
    return _local_add ($self);
+}
+
+# for a prepared client whose entry and pidfile a forked service makes
+# first thing, in one step (IPC::Manager::Core::register_entry): the
+# arguments of that step (kind, path, socket, whether a folder gets its
+# watch) but the pid, or () when the step would not do all that _register
+# does (a reconnect, a hashed name, a protocol without _entry_kind). After
+# the step the service calls _register_later (1, the watch's descriptor),
+# which takes over the entry (_adopt_entry).
+sub _register_args {
+   my $self = shift;
+   my $kind = $self->can ('_entry_kind') && $self->_entry_kind or return ();
+   return () if $self->{reconnect} || !$self->{_later};
+   my $path = $self->path;
+   return () unless $path eq "$self->{route}/$self->{id}";
+   return ($kind, $path, $self->{_unbound}, $kind eq 'dir' && IPC::Manager::Core::have_inotify () ? 1 : 0);
 }
 
 sub reconnect {

@@ -95,6 +95,28 @@ is a route watch (C<watch ($dir, 1)>) of the pidfile's directory, whose
 queued events it consumes; with undef it looks at the file every 50 ms.
 This is how a handle waits for its service to be ready.
 
+=item $watch = register_entry ($kind, $path, $sock, $pid [, $want_watch])
+
+Registers a client in one step, as a freshly forked service does before
+any of its Perl runs: makes the entry C<$path> (C<dgram>: binds the
+unbound datagram socket C<$sock>; C<stream>: binds the stream socket and
+listens; C<dir>: makes the folder, C<$sock> unused, and with
+C<$want_watch> its message watch, as C<watch_open ($path, 0)>), then
+writes C<$pid> to F<$path.pid> as C<pidfile_put> does and removes
+F<$path.suspend>. Returns the watch's descriptor (-1: none), or undef with
+C<$!> set (C<EADDRINUSE> or C<EEXIST> when the entry exists: it is left
+alone); a failure leaves nothing of the client's in the route. Croaks on
+an unknown kind.
+
+=item $n = fds_release (@handles_or_fds)
+
+Lets go of what each descriptor refers to (a socket, a watch) while
+keeping its number taken: it becomes a descriptor of F</dev/null>
+(close-on-exec). For the copies of another process's descriptors a
+process holds in Perl objects it frees later, as after a fork: closing the
+handle later closes F</dev/null>, never a descriptor opened meanwhile with
+the same number. Returns how many were released (C<$!> set on a failure).
+
 =item $bytes = dgram_recv ($sock)
 
 The next datagram of a socket, whole, however large (the buffer is sized

@@ -8,6 +8,7 @@ use POSIX ();
 use Time::HiRes ();
 use IPC::Manager::Util qw(require_mod pid_is_running);
 use IPC::Manager::Base ();
+use IPC::Manager::Core ();
 our @ISA = ('IPC::Manager::Base');
 
 use overload '""' => sub { $_[0]->info }, fallback => 1;
@@ -89,15 +90,30 @@ sub wait {
    # service, say) to be gone too: a client leaves its entry first and
    # writes its statistics last
    my $reap_deadline = Time::HiRes::time () + 10;
+   my $waited;
    while (%pids) {
       for my $pid (keys %pids) {
          my $r = waitpid ($pid, POSIX::WNOHANG ());
          delete $pids{$pid} if $r == $pid || ($r < 0 && !pid_is_running ($pid));
       }
-      last if !%pids || Time::HiRes::time () >= $reap_deadline;
-      Time::HiRes::sleep (0.01);
+      my $left = $reap_deadline - Time::HiRes::time ();
+      last if !%pids || $left <= 0;
+      # woken when one of them exits (through a pidfd each, where there
+      # are pidfds; elsewhere this is a 10 ms sleep); nothing is reaped
+      # there, nor any signal handled
+      _loop ()->wait ([], [], [], [keys %pids], 0, $left < 0.01 ? $left : 0.01);
+      $waited = 1;
    }
+   # (the loop keeps a pidfd per pid it watched last: none now)
+   _loop ()->wait ([], [], [], [], 0, 0) if $waited;
    return;
+}
+
+# a wait loop (IPC::Manager::Core::Loop) of this process
+my ($LOOP, $LOOP_PID);
+sub _loop {
+   ($LOOP, $LOOP_PID) = (IPC::Manager::Core::Loop->new, $$) unless $LOOP && $LOOP_PID == $$;
+   return $LOOP;
 }
 
 sub shutdown {

@@ -50,6 +50,11 @@ sub _prepare_entry {
    return;
 }
 
+# registered in one step (see IPC::Manager::Client::_register_args): the
+# prepared socket, bound and listening (not a marker file)
+sub _entry_kind   { $_[0]->{_unbound} ? 'stream' : undef }
+sub _adopt_entry  { $_[0]->{_listen} = delete $_[0]->{_unbound} }
+
 sub _open_entry {
    my ($self, $path) = @_;
    unlink $path;

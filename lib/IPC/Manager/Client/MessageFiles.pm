@@ -26,14 +26,25 @@ sub _make_entry {
    $self->_open_entry ($path);
 }
 
+# registered in one step (see IPC::Manager::Client::_register_args): the
+# folder and its watch (descriptor $wfd, -1: none); the spares come
+# afterwards
+sub _entry_kind  { 'dir' }
+sub _adopt_entry {
+   my ($self, $path, $wfd) = @_;
+   my $watch;
+   undef $watch if defined $wfd && $wfd >= 0 && !open $watch, "<&=", $wfd;
+   $self->_open_entry ($path, $watch);
+}
+
 # messages taken are kept (emptied) in the hidden folder NAME/.spare, at
 # most this many, and reused for the messages this client sends: see
 # _read_messages
 our $SPARES = 2048;
 
 sub _open_entry {
-   my ($self, $path) = @_;
-   $self->{_watch} = IPC::Manager::Core::watch ($path, 0) if IPC::Manager::Core::have_inotify ();
+   my ($self, $path, $watch) = @_;
+   $self->{_watch} = $watch || IPC::Manager::Core::watch ($path, 0) if $watch || IPC::Manager::Core::have_inotify ();
    delete $self->{_listed};
    # spares of an earlier incarnation (reconnect) may be half written: dropped
    my $spare = "$path/.spare";

@@ -31,6 +31,11 @@ sub _reader {
 
 sub _prepare_entry { $_[0]->{_unbound} = _reader () }
 
+# registered in one step (see IPC::Manager::Client::_register_args): the
+# prepared socket, bound
+sub _entry_kind   { $_[0]->{_unbound} ? 'dgram' : undef }
+sub _adopt_entry  { $_[0]->{_sock} = delete $_[0]->{_unbound} }
+
 sub _make_entry {
    my ($self, $path) = @_;
    my $s = delete $self->{_unbound} || _reader ();

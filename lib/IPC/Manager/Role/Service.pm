@@ -68,7 +68,7 @@ sub client {
    # (see there): registered now, it is what connect would give
    if (my $early = $IPC::Manager::Service::State::EARLY) {
       $IPC::Manager::Service::State::EARLY = undef;
-      return $self->{_CLIENT} = $early->[1]->_register_later
+      return $self->{_CLIENT} = $early->[1]->_register_later (@$early[4, 5])
          if $early->[0] == refaddr ($self) && $early->[2] eq $self->name && $early->[3] eq $self->ipcm_info;
    }
    require IPC::Manager;

@@ -73,7 +73,7 @@ sub ipcm_service {
       croak "Cannot be called in void context without providing 'ipcm_info'" unless defined $want;
       require IPC::Manager;
       $spawn = IPC::Manager::ipcm_spawn ();
-      $params{ipcm_info} = $spawn->info;
+      $params{ipcm_info} = IPC::Manager::_spawn_info ($spawn);
       # the creating process is always watched (a user's own pids too)
       my %seen;
       $params{watch_pids} = [ grep !$seen{$_}++, ($parent ? $parent->pid : $$),
@@ -103,12 +103,26 @@ sub ipcm_service {
       $json = IPC::Manager::Serializer::JSON->serialize (\%p);
    }
 
-   # Every page the child writes to costs it a copy-on-write fault, and it
-   # is ready only once registered: the service's client is built now,
-   # unregistered (it registers when run first uses it, as before)
+   # After the fork, every page either process writes to first costs it a
+   # copy-on-write fault (a page copy, and a TLB flush that may interrupt
+   # the other processor): the two processes do as little as possible
+   # until the service is ready. The parent's handle is built and
+   # registered now (the child lets go of its descriptors); the service's
+   # client is built now, unregistered, and when nothing of the service's
+   # own runs before it registers (see _at_once) the child registers it
+   # first thing, in one step in C.
+   my $peer = $parent && !$new_ipcm;
+   my $obj = !$peer && (defined $want || $exec) ? _handle_early ($inst, $hparams, $spawn) : undef;
+   my $drop = $obj ? [ _fhs ($obj->{client}) ] : undef;
    # (defined: testing a Spawn for truth would stringify it, to JSON)
    my $owns = defined $spawn ? $spawn->route : undef;
    $EARLY = $exec ? undef : _early ($inst);
+   my $reg = $EARLY && !$IN_RUNNER ? _at_once ($inst, $EARLY->[1]) : undef;
+   # the parent's copy of that client is freed with the handle, its
+   # descriptors released at once
+   $obj->{_service_copy} = $EARLY->[1] if $obj && $EARLY;
+   my $release = $obj && $EARLY ? [ _fhs ($EARLY->[1]) ] : undef;
+   my $wait = $obj ? _ready_wait ($obj) : undef;
 
    # the parameters live on in the instance; freed after the fork, they would
    # cost the parent copy-on-write faults while the child starts
@@ -118,21 +132,38 @@ sub ipcm_service {
    if (!defined $pid) { $EARLY = undef; die "Could not fork: $!" }
 
    if ($pid) {
+      IPC::Manager::Core::fds_release (@$release) if $release;
       $EARLY = undef;
       return if !defined $want && !$exec;
-      my $obj = ($parent && !$new_ipcm)
+      $obj ||= $peer
          ? $parent->peer ($name, %$hparams)
          : $inst->handle (%$hparams, name => "service_parent_$$", (defined $spawn ? (spawn => $spawn) : ()));
       # the parent's copy of the instance goes now, while the child starts,
       # rather than after it is ready
       undef $inst;
-      croak "Timeout waiting for service to come up after ${timeout}s" unless $obj->ready ($timeout);
+      # (0: the time is up; a pid: ready if the entry is there too)
+      my $up = $wait ? IPC::Manager::Core::pidfile_wait (@$wait[0, 1], $timeout) : undef;
+      $up = $obj->ready ($timeout) unless defined $up && (!$up || $obj->{client}->_entry_ok ($wait->[2]));
+      croak "Timeout waiting for service to come up after ${timeout}s" unless $up;
       $obj->_set_child_pid ($pid);
       return unless defined $want;
       return $obj;
    }
 
-   # the child
+   # the child (registered first, if it may: the handle's descriptors it
+   # lets go of right after)
+   if ($reg) {
+      $0 = $reg->[4];
+      my $watch = IPC::Manager::Core::register_entry (@$reg[0 .. 2], $$, $reg->[3]);
+      @$EARLY[4, 5] = (defined $watch ? 1 : 0, $watch);
+      # (a socket bound to a path removed again is of no use: a new one)
+      delete $EARLY->[1]{_unbound} unless defined $watch;
+   }
+   IPC::Manager::Core::fds_release (@$drop) if $drop;
+   # (the service's client is the service's alone: a worker that drops it
+   # closes its descriptors)
+   delete $obj->{_service_copy} if $obj;
+   undef $release;
    $OWNS_ROUTE = $owns;
    $inst->post_fork_hook;
    if ($exec) {
@@ -143,6 +174,64 @@ sub ipcm_service {
    }
    return _ipcm_service ($inst);
 }
+
+# what the ready check of a handle built before the fork does, as one
+# wait in C: [pidfile, route watch, entry] when its client checks as ours
+# does and has a route watch (undef: its ready method)
+sub _ready_wait {
+   my ($obj) = @_;
+   my $c = $obj->{client};
+   return undef unless $c->{_peer_change} && ($c->can ('peer_active') || 0) == IPC::Manager::Client->can ('peer_active');
+   my $path = $c->path ($obj->{service_name});
+   return ["$path.pid", $c->{_peer_change}, $path];
+}
+
+# the file handles among a client's fields (its descriptors)
+sub _fhs { my ($c) = @_; return grep { ref $_ eq 'GLOB' } values %$c }
+
+# the top-level handle, built and registered before the fork when its
+# class and its client's protocol are ours in what they do then (the
+# child finds the client's descriptors among its fields): undef when it
+# is to be built after the fork
+sub _handle_early {
+   my ($inst, $hparams, $spawn) = @_;
+   my $H = 'IPC::Manager::Service::Handle';
+   return undef unless ($inst->can ('handle') || 0) == IPC::Manager::Role::Service->can ('handle');
+   my ($proto) = do { local $@; eval { require IPC::Manager; IPC::Manager::_cinfo ($inst->ipcm_info, {}) } };
+   return undef unless $proto && $proto->can ('_entry_kind');
+   my $class = $inst->handle_class;
+   require_mod ($class);
+   for my $m (qw(new init client ready)) {
+      return undef unless ($class->can ($m) || 0) == ($H->can ($m) || -1);
+   }
+   my $obj = $inst->handle (%$hparams, name => "service_parent_$$", (defined $spawn ? (spawn => $spawn) : ()));
+   $obj->client;
+   return $obj;
+}
+
+# whether the forked service may register first thing: when what run does
+# before it registers does nothing here (the role's run and try, no
+# on_start callbacks, no post_fork hook, no signals to grab), and the
+# client registers in one step; then [the step's arguments, the child's
+# $0], else undef
+sub _at_once {
+   my ($inst, $client) = @_;
+   my ($R, $S) = ('IPC::Manager::Role::Service', 'IPC::Manager::Service');
+   for my $m (qw(run try in_correct_pid)) {
+      return undef unless ($inst->can ($m) || 0) == $R->can ($m);
+   }
+   my $pf = $inst->can ('post_fork_hook') || 0;
+   return undef unless $pf == $R->can ('post_fork_hook') || ($pf == $S->can ('post_fork_hook') && !$inst->{post_fork});
+   my $os = $inst->can ('run_on_start') || 0;
+   return undef unless $os == $R->can ('run_on_start')
+                    || ($os == $S->can ('run_on_start') && ref $inst->{on_start} eq 'ARRAY' && !@{ $inst->{on_start} });
+   return undef if $inst->signals_to_grab;
+   my @args = $client->_register_args or return undef;
+   return [@args, _zero ($inst)];
+}
+
+# the child's $0
+sub _zero { my ($inst) = @_; return ($inst->{rebase_0} ? $ZERO : $0) . " " . $inst->name }
 
 # for a service whose client method is the role's: the client that method
 # would connect, built with its descriptors open but not registered, as
@@ -196,7 +285,9 @@ sub _ipcm_service {
    my ($inst) = @_;
    if (blessed $inst) {
       $inst->set_pid ($$);
-      $0 = ($inst->{rebase_0} ? $ZERO : $0) . " " . $inst->name;
+      # (a service that tried to register at once has its $0 already)
+      $0 = _zero ($inst)
+         unless $EARLY && defined $EARLY->[4] && $EARLY->[0] == Scalar::Util::refaddr ($inst);
    }
    if ($IN_RUNNER) {
       # leave every frame of the enclosing service: a loop exit, which no
@@ -347,5 +438,27 @@ in void context without providing 'ipcm_info'>, C<'new_ipcm' and
 'IPC::Manager::Role::Service' role>, C<Timeout waiting for service to come
 up after Ns>, C<Could not fork: ...>; warning C<Scope leak in service
 'NAME' process PID>.
+
+=head2 Start-up
+
+After the fork, each process pays a copy-on-write fault (a page copy and
+a TLB flush) for every page it is first to write to, so C<ipcm_service>
+does what it can before the fork. A top-level handle is built, and its
+client registered, before the fork when its class does what
+L<IPC::Manager::Service::Handle> does there; the child lets go of the
+handle's descriptors at once (they become F</dev/null> in the child, so the
+service never holds the handle's socket). The service's client is built
+before the fork too, unregistered (the parent lets go of its descriptors
+likewise). When nothing of the service's own runs before it would
+register - the role's C<run>, C<try> and C<in_correct_pid>, no C<on_start>
+callbacks, no C<post_fork> hook, no signals to grab, a top-level service
+(not nested, no exec) - the child sets its C<$0> and registers its entry
+and pidfile first thing after the fork, in one step in C (a MessageFiles
+service gets its folder's watch in that step too, before the pidfile, so
+that a request sent the moment it is ready wakes it); otherwise it
+registers when C<run> first uses its client, as described in
+L<IPC::Manager::Service>. Readiness is the same either way: the entry and
+a pidfile naming a live process. The parent waits for it in one call into
+the C core, woken by the route's watch.
 
 =cut
