@@ -607,8 +607,10 @@ static void names_cb__(void *arg, const char *name, size_t len)
     nl->r = names_add__(&nl->names, &nl->n, &nl->cap, name, len);
 }
 
-int aef_svc_files_take_watched(int wfd, const char *dir, const char *suffix, const char *spare_dir,
-                               size_t spare_room, aef_svc_file_cb cb, void *arg)
+/* aef_svc_files_take_watched (list: when the events announced none, every
+ * file is taken) and aef_svc_files_take_announced (list 0) */
+static int take_watched__(int wfd, const char *dir, const char *suffix, const char *spare_dir,
+                          size_t spare_room, aef_svc_file_cb cb, void *arg, int list)
 {
   names__ nl = { NULL, 0, 0, 0 };
   int scan = 0, r;
@@ -632,13 +634,26 @@ int aef_svc_files_take_watched(int wfd, const char *dir, const char *suffix, con
   }
   /* nothing announced (a caller looking without a wake-up), dropped
    * events or a watch that cannot be read: every file is looked at */
-  if (scan || !nl.n) {
+  if (scan || (!nl.n && list)) {
     names_free__(nl.names, nl.n);
     return aef_svc_files_take(dir, suffix, spare_dir, spare_room, cb, arg);
   }
   r = take_names__(dir, nl.names, nl.n, strlen(suffix), spare_dir, spare_room, cb, arg);
   names_free__(nl.names, nl.n);
   return r;
+}
+
+int aef_svc_files_take_watched(int wfd, const char *dir, const char *suffix, const char *spare_dir,
+                               size_t spare_room, aef_svc_file_cb cb, void *arg)
+{
+  return take_watched__(wfd, dir, suffix, spare_dir, spare_room, cb, arg, 1);
+}
+
+int aef_svc_files_take_announced(int wfd, const char *dir, const char *suffix,
+                                 const char *spare_dir, size_t spare_room, aef_svc_file_cb cb,
+                                 void *arg)
+{
+  return take_watched__(wfd, dir, suffix, spare_dir, spare_room, cb, arg, 0);
 }
 
 /* ------------------------------------------------------------------------ */

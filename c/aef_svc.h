@@ -131,6 +131,17 @@ int aef_svc_watch_names(const uint8_t *buf, size_t len, const char *suffix, aef_
 int aef_svc_files_take_watched(int wfd, const char *dir, const char *suffix, const char *spare_dir,
                                size_t spare_room, aef_svc_file_cb cb, void *arg);
 
+/* As aef_svc_files_take_watched, except when the events announced no file
+ * (none queued, a read that would block): then it takes nothing and
+ * returns 0 without listing dir (events dropped by the kernel, or a watch
+ * that cannot be read, still make it take every file of dir). For a
+ * client that wants the messages already there without a system call
+ * more than one read when none are: every event it consumes has its file
+ * taken, so no arrival is left unannounced. */
+int aef_svc_files_take_announced(int wfd, const char *dir, const char *suffix,
+                                 const char *spare_dir, size_t spare_room, aef_svc_file_cb cb,
+                                 void *arg);
+
 /* 1 if pid is a process that can still run (signal 0 reaches it, or EPERM)
  * and is not a zombie (judged from /proc without reaping it), else 0. */
 int aef_svc_pid_alive(pid_t pid);

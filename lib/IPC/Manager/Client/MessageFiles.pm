@@ -64,7 +64,10 @@ sub _list {
 }
 
 sub pending_messages { my @f = $_[0]->_list ('pend');  @f ? 1 : 0 }
-sub ready_messages   { my @f = $_[0]->_list ('ready'); @f ? 1 : 0 }
+sub ready_messages   { return 1 if $_[0]->_buffered; my @f = $_[0]->_list ('ready'); @f ? 1 : 0 }
+
+# messages taken while sending (see _send_message) count as received
+sub _buffered { $_[0]->{_early} && @{ $_[0]->{_early} } ? 1 : $_[0]->SUPER::_buffered }
 
 sub _read_messages {
    my $self = shift;
@@ -77,13 +80,13 @@ sub _read_messages {
    # without listing the folder (all of them when it announced none); the
    # first look after connecting lists it (files may predate the watch).
    my @spare = $self->{_spares} ? ($self->{_spare_dir}, $self->{_spares}, $SPARES) : ();
-   my @taken;
+   my @taken = $self->{_early} ? @{ delete $self->{_early} } : ();
    if ($self->{_watch} && $self->{_listed}) {
-      @taken = IPC::Manager::Core::files_take_watched ($self->{_watch}, $self->_dir, '.ready', @spare);
+      push @taken, IPC::Manager::Core::files_take_watched ($self->{_watch}, $self->_dir, '.ready', @spare);
    }
    else {
       IPC::Manager::Core::watch_drain ($self->{_watch}) if $self->{_watch};
-      @taken = IPC::Manager::Core::files_take ($self->_dir, '.ready', @spare);
+      push @taken, IPC::Manager::Core::files_take ($self->_dir, '.ready', @spare);
       $self->{_listed} = 1;
    }
    my @out;
@@ -107,6 +110,13 @@ sub _send_message {
       croak "Client does not exist" unless defined $self->peer_exists ($peer);
       die $err;
    }
+   # out of spares (a burst of sends): the messages the watch announced
+   # meanwhile are taken now (kept raw in _early for the next read), and
+   # their files become the spares this send and the next ones use, instead
+   # of new files
+   push @{ $self->{_early} }, IPC::Manager::Core::files_take_announced ($self->{_watch}, $self->_dir, '.ready',
+      $self->{_spare_dir}, $self->{_spares}, $SPARES)
+      if $self->{_spares} && !@{ $self->{_spares} } && $self->{_watch};
    # NAME.pend written, then renamed to NAME.ready (never replacing one)
    my $step = ($self->{_spares}
       ? IPC::Manager::Core::file_put ($dir, $msg->{id}, $data, $self->{_spare_dir}, $self->{_spares})
@@ -116,6 +126,21 @@ sub _send_message {
    confess "Message file '$base.pend' already exists" if $step == 1 && $! == EEXIST;
    die "Could not write '$base.pend': $!" if $step == 2;
    croak "Client does not exist";
+}
+
+# the messages taken early go back into the folder that keeps collecting
+# (as they were: same names, same bytes)
+sub suspend {
+   my $self = shift;
+   $self->pid_check;
+   my @early = $self->{_early} ? @{ delete $self->{_early} } : ();
+   while (@early) {
+      my ($f, $raw) = splice @early, 0, 2;
+      $f =~ s/\.ready\z//;
+      IPC::Manager::Core::file_put ($self->_dir, $f, $raw) == 0
+         or warn "MessageFiles: could not put back message '$f': $!";
+   }
+   return $self->SUPER::suspend (@_);
 }
 
 sub _pre_disconnect {
