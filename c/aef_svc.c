@@ -250,6 +250,8 @@ int aef_svc_watch_open(const char *dir, int peers)
     return -errno;
   if (peers)
     mask |= IN_CREATE | IN_DELETE | IN_MOVED_FROM;
+  else
+    mask |= IN_ATTRIB; /* the folder's own times: see aef_svc_files_take_announced */
   if (inotify_add_watch(fd, dir, mask) < 0) {
     r = -errno;
     close(fd);
@@ -640,6 +642,11 @@ static int take_watched__(int wfd, const char *dir, const char *suffix, const ch
   }
   r = take_names__(dir, nl.names, nl.n, strlen(suffix), spare_dir, spare_room, cb, arg);
   names_free__(nl.names, nl.n);
+#ifdef __linux__
+  /* the events of what was taken are gone: one is queued again */
+  if (r > 0 && !list)
+    utimensat(AT_FDCWD, dir, NULL, 0);
+#endif
   return r;
 }
 

@@ -101,6 +101,9 @@ if (IPC::Manager::Core::have_inotify ()) {
    ok $ino{ ino ($d->path . "/$out->{id}.ready") }, "sent in the file of a message taken";
    is_deeply [grep /\.ready\z/, ls ($cdir)], [], "both taken from the folder";
    ok $c->_buffered && $c->ready_messages, "and waiting to be read";
+   my $rin = '';
+   vec ($rin, fileno $_, 1) = 1 for $c->handles_for_select;
+   ok select (my $rout = $rin, undef, undef, 10) > 0, "the watch wakes a caller's own select for them";
    is_deeply [map $_->content, $c->get_messages], [qw(in1 in2)], "read in order";
    ok !$c->_buffered, "then nothing waits";
    is_deeply [map $_->content, $d->get_messages], ["out"], "d got it";
