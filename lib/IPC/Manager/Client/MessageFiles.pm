@@ -201,12 +201,44 @@ new file), which made a burst of messages slower the longer it lasted.
 The spares leave with the client's folder at disconnect; a reconnecting
 client deletes those of its earlier incarnation.
 
+=head2 Bursts of sends
+
+A client that sends more than it has received (2000 requests sent at
+once, then awaited) runs out of spares. Before it creates a file for the
+next message, it takes the messages its watch announced meanwhile (in a
+request burst: the answers already there), exactly as a read would take
+them: whole, in name order, removed from its folder, their files kept as
+new spares. It holds them for its next C<get_messages>, which returns
+them first, in the same sorted batch as the rest (C<ready_messages> is
+true meanwhile, and the service loop and handles look at once). Nothing
+is read early without inotify (the folder would have to be listed for
+every such send). So a burst of N requests creates only the files needed
+before the first answers come back, not N of them: on ext4 without a
+journal each new file costs a search past every inode freed in the last
+30 seconds, which made 2000 pipelined requests slower than as many round
+trips.
+
+The watch is left as a caller waiting on C<handles_for_select> in its own
+select loop expects: readable while messages wait (the client touches its
+folder's times when it took any, and the watch reports that). A client
+that suspends puts the messages it holds back into its folder first, with
+their names and bytes unchanged, for its next incarnation.
+
+The rules a reader relies on are unchanged: a message is the file
+C<ID.ready> (ID: the message id) in the recipient's folder, complete when
+it appears there; a client takes every C<.ready> file of its folder, in
+name order, and C<get_messages> returns each batch sorted by stamp, so
+one sender's messages keep their order.
+
 =head2 Differences from the original
 
 The original deletes every message file it reads and creates one per
 message sent; the C<.spare> folder and the recycling are this
 distribution's. The original lists its directory on every look (every
 0.2 s or on each inotify wake-up); this one lists it only as said above.
+The original reads messages only when asked; this one may take them
+while sending (see L</Bursts of sends>), which a caller sees only through
+the files leaving the folder earlier.
 
 Errors: C<Client does not exist>, C<Message file 'PATH' already exists>
 (with a stack trace), C<Could not make dir 'PATH': ...>, C<Cannot rename
