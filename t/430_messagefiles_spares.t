@@ -122,7 +122,25 @@ if (IPC::Manager::Core::have_inotify ()) {
    is_deeply \%back, \%raw, "suspend put them back: same names, same bytes";
    my $c2 = ipcm_reconnect ('c', $spawn->info);
    is_deeply [map $_->content, $c2->get_messages], [qw(s1 s2 s3)], "the next incarnation reads them";
-   is scalar (grep !/spare/, map $_->content, $d->get_messages), 1, "d got the rest";
+
+   # it holds at most $SPARES messages so
+   {
+      no warnings 'once';
+      local $IPC::Manager::Client::MessageFiles::SPARES = 1;
+      my $cdir2 = $c2->path;
+      $c2->send_message (d => "uses the last spare") for 1 .. scalar (() = ls ("$cdir2/.spare"));
+      $d->send_message (c => "h$_") for 1 .. 2;
+      $c2->send_message (d => "takes both, keeps one spare");
+      is_deeply [grep /\.ready\z/, ls ($cdir2)], [], "both taken";
+      $c2->send_message (d => "out of spares again");
+      my $left = $d->send_message (c => "h3");
+      $c2->send_message (d => "holds two already: takes nothing");
+      is_deeply [grep /\.ready\z/, ls ($cdir2)], ["$left->{id}.ready"], "the third left in the folder";
+      is_deeply [map $_->content, $c2->get_messages], [qw(h1 h2 h3)], "all read";
+   }
+   is_deeply [grep !/last spare/, map $_->content, $d->get_messages],
+      ["takes them", "takes both, keeps one spare", "out of spares again", "holds two already: takes nothing"],
+      "d got the rest";
    $c2->disconnect;
    $d->disconnect;
 }

@@ -111,12 +111,13 @@ sub _send_message {
       die $err;
    }
    # out of spares (a burst of sends): the messages the watch announced
-   # meanwhile are taken now (kept raw in _early for the next read), and
-   # their files become the spares this send and the next ones use, instead
-   # of new files
+   # meanwhile are taken now (kept raw in _early for the next read, while
+   # it holds fewer than $SPARES), and their files become the spares this
+   # send and the next ones use, instead of new files
    push @{ $self->{_early} }, IPC::Manager::Core::files_take_announced ($self->{_watch}, $self->_dir, '.ready',
       $self->{_spare_dir}, $self->{_spares}, $SPARES)
-      if $self->{_spares} && !@{ $self->{_spares} } && $self->{_watch};
+      if $self->{_spares} && !@{ $self->{_spares} } && $self->{_watch}
+         && !($self->{_early} && @{ $self->{_early} } >= 2 * $SPARES);
    # NAME.pend written, then renamed to NAME.ready (never replacing one)
    my $step = ($self->{_spares}
       ? IPC::Manager::Core::file_put ($dir, $msg->{id}, $data, $self->{_spare_dir}, $self->{_spares})
@@ -208,7 +209,8 @@ once, then awaited) runs out of spares. Before it creates a file for the
 next message, it takes the messages its watch announced meanwhile (in a
 request burst: the answers already there), exactly as a read would take
 them: whole, in name order, removed from its folder, their files kept as
-new spares. It holds them for its next C<get_messages>, which returns
+new spares. It holds them (while it holds fewer than C<$SPARES>: a client that only
+sends leaves the rest in its folder) for its next C<get_messages>, which returns
 them first, in the same sorted batch as the rest (C<ready_messages> is
 true meanwhile, and the service loop and handles look at once). Nothing
 is read early without inotify (the folder would have to be listed for
