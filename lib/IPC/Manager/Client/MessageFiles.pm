@@ -209,10 +209,11 @@ once, then awaited) runs out of spares. Before it creates a file for the
 next message, it takes the messages its watch announced meanwhile (in a
 request burst: the answers already there), exactly as a read would take
 them: whole, in name order, removed from its folder, their files kept as
-new spares. It holds them (while it holds fewer than C<$SPARES>: a client that only
-sends leaves the rest in its folder) for its next C<get_messages>, which returns
-them first, in the same sorted batch as the rest (C<ready_messages> is
-true meanwhile, and the service loop and handles look at once). Nothing
+new spares. It holds them (while it holds fewer than C<$SPARES>: a
+client that only sends leaves the rest in its folder) for its next
+C<get_messages>, which returns them first, in the same sorted batch as
+the rest (C<ready_messages> is true meanwhile, and the service loop and
+handles look at once). Nothing
 is read early without inotify (the folder would have to be listed for
 every such send). So a burst of N requests creates only the files needed
 before the first answers come back, not N of them: on ext4 without a
@@ -244,7 +245,8 @@ the files leaving the folder earlier.
 
 Errors: C<Client does not exist>, C<Message file 'PATH' already exists>
 (with a stack trace), C<Could not make dir 'PATH': ...>, C<Cannot rename
-directory: ...>, C<Message has no peer>; warning C<MessageFiles: malformed
-message 'FILE': ...>.
+directory: ...>, C<Message has no peer>; warnings C<MessageFiles: malformed
+message 'FILE': ...>, C<MessageFiles: could not put back message 'ID': ...>
+(suspend, see L</Bursts of sends>).
 
 =cut
