@@ -27,6 +27,17 @@ sub sends_after {
    is (drain ($r), "arrived", $what);
 }
 
+# the parent decides: found through a relative directory, the core is
+# loaded at start-up (-mAnyEvent::Fork::Core); else not before it is needed
+for my $relative (1, 0) {
+   my $p = do {
+      local @INC = $relative ? map { ref $_ ? $_ : File::Spec->abs2rel ($_) } @INC : @INC;
+      AnyEvent::Fork->new_exec
+   };
+   is (report ($p, 'defined &AnyEvent::Fork::Core::serve_next ? 1 : 0'), $relative,
+       ($relative ? "relative" : "absolute") . " \@INC: the core is " . ($relative ? "" : "not ") . "loaded before the first descriptor");
+}
+
 sends_after ('chdir "/" or die "chdir: $!"', "relative \@INC, chdir in evaluated code, then the first send_fh", 1);
 sends_after ('chdir "/" or die "chdir: $!"', "absolute \@INC, chdir, then the first send_fh");
 
