@@ -51,4 +51,16 @@ sends_after ('chdir "/" or die "chdir: $!"', "absolute \@INC, chdir, then the fi
    is (report ($p->fork, '"forked"'), "forked", "relative \@INC, chdir, then fork");
 }
 
+# perl's stub for CORE::exit (what ->run ("CORE::exit") calls) is built
+# by the template at its first fork, for all its children, and not by an
+# executed perl that is never forked
+{
+   my $has = '(exists $CORE::{exit} && ref \$CORE::{exit} eq "GLOB" && *{$CORE::{exit}}{CODE} ? "stub" : "none")';
+   my $t = AnyEvent::Fork->new_exec;
+   $t->eval ('$AEFT::before = ' . $has);
+   my $c = $t->fork;
+   is (report ($t, '"$AEFT::before, " . ' . $has), "none, stub", "CORE::exit stub: none at start-up, built by the template's first fork");
+   is (report ($c, $has), "stub", "... and a forked child has it");
+}
+
 done_testing;
