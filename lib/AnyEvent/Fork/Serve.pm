@@ -86,6 +86,11 @@ sub serve {
 
    local *run_args = \&_run_args;
 
+   # new_exec added LD_BIND_NOW for an executed perl's own start-up only
+   # (and warnings are off here, should the variable not exist)
+   delete $ENV{LD_BIND_NOW}
+      if $ENV{LD_BIND_NOW} eq "AnyEvent::Fork::Serve";
+
    while () {
       # serve_next reaps exited children, reads the next command, and
       # forks itself for an "h"+"f" pair (what ->fork sends)
@@ -129,10 +134,6 @@ sub serve {
 sub me {
    open my $fh, "+<&=$ARGV[0]"
       or die "AnyEvent::Fork::Serve::me unable to open communication socket: $!\n";
-
-   # new_exec added LD_BIND_NOW for this process's own start-up only
-   delete $ENV{LD_BIND_NOW}
-      if defined $ENV{LD_BIND_NOW} && $ENV{LD_BIND_NOW} eq "AnyEvent::Fork::Serve";
 
    $OWNER = $ARGV[1];
    $0 = "$OWNER AnyEvent::Fork/exec";
