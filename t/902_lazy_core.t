@@ -17,7 +17,7 @@ use AnyEvent::Fork;
 sub sends_after {
    my ($code, $what, $relative) = @_;
    my $p = do {
-      local @INC = $relative ? map { ref $_ ? $_ : File::Spec->abs2rel ($_) } @INC : @INC;
+      local @INC = map { ref $_ ? $_ : $relative ? File::Spec->abs2rel ($_) : File::Spec->rel2abs ($_) } @INC;
       AnyEvent::Fork->new_exec
    };
    $p->eval ($code);
@@ -31,7 +31,7 @@ sub sends_after {
 # loaded at start-up (-mAnyEvent::Fork::Core); else not before it is needed
 for my $relative (1, 0) {
    my $p = do {
-      local @INC = $relative ? map { ref $_ ? $_ : File::Spec->abs2rel ($_) } @INC : @INC;
+      local @INC = map { ref $_ ? $_ : $relative ? File::Spec->abs2rel ($_) : File::Spec->rel2abs ($_) } @INC;
       AnyEvent::Fork->new_exec
    };
    is (report ($p, 'defined &AnyEvent::Fork::Core::serve_next ? 1 : 0'), $relative,
