@@ -11,7 +11,7 @@
 #    --rounds R    rounds; the best round of each figure is reported, the
 #                  implementations alternate in order; default 3
 #    --inflight K  processes in flight at a time; default 2
-#    --quick       --time 1 --rounds 2 --pairs 10
+#    --quick       --time 1 --rounds 2 --pairs 10 (unless given)
 #    --pairs P     new_exec A/B: P pairs of runs, ours and the original's
 #                  alternating; default 20
 #
@@ -37,10 +37,14 @@ if (@ARGV && $ARGV[0] eq "--worker") {
    exit 0;
 }
 
-my %opt = (time => 2, rounds => 3, inflight => 2, pairs => 20);
+my %opt = (inflight => 2);
 Getopt::Long::GetOptions (\%opt, "time=f", "rounds=i", "inflight=i", "pairs=i", "quick")
    or die "usage: $0 [--time S] [--rounds R] [--inflight K] [--pairs P] [--quick]\n";
-@opt{qw(time rounds pairs)} = (1, 2, 10) if $opt{quick};
+{
+   # the defaults (--quick's, or the normal ones) for what is not given
+   my %def = $opt{quick} ? (time => 1, rounds => 2, pairs => 10) : (time => 2, rounds => 3, pairs => 20);
+   defined $opt{$_} or $opt{$_} = $def{$_} for keys %def;
+}
 
 main ();
 exit 0;
