@@ -493,8 +493,9 @@ sub print_ab {
       printf $fmt, $name, $q->(@o), $q->(@g), f2 (ratio ($g[1], $o[1]));
    }
    my @r = quartiles (@$ratios);
-   printf "speed ours/orig per pair (orig wall / ours wall, pair medians): %s [%s .. %s], min %s, max %s\n",
-      f2 ($r[1]), f2 ($r[0]), f2 ($r[2]), f2 ((sort { $a <=> $b } @$ratios)[0]), f2 ((sort { $a <=> $b } @$ratios)[-1]);
+   printf "speed ours/orig per pair (orig wall / ours wall, pair medians): %s [%s .. %s], min %s, max %s%s\n",
+      f2 ($r[1]), f2 ($r[0]), f2 ($r[2]), f2 ((sort { $a <=> $b } @$ratios)[0]), f2 ((sort { $a <=> $b } @$ratios)[-1]),
+      @r ? sprintf ("  %s >= 1.0x", $r[1] >= 1 ? "ok  " : "MISS") : "";
 }
 
 # (p25, median, p75) of a list of numbers; empty list for none
