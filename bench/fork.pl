@@ -11,7 +11,9 @@
 #    --rounds R    rounds; the best round of each figure is reported, the
 #                  implementations alternate in order; default 3
 #    --inflight K  processes in flight at a time; default 2
-#    --quick       --time 1 --rounds 2
+#    --quick       --time 1 --rounds 2 --pairs 10 (unless given)
+#    --pairs P     new_exec A/B: P pairs of runs, ours and the original's
+#                  alternating; default 20
 #
 # See bench/README.md for what each figure means. The original is taken
 # from $AEF_ORIG (default /tmp/orig/root); without it, only our figures
@@ -35,10 +37,14 @@ if (@ARGV && $ARGV[0] eq "--worker") {
    exit 0;
 }
 
-my %opt = (time => 2, rounds => 3, inflight => 2);
-Getopt::Long::GetOptions (\%opt, "time=f", "rounds=i", "inflight=i", "quick")
-   or die "usage: $0 [--time S] [--rounds R] [--inflight K] [--quick]\n";
-@opt{qw(time rounds)} = (1, 2) if $opt{quick};
+my %opt = (inflight => 2);
+Getopt::Long::GetOptions (\%opt, "time=f", "rounds=i", "inflight=i", "pairs=i", "quick")
+   or die "usage: $0 [--time S] [--rounds R] [--inflight K] [--pairs P] [--quick]\n";
+{
+   # the defaults (--quick's, or the normal ones) for what is not given
+   my %def = $opt{quick} ? (time => 1, rounds => 2, pairs => 10) : (time => 2, rounds => 3, pairs => 20);
+   defined $opt{$_} or $opt{$_} = $def{$_} for keys %def;
+}
 
 main ();
 exit 0;
@@ -53,6 +59,7 @@ sub worker {
    require AnyEvent::Fork;
 
    return worker_mem () if $mode eq "mem";
+   return worker_execab ($secs) if $mode eq "execab";
    return worker_floor ($secs, $k) if $mode eq "floor";
 
    # "newslow": "new" with the exit hook of forked children turned off
@@ -196,6 +203,63 @@ sub worker_floor {
    Bench::kv (n => $n, rate => sprintf ("%.1f", $n / $wall), model => $AnyEvent::MODEL);
 }
 
+# one A/B sample of new_exec: $n processes one after the other, each
+# new_exec->run ("CORE::exit"), end-of-file, waitpid; per process the wall
+# time (in the parent, new_exec to reaped), and the CPU time and minor
+# faults of the processes together (getrusage of the reaped children: exact
+# where sys/syscall.ph gives the call, else /proc in clock ticks)
+sub worker_execab {
+   my ($n) = @_;
+
+   my $p = AnyEvent::Fork->new_exec; # a first one, not measured
+   my $pid = $p->pid;
+   $p->run ("CORE::exit", my $cv = AE::cv);
+   slurp_eof ($cv->recv);
+   waitpid $pid, 0;
+
+   my @walls;
+   my $r0 = children_usage ();
+   for (1 .. $n) {
+      my $t0 = Bench::now;
+      my $p = AnyEvent::Fork->new_exec;
+      my $pid = $p->pid;
+      $p->run ("CORE::exit", my $cv = AE::cv);
+      slurp_eof ($cv->recv);
+      waitpid $pid, 0;
+      push @walls, sprintf "%.1f", (Bench::now - $t0) * 1e6;
+   }
+   my $r1 = children_usage ();
+
+   Bench::kv (
+      walls => join (",", @walls),
+      cpu   => sprintf ("%.1f", ($r1->[0] - $r0->[0]) * 1e6 / $n),
+      flt   => sprintf ("%.1f", ($r1->[1] - $r0->[1]) / $n),
+   );
+}
+
+# read a socket to its end-of-file, blocking
+sub slurp_eof {
+   my ($fh) = @_;
+   require IO::Handle;
+   $fh->blocking (1);
+   1 while sysread $fh, my $buf, 64;
+}
+
+# [CPU seconds, minor faults] of our reaped children
+sub children_usage {
+   if (eval { require "sys/syscall.ph"; 1 }) {
+      # struct rusage: utime, stime (timevals: seconds, microseconds),
+      # then longs: maxrss, ixrss, idrss, isrss, minflt, ...
+      my $ru = "\0" x 256;
+      if (0 == syscall (&SYS_getrusage, -1, $ru)) { # RUSAGE_CHILDREN
+         my @f = unpack "l!*", $ru;
+         return [$f[0] + $f[2] + ($f[1] + $f[3]) / 1e6, $f[8]];
+      }
+   }
+   my $s = Bench::pstat ($$);
+   [$s->{ccpu}, $s->{cminflt}]
+}
+
 # memory of an idle template (fresh from new_exec, nothing sent), of a
 # template with @MODULES loaded, of an idle child forked from the fresh
 # template, and of the fresh template after that fork
@@ -305,6 +369,26 @@ sub main {
       }
    }
 
+   # new_exec A/B: short runs of each, alternating, many times, so that
+   # both see the same machine load; medians and quartiles of all samples
+   my (%ab, @pair_ratio);
+   for my $pair (1 .. ($orig ? $opt{pairs} : 0)) {
+      my %med;
+      for my $impl ($pair % 2 ? @impl : reverse @impl) {
+         my %kv = eval { Bench::run_sub ($impl, $0, "--worker", "execab", 10) };
+         unless (%kv) {
+            warn "fork.pl: new_exec A/B $impl pair $pair failed: $@";
+            next;
+         }
+         my @w = split /,/, $kv{walls};
+         push @{ $ab{$impl}{wall} }, @w;
+         push @{ $ab{$impl}{cpu} }, $kv{cpu};
+         push @{ $ab{$impl}{flt} }, $kv{flt};
+         $med{$impl} = (quartiles (@w))[1];
+      }
+      push @pair_ratio, $med{orig} / $med{ours} if $med{ours} && $med{orig};
+   }
+
    for my $impl (@impl) {
       $res{$impl}{mem} = { eval { Bench::run_sub ($impl, $0, "--worker", "mem") } };
       warn "fork.pl: memory of $impl failed: $@" if $@;
@@ -370,6 +454,8 @@ sub main {
          $target && defined $q ? sprintf ("%s <= orig", $q <= 1 ? "ok  " : "MISS") : "";
    }
 
+   print_ab (\%ab, \@pair_ratio, $opt{pairs}) if $orig;
+
    print "\nper process, all rounds: wall and CPU time (us) of the parent, the template\n",
          "and the process itself; minor page faults of the template and of the process\n";
    my $pfmt = "%-12s %6s %8s %8s %8s %8s %9s %9s\n";
@@ -389,6 +475,34 @@ sub main {
             f1 ($per->($a->{child_flt}));
       }
    }
+}
+
+# print the new_exec A/B (ours and the original's samples, interleaved)
+sub print_ab {
+   my ($ab, $ratios, $pairs) = @_;
+
+   printf "\nnew_exec->run (\"CORE::exit\") A/B: %d pairs of runs of 10 processes, one at a\n"
+        . "time, ours and the original's alternating; median [p25 .. p75] of all samples\n", $pairs;
+   my $fmt = "%-26s %22s %22s %10s\n";
+   printf $fmt, "per process", "ours", "orig", "orig/ours";
+   for (["wall us (parent's view)", "wall"], ["CPU us of the process", "cpu"], ["minor faults", "flt"]) {
+      my ($name, $key) = @$_;
+      my @o = quartiles (@{ $ab->{ours}{$key} || [] });
+      my @g = quartiles (@{ $ab->{orig}{$key} || [] });
+      my $q = sub { defined $_[1] ? sprintf "%.0f [%.0f .. %.0f]", @_[1, 0, 2] : "-" };
+      printf $fmt, $name, $q->(@o), $q->(@g), f2 (ratio ($g[1], $o[1]));
+   }
+   my @r = quartiles (@$ratios);
+   printf "speed ours/orig per pair (orig wall / ours wall, pair medians): %s [%s .. %s], min %s, max %s%s\n",
+      f2 ($r[1]), f2 ($r[0]), f2 ($r[2]), f2 ((sort { $a <=> $b } @$ratios)[0]), f2 ((sort { $a <=> $b } @$ratios)[-1]),
+      @r ? sprintf ("  %s >= 1.0x", $r[1] >= 1 ? "ok  " : "MISS") : "";
+}
+
+# (p25, median, p75) of a list of numbers; empty list for none
+sub quartiles {
+   my @s = sort { $a <=> $b } @_
+      or return;
+   map $s[int ($_ * $#s + 0.5)], 0.25, 0.5, 0.75
 }
 
 sub best {

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <signal.h>
 
 /* ------------------------------------------------------------------------ */
 /* platform: the system features the core's .c files use                    */
@@ -33,6 +34,8 @@
  *                     around the call and the one it raised taken back
  *   VFORK             vfork where it is known to be safe (Linux, glibc);
  *                     else fork
+ *   PROC_SIGCGT       the caught signals read from /proc/self/status
+ *                     (Linux); else every signal's disposition queried
  * A fallback leaves a short window in which a fork + exec in another
  * thread inherits the new descriptor; a single-threaded perl has none.
  * Compiling with -DAEF_FORCE_FALLBACKS sets every AEF_HAVE_X to 0: the C
@@ -74,6 +77,11 @@
 # define AEF_HAVE_VFORK 1
 #else
 # define AEF_HAVE_VFORK 0
+#endif
+#if !defined(AEF_FORCE_FALLBACKS) && defined(__linux__)
+# define AEF_HAVE_PROC_SIGCGT 1
+#else
+# define AEF_HAVE_PROC_SIGCGT 0
 #endif
 
 /* Largest Serve command payload a child accepts. The wire field is 32 bits;
@@ -243,5 +251,14 @@ int aef_spawn(pid_t *pid, const char *path, char *const argv[],
  * Returns as aef_spawn; -EBADF for a negative stdio. */
 int aef_spawn_stdio(pid_t *pid, const char *path, char *const argv[],
                     char *const envp[], int stdio);
+
+/* The signals that have a handler (neither SIG_DFL nor SIG_IGN) into
+ * *caught, read from the "SigCgt:" line of /proc/self/status
+ * (AEF_HAVE_PROC_SIGCGT): one read instead of a query per signal, which is
+ * what aef_spawn's child uses to reset handlers. Async-signal-safe (open,
+ * read, close and the sigset functions; nothing allocated).
+ * Returns 0, -ENOSYS where the line cannot be had (another system, no
+ * /proc, an unexpected format), or -errno of open/read. */
+int aef_spawn_caught(sigset_t *caught);
 
 #endif

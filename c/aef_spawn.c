@@ -3,6 +3,7 @@
 #include "aef.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <pthread.h>
 #include <sys/wait.h>
@@ -14,6 +15,69 @@
 # define CHILD_ATTR__
 #endif
 
+int aef_spawn_caught(sigset_t *caught)
+{
+#if AEF_HAVE_PROC_SIGCGT
+  /* the line is "SigCgt:\t" and hex digits, the last one for signals 1-4;
+   * the file is some 1.5 KiB, a larger one is read only this far */
+  static const char key[] = "\nSigCgt:\t";
+  char buf[4096];
+  size_t got = 0, i, k, end;
+  ssize_t n;
+  int fd, sig, digit, r = 0;
+
+  fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? -ENOSYS : -errno;
+  while (got < sizeof buf) {
+    n = read(fd, buf + got, sizeof buf - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      r = -errno;
+    if (n <= 0)
+      break;
+    got += (size_t)n;
+  }
+  close(fd);
+  if (r)
+    return r;
+
+  /* no string functions: the vfork child calls as little as it can */
+  for (i = 0; i + sizeof key - 1 <= got; i++) {
+    for (k = 0; k < sizeof key - 1 && buf[i + k] == key[k]; k++)
+      ;
+    if (k == sizeof key - 1)
+      break;
+  }
+  if (i + sizeof key - 1 > got)
+    return -ENOSYS;
+  i += sizeof key - 1;
+  for (end = i; end < got && buf[end] != '\n'; end++)
+    ;
+  if (end == i || end == got)
+    return -ENOSYS;
+
+  sigemptyset(caught);
+  for (k = 0; k < end - i; k++) {
+    char c = buf[end - 1 - k]; /* k-th digit from the right */
+    if (c >= '0' && c <= '9')
+      digit = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      digit = c - 'a' + 10;
+    else
+      return -ENOSYS;
+    for (sig = 0; sig < 4; sig++)
+      if (digit & 1 << sig && 4 * k + sig + 1 < NSIG)
+        sigaddset(caught, (int)(4 * k) + sig + 1);
+  }
+  return 0;
+#else
+  (void)caught;
+  return -ENOSYS;
+#endif
+}
+
 /* The vfork child: it shares the parent's memory until execve, so it only
  * touches its own locals and never returns. noinline gives it a frame of
  * its own below aef_spawn's, so no stack slot of the parent is reused.
@@ -22,20 +86,25 @@ static void CHILD_ATTR__
 child__(int errfd, const char *path, char *const argv[], char *const envp[],
         const int *keep, size_t nkeep, int stdio, const sigset_t *mask)
 {
-  struct sigaction sa;
+  struct sigaction sa, dfl;
+  sigset_t caught;
   size_t i;
-  int sig, fd, err;
+  int sig, fd, err, known;
 
   /* A handler run here would run the parent's code on the parent's memory:
-   * reset them all before signals are unblocked (ignored ones stay so). */
+   * reset them all before signals are unblocked (ignored ones stay so).
+   * Which signals have one is read at once where the system tells (this
+   * process's own table, a copy of the parent's), else asked per signal. */
+  dfl.sa_handler = SIG_DFL;
+  dfl.sa_flags = 0;
+  sigemptyset(&dfl.sa_mask);
+  known = aef_spawn_caught(&caught) == 0;
   for (sig = 1; sig < NSIG; sig++) {
-    if (sigaction(sig, NULL, &sa) < 0
-        || sa.sa_handler == SIG_IGN || sa.sa_handler == SIG_DFL)
+    if (known ? !sigismember(&caught, sig)
+              : sigaction(sig, NULL, &sa) < 0
+                || sa.sa_handler == SIG_IGN || sa.sa_handler == SIG_DFL)
       continue;
-    sa.sa_handler = SIG_DFL;
-    sa.sa_flags = 0;
-    sigemptyset(&sa.sa_mask);
-    sigaction(sig, &sa, NULL);
+    sigaction(sig, &dfl, NULL);
   }
 
   /* The child has its own descriptor table: this leaves the parent's

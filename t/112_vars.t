@@ -10,6 +10,7 @@ use Test::More;
 use AEFHelp;
 
 use Config;
+use File::Spec;
 use File::Temp ();
 use AnyEvent;
 use AnyEvent::Fork;
@@ -100,14 +101,15 @@ C
    close $c;
    my $cc = $Config{cc};
    system ("$cc -o $dir/rec $dir/rec.c 2>/dev/null") == 0
-      or skip "cannot compile a C program with $cc", 13;
+      or skip "cannot compile a C program with $cc", 15;
 
    local $ENV{AEFT_REC} = "$dir/rec.out";
    local $ENV{AEFT_REAL} = $realperl;
    local $AnyEvent::Fork::PERL = "$dir/rec";
 
-   # a reference in @INC is not passed on
-   local @INC = (@INC, sub { return });
+   # a reference in @INC is not passed on (and the directories are
+   # absolute here: see below for relative ones)
+   local @INC = ((map { ref $_ ? $_ : File::Spec->rel2abs ($_) } @INC), sub { return });
    my $lib = join ":", grep !ref, @INC;
 
    cloexec_inherited (); # what we inherited ourselves is not the product's business
@@ -138,6 +140,16 @@ C
    $p = AnyEvent::Fork->new_exec;
    is (report ($p, '1'), 1, "a second new_exec works");
    is ($AnyEvent::Fork::PERL, "$dir/rec", '... and $PERL is still the user value');
+
+   # the core found through a relative directory: loaded at once
+   {
+      local @INC = map { ref $_ ? $_ : File::Spec->abs2rel ($_) } @INC;
+      is (report (AnyEvent::Fork->new_exec, '1'), 1, "relative \@INC: new_exec works");
+   }
+   open $rec, "<", "$dir/rec.out" or die "$dir/rec.out: $!";
+   @rec = map { chomp; $_ } <$rec>;
+   is_deeply ([@rec[1..4]], ["-mAnyEvent::Fork::Core", "-MAnyEvent::Fork::Serve", "-e", "AnyEvent::Fork::Serve::me"],
+              "... argv[1..4]: -mAnyEvent::Fork::Core, then as before");
 }
 
 # other variables of the environment pass unchanged

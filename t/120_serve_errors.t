@@ -194,6 +194,33 @@ for my $mode ("perl", "core") {
    }
 }
 
+# an "f" that does not follow its "h" directly (AnyEvent::Fork never sends
+# one; the loop's rare part, compiled when needed): the last argument is
+# the new process's socket, as for the original
+{
+   my ($p, $r, $cst) = child ("core");
+   my ($mine, $its) = AnyEvent::Fork::Core::socketpair or die "socketpair: $!";
+   open my $fh, "+<&=", $mine or die;
+   open my $cfh, "+<&=", $its or die;
+   $p->send_fh ($cfh)->eval ('$AEFT::x = 42')->_cmd ("f", "");
+   undef $cfh;
+   my $c = AnyEvent::Fork->new_from_fh ($fh);
+   $c->eval ('$AEFT::name = $0');
+   is (report ($c, '"$AEFT::name $AEFT::x " . scalar @arg'), "$$ AnyEvent::Fork 42 0", "'h', 'e', then 'f': the process forked on the last argument's socket");
+   is (report ($p, 'scalar @arg'), 0, "... and the template goes on, without that argument");
+   my ($err, $st) = outcome ($p, $r, $cst);
+   is ($err, "", "... nothing on STDERR");
+}
+{
+   # before the first descriptor (no core yet): the new process gets a
+   # string for a socket and dies on it (perl's message); the template goes on
+   my ($p, $r, $cst) = child ("perl"); # (its STDERR is the copy's too)
+   $p->send_arg ("x")->_cmd ("f", "");
+   is (report ($p, 'join " ", scalar @arg, defined &AnyEvent::Fork::Core::serve_next ? "core" : "no core"'), "0 no core",
+       "an 'f' without 'h' before the core is loaded: the template goes on, without its last argument");
+   outcome ($p, $r, $cst);
+}
+
 # fork() failure in the template
 SKIP: {
    my $prlimit = (grep -x, map "$_/prlimit", split /:/, $ENV{PATH})[0]

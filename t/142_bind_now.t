@@ -43,6 +43,16 @@ sub start_env {
    is report ($t, 'exists $ENV{LD_BIND_NOW} ? "set" : "unset"'), "unset", "template: %ENV does not have it";
 }
 
+# the loop looks at LD_BIND_NOW also where it does not exist (a perl
+# started without it, Early and Template processes): with warnings on
+# everywhere (-w) not a word on STDERR (the loop reads end-of-file on
+# /dev/null, its socket here, and exits)
+{
+   my ($st, $out, $err) = run_cmd ({ PERL5LIB => join (":", grep !ref, @INC), PERL5OPT => "-w", LD_BIND_NOW => undef },
+                                   $^X, "-MAnyEvent::Fork::Serve", "-e", "AnyEvent::Fork::Serve::me", 0, 1);
+   is "$st <$err>", "0 <>", "no LD_BIND_NOW, perl -w: the loop exits silently";
+}
+
 {
    local $ENV{LD_BIND_NOW} = "";
    my $t = AnyEvent::Fork->new_exec;

@@ -45,6 +45,9 @@ serve_fork__ (pTHX_ int master, int fd)
        * method resolution order of the classes of the template's objects
        * is computed here, not in every child */
       (void)aef_xs_fastexit_early_ok (aTHX);
+      /* ->run ("CORE::exit") is common: perl builds its stub for that
+       * function on first use; here, once, instead of in every child */
+      (void)gv_fetchpvs ("CORE::exit", GV_ADD, SVt_PVCV);
     }
 
   pid = aef_xs_fork (aTHX_ 1);

@@ -170,6 +170,40 @@ static void test_env_and_signals (void)
   close (out[0]);
 }
 
+/* aef_spawn_caught: the signals with a handler, as the kernel shows them;
+ * a real-time one (above the first 32) as well */
+static void test_caught (void)
+{
+  struct sigaction ign, catch, old[3];
+  int sigs[3] = { SIGTERM, SIGUSR2, SIGRTMIN + 2 }, i, r;
+  sigset_t set;
+
+  memset (&ign, 0, sizeof ign);
+  ign.sa_handler = SIG_IGN;
+  memset (&catch, 0, sizeof catch);
+  catch.sa_handler = on_term;
+  sigaction (SIGTERM, &catch, &old[0]);
+  sigaction (SIGUSR2, &ign, &old[1]);
+  sigaction (SIGRTMIN + 2, &catch, &old[2]);
+  r = aef_spawn_caught (&set);
+  for (i = 0; i < 3; i++)
+    sigaction (sigs[i], &old[i], NULL);
+
+  if (!AEF_HAVE_PROC_SIGCGT) {
+    is_int (r, -ENOSYS, "caught signals: not read on this build (-ENOSYS)");
+    return;
+  }
+  is_int (r, 0, "caught signals read from /proc/self/status");
+  ok (sigismember (&set, SIGTERM) == 1, "... SIGTERM, which has a handler");
+  ok (sigismember (&set, SIGRTMIN + 2) == 1, "... SIGRTMIN+2 (%d), which has a handler", SIGRTMIN + 2);
+  ok (sigismember (&set, SIGUSR2) == 0, "... not SIGUSR2, which is ignored");
+  ok (sigismember (&set, SIGUSR1) == 0 && sigismember (&set, SIGINT) == 0,
+      "... not SIGUSR1 or SIGINT, which have the default");
+  r = aef_spawn_caught (&set);
+  ok (r == 0 && sigismember (&set, SIGTERM) == 0 && sigismember (&set, SIGRTMIN + 2) == 0,
+      "... and once the handlers are gone, neither");
+}
+
 /* aef_spawn_stdio: a socket becomes the child's 0 and 1 (and only there) */
 static void test_stdio (void)
 {
@@ -205,6 +239,7 @@ int main (void)
   test_returns_at_exec ();
   test_descriptors ();
   test_env_and_signals ();
+  test_caught ();
   ok (no_children (), "no children left at the end");
   return done_testing ();
 }

@@ -672,6 +672,13 @@ pid, and reaping it is up to you (an C<AE::child> watcher, or C<waitpid>).
 When C<$AnyEvent::Fork::EARLY> is set, the process is forked from that
 instead, and its C<pid> is undef.
 
+When the first directory of C<@INC> that holds this distribution's
+L<AnyEvent::Fork::Core> is a relative one (as C<perl -Ilib> gives), the
+command line also has C<-mAnyEvent::Fork::Core> before
+C<-MAnyEvent::Fork::Serve>: the new perl then loads the core at once,
+while the directory still means what it meant to the caller, rather than
+when the first descriptor arrives.
+
 Dies C<unable to spawn AnyEvent::Fork server: $!> when perl cannot be
 started (for example when C<$PERL> does not exist: C<$!> is then the
 error of the failed C<exec>, which the core reports back to the parent).
@@ -713,9 +720,19 @@ sub new_exec {
    # tells it to remove the variable again before any user code runs
    my @bind = exists $ENV{LD_BIND_NOW} ? () : "LD_BIND_NOW=AnyEvent::Fork::Serve";
 
+   # the child loads the core when the first descriptor arrives; should it
+   # find the core through a relative directory (perl -Ilib), it loads it at
+   # once instead: code it evaluates may change directory before then
+   my @core;
+   for (@INC) {
+      next if ref || !-f "$_/AnyEvent/Fork/Core.pm";
+      @core = "-mAnyEvent::Fork::Core" unless m{^/};
+      last;
+   }
+
    my $pid = AnyEvent::Fork::Core::spawn (
       $perl,
-      [$perl, "-MAnyEvent::Fork::Serve", "-e", "AnyEvent::Fork::Serve::me", fileno $slave, $$],
+      [$perl, @core, "-MAnyEvent::Fork::Serve", "-e", "AnyEvent::Fork::Serve::me", fileno $slave, $$],
       [(map "$_=$ENV{$_}", keys %ENV), @bind],
       $slave,
    );
@@ -1079,7 +1096,8 @@ copy-on-write page faults in the template and the child); the compiled
 core binds its symbols when it is loaded, so no child pays for a lazy
 symbol lookup; an executed perl loads the core only when it first
 receives a descriptor, so a template that only evaluates code stays as
-small as the original's. The benchmark F<bench/fork.pl> measures these
+small as the original's, and it compiles only the command loop's common
+cases at start-up (the rest when needed). The benchmark F<bench/fork.pl> measures these
 against the original.
 
 =back

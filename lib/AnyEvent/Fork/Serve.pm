@@ -1,7 +1,8 @@
 package AnyEvent::Fork::Serve;
 
-# The documentation is after __END__: every executed perl compiles this
-# file, and perl's lexer stops reading there.
+# Every executed perl compiles this file (some 2000 instructions a token),
+# so it holds only what a process needs from its start; the rest is
+# compiled when needed. The documentation is after __END__ (not read).
 #
 # No "use strict" or "use warnings" here: code sent with ->eval is compiled
 # in this file's lexical scope and must start with perl's defaults.
@@ -20,13 +21,42 @@ sub _eval {
    $@
 }
 
+# The loop's rare cases (errors, and an "f" that does not follow an "h"),
+# compiled in the loop's scope by a string eval when one occurs; $! is
+# still that of the failed call then. Its value: the error, or undef to go on.
+my $rare = <<'RARE';
+   if ($cmd eq "f") {
+      my $pid = fork;
+
+      if ($pid eq 0) {
+         $0 = "$OWNER AnyEvent::Fork";
+         $master = pop @arg;
+         undef
+      } else {
+         pop @arg;
+         defined $pid ? undef : "AnyEvent::Fork::Serve: fork() failed: $!"
+      }
+   } elsif ($cmd eq "h") {
+      $buf < 0
+         ? "AnyEvent::Fork::Serve: fd_recv() failed: $!"
+         : "AnyEvent::Fork::Serve: open (fd_recv) failed: $!"
+   } elsif ($cmd eq "F") {
+      "AnyEvent::Fork::Serve: fork() failed: $!"
+   } elsif ($cmd eq "!") {
+      "AnyEvent::Fork::Serve received an oversized request - stream corrupted?"
+   } else {
+      "AnyEvent::Fork::Serve received unknown request '$cmd' - stream corrupted?"
+   }
+RARE
+
+# run_args while the loop runs (a named sub: when the run function takes
+# over in a child, restoring the glob frees nothing)
+sub _run_args () { my @ret = @arg; @ret }
+
 # The C core is loaded only when the first descriptor arrives (as the
-# original loads IO::FDPass): a template that is never forked and an exec'd
-# child that only evaluates code stay as small as a bare perl.
-# Until then, commands are read by this small Perl reader, which returns
-# what AnyEvent::Fork::Core::serve_next would (an empty list at end-of-file,
-# "!" for an oversized command), except that it returns ("h", "") without
-# receiving the descriptor.
+# original loads IO::FDPass), so until then commands are read here. Returns
+# what AnyEvent::Fork::Core::serve_next does: an empty list at end-of-file,
+# "!" for an oversized command.
 sub _read {
    my ($fh) = @_;
    my ($hdr, $buf) = ("", "");
@@ -42,16 +72,11 @@ sub _read {
    sysread $fh, $buf, $len - length $buf, length $buf or return
       while $len > length $buf;
 
-   ($cmd, $buf)
+   return ($cmd, $buf) if $cmd ne "h";
+
+   require AnyEvent::Fork::Core;
+   AnyEvent::Fork::Core::serve_next ($fh, 1)
 }
-
-# run_args while the loop runs (a named sub: when the run function takes
-# over in a child, restoring the glob frees nothing)
-sub _run_args () { my @ret = @arg; @ret }
-
-# ->run ("CORE::exit") is common: make perl build that stub once, here,
-# instead of in every child (where it would cost copy-on-write faults)
-() = \&CORE::exit;
 
 sub serve {
    local $^W = 0;
@@ -61,59 +86,29 @@ sub serve {
 
    local *run_args = \&_run_args;
 
+   # new_exec added LD_BIND_NOW for an executed perl's own start-up only
+   # (and warnings are off here, should the variable not exist)
+   delete $ENV{LD_BIND_NOW}
+      if $ENV{LD_BIND_NOW} eq "AnyEvent::Fork::Serve";
+
    while () {
-      # serve_next reaps exited children, then reads the next command;
-      # it forks itself for an "h"+"f" pair (what ->fork sends), so that
-      # neither process creates or frees a Perl handle; "F" reports a
-      # failed fork
-      if (defined &AnyEvent::Fork::Core::serve_next) {
-         ($cmd, $buf) = AnyEvent::Fork::Core::serve_next ($master);
-      } else {
-         ($cmd, $buf) = _read ($master);
-         if ($cmd eq "h") { # the first descriptor: now the core is needed
-            require AnyEvent::Fork::Core;
-            ($cmd, $buf) = AnyEvent::Fork::Core::serve_next ($master, 1);
-         }
-      }
+      # serve_next reaps exited children, reads the next command, and
+      # forks itself for an "h"+"f" pair (what ->fork sends)
+      ($cmd, $buf) = defined &AnyEvent::Fork::Core::serve_next
+         ? AnyEvent::Fork::Core::serve_next ($master)
+         : _read ($master);
 
       last unless defined $cmd; # end-of-file or read error
 
-      if ($cmd eq "!") {
-         $error = "AnyEvent::Fork::Serve received an oversized request - stream corrupted?";
-         last;
-      }
-
-      if ($cmd eq "F") {
-         $error = "AnyEvent::Fork::Serve: fork() failed: $!";
-         last;
-      } elsif ($cmd eq "h") {
-         my $fd = $buf;
-         if ($fd < 0) {
-            $error = "AnyEvent::Fork::Serve: fd_recv() failed: $!";
-            last;
-         }
-         open my $fh, "+<&=", $fd
-            or ($error = "AnyEvent::Fork::Serve: open (fd_recv) failed: $!"), last;
-         push @arg, $fh;
+      if ($cmd eq "e") {
+         $error = _eval unpack "(w/a*)*", $buf
+            and last;
 
       } elsif ($cmd eq "a") {
          push @arg, unpack "(w/a*)*", $buf;
 
-      } elsif ($cmd eq "f") { # an "f" that does not follow an "h" directly
-         my $pid = fork;
-
-         if ($pid eq 0) {
-            $0 = "$OWNER AnyEvent::Fork";
-            $master = pop @arg;
-         } else {
-            pop @arg;
-            defined $pid
-               or ($error = "AnyEvent::Fork::Serve: fork() failed: $!"), last;
-         }
-
-      } elsif ($cmd eq "e") {
-         $error = _eval unpack "(w/a*)*", $buf
-            and last;
+      } elsif ($cmd eq "h" && $buf >= 0 && open my $fh, "+<&=", $buf) {
+         push @arg, $fh;
 
       } elsif ($cmd eq "r") {
          @_ = ($master, @arg);
@@ -124,8 +119,8 @@ sub serve {
          goto &$buf;
 
       } else {
-         $error = "AnyEvent::Fork::Serve received unknown request '$cmd' - stream corrupted?";
-         last;
+         $error = eval $rare;
+         last if defined $error;
       }
    }
 
@@ -139,20 +134,6 @@ sub serve {
 sub me {
    open my $fh, "+<&=$ARGV[0]"
       or die "AnyEvent::Fork::Serve::me unable to open communication socket: $!\n";
-
-   # the core is loaded lazily, but found through a relative directory it
-   # must be loaded now: evaluated code may change directory before the
-   # first descriptor arrives
-   for (@INC) {
-      next if ref || !-f "$_/AnyEvent/Fork/Core.pm";
-      require AnyEvent::Fork::Core if substr ($_, 0, 1) ne "/"; # (no regex:
-      # it would load perl's regex engine tables in every executed perl)
-      last;
-   }
-
-   # new_exec added LD_BIND_NOW for this process's own start-up only
-   delete $ENV{LD_BIND_NOW}
-      if defined $ENV{LD_BIND_NOW} && $ENV{LD_BIND_NOW} eq "AnyEvent::Fork::Serve";
 
    $OWNER = $ARGV[1];
    $0 = "$OWNER AnyEvent::Fork/exec";
@@ -400,6 +381,11 @@ carried out by the C core: it receives the descriptor, forks, and in the
 new process moves the socket onto the old command socket's descriptor,
 without creating or freeing a Perl handle. Fewer pages are touched, so a
 fork costs the template and the child fewer copy-on-write faults.
+
+=item * An executed perl compiles only the parts of the loop that every
+process needs; the code for errors and for an C<f> that does not follow
+an C<h> (neither is ever sent by L<AnyEvent::Fork>) is compiled when one
+occurs. A new perl so starts with less to compile than the original's.
 
 =item * The C core replaces L<IO::FDPass>; like it, it is loaded only when
 the first descriptor arrives. Received descriptors are close-on-exec from
