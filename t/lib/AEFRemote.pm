@@ -131,7 +131,8 @@ User plus system CPU time of a process (from /proc), undef when it is gone.
 sub cpu_of {
    my ($pid) = @_;
    open my $fh, "<", "/proc/$pid/stat" or return undef;
-   my $stat = <$fh>;
+   # the process may go between the open and the read
+   defined (my $stat = <$fh>) or return undef;
    $stat =~ s/^.*\) //s;
    my @f = split / /, $stat;
    ($f[11] + $f[12]) / POSIX::sysconf (POSIX::_SC_CLK_TCK ())
