@@ -37,8 +37,7 @@ sub forker {
 
    _warm_up ();
    my ($fd, $n) = _forker_next ($hand);
-   POSIX::_exit (0) unless defined $fd;
-   _release ($hand);
+   _exit_now (0) unless defined $fd;
    $0 = "AET-Worker:$server->{name}($n)" if defined $server->{name};
    # the connection stays a bare descriptor: no perl handle is needed
    # (the worker leaves through POSIX::_exit)
@@ -63,7 +62,7 @@ sub handle_worker {
    my ($server, $fh) = @_;
 
    eval { _loop ($server, $fh) };
-   POSIX::_exit (1);
+   _exit_now (1);
 }
 
 sub _loop {
