@@ -54,8 +54,9 @@ int aef_svc_dgram_recv_more(int fd, aef_buf *b);
 /* An inotify descriptor (non-blocking, close-on-exec) watching directory
  * dir for entries renamed into it (how message files arrive) and, with
  * peers true, also for entries created or removed (peers joining and
- * leaving a route). Returns the descriptor or -errno (-ENOSYS where there
- * is no inotify). */
+ * leaving a route), else also for changes of dir's own attributes (see
+ * aef_svc_files_take_announced). Returns the descriptor or -errno
+ * (-ENOSYS where there is no inotify). */
 int aef_svc_watch_open(const char *dir, int peers);
 
 /* Reads and discards every queued event of a watch descriptor. Returns the
@@ -130,6 +131,22 @@ int aef_svc_watch_names(const uint8_t *buf, size_t len, const char *suffix, aef_
  * uses aef_svc_files_take for its first look. */
 int aef_svc_files_take_watched(int wfd, const char *dir, const char *suffix, const char *spare_dir,
                                size_t spare_room, aef_svc_file_cb cb, void *arg);
+
+/* As aef_svc_files_take_watched, except when the events announced no file
+ * (none queued, a read that would block): then it takes nothing and
+ * returns 0 without listing dir (events dropped by the kernel, or a watch
+ * that cannot be read, still make it take every file of dir). For a
+ * client that wants the messages already there at the cost of one read
+ * when there are none: every event it consumes has its file taken, so no
+ * arrival is left unannounced. When it took any, it sets dir's times to
+ * now (utimensat), which queues an attribute event on the watch of
+ * aef_svc_watch_open(dir, 0): a caller holding the messages taken still
+ * finds the watch readable, as it was before the call (the next
+ * aef_svc_files_take_watched, announced no file by that event, lists
+ * dir). */
+int aef_svc_files_take_announced(int wfd, const char *dir, const char *suffix,
+                                 const char *spare_dir, size_t spare_room, aef_svc_file_cb cb,
+                                 void *arg);
 
 /* 1 if pid is a process that can still run (signal 0 reaches it, or EPERM)
  * and is not a zombie (judged from /proc without reaping it), else 0. */

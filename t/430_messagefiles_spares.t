@@ -85,6 +85,77 @@ if (IPC::Manager::Core::have_inotify ()) {
    is_deeply [map $_->content, $b->get_messages], ["in place"], "then the other, listed";
 }
 
+# a client out of spares takes, when it sends, the messages its watch
+# announced meanwhile: their files carry what it sends (no new file), and
+# its next read gives them (in order); suspend puts such messages back in
+# the folder as they were
+if (IPC::Manager::Core::have_inotify ()) {
+   my $c = $spawn->connect ('c');
+   my $d = $spawn->connect ('d');
+   my $cdir = $c->path;
+   is_deeply [$c->get_messages], [], "c looked once";
+   my @in = map $d->send_message (c => "in$_")->{id}, 1 .. 2;
+   my %ino = map { ino ("$cdir/$_.ready") => 1 } @in;
+   ok !$c->_buffered, "nothing taken yet";
+   my $out = $c->send_message (d => "out");
+   ok $ino{ ino ($d->path . "/$out->{id}.ready") }, "sent in the file of a message taken";
+   is_deeply [grep /\.ready\z/, ls ($cdir)], [], "both taken from the folder";
+   ok $c->_buffered && $c->ready_messages, "and waiting to be read";
+   my $rin = '';
+   vec ($rin, fileno $_, 1) = 1 for $c->handles_for_select;
+   ok select (my $rout = $rin, undef, undef, 10) > 0, "the watch wakes a caller's own select for them";
+   is_deeply [map $_->content, $c->get_messages], [qw(in1 in2)], "read in order";
+   ok !$c->_buffered, "then nothing waits";
+   is_deeply [map $_->content, $d->get_messages], ["out"], "d got it";
+
+   $c->send_message (d => "uses the last spare") for 1 .. scalar (() = ls ("$cdir/.spare"));
+   is_deeply [ls ("$cdir/.spare")], [], "c out of spares again";
+   my %raw;
+   for my $i (1 .. 3) {
+      my $m = $d->send_message (c => "s$i");
+      $raw{ $m->{id} } = do { local (@ARGV, $/) = ("$cdir/$m->{id}.ready"); <> };
+   }
+   $c->send_message (d => "takes them");
+   ok $c->_buffered, "three messages taken";
+   # one cannot be put back (its .pend name is taken): warned, the rest are
+   my ($lost) = sort keys %raw;
+   mkdir "$cdir/$lost.pend" or die $!;
+   my @w;
+   {
+      local $SIG{__WARN__} = sub { push @w, @_ };
+      $c->suspend;
+   }
+   like "@w", qr/^MessageFiles: could not put back message '\Q$lost\E': File exists at /, "warned";
+   rmdir "$cdir/$lost.pend";
+   my %back = map { /^(.*)\.ready\z/ ? ($1 => do { local (@ARGV, $/) = ("$cdir/$_"); <> }) : () } ls ($cdir);
+   my $lost_content = $c->_decode (delete $raw{$lost})->{content};
+   is_deeply \%back, \%raw, "suspend put the others back: same names, same bytes";
+   my $c2 = ipcm_reconnect ('c', $spawn->info);
+   is_deeply [map $_->content, $c2->get_messages], [grep $_ ne $lost_content, qw(s1 s2 s3)],
+      "the next incarnation reads them";
+
+   # it holds at most $SPARES messages so
+   {
+      no warnings 'once';
+      local $IPC::Manager::Client::MessageFiles::SPARES = 1;
+      my $cdir2 = $c2->path;
+      $c2->send_message (d => "uses the last spare") for 1 .. scalar (() = ls ("$cdir2/.spare"));
+      $d->send_message (c => "h$_") for 1 .. 2;
+      $c2->send_message (d => "takes both, keeps one spare");
+      is_deeply [grep /\.ready\z/, ls ($cdir2)], [], "both taken";
+      $c2->send_message (d => "out of spares again");
+      my $left = $d->send_message (c => "h3");
+      $c2->send_message (d => "holds two already: takes nothing");
+      is_deeply [grep /\.ready\z/, ls ($cdir2)], ["$left->{id}.ready"], "the third left in the folder";
+      is_deeply [map $_->content, $c2->get_messages], [qw(h1 h2 h3)], "all read";
+   }
+   is_deeply [grep !/last spare/, map $_->content, $d->get_messages],
+      ["takes them", "takes both, keeps one spare", "out of spares again", "holds two already: takes nothing"],
+      "d got the rest";
+   $c2->disconnect;
+   $d->disconnect;
+}
+
 # a reconnect starts without the spares of the suspended incarnation
 $a->send_message (b => "before");
 $b->get_messages;

@@ -218,8 +218,8 @@ aef_xs_svc_take_cb__ (void *arg, const char *name, const uint8_t *data, size_t l
 }
 
 int
-aef_xs_svc_files_take (pTHX_ int wfd, const char *dir, const char *suffix, const char *spare_dir,
-                       AV *spares, IV max, AV *out)
+aef_xs_svc_files_take (pTHX_ int wfd, int announced, const char *dir, const char *suffix,
+                       const char *spare_dir, AV *spares, IV max, AV *out)
 {
   aef_xs_svc_take__ t;
   IV have = spares ? av_len (spares) + 1 : 0;
@@ -232,6 +232,8 @@ aef_xs_svc_files_take (pTHX_ int wfd, const char *dir, const char *suffix, const
   t.out = out;
   t.spares = spares;
   t.sl = strlen (suffix);
+  if (wfd >= 0 && announced)
+    return aef_svc_files_take_announced (wfd, dir, suffix, sdir, room, aef_xs_svc_take_cb__, &t);
   if (wfd >= 0)
     return aef_svc_files_take_watched (wfd, dir, suffix, sdir, room, aef_xs_svc_take_cb__, &t);
   return aef_svc_files_take (dir, suffix, sdir, room, aef_xs_svc_take_cb__, &t);

@@ -39,12 +39,13 @@ void aef_xs_svc_dgram_recv_all (pTHX_ int fd, AV *out);
 
 /* Every message file of dir ending in suffix, taken (see
  * aef_svc_files_take; with a watch descriptor wfd >= 0, the ones it
- * announced, see aef_svc_files_take_watched): pushed on out as name,
+ * announced, see aef_svc_files_take_watched, or with announced set only
+ * those, see aef_svc_files_take_announced): pushed on out as name,
  * contents pairs. With spares (NULL: none), files are kept as spares in
  * spare_dir until spares holds max names: the names of those kept are
  * pushed on it. -errno when dir cannot be read, else the number of files. */
-int aef_xs_svc_files_take (pTHX_ int wfd, const char *dir, const char *suffix, const char *spare_dir,
-                           AV *spares, IV max, AV *out);
+int aef_xs_svc_files_take (pTHX_ int wfd, int announced, const char *dir, const char *suffix,
+                           const char *spare_dir, AV *spares, IV max, AV *out);
 
 /* aef_svc_file_put of data's bytes, with the last spare named in spares
  * (removed from it; NULL or empty: none), a file of spare_dir. */

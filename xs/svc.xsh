@@ -46,6 +46,9 @@
 #                                             as files_take, for the files the
 #                                             watch announced (all of them
 #                                             when it announced none)
+#   @name_bytes = IPC::Manager::Core::files_take_announced ($watch, $dir, $suffix [, ...])
+#                                             as files_take_watched, but ()
+#                                             when it announced none
 #   @payloads = IPC::Manager::Core::frames ($buffer)
 #                                             complete frames, removed from
 #                                             $buffer; a final undef when the
@@ -221,7 +224,7 @@ files_take (const char *dir, const char *suffix, const char *spare_dir = NULL, A
   PPCODE:
 {
   AV *av = (AV *)sv_2mortal ((SV *)newAV ());
-  int r = aef_xs_svc_files_take (aTHX_ -1, dir, suffix, spare_dir, spares, max, av);
+  int r = aef_xs_svc_files_take (aTHX_ -1, 0, dir, suffix, spare_dir, spares, max, av);
 
   if (r < 0)
     errno = -r;
@@ -230,11 +233,13 @@ files_take (const char *dir, const char *suffix, const char *spare_dir = NULL, A
 
 void
 files_take_watched (SV *watch, const char *dir, const char *suffix, const char *spare_dir = NULL, AV *spares = NULL, IV max = 0)
+  ALIAS:
+    files_take_announced = 1
   PPCODE:
 {
   int wfd = aef_xs_fd (aTHX_ watch, "watch");
   AV *av = (AV *)sv_2mortal ((SV *)newAV ());
-  int r = aef_xs_svc_files_take (aTHX_ wfd, dir, suffix, spare_dir, spares, max, av);
+  int r = aef_xs_svc_files_take (aTHX_ wfd, ix, dir, suffix, spare_dir, spares, max, av);
 
   if (r < 0)
     errno = -r;

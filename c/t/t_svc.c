@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/syscall.h>
 
 /* waitpid, interposed for the whole program (libaef.a's calls resolve to
@@ -502,6 +503,55 @@ static void test_files_watched (void)
 #endif
 }
 
+/* takes only what the watch announced: nothing announced lists nothing;
+ * spares kept; dropped events still list the folder */
+static void test_files_announced (void)
+{
+#ifdef __linux__
+  char dir[] = "/tmp/t_svc_XXXXXX", spare[64], path[128];
+  int step = 0, w, fd;
+  taken t;
+
+  ok (mkdtemp (dir) != NULL, "tempdir");
+  snprintf (spare, sizeof spare, "%s/.spare", dir);
+  ok (mkdir (spare, 0700) == 0, "spare folder");
+  w = aef_svc_watch_open (dir, 0);
+  ok (w >= 0, "watch");
+  snprintf (path, sizeof path, "%s/x.ready", dir);
+  fd = open (path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);   /* not renamed in: not announced */
+  ok (fd >= 0 && write (fd, "x", 1) == 1, "x.ready written in place");
+  close (fd);
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take_announced (w, dir, ".ready", spare, 4, take_cb, &t), 0,
+          "nothing announced: nothing taken");
+  ok (access (path, F_OK) == 0, "x.ready left alone (no listing)");
+  is_int (aef_svc_file_put (dir, "b", "second", 6, NULL, &step), 0, "put b");
+  is_int (aef_svc_file_put (dir, "a", "first", 5, NULL, &step), 0, "put a");
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take_announced (w, dir, ".ready", spare, 1, take_cb, &t), 2, "the two announced");
+  ok (!strcmp (t.names[0], "a.ready") && !strcmp (t.names[1], "b.ready"), "in name order");
+  ok (!strcmp (t.data[0], "first") && !strcmp (t.data[1], "second"), "their contents");
+  ok (t.spared[0] == 1 && t.spared[1] == 0, "the first kept as a spare (room for one)");
+  snprintf (path, sizeof path, "%s/a", spare);
+  ok (access (path, F_OK) == 0, "spare/a");
+  ok (unlink (path) == 0, "spare removed");
+  {
+    struct pollfd p = { w, POLLIN, 0 };
+    is_int (poll (&p, 1, 0), 1, "what was taken leaves the watch readable");
+    memset (&t, 0, sizeof t);
+    is_int (aef_svc_files_take_announced (w, dir, ".ready", NULL, 0, take_cb, &t), 0,
+            "that event announces no file: nothing more (no listing)");
+    is_int (poll (&p, 1, 0), 0, "and nothing is queued then");
+  }
+  close (w);
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take_announced (w, dir, ".ready", NULL, 0, take_cb, &t), 1,
+          "a watch that cannot be read: the folder listed");
+  ok (!strcmp (t.names[0], "x.ready"), "x found so");
+  ok (rmdir (spare) == 0 && rmdir (dir) == 0, "cleaned up");
+#endif
+}
+
 static void test_alive (void)
 {
   pid_t pid = fork ();
@@ -902,6 +952,7 @@ int main (void)
   test_spare_readonly ();
   test_watch_names ();
   test_files_watched ();
+  test_files_announced ();
   test_alive ();
   test_pidfile ();
   test_wait ();
