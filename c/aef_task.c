@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +125,19 @@ void aef_task_split_free(aef_task_split *s)
 
 /* ------------------------------------------------------------------------ */
 
+/* _exit's address is taken when the library is loaded (a relocation of
+ * writable data, not a lazily bound call): a forked child that leaves
+ * through aef_task_exit looks no symbol up, which would write to pages it
+ * still shares with its parent */
+static void (*volatile exit__)(int) = _exit;
+
+void aef_task_exit(int status)
+{
+  exit__(status);
+  for (;;)
+    ; /* not reached */
+}
+
 static char hung_msg__[64];
 static size_t hung_len__;
 static struct sigaction hung_old__;
@@ -134,7 +148,28 @@ static void hung__(int sig)
 
   (void)sig;
   (void)r;
-  _exit(1);
+  aef_task_exit(1);
+}
+
+/* "Killing hung worker (PID)\n" into hung_msg__, without stdio (whose
+ * formatting code a fresh worker would otherwise page in) */
+static void hung_format__(long pid)
+{
+  static const char head[] = "Killing hung worker (";
+  char digits[24];
+  size_t nd = 0, len = sizeof head - 1;
+
+  memcpy(hung_msg__, head, len);
+  if (pid < 0)
+    pid = 0;
+  do
+    digits[nd++] = (char)('0' + pid % 10);
+  while ((pid /= 10) && nd < sizeof digits);
+  while (nd)
+    hung_msg__[len++] = digits[--nd];
+  hung_msg__[len++] = ')';
+  hung_msg__[len++] = '\n';
+  hung_len__ = len;
 }
 
 static void arm__(aef_task_worker *w)
@@ -164,8 +199,7 @@ int aef_task_worker_init(aef_task_worker *w, int fd, unsigned alarm_secs)
   if (alarm_secs) {
     struct sigaction sa;
 
-    hung_len__ = (size_t)snprintf(hung_msg__, sizeof hung_msg__,
-                                  "Killing hung worker (%ld)\n", (long)getpid());
+    hung_format__((long)getpid());
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = hung__;
     sigfillset(&sa.sa_mask);
@@ -388,35 +422,163 @@ int aef_task_autoreap_off(void)
   return 0;
 }
 
+/* Put the allocator's free lists in order once, in the forker: otherwise
+ * the first allocations in each worker sort the chunks freed so far into
+ * their bins, writing to pages all over the heap that every worker then
+ * copies (some 5 page faults per worker with glibc). A large request makes
+ * the allocator do it; freed, it goes back to the top of the heap. */
+static void settle_heap__(void)
+{
+  free(malloc(AEF_TASK_CHUNK));
+}
+
+/* 1 when sock is readable (a connection, or end-of-file), 0 when ms went
+ * by (ms < 0: never), -errno */
+static int readable__(int sock, int ms)
+{
+  struct pollfd p;
+  int r;
+
+  p.fd = sock;
+  p.events = POLLIN;
+  p.revents = 0;
+  while ((r = poll(&p, 1, ms)) < 0 && errno == EINTR)
+    ;
+  return r < 0 ? -errno : r > 0;
+}
+
+/* in a child of the forker: give up what belongs to the forker (the ends
+ * of the spares' pairs, the hand-over socket) */
+static void child_leaves__(int hand, const int *spares, size_t n)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    close(spares[i]);
+  (void)aef_task_release_fds(&hand, 1);
+}
+
+/* fork one spare with a socket pair of its own: in the forker, its end
+ * of the pair is added to spares; in the spare, *mine is its end (the
+ * forker's ends closed, hand given up). Returns what fork_fn returns
+ * (-1 with errno on failure, nothing left open). */
+static pid_t spare_fork__(int hand, pid_t (*fork_fn)(void *), void *arg,
+                          int *spares, size_t *nspares, int *mine)
+{
+  int sv[2], rc = aef_socketpair(sv);
+  pid_t pid;
+
+  if (rc < 0) {
+    errno = -rc;
+    return -1;
+  }
+  pid = fork_fn(arg);
+  if (pid < 0) {
+    rc = errno;
+    close(sv[0]);
+    close(sv[1]);
+    errno = rc;
+    return -1;
+  }
+  if (pid > 0) {
+    close(sv[1]);
+    spares[(*nspares)++] = sv[0];
+    return pid;
+  }
+  close(sv[0]);
+  child_leaves__(hand, spares, *nspares);
+  *nspares = 0;
+  *mine = sv[1];
+  return 0;
+}
+
+static void fork_failed__(int err)
+{
+  char msg[160];
+  int len = snprintf(msg, sizeof msg, "fork failed: %s\n", strerror(err));
+
+  if (len > 0)
+    (void)aef_write_full(2, msg, (size_t)len < sizeof msg ? (size_t)len : sizeof msg - 1);
+}
+
 int aef_task_forker_next(int hand, pid_t (*fork_fn)(void *), void *arg,
                          int *fd_out, uint64_t *n_out)
 {
+  int spares[AEF_TASK_SPARES_MAX];
+  size_t nspares = 0, want = 1;
   int rc = aef_task_autoreap_on();
+
+  settle_heap__();
 
   while (rc == 0) {
     uint64_t n;
-    int fd;
+    int fd, r, mine = -1;
     pid_t pid;
+
+    if (nspares < want) {
+      /* a connection that waits comes first; else one more spare */
+      rc = readable__(hand, 0);
+      if (rc < 0)
+        break;
+      if (rc == 0) {
+        pid = spare_fork__(hand, fork_fn, arg, spares, &nspares, &mine);
+        if (pid == 0) {
+          /* the spare: wait for a connection, or for the forker to let go */
+          rc = aef_task_hand_recv(mine, fd_out, n_out);
+          close(mine);
+          aef_task_autoreap_off();
+          return rc;
+        }
+        if (pid < 0)
+          want = nspares; /* no more tries before the next miss */
+        continue;
+      }
+    } else if (nspares > 1) {
+      /* idle for a while: one spare fewer */
+      rc = readable__(hand, AEF_TASK_SPARE_IDLE_MS);
+      if (rc < 0)
+        break;
+      if (rc == 0) {
+        close(spares[--nspares]);
+        want = nspares;
+        continue;
+      }
+    }
 
     rc = aef_task_hand_recv(hand, &fd, &n);
     if (rc < 0)
       break;
+
+    /* the newest spare takes it (one that died meanwhile refuses: EPIPE) */
+    r = -1;
+    while (nspares > 0 && r < 0) {
+      int s = spares[--nspares];
+
+      r = aef_task_hand_send(s, fd, n);
+      close(s);
+    }
+    if (r == 0) {
+      close(fd);
+      continue;
+    }
+
+    /* no spare: this one waits for its fork; keep one more from now on */
+    if (want < AEF_TASK_SPARES_MAX)
+      want++;
     pid = fork_fn(arg);
     if (pid == 0) {
+      child_leaves__(hand, spares, nspares);
       aef_task_autoreap_off();
       *fd_out = fd;
       *n_out = n;
       return 0;
     }
-    if (pid < 0) {
-      char msg[160];
-      int len = snprintf(msg, sizeof msg, "fork failed: %s\n", strerror(errno));
-
-      if (len > 0)
-        (void)aef_write_full(2, msg, (size_t)len < sizeof msg ? (size_t)len : sizeof msg - 1);
-    }
+    if (pid < 0)
+      fork_failed__(errno);
     close(fd);
   }
+  while (nspares > 0)
+    close(spares[--nspares]);
   aef_task_autoreap_off();
   return rc;
 }

@@ -143,25 +143,53 @@ int aef_task_hand_recv(int sock, int *fd_out, uint64_t *n_out);
 int aef_task_autoreap_on(void);
 int aef_task_autoreap_off(void);
 
-/* The forker's loop, run by a copy of the server that does nothing else:
- * for each connection aef_task_hand_recv brings on hand, fork_fn(arg) is
- * called (it returns what fork(2) returns, with errno set on failure; a
- * caller wraps fork(2) to keep its runtime consistent). The kernel reaps
- * the children (aef_task_autoreap_on at entry).
- *   forker: closes its copy of the connection and waits for the next one;
- *           when fork_fn fails it writes "fork failed: STRERROR\n" to
- *           descriptor 2 and closes the connection (its client sees
- *           end-of-file) and goes on.
- *   child:  returns 0 with *fd_out its connection (close-on-exec, now the
+/* Most spare workers a forker keeps ready, and how long (milliseconds)
+ * the forker waits for a connection before it lets one of several spares
+ * go. */
+#define AEF_TASK_SPARES_MAX 4
+#define AEF_TASK_SPARE_IDLE_MS 1000
+
+/* The forker's loop, run by a copy of the server that does nothing else.
+ * It forks ahead of demand: it keeps `want` spare workers (1 at first, at
+ * most AEF_TASK_SPARES_MAX), each forked with a socket pair of its own and
+ * blocked on it, and hands each connection that aef_task_hand_recv brings
+ * on hand (with its number) to the newest spare, then forks the next spare
+ * while that one serves. Forking is fork_fn(arg) (it returns what fork(2)
+ * returns, with errno set on failure; a caller wraps fork(2) to keep its
+ * runtime consistent). A connection that finds no spare (they died, or a
+ * fork failed) gets its worker forked for it at once, and `want` grows by
+ * one; each AEF_TASK_SPARE_IDLE_MS without a connection while more than one
+ * spare waits lets one go, and `want` shrinks with them. Spares are forked
+ * only while no connection waits. The kernel reaps the children
+ * (aef_task_autoreap_on at entry).
+ *   forker: closes its copy of each connection once handed over or forked
+ *           for; when forking for a connection fails it writes "fork
+ *           failed: STRERROR\n" to descriptor 2 and closes the connection
+ *           (its client sees end-of-file) and goes on; a spare that cannot
+ *           be forked is not retried before the next connection that finds
+ *           none.
+ *   worker: (a spare given its connection, or a child forked for one)
+ *           returns 0 with *fd_out its connection (close-on-exec, now the
  *           caller's) and *n_out its number, the previous SIGCHLD action
- *           back (aef_task_autoreap_off); hand stays open (the caller gives
- *           it up).
+ *           back (aef_task_autoreap_off). It holds none of the forker's
+ *           descriptors of this loop: its copy of hand is given up as
+ *           aef_task_release_fds does (the number stays taken by the null
+ *           device), the spares' pairs are closed. A spare does nothing
+ *           else before its connection comes: the caller's code runs only
+ *           once this returns.
  * Returns -ECONNRESET in the forker when the server is gone (end-of-file
- * on hand), another -errno of aef_task_hand_recv or aef_task_autoreap_on
- * otherwise: the forker then has nothing left to do (its SIGCHLD action is
- * back as it was, and children still running will not be reaped by the
- * kernel). */
+ * on hand; every spare then sees end-of-file on its pair), and in a spare
+ * that is let go or whose forker is gone; another -errno of
+ * aef_task_hand_recv, poll or aef_task_autoreap_on otherwise. Either way
+ * the process has nothing left to do: its SIGCHLD action is back as it
+ * was, and children still running will not be reaped by the kernel. */
 int aef_task_forker_next(int hand, pid_t (*fork_fn)(void *), void *arg,
                          int *fd_out, uint64_t *n_out);
+
+/* _exit(status), through the address of _exit taken when the library was
+ * loaded: a process forked from one that never called _exit ends without
+ * binding the symbol lazily (which writes pages shared with the parent:
+ * each such write costs the child a copy). Never returns. */
+void aef_task_exit(int status);
 
 #endif

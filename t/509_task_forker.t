@@ -5,23 +5,50 @@ use lib "t/lib";
 use AEFTest timeout => 60;
 use AETask;
 use Callback::Frame;
-use AEFHelp qw(wait_until alive proc_state children_of slurp);
+use AEFHelp qw(wait_until alive proc_state children_of slurp run_for);
 use AnyEvent::Fork::Core ();
+use File::Temp ();
+use IO::Socket::UNIX ();
+use JSON::XS ();
 use POSIX ();
 use Test::More;
 
+# setup notes each worker that runs it
+my $tmp = File::Temp->newdir;
+my $setup_log = "$tmp/setup";
+
+# one forker for the whole test (the renewal has a server of its own below)
+$AnyEvent::Task::Server::FORKER_AGE = 1000;
+
 my ($path, $keep, $spid) = server (
    name => 'fk',
+   setup => sub { open my $fh, ">>", $setup_log or die; print $fh "$$\n"; close $fh },
+   hung_worker_timeout => 1,
    interface => {
       pid  => sub { $$ },
       ppid => sub { getppid },
       name => sub { $0 },
+      sleep => sub { select undef, undef, undef, $_[0]; $$ },
    },
 );
 
 sub cmdline { my $s = slurp_file ("/proc/$_[0]/cmdline"); $s =~ s/\0.*//s; $s }
 sub slurp_file { open my $fh, "<", $_[0] or return ""; local $/; <$fh> }
 sub ppid_of { (split ' ', (slurp_file ("/proc/$_[0]/stat") =~ /\) (.*)/s)[0])[1] }
+sub live_children { grep alive $_, children_of ($_[0]) }
+# a spare still has the forker's name: workers take theirs with a connection
+sub spares_of { grep cmdline ($_) eq "AET-Forker:fk", live_children ($_[0]) }
+
+# one request on a connection of our own (no client pool in between): the
+# reply's value, undef when the connection ends first
+sub raw_call {
+   my $c = IO::Socket::UNIX->new (Peer => $path) or die "connect: $!";
+   syswrite $c, JSON::XS::encode_json (["do", {}, @_]);
+   my $buf = "";
+   1 while $buf !~ /\]\z/ && sysread $c, $buf, 4096, length $buf;
+   length $buf ? JSON::XS::decode_json ($buf)->[2] : undef
+}
+sub setup_pids { grep /\S/, split /\n/, slurp_file ($setup_log) }
 
 # one fresh worker per checkout
 my $client = AnyEvent::Task::Client->new (connect => ['unix/', $path], min_workers => 1, max_workers => 1, max_checkouts => 1);
@@ -45,22 +72,52 @@ is (cmdline ($forker), "AET-Forker:fk", "the forker's name");
    pass ("exited workers leave no zombie behind");
 }
 
-# the forker killed: the server reaps it and forks a new one for the next connection
+# forked ahead of demand: a spare waits for the next connection, without
+# having run any code of the server's user; the hung-worker alarm starts
+# with its connection, not with its fork
 {
+   my @s;
+   wait_until { @s = spares_of ($forker); @s == 1 };
+   my $spare = $s[0];
+   pass ("between connections the forker keeps one spare worker");
+   ok (!grep ($_ == $spare, setup_pids), "which has not run setup");
+   run_for 1.5;
+   ok (alive $spare, "nor been killed as a hung worker, idle for longer than the timeout");
+   is (raw_call ('pid'), $spare, "the next connection gets it");
+   is ((grep $_ == $spare, setup_pids), 1, "it ran setup then, once");
+   wait_until { @s = spares_of ($forker); @s == 1 };
+   isnt ($s[0], $spare, "and a new spare waits");
+   $spare = $s[0];
+   is (raw_call ('sleep', 5), undef, "the hung-worker alarm still kills a worker busy for too long");
+   wait_until { !alive $spare };
+   pass ("it was that worker");
+}
+
+# the forker killed: the server reaps it and forks a new one for the next
+# connection; its spare goes with it
+{
+   my @spares = spares_of ($forker);
+   is (scalar @spares, 1, "a spare waits");
    kill KILL => $forker;
    wait_until { !kill 0, $forker };
    pass ("the server reaped the killed forker");
+   wait_until { !grep alive $_, @spares };
+   pass ("its spare went with it");
    my $f2 = call ($client->checkout, 'ppid');
    isnt ($f2, $forker, "a new forker");
    is (ppid_of ($f2), $spid, "also the server's child");
    $forker = $f2;
 }
 
-# the server gone: the forker goes
+# the server gone: the forker goes, and its spare
 {
+   my @spares;
+   wait_until { @spares = spares_of ($forker); @spares == 1 };
    close $keep;
    wait_until { !alive $forker };
    pass ("the forker leaves with the server");
+   wait_until { !grep alive $_, @spares };
+   pass ("and so does its spare");
 }
 
 # a copy of the server is renewed: what the server changes reaches new workers
@@ -82,6 +139,10 @@ is (cmdline ($forker), "AET-Forker:fk", "the forker's name");
    is (scalar (grep $_ != $spid && !$seen{$_}++, @forkers), 3, "each from a forker of its own (the age is 0 here)");
    wait_until { !grep { (proc_state ($_) || '') eq 'Z' } children_of ($spid) };
    pass ("retired forkers are reaped");
+   my @old = grep $_ != $forkers[-1], @forkers;
+   undef $c;
+   wait_until { !grep live_children ($_), @old };
+   pass ("and leave no spare behind");
    kill KILL => $spid;
    waitpid $spid, 0;
    wait_until { !grep alive $_, @forkers };

@@ -20,7 +20,10 @@
 #   ($fd, $n) = AnyEvent::Task::Server::Worker::_forker_next ($sock)
 #                            the forker's loop: returns in each worker it
 #                            forks, its connection and number; () + $! in
-#                            the forker when the server is gone
+#                            the forker when the server is gone, and in a
+#                            spare that is let go
+#   AnyEvent::Task::Server::Worker::_exit_now ($status)
+#                            _exit without a lazily bound symbol
 
 MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Task::Split
 
@@ -206,3 +209,8 @@ _forker_next (SV *sock)
       mPUSHu (n);
     }
 }
+
+void
+_exit_now (int status)
+  CODE:
+    aef_task_exit (status);

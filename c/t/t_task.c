@@ -51,6 +51,217 @@ static pid_t fake_fail__ (void *arg) { (void)arg; fake_calls__++; errno = EAGAIN
 static pid_t fake_parent__ (void *arg) { (void)arg; fake_calls__++; return 12345; }
 static pid_t fake_child__ (void *arg) { (void)arg; fake_calls__++; return 0; }
 
+/* a real fork for the forker's loop, one at a time, when the test says so:
+ * it reads one byte from gate__ first ('f', or end-of-file: fail with
+ * EAGAIN instead) and reports each child's pid on report__ (-1 for a
+ * failure) */
+static int gate__ = -1, report__ = -1;
+static pid_t gated_fork__ (void *arg)
+{
+  char c;
+  pid_t pid;
+
+  (void)arg;
+  if (read (gate__, &c, 1) != 1)
+    c = 'f';
+  pid = c == 'f' ? -1 : fork ();
+  if (pid != 0 && write (report__, &pid, sizeof pid) != sizeof pid)
+    _exit (9);
+  if (c == 'f')
+    errno = EAGAIN;
+  return pid;
+}
+
+/* the forker's next report: a child's pid, -1 for a failure, -2 at
+ * end-of-file */
+static pid_t next_fork__ (int rp)
+{
+  pid_t pid = -2;
+
+  return read (rp, &pid, sizeof pid) == sizeof pid ? pid : -2;
+}
+
+/* hand a new connection numbered n to the forker; returns the test's end */
+static int connect__ (int hand, uint64_t n)
+{
+  int c[2];
+
+  socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, c);
+  aef_task_hand_send (hand, c[1], n);
+  close (c[1]);
+  return c[0];
+}
+
+/* what the worker at the end of connection c says: "PID N", its pid
+ * returned, its number in *n; -1 when the connection was closed */
+static pid_t served_by__ (int c, uint64_t *n)
+{
+  char buf[64];
+  ssize_t got = read (c, buf, sizeof buf - 1);
+  long pid;
+  unsigned long long num;
+
+  if (got <= 0)
+    return -1;
+  buf[got] = 0;
+  if (sscanf (buf, "%ld %llu", &pid, &num) != 2)
+    return -1;
+  *n = num;
+  return (pid_t)pid;
+}
+
+/* whether pid has exited: gone, or a zombie (one whose parent exited
+ * first is left to a process 1 that may not reap it) */
+static int exited__ (pid_t pid)
+{
+  char path[64], buf[256], *p;
+  ssize_t got;
+  int fd;
+
+  if (kill (pid, 0) < 0)
+    return errno == ESRCH;
+  snprintf (path, sizeof path, "/proc/%ld/stat", (long)pid);
+  fd = open (path, O_RDONLY);
+  if (fd < 0)
+    return 0;
+  got = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  buf[got > 0 ? got : 0] = 0;
+  p = strrchr (buf, ')');
+  return p && p[1] == ' ' && p[2] == 'Z';
+}
+
+/* wait until pid has exited (the watchdog of t/00_core.t bounds this) */
+static int gone__ (pid_t pid)
+{
+  while (!exited__ (pid))
+    usleep (10000);
+  return 1;
+}
+
+static void spares_test__ (void)
+{
+  int hv[2], rp[2], gp[2], ep[2], a, b, c, d, e, f;
+  pid_t forker, wa, wb, wc, s2, s3, s4, s5, w6, pid;
+  uint64_t n = 0;
+  char buf[128];
+  ssize_t got;
+  int status;
+
+  socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, hv);
+  pipe (rp);
+  pipe (gp);
+  pipe (ep);
+  forker = fork ();
+  if (forker == 0)
+    {
+      int fd = -1, rc;
+
+      close (hv[0]);
+      close (rp[0]);
+      close (gp[1]);
+      close (ep[0]);
+      dup2 (ep[1], 2);
+      close (ep[1]);
+      gate__ = gp[0];
+      report__ = rp[1];
+      rc = aef_task_forker_next (hv[1], gated_fork__, NULL, &fd, &n);
+      if (rc == 0)
+        {
+          /* a worker: say who serves which number, then wait for the end */
+          int len = snprintf (buf, sizeof buf, "%ld %llu", (long)getpid (), (unsigned long long)n);
+
+          if (write (fd, buf, (size_t)len) != len)
+            _exit (3);
+          while (read (fd, buf, sizeof buf) > 0)
+            ;
+          _exit (0);
+        }
+      /* the forker, or a spare let go */
+      aef_task_exit (rc == -ECONNRESET ? 0 : 4);
+    }
+  close (hv[1]);
+  close (rp[1]);
+  close (gp[0]);
+  close (ep[1]);
+
+  /* the first spare fails to fork (nothing said: no connection waits for
+   * it); three connections come at once: each waits for its own fork */
+  write (gp[1], "f", 1);
+  ok (next_fork__ (rp[0]) == -1, "the first spare cannot be forked");
+  a = connect__ (hv[0], 1);
+  b = connect__ (hv[0], 2);
+  c = connect__ (hv[0], 3);
+  write (gp[1], "yyy", 3);
+  wa = next_fork__ (rp[0]);
+  wb = next_fork__ (rp[0]);
+  wc = next_fork__ (rp[0]);
+  pid = served_by__ (a, &n);
+  ok (pid == wa && n == 1, "a connection that finds no spare gets a worker forked for it, number 1 (%ld %llu)", (long)pid, (unsigned long long)n);
+  pid = served_by__ (b, &n);
+  ok (pid == wb && n == 2, "so does the second, number 2");
+  pid = served_by__ (c, &n);
+  ok (pid == wc && n == 3, "and the third, number 3");
+
+  /* then, with no connection waiting, one spare for each that waited */
+  write (gp[1], "yyy", 3);
+  s2 = next_fork__ (rp[0]);
+  s3 = next_fork__ (rp[0]);
+  s4 = next_fork__ (rp[0]);
+  ok (s2 > 0 && s3 > 0 && s4 > 0, "three spares are forked ahead of demand (%ld %ld %ld)", (long)s2, (long)s3, (long)s4);
+
+  /* idle: the spares are let go, newest first, down to one */
+  ok (gone__ (s4), "idle: one spare let go");
+  ok (gone__ (s3), "idle again: another");
+  ok (!exited__ (s2), "the last one stays");
+
+  /* it serves the next connection */
+  d = connect__ (hv[0], 4);
+  pid = served_by__ (d, &n);
+  ok (pid == s2 && n == 4, "the spare serves the next connection, number 4 (%ld %llu)", (long)pid, (unsigned long long)n);
+
+  /* the next two forks fail (the replacing spare, the next connection's
+   * worker, in whichever order the forker gets to them): that connection
+   * is closed, the forker says why; then forking works again */
+  write (gp[1], "ff", 2);
+  e = connect__ (hv[0], 5);
+  ok (next_fork__ (rp[0]) == -1 && next_fork__ (rp[0]) == -1, "two forks fail");
+  ok (served_by__ (e, &n) == -1, "a connection whose fork failed is closed");
+  got = read (ep[0], buf, sizeof buf - 1);
+  buf[got > 0 ? got : 0] = 0;
+  ok (!strcmp (buf, "fork failed: Resource temporarily unavailable\n"), "and the forker said why, once (%s)", buf);
+  close (e);
+  f = connect__ (hv[0], 6);
+  write (gp[1], "y", 1);
+  w6 = next_fork__ (rp[0]);
+  pid = served_by__ (f, &n);
+  ok (pid == w6 && n == 6, "the next connection is served");
+  write (gp[1], "y", 1);
+  s5 = next_fork__ (rp[0]);
+  ok (s5 > 0 && !exited__ (s5), "and a spare is forked again");
+
+  /* the server gone: the forker and its spares go (a connection that came
+   * while no spare was ready may have made it want one more: that fork
+   * fails now); the workers end with their connections: nothing is left
+   * holding the report pipe */
+  close (gp[1]);
+  close (hv[0]);
+  ok (waitpid (forker, &status, 0) == forker && WIFEXITED (status) && WEXITSTATUS (status) == 0,
+      "the forker leaves when the server is gone");
+  ok (gone__ (s5), "and its spare with it");
+  close (a);
+  close (b);
+  close (c);
+  close (d);
+  close (f);
+  while ((pid = next_fork__ (rp[0])) == -1)
+    ;
+  is_int (pid, -2, "nothing forked is left behind");
+  ok (read (ep[0], buf, sizeof buf) == 0, "nothing more said on descriptor 2");
+  close (rp[0]);
+  close (ep[0]);
+}
+
 int main (void)
 {
   static const char *in =
@@ -294,8 +505,13 @@ int main (void)
     close (fd);
     ok (read (p[0], &c, 1) == 0, "the forker's copies are all closed");
     close (p[0]);
+    {
+      int null = open ("/dev/null", O_RDONLY);
+
+      ok (same_file (sv[1], null), "the child's copy of the hand-over socket is given up (the null device)");
+      close (null);
+    }
     close (sv[0]);
-    is_int (aef_task_forker_next (sv[1], fake_child__, NULL, &fd, &n), -ECONNRESET, "end-of-file again");
     close (sv[1]);
     {
       struct sigaction now;
@@ -304,6 +520,8 @@ int main (void)
       ok (now.sa_handler == SIG_DFL && !(now.sa_flags & SA_NOCLDWAIT), "the loop ended: SIGCHLD's action is back");
     }
   }
+
+  spares_test__ ();
 
   return done_testing ();
 }

@@ -282,16 +282,28 @@ so that what every worker would set up on its way (the JSON codecs, the
 loop, lazily bound library symbols) is already in the memory workers
 share.
 
-That is all the server does ahead of demand; each worker is still forked
-for its own connection, when that connection has been accepted, and runs
-C<setup> lazily as described above.
+The forker also forks ahead of demand: it keeps a B<spare> worker
+ready, a child forked before any connection needs it and blocked on a
+socket pair of its own. An accepted connection is handed to the spare,
+and the forker forks the next spare while that one serves (on two cores
+the fork overlaps with the client's use of the worker). A spare runs none
+of your code before its connection comes: it takes its name
+(C<AET-Worker:NAME(N)>, N from the connection, so names still follow the
+order of acceptance), runs C<setup> lazily before its first request, and
+starts the hung-worker alarm with that request, exactly as a worker forked
+for the connection would; until then it still bears the forker's name. A
+connection that comes while no spare is ready (several at once, or after a
+failed fork) gets a worker forked for it at once, and the forker keeps one
+spare more from then on, at most four; each second without a connection
+while several spares wait lets one go, down to one. A spare is one more
+process per server, idle, sharing the forker's memory.
 
 A forker serves for about a second (C<$AnyEvent::Task::Server::FORKER_AGE>,
 default 1): the first connection after that gets a fresh forker, copied
 from the server as it stands then, so changes the server process makes to
 its memory (a signal handler that reloads the configuration, for example)
 reach the workers forked from then on. The forker that retires forks what
-it was already handed and exits.
+it was already handed and exits; its spares leave with it, unused.
 
 The server closes its copy of each connection once it has handed it over,
 and the forker closes its copy once it has forked the worker, so a
@@ -301,14 +313,17 @@ give up their copy of the listening socket, so the port or path goes with
 the server and a restarted server can bind the same TCP port while old
 workers still serve their clients; workers and the forker leave through
 C<POSIX::_exit>, so no inherited destructor removes the server's socket
-path. The kernel reaps the forker's workers (the forker sets
-C<SA_NOCLDWAIT>; each worker gets the server's C<SIGCHLD> handling back at
-once), and the server reaps its forkers. A forker exits when the server
-is gone (it sees end-of-file), so killing the server takes the forker with
-it; a forker that dies is replaced at the next connection. If C<fork>
-fails, in the server (forking the forker) or in the forker, C<fork failed:
-ERROR> is printed to the standard error, that connection is closed (the
-client retries) and serving goes on.
+path. The kernel reaps the forker's workers and spares (the forker sets
+C<SA_NOCLDWAIT>; each worker gets the server's C<SIGCHLD> handling back as
+it takes its connection), and the server reaps its forkers. A forker exits
+when the server is gone (it sees end-of-file), so killing the server takes
+the forker with it, and a spare exits when its forker is gone or lets it
+go, so none is left behind; a forker that dies is replaced at the next
+connection. If C<fork> fails, in the server (forking the forker) or in the
+forker for a connection, C<fork failed: ERROR> is printed to the standard
+error, that connection is closed (the client retries) and serving goes on;
+a spare that cannot be forked is not retried before a connection finds
+none.
 
 When the server exits, workers keep serving their connections; a client
 keeps using them and connects new ones to a restarted server.
@@ -337,6 +352,12 @@ about a second old, not by the server at the moment of the connection:
 a change the server process makes to its own memory reaches workers
 forked up to a second later, where the original's next worker saw it at
 once. Workers are the forker's children, not the server's (C<getppid>).
+
+=item * a worker is usually forked before its connection comes (a spare,
+see L</PROCESSES AND DESCRIPTORS>): a server that has served a connection
+has one or more idle processes besides itself, the forker and the spare.
+What a worker runs, and when (its name, C<setup>, the hung-worker alarm),
+is as before.
 
 =back
 

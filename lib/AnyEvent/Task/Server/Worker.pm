@@ -37,11 +37,10 @@ sub forker {
 
    _warm_up ();
    my ($fd, $n) = _forker_next ($hand);
-   POSIX::_exit (0) unless defined $fd;
-   _release ($hand);
+   _exit_now (0) unless defined $fd;
    $0 = "AET-Worker:$server->{name}($n)" if defined $server->{name};
    # the connection stays a bare descriptor: no perl handle is needed
-   # (the worker leaves through POSIX::_exit)
+   # (the worker leaves through _exit)
    handle_worker ($server, $fd);
 }
 
@@ -57,13 +56,14 @@ sub _warm_up {
    eval { _loop ({ interface => $nop, setup => $nop, checkout_done => $nop, hung_worker_timeout => 0 }, $theirs) };
 }
 
-# Never returns: the worker leaves through POSIX::_exit (1), so that no
+# Never returns: the worker leaves through _exit (1) (in C, as
+# POSIX::_exit, but with no symbol bound lazily in the child), so that no
 # destructor or END block inherited from the server runs.
 sub handle_worker {
    my ($server, $fh) = @_;
 
    eval { _loop ($server, $fh) };
-   POSIX::_exit (1);
+   _exit_now (1);
 }
 
 sub _loop {
@@ -156,7 +156,7 @@ message of that read. When it fires the worker prints C<Killing hung worker
 (PID)> to its standard error and exits. Waiting for the next request is
 never timed, so idle workers live on.
 
-The worker always ends with C<POSIX::_exit(1)>: at end-of-file, on a read
+The worker always ends with C<_exit(1)> (as C<POSIX::_exit(1)>): at end-of-file, on a read
 or write error, on a message that is not a well-formed C<do> or C<dn>
 array, when C<checkout_done> dies, or when a reply cannot be encoded even
 as an error. No destructor inherited from the server runs.
@@ -172,12 +172,14 @@ Never returns.
 
 The forker's life (see L<AnyEvent::Task::Server/PROCESSES AND
 DESCRIPTORS>): it runs the request loop once on a socket pair of its own
-with its own no-op code, then, in C, receives each connection and its
-number on C<$hand>, forks, closes its copy, and waits for the next one;
-the kernel reaps the workers. It returns only in a worker, which gives up
-C<$hand>, takes its name and enters C<handle_worker>. The forker exits
-with C<POSIX::_exit(0)> when C<$hand> reaches end-of-file (the server let
-it go or is gone) or fails.
+with its own no-op code, then, in C, keeps a spare worker forked ahead of
+demand, receives each connection and its number on C<$hand>, hands it to
+the spare (or forks a worker for it when none is ready), closes its copy,
+forks the next spare, and waits for the next connection; the kernel reaps
+the workers. It returns only in a worker, which has given up C<$hand> (in
+C) and now takes its name and enters C<handle_worker>. The forker exits
+with C<_exit(0)> when C<$hand> reaches end-of-file (the server let it go
+or is gone) or fails, and so does a spare that its forker lets go.
 
 =back
 
