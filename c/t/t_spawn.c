@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -197,6 +199,13 @@ static void test_caught (void)
   ok (sigismember (&set, SIGTERM) == 1, "... SIGTERM, which has a handler");
   ok (sigismember (&set, SIGRTMIN + 2) == 1, "... SIGRTMIN+2 (%d), which has a handler", SIGRTMIN + 2);
   ok (sigismember (&set, SIGUSR2) == 0, "... not SIGUSR2, which is ignored");
+  /* valgrind catches every signal itself (its preload library is in
+   * LD_PRELOAD): the kernel then shows a handler for each */
+  if (getenv ("LD_PRELOAD") && strstr (getenv ("LD_PRELOAD"), "vgpreload")) {
+    ok (1, "# skip under valgrind: default signals");
+    ok (1, "# skip under valgrind: handlers gone");
+    return;
+  }
   ok (sigismember (&set, SIGUSR1) == 0 && sigismember (&set, SIGINT) == 0,
       "... not SIGUSR1 or SIGINT, which have the default");
   r = aef_spawn_caught (&set);
