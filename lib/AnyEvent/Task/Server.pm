@@ -312,7 +312,7 @@ that dies is noticed by its client at once. The forker and the workers
 give up their copy of the listening socket, so the port or path goes with
 the server and a restarted server can bind the same TCP port while old
 workers still serve their clients; workers and the forker leave through
-C<POSIX::_exit>, so no inherited destructor removes the server's socket
+C<_exit> (as C<POSIX::_exit> does), so no inherited destructor removes the server's socket
 path. The kernel reaps the forker's workers and spares (the forker sets
 C<SA_NOCLDWAIT>; each worker gets the server's C<SIGCHLD> handling back as
 it takes its connection), and the server reaps its forkers. A forker exits
