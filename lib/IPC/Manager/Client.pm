@@ -36,9 +36,11 @@ sub init {
    $self->{send_blocking} = 1 unless exists $self->{send_blocking};
    # the protocols of this distribution with the default serializer encode
    # and decode with its coder directly, and may take unblessed messages
-   $self->{_json} = IPC::Manager::Serializer::JSON->json
-      if !ref $self->{serializer} && $self->{serializer} eq 'IPC::Manager::Serializer::JSON'
-         && $OWN{ ref $self } && defined &IPC::Manager::Serializer::JSON::json;
+   if (!ref $self->{serializer} && $self->{serializer} eq 'IPC::Manager::Serializer::JSON'
+       && $OWN{ ref $self } && defined &IPC::Manager::Serializer::JSON::json) {
+      $self->{_json} = IPC::Manager::Serializer::JSON->json;
+      $self->{_from_json} = $self->{_json}->encode ($self->{id});
+   }
    $self->_register unless $self->{_later};
    return;
 }
@@ -475,15 +477,43 @@ sub send_message {
    return $msg;
 }
 
+# a message goes out in three steps, which the protocols provide:
+#   $target = $self->_target ($to)    what the delivery needs (a socket, a
+#                                     connection, a folder); croaks when
+#                                     the protocol knows the peer is not there
+#   (encoding; on failure $self->_encode_failed ($to, $@), which croaks)
+#   $self->_deliver ($to, $target, $id, $bytes)
+sub _send_message {
+   my ($self, $msg) = @_;
+   my $to = $msg->{to};
+   my $target = $self->_target ($to);
+   my $data;
+   eval { $data = $self->_encode ($msg); 1 } or $self->_encode_failed ($to, $@);
+   $self->_deliver ($to, $target, $msg->{id}, $data);
+   return;
+}
+
+sub _encode_failed { die $_[2] }
+
 # send_message ($to, $content) for requests and responses (content
-# defined), returning nothing: the message is built directly, and given
-# unblessed to the protocols that take it so
+# defined), returning nothing: with the default serializer the JSON text
+# is put together directly (IPC::Manager::Message::_json_new), without a
+# message object
 sub _send_quick {
    my ($self, $to, $content) = @_;
    croak "Client used from wrong PID" unless $self->{pid} == IPC::Manager::Core::pid ();
-   my $msg = IPC::Manager::Message::_fields ($self->{id}, $to, $content);
-   bless $msg, 'IPC::Manager::Message' unless $self->{_json};
-   $self->_send_message ($msg);
+   my $target = $self->_target ($to);
+   my ($id, $data);
+   if (my $json = $self->{_json}) {
+      eval { ($id, $data) = IPC::Manager::Message::_json_new ($json, $self->{_from_json}, $to, $content); 1 }
+         or $self->_encode_failed ($to, $@);
+   }
+   else {
+      my $msg = bless IPC::Manager::Message::_fields ($self->{id}, $to, $content), 'IPC::Manager::Message';
+      $id = $msg->{id};
+      eval { $data = $self->_encode ($msg); 1 } or $self->_encode_failed ($to, $@);
+   }
+   $self->_deliver ($to, $target, $id, $data);
    $self->{stats}{sent}{$to}++;
    return;
 }

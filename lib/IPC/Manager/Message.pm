@@ -48,6 +48,27 @@ sub _fields {
             id => IPC::Manager::Core::uuid () };
 }
 
+# the same new message as the default serializer's JSON text, put
+# together here: ($json: the coder, $from: the sender's id as it encodes
+# it, $to, $content) -> ($id, $text). The coder encodes only the recipient
+# and the content (it would build and walk a hash of seven keys
+# otherwise); the text differs from its encoding of _fields' hash only in
+# the order of the keys, which is not significant (the coder's order
+# follows the hash's, which varies between processes). The stamp is
+# written as the coder writes a time: perl's number format, with ".0"
+# after a whole number (which the coder marks as a float).
+sub _json_new {
+   my ($json, $from, $to, $content) = @_;
+   my $t = Time::HiRes::time ();
+   $ORD = $t == $LAST_STAMP ? $ORD + 1 : 0;
+   $LAST_STAMP = $t;
+   my $stamp = "$t";
+   $stamp .= ".0" if $t == int ($t) && !($stamp =~ tr/.e//);
+   my $id = IPC::Manager::Core::uuid ();
+   return ($id, '{"from":' . $from . ',"to":' . $json->encode ($to) . ',"content":' . $json->encode ($content)
+                . ',"stamp":' . $stamp . ',"stamp_ord":' . $ORD . ',"id":"' . $id . '"}');
+}
+
 # a received hash as a message: blessed as it is when it has every field
 # init would check or complete, else through the constructor (which
 # croaks on what is missing)

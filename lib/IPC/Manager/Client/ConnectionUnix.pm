@@ -184,13 +184,19 @@ sub _conn_for {
    return $conn;
 }
 
-sub _send_message {
-   my ($self, $msg) = @_;
-   my $peer = $msg->{to};
+# (see IPC::Manager::Client::_send_message) the connection to the peer,
+# made when there is none
+sub _target {
+   my ($self, $peer) = @_;
    croak "No peer specified" unless defined $peer;
    my $conn = $self->{_by_peer}{$peer} || eval { $self->_conn_for ($peer) };
    if (!$conn) { my $e = $@; $e =~ s/\n\z//; croak $e }
-   my $frame = IPC::Manager::Core::frame ($self->{_json} ? $self->{_json}->encode ($msg) : $self->_encode ($msg));
+   return $conn;
+}
+
+sub _deliver {
+   my ($self, $peer, $conn, $id, $data) = @_;
+   my $frame = IPC::Manager::Core::frame ($data);
    # the usual blocking case: nothing queued, and the socket takes it all
    if ($self->{send_blocking} && !length $conn->{out} && NOSIGNAL) {
       my $n = send ($conn->{fh}, $frame, NOSIGNAL);

@@ -98,18 +98,23 @@ sub _read_messages {
    return @out;
 }
 
-sub _send_message {
-   my ($self, $msg) = @_;
-   my $peer = $msg->{to};
+# (see IPC::Manager::Client::_send_message) the peer's folder, not looked
+# at: a delivery to a folder that is not there fails
+sub _target {
+   my ($self, $peer) = @_;
    croak "Message has no peer" unless defined $peer;
-   my $dir = $self->{_paths}{$peer} || $self->path ($peer);
-   my $data;
-   if (!eval { $data = $self->_encode ($msg); 1 }) {
-      # an unknown peer is reported first
-      my $err = $@;
-      croak "Client does not exist" unless defined $self->peer_exists ($peer);
-      die $err;
-   }
+   return $self->{_paths}{$peer} || $self->path ($peer);
+}
+
+# an unknown peer is reported first
+sub _encode_failed {
+   my ($self, $peer, $err) = @_;
+   croak "Client does not exist" unless defined $self->peer_exists ($peer);
+   die $err;
+}
+
+sub _deliver {
+   my ($self, $peer, $dir, $id, $data) = @_;
    # out of spares (a burst of sends): the messages the watch announced
    # meanwhile are taken now (kept raw in _early for the next read, while
    # it holds fewer than $SPARES), and their files become the spares this
@@ -120,9 +125,9 @@ sub _send_message {
          && !($self->{_early} && @{ $self->{_early} } >= 2 * $SPARES);
    # NAME.pend written, then renamed to NAME.ready (never replacing one)
    my $step = ($self->{_spares}
-      ? IPC::Manager::Core::file_put ($dir, $msg->{id}, $data, $self->{_spare_dir}, $self->{_spares})
-      : IPC::Manager::Core::file_put ($dir, $msg->{id}, $data)) or return;
-   my $base = "$dir/$msg->{id}";
+      ? IPC::Manager::Core::file_put ($dir, $id, $data, $self->{_spare_dir}, $self->{_spares})
+      : IPC::Manager::Core::file_put ($dir, $id, $data)) or return;
+   my $base = "$dir/$id";
    confess "Message file '$base.ready' already exists" if $step == 3 && $! == EEXIST;
    confess "Message file '$base.pend' already exists" if $step == 1 && $! == EEXIST;
    die "Could not write '$base.pend': $!" if $step == 2;

@@ -118,14 +118,19 @@ sub _send_raw {
    }
 }
 
-sub _send_message {
-   my ($self, $msg) = @_;
-   my $peer = $msg->{to};
+# (see IPC::Manager::Client::_send_message) the cached socket to the
+# peer, or undef when there is none yet (the peer is looked up then)
+sub _target {
+   my ($self, $peer) = @_;
    croak "No peer specified" unless defined $peer;
    my $c = $self->{_out}{$peer};
    croak "'$peer' is not a valid message recipient"
       unless $c || defined $self->peer_exists ($peer);
-   my $data = $self->{_json} ? $self->{_json}->encode ($msg) : $self->_encode ($msg);
+   return $c;
+}
+
+sub _deliver {
+   my ($self, $peer, $c, $id, $data) = @_;
    # the usual case: a cached socket, nothing queued, and it takes it
    return if $c && !($self->{_queue} && $self->{_queue}{$peer}) && defined send ($c->[0], $data, 0);
    if (!$self->{send_blocking}) {

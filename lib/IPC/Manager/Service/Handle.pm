@@ -71,16 +71,31 @@ sub _rin {
    return $rin;
 }
 
+# whether a handle class waits with this module's poll and await_response
+# and looks for answers with the role's get_response: its waits then run
+# through _poll, and look at the stored answers directly (looked at once
+# per class)
+my %OWN;
+sub _own {
+   my $self = shift;
+   return $OWN{ ref $self } = ($self->can ('poll') == \&poll && $self->can ('await_response') == \&await_response
+      && $self->can ('get_response') == \&IPC::Manager::Role::Service::Requests::get_response) ? 1 : 0;
+}
+
 sub poll {
    my ($self, $timeout) = @_;
-   my $client = $self->{client} || $self->client;
-   my $deadline = defined $timeout ? Time::HiRes::time () + $timeout : undef;
-   my @msgs;
+   return $self->_poll ($self->{client} || $self->client, $timeout,
+                        defined $timeout ? Time::HiRes::time () + $timeout : undef);
+}
+
+# poll's work: waits up to $timeout (undef: for ever), until $deadline
+# (the time the caller computed with it) when it has to wait again
+sub _poll {
+   my ($self, $client, $timeout, $deadline) = @_;
+   my ($left, @msgs) = ($timeout);
    while (1) {
       my $rin = defined $self->{_RIN} ? $self->{_RIN} : $self->_rin ($client);
       if (length $rin && !$client->_buffered) {
-         my $left = defined $deadline ? $deadline - Time::HiRes::time () : undef;
-         $left = 0 if defined $left && $left < 0;
          my $n = select (my $rout = $rin, undef, undef, $left);
          # (a protocol with many handles, which _rin does not keep, reads
          # only the readable ones)
@@ -90,10 +105,12 @@ sub poll {
       else {
          @msgs = $client->get_messages;
       }
-      last if @msgs;
-      last if defined $deadline && Time::HiRes::time () >= $deadline;
+      last if @msgs || (defined $timeout && $timeout == 0);
+      if (defined $deadline) {
+         $left = $deadline - Time::HiRes::time ();
+         last if $left <= 0;
+      }
       tinysleep ($self->{interval}) unless length $rin;
-      last if defined $timeout && $timeout == 0;
    }
    return unless @msgs;
    for my $m (@msgs) {
@@ -117,34 +134,37 @@ sub sync_request {
    # (the answer to a request just sent cannot be there yet: the first
    # look for it comes after the first wait step; a class with its own
    # await_response gets the call)
-   my $await = $self->can ('await_response');
-   return $await == \&await_response ? $self->_await ($id, $timeout, 0) : $self->$await ($id, $timeout);
-}
-
-sub _wait_step {
-   my ($self, $deadline) = @_;
-   my $t = $self->{interval};
-   if (defined $deadline) {
-      my $left = $deadline - Time::HiRes::time ();
-      $t = $left if $left < $t;
-      $t = 0 if $t < 0;
-   }
-   return $self->poll ($t);
+   my $own = $OWN{ ref $self };
+   $own = $self->_own unless defined $own;
+   return $own ? $self->_await ($id, $timeout, 0) : $self->await_response ($id, $timeout);
 }
 
 sub await_response { $_[0]->_await ($_[1], $_[2], 1) }
 
-# await_response; $got: whether to look for the response before waiting
+# await_response; $got: whether to look for the response before waiting.
+# Each wait step polls for min(interval, the time left).
 sub _await {
    my ($self, $id, $timeout, $got) = @_;
-   my $deadline = defined $timeout ? Time::HiRes::time () + $timeout : undef;
-   my $checked = 1;
+   my $now = Time::HiRes::time ();
+   my $deadline = defined $timeout ? $now + $timeout : undef;
+   my $own = $OWN{ ref $self };
+   $own = $self->_own unless defined $own;
+   my ($checked, $waited) = (1, 0);
    while (1) {
-      # (looked at again only when a wait step brought messages)
+      # (looked at again only when a wait step brought messages; the
+      # role's get_response croaks when the entry is not there: called
+      # then, and the first time)
       if ($got) {
-         my @r = $self->get_response ($id);
-         return $r[0] if @r;
+         my $e = $own && $waited && $self->{_RESPONSES} && $self->{_RESPONSES}{$id};
+         if ($e && !($self->{_RESPONSE_HANDLER} && $self->{_RESPONSE_HANDLER}{$id})) {
+            if (defined $e->{response}) { delete $self->{_RESPONSES}{$id}; return $e->{response} }
+         }
+         else {
+            my @r = $self->get_response ($id);
+            return $r[0] if @r;
+         }
       }
+      $now = Time::HiRes::time () if $waited;
       # the peer's liveness is looked at when a wait step brought nothing
       unless ($checked++) {
          my ($peer, $pid) = $self->pending_response_peer ($id);
@@ -156,16 +176,29 @@ sub _await {
          }
       }
       croak "await_response: timed out after ${timeout}s waiting for response '$id'"
-         if defined $deadline && Time::HiRes::time () >= $deadline;
-      $got = $self->_wait_step ($deadline);
+         if defined $deadline && $now >= $deadline;
+      $got = $self->_wait_step ($own, $now, $deadline);
+      $waited = 1;
       $checked = 0 unless $got;
    }
 }
 
+# one wait for messages: min(interval, the time left) from $now
+sub _wait_step {
+   my ($self, $own, $now, $deadline) = @_;
+   my $t = $self->{interval};
+   $t = $deadline - $now if defined $deadline && $deadline - $now < $t;
+   $t = 0 if $t < 0;
+   return $own ? $self->_poll ($self->{client} || $self->client, $t, $now + $t) : $self->poll ($t);
+}
+
 sub await_all_responses {
    my ($self, $timeout) = @_;
-   my $deadline = defined $timeout ? Time::HiRes::time () + $timeout : undef;
-   my $quiet = 1;
+   my $now = Time::HiRes::time ();
+   my $deadline = defined $timeout ? $now + $timeout : undef;
+   my $own = $OWN{ ref $self };
+   $own = $self->_own unless defined $own;
+   my ($quiet, $waited) = (1, 0);
    # the ids still believed pending: answered ones leave from the front,
    # so each wake-up looks at few entries (have_pending_responses, which
    # looks at every entry, is asked when the list runs out)
@@ -179,6 +212,7 @@ sub await_all_responses {
          @ids = (($cbs ? keys %$cbs : ()),
                  ($res ? grep { !defined $res->{$_}{response} } keys %$res : ()));
       }
+      $now = Time::HiRes::time () if $waited;
       # the peers' liveness is looked at when a wait step brought nothing,
       # once per peer and pid
       if ($quiet) {
@@ -197,8 +231,9 @@ sub await_all_responses {
          }
       }
       croak "await_all_responses: timed out after ${timeout}s with pending responses"
-         if defined $deadline && Time::HiRes::time () >= $deadline;
-      $quiet = !$self->_wait_step ($deadline);
+         if defined $deadline && $now >= $deadline;
+      $quiet = !$self->_wait_step ($own, $now, $deadline);
+      $waited = 1;
    }
    return;
 }

@@ -11,14 +11,21 @@ our $VERSION = '0.000038';
 
 requires qw(client);
 
+# client classes => whether they are this distribution's (they have
+# _request_pid and _send_quick), looked at once per class
+my %QUICK;
+
 sub send_request {
    my ($self, $peer, $req, $cb) = @_;
    my $client = $self->client;
    my $id = IPC::Manager::Core::uuid ();
-   my $pid = $client->can ('_request_pid') ? $client->_request_pid ($peer) : $client->peer_pid ($peer);
+   my $quick = $QUICK{ ref $client };
+   $quick = $QUICK{ ref $client } = ($client->can ('_request_pid') && $client->can ('_send_quick')) ? 1 : 0
+      unless defined $quick;
+   my $pid = $quick ? $client->_request_pid ($peer) : $client->peer_pid ($peer);
    my $c = { ipcm_request_id => $id, request => $req };
    # (a client of this distribution builds the message directly)
-   if (my $quick = $client->can ('_send_quick')) { $client->$quick ($peer, $c) }
+   if ($quick) { $client->_send_quick ($peer, $c) }
    else { $client->send_message ($peer, $c) }
    if ($cb) {
       $self->{_RESPONSE_HANDLER}{$id} = { peer => $peer, pid => $pid, cb => $cb };
