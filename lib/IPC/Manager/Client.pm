@@ -320,30 +320,26 @@ sub peer_exists {
 
 # pidfiles are replaced by rename, so a new pid comes with a new inode:
 # the pid read last time is reused while the inode stays the same
+# ({_pidcache}{PEER}: [pidfile, inode, pid])
 sub peer_pid {
    my ($self, $peer) = @_;
    croak "'peer_id' is required" unless defined $peer;
    my $path = $self->{_paths}{$peer} || $self->path ($peer);
    return undef unless $self->_entry_ok ($path);
-   my $ino = (stat "$path.pid")[1];
+   my $c = $self->{_pidcache}{$peer} ||= ["$path.pid", 0, 0];
+   my $ino = (stat $c->[0])[1];
    return 0 unless $ino;
-   my $c = $self->{_pidcache}{$path};
-   return $c->[1] if $c && $c->[0] == $ino;
-   my $pid = _file_pid ("$path.pid");
-   $self->{_pidcache}{$path} = [$ino, $pid];
-   return $pid;
+   @$c[1, 2] = ($ino, _file_pid ($c->[0])) unless $c->[1] == $ino;
+   return $c->[2];
 }
 
 # the pid a request records (see send_request): peer_pid without looking
 # at the entry, which the send that follows needs anyway (it fails when the
 # entry is gone); one stat per request
 sub _request_pid {
-   my ($self, $peer) = @_;
-   my $path = defined $peer && ($self->{_paths}{$peer} || $self->path ($peer));
-   my $c = $path && $self->{_pidcache}{$path};
-   return $self->peer_pid ($peer) unless $c;
-   my $ino = (stat "$path.pid")[1];
-   return $ino && $c->[0] == $ino ? $c->[1] : $self->peer_pid ($peer);
+   my $c = defined $_[1] && $_[0]->{_pidcache}{ $_[1] };
+   my $ino = $c && (stat $c->[0])[1];
+   return $ino && $c->[1] == $ino ? $c->[2] : $_[0]->peer_pid ($_[1]);
 }
 
 sub peer_active {
@@ -661,6 +657,14 @@ sub can_send_to       { defined $_[0]->peer_exists ($_[1]) ? 1 : 0 }
 sub have_handles_for_select         { 0 }
 sub handles_for_select              { () }
 sub have_dynamic_handles_for_select { 0 }
+
+# the select(2) bits of handles_for_select ('' without any)
+sub _select_bits {
+   my $self = shift;
+   my $rin = '';
+   vec ($rin, fileno $_, 1) = 1 for $self->handles_for_select;
+   return $rin;
+}
 
 sub _open_peer_change {
    my $self = shift;

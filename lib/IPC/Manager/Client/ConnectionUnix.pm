@@ -37,6 +37,7 @@ sub _make_entry {
    bind ($s, pack_sockaddr_un ($path))        or croak "Cannot create listen socket '$path': $!";
    listen ($s, SOMAXCONN)                     or croak "Cannot create listen socket '$path': $!";
    $self->{_listen} = $s;
+   delete $self->{_select_bits};
    return;
 }
 
@@ -53,7 +54,7 @@ sub _prepare_entry {
 # registered in one step (see IPC::Manager::Client::_register_args): the
 # prepared socket, bound and listening (not a marker file)
 sub _entry_kind   { $_[0]->{_unbound} ? 'stream' : undef }
-sub _adopt_entry  { $_[0]->{_listen} = delete $_[0]->{_unbound} }
+sub _adopt_entry  { delete $_[0]->{_select_bits}; $_[0]->{_listen} = delete $_[0]->{_unbound} }
 
 sub _open_entry {
    my ($self, $path) = @_;
@@ -61,12 +62,24 @@ sub _open_entry {
    $self->_make_entry ($path);
 }
 
-sub _conns { @{ $_[0]->{_conns} ||= [] } }
+# the connections, accepted and made: always an array, read directly
+sub init {
+   my $self = shift;
+   $self->{_conns} = [];
+   return $self->SUPER::init (@_);
+}
 
 sub have_handles_for_select { 1 }
 sub handles_for_select {
    my $self = shift;
-   return (($self->{_listen} ? ($self->{_listen}) : ()), map $_->{fh}, @{ $self->{_conns} || [] });
+   return (($self->{_listen} ? ($self->{_listen}) : ()), map $_->{fh}, @{ $self->{_conns} });
+}
+
+# the select bits of handles_for_select, kept in {_select_bits} (where a
+# handle's wait reads them) until a connection comes or goes
+sub _select_bits {
+   my $self = shift;
+   return defined $self->{_select_bits} ? $self->{_select_bits} : ($self->{_select_bits} = $self->SUPER::_select_bits);
 }
 
 sub ready_messages {
@@ -80,7 +93,8 @@ sub ready_messages {
 
 sub _drop {
    my ($self, $conn) = @_;
-   $self->{_conns} = [ grep $_ != $conn, $self->_conns ];
+   $self->{_conns} = [ grep $_ != $conn, @{ $self->{_conns} } ];
+   delete $self->{_select_bits};
    my $peer = $conn->{peer};
    delete $self->{_by_peer}{$peer}
       if defined $peer && $self->{_by_peer}{$peer} && $self->{_by_peer}{$peer} == $conn;
@@ -93,6 +107,7 @@ sub _add_conn {
    IPC::Manager::Client::UnixSocket::_nonblock ($fh);
    my $conn = { fh => $fh, in => '', out => '', peer => $peer };
    push @{ $self->{_conns} }, $conn;
+   delete $self->{_select_bits};
    $self->{_by_peer}{$peer} = $conn if defined $peer;
    return $conn;
 }
@@ -110,7 +125,7 @@ sub _read_messages {
       }
    }
    my @out;
-   for my $conn (@{ $self->{_conns} || [] }) {
+   for my $conn (@{ $self->{_conns} }) {
       next if defined $ready && !vec ($ready, fileno $conn->{fh}, 1) && !$new{$conn};
       my $eof = 0;
       while (1) {
@@ -151,8 +166,8 @@ sub _read_messages {
    return @out;
 }
 
-# writes what the socket takes now; 1 when the buffer is empty; dies on
-# hard errors
+# writes what the socket takes now of the connection's buffer: 1 when it
+# is empty, 0 when the socket is full, undef (and $!) on a hard error
 sub _flush {
    my ($self, $conn) = @_;
    # a vanished reader is an error, not SIGPIPE
@@ -161,9 +176,10 @@ sub _flush {
       my $n = send ($conn->{fh}, $conn->{out}, NOSIGNAL);
       if (!defined $n) {
          next if $! == EINTR;
-         return 0 if $! == EAGAIN || $! == EWOULDBLOCK;
-         die "write failed: $!\n";
+         return $! == EAGAIN || $! == EWOULDBLOCK ? 0 : undef;
       }
+      # (the usual case: the socket takes it all at once)
+      if ($n == length $conn->{out}) { $conn->{out} = ''; last }
       substr ($conn->{out}, 0, $n) = '';
    }
    return 1;
@@ -196,26 +212,18 @@ sub _target {
 
 sub _deliver {
    my ($self, $peer, $conn, $id, $data) = @_;
-   my $frame = IPC::Manager::Core::frame ($data);
-   # the usual blocking case: nothing queued, and the socket takes it all
-   if ($self->{send_blocking} && !length $conn->{out} && NOSIGNAL) {
-      my $n = send ($conn->{fh}, $frame, NOSIGNAL);
-      return if defined $n && $n == length $frame;
-      substr ($frame, 0, $n) = '' if $n;
-   }
-   $conn->{out} .= $frame;
+   $conn->{out} .= IPC::Manager::Core::frame ($data);
    if (!$self->{send_blocking}) {
       # held back while a service dispatches a batch (see _flush_held)
-      return if $self->{_hold};
-      $self->_flush_or_drop ($conn);
+      $self->_flush_or_drop ($conn) unless $self->{_hold};
       return;
    }
    # while the connection is full, take in what arrives (kept for
    # get_messages), so that a peer answering what we sent never waits for
    # us to read
    while (1) {
-      my $done = eval { $self->_flush ($conn) };
-      if (!defined $done) { my $e = $@; $self->_drop ($conn); $e =~ s/\n\z//; croak $e }
+      my $done = $self->_flush ($conn);
+      if (!defined $done) { my $e = "write failed: $!"; $self->_drop ($conn); croak $e }
       last if $done;
       my ($rin, $win) = ('', '');
       vec ($win, fileno $conn->{fh}, 1) = 1;
@@ -228,11 +236,13 @@ sub _deliver {
    return;
 }
 
+# writes what the socket takes; a connection whose write fails is reported
+# ($when: where, for the warning) and dropped
 sub _flush_or_drop {
-   my ($self, $conn) = @_;
-   return if eval { $self->_flush ($conn); 1 };
+   my ($self, $conn, $when) = @_;
+   return if defined $self->_flush ($conn);
    my $who = defined $conn->{peer} ? $conn->{peer} : '?';
-   warn "ConnectionUnix: send to '$who' failed: $@";
+   warn "ConnectionUnix: send to '$who' failed${\ ($when || '')}: write failed: $!\n";
    $self->_drop ($conn);
    return;
 }
@@ -240,33 +250,21 @@ sub _flush_or_drop {
 # the sends held back during a service's batch: one write per connection
 sub _flush_held {
    my $self = shift;
-   for my $conn (grep length $_->{out}, @{ $self->{_conns} || [] }) {
-      # (the usual case: the socket takes it all at once)
-      my $n = NOSIGNAL ? send ($conn->{fh}, $conn->{out}, NOSIGNAL) : undef;
-      if (defined $n && $n == length $conn->{out}) { $conn->{out} = ''; next }
-      substr ($conn->{out}, 0, $n) = '' if $n;
-      $self->_flush_or_drop ($conn);
-   }
+   $self->_flush_or_drop ($_) for grep length $_->{out}, @{ $self->{_conns} };
    return;
 }
 
 sub drain_pending {
    my $self = shift;
-   for my $conn (grep length $_->{out}, $self->_conns) {
-      my $ok = eval { $self->_flush ($conn); 1 };
-      next if $ok;
-      my $who = defined $conn->{peer} ? $conn->{peer} : '?';
-      warn "ConnectionUnix: send to '$who' failed during drain: $@";
-      $self->_drop ($conn);
-   }
+   $self->_flush_or_drop ($_, ' during drain') for grep length $_->{out}, @{ $self->{_conns} };
    return;
 }
 
-sub have_pending_sends    { (grep length $_->{out}, @{ $_[0]->{_conns} || [] }) ? 1 : 0 }
-sub pending_sends         { map $_->{out}, grep length $_->{out}, $_[0]->_conns }
+sub have_pending_sends    { (grep length $_->{out}, @{ $_[0]->{_conns} }) ? 1 : 0 }
+sub pending_sends         { map $_->{out}, grep length $_->{out}, @{ $_[0]->{_conns} } }
 sub pending_sends_to      { my $c = $_[0]->{_by_peer}{ $_[1] }; ($c && length $c->{out}) ? ($c->{out}) : () }
 sub have_writable_handles { $_[0]->have_pending_sends }
-sub writable_handles      { map $_->{fh}, grep length $_->{out}, $_[0]->_conns }
+sub writable_handles      { map $_->{fh}, grep length $_->{out}, @{ $_[0]->{_conns} } }
 sub can_send_to {
    my ($self, $peer) = @_;
    my $c = $self->{_by_peer}{$peer};
@@ -290,9 +288,9 @@ sub _post_disconnect {
       vec ($win, fileno $_, 1) = 1 for @w;
       select (undef, $win, undef, 0.05);
    }
-   close $_->{fh} for $self->_conns;
-   delete $self->{_conns};
-   delete $self->{_by_peer};
+   close $_->{fh} for @{ $self->{_conns} };
+   $self->{_conns} = [];
+   delete @$self{qw(_by_peer _select_bits)};
    delete $self->{_listen};
    return;
 }

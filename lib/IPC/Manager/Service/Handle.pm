@@ -60,13 +60,21 @@ sub _pending_peer_active {
 }
 
 # the select(2) bits of the client's message handles ('' without any),
-# kept unless the protocol's handle set changes at runtime
+# kept unless the protocol's handle set changes at runtime (a client of
+# this distribution keeps those of a changing set itself, in
+# {_select_bits}: see _poll)
 sub _rin {
    my ($self, $client) = @_;
    my $dyn = $client->have_dynamic_handles_for_select;
    return $self->{_RIN} if !$dyn && defined $self->{_RIN};
-   my $rin = '';
-   vec ($rin, fileno $_, 1) = 1 for $self->select_handles;
+   my $rin;
+   if ($client->can ('_select_bits')) {
+      $rin = $client->have_handles_for_select ? $client->_select_bits : '';
+   }
+   else {
+      $rin = '';
+      vec ($rin, fileno $_, 1) = 1 for $self->select_handles;
+   }
    $self->{_RIN} = $rin unless $dyn;
    return $rin;
 }
@@ -94,7 +102,8 @@ sub _poll {
    my ($self, $client, $timeout, $deadline) = @_;
    my ($left, @msgs) = ($timeout);
    while (1) {
-      my $rin = defined $self->{_RIN} ? $self->{_RIN} : $self->_rin ($client);
+      my $rin = defined $self->{_RIN} ? $self->{_RIN}
+              : defined $client->{_select_bits} ? $client->{_select_bits} : $self->_rin ($client);
       if (length $rin && !$client->_buffered) {
          my $n = select (my $rout = $rin, undef, undef, $left);
          # (a protocol with many handles, which _rin does not keep, reads
