@@ -204,8 +204,14 @@ sub _conn_for {
 # made when there is none
 sub _target {
    my ($self, $peer) = @_;
+   return (defined $peer && $self->{_by_peer}{$peer}) || $self->_connect ($peer);
+}
+
+# a new connection to $peer (croaks when there can be none)
+sub _connect {
+   my ($self, $peer) = @_;
    croak "No peer specified" unless defined $peer;
-   my $conn = $self->{_by_peer}{$peer} || eval { $self->_conn_for ($peer) };
+   my $conn = eval { $self->_conn_for ($peer) };
    if (!$conn) { my $e = $@; $e =~ s/\n\z//; croak $e }
    return $conn;
 }
@@ -213,6 +219,9 @@ sub _target {
 sub _deliver {
    my ($self, $peer, $conn, $id, $data) = @_;
    $conn->{out} .= IPC::Manager::Core::frame ($data);
+   # (the usual case: a blocking client whose socket takes it all)
+   my $done = $self->{send_blocking} && $self->_flush ($conn);
+   return if $done;
    if (!$self->{send_blocking}) {
       # held back while a service dispatches a batch (see _flush_held)
       $self->_flush_or_drop ($conn) unless $self->{_hold};
@@ -222,7 +231,6 @@ sub _deliver {
    # get_messages), so that a peer answering what we sent never waits for
    # us to read
    while (1) {
-      my $done = $self->_flush ($conn);
       if (!defined $done) { my $e = "write failed: $!"; $self->_drop ($conn); croak $e }
       last if $done;
       my ($rin, $win) = ('', '');
@@ -232,6 +240,9 @@ sub _deliver {
       next unless $n > 0 && $rin =~ /[^\0]/;
       $self->{_rready} = $rin;
       push @{ $self->{_inbox} }, $self->_read_messages;
+   }
+   continue {
+      $done = $self->_flush ($conn);
    }
    return;
 }

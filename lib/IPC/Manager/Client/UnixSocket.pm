@@ -122,11 +122,10 @@ sub _send_raw {
 # peer, or undef when there is none yet (the peer is looked up then)
 sub _target {
    my ($self, $peer) = @_;
+   return $self->{_out}{$peer} if defined $peer && $self->{_out}{$peer};
    croak "No peer specified" unless defined $peer;
-   my $c = $self->{_out}{$peer};
-   croak "'$peer' is not a valid message recipient"
-      unless $c || defined $self->peer_exists ($peer);
-   return $c;
+   croak "'$peer' is not a valid message recipient" unless defined $self->peer_exists ($peer);
+   return undef;
 }
 
 sub _deliver {

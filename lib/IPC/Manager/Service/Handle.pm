@@ -207,7 +207,9 @@ sub await_all_responses {
    my $deadline = defined $timeout ? $now + $timeout : undef;
    my $own = $OWN{ ref $self };
    $own = $self->_own unless defined $own;
-   my ($quiet, $waited) = (1, 0);
+   # (as await_response: the peers' liveness is looked at when a wait step
+   # brought nothing, the first time after the first)
+   my ($quiet, $waited) = (0, 0);
    # the ids still believed pending: answered ones leave from the front,
    # so each wake-up looks at few entries (have_pending_responses, which
    # looks at every entry, is asked when the list runs out)
