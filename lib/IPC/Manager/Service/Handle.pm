@@ -80,26 +80,31 @@ sub _rin {
 }
 
 # whether a handle class waits with this module's poll and await_response
-# and looks for answers with the role's get_response: its waits then run
-# through _poll, and look at the stored answers directly (looked at once
-# per class)
+# and files and looks for answers with the role's handle_response and
+# get_response: its waits then run through _poll, which stores an answer
+# awaited without a callback itself, and look at the stored answers
+# directly (looked at once per class)
 my %OWN;
 sub _own {
    my $self = shift;
+   my $role = 'IPC::Manager::Role::Service::Requests';
    return $OWN{ ref $self } = ($self->can ('poll') == \&poll && $self->can ('await_response') == \&await_response
-      && $self->can ('get_response') == \&IPC::Manager::Role::Service::Requests::get_response) ? 1 : 0;
+      && $self->can ('get_response') == $role->can ('get_response')
+      && $self->can ('handle_response') == $role->can ('handle_response')) ? 1 : 0;
 }
 
 sub poll {
    my ($self, $timeout) = @_;
-   return $self->_poll ($self->{client} || $self->client, $timeout,
+   my $own = $OWN{ ref $self };
+   $own = $self->_own unless defined $own;
+   return $self->_poll ($own, $self->{client} || $self->client, $timeout,
                         defined $timeout ? Time::HiRes::time () + $timeout : undef);
 }
 
 # poll's work: waits up to $timeout (undef: for ever), until $deadline
 # (the time the caller computed with it) when it has to wait again
 sub _poll {
-   my ($self, $client, $timeout, $deadline) = @_;
+   my ($self, $own, $client, $timeout, $deadline) = @_;
    my ($left, @msgs) = ($timeout);
    while (1) {
       my $rin = defined $self->{_RIN} ? $self->{_RIN}
@@ -124,7 +129,17 @@ sub _poll {
    return unless @msgs;
    for my $m (@msgs) {
       my $c = $m->{content};
-      if (ref $c eq 'HASH' && $c->{ipcm_response_id}) { $self->handle_response ($c, $m) }
+      if (ref $c eq 'HASH' && $c->{ipcm_response_id}) {
+         # (what the role's handle_response does with the first answer to a
+         # request awaited without a callback; a callback may change the
+         # stores: looked up for each answer)
+         my $e = $own && $self->{_RESPONSES} && $self->{_RESPONSES}{ $c->{ipcm_response_id} };
+         if ($e && !defined $e->{response}
+             && !($self->{_RESPONSE_HANDLER} && $self->{_RESPONSE_HANDLER}{ $c->{ipcm_response_id} })) {
+            $e->{response} = $c;
+         }
+         else { $self->handle_response ($c, $m) }
+      }
       else { push @{ $self->{buffer} }, $m }
    }
    return scalar @msgs;
@@ -198,7 +213,7 @@ sub _wait_step {
    my $t = $self->{interval};
    $t = $deadline - $now if defined $deadline && $deadline - $now < $t;
    $t = 0 if $t < 0;
-   return $own ? $self->_poll ($self->{client} || $self->client, $t, $now + $t) : $self->poll ($t);
+   return $own ? $self->_poll (1, $self->{client} || $self->client, $t, $now + $t) : $self->poll ($t);
 }
 
 sub await_all_responses {
