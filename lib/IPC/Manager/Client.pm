@@ -540,9 +540,8 @@ sub broadcast {
 
 sub _decode {
    my ($self, $raw) = @_;
-   my $h = $self->{_json} ? $self->{_json}->decode ($raw) : $self->{serializer}->deserialize ($raw);
-   die "not a message envelope\n" unless ref $h eq 'HASH';
-   return IPC::Manager::Message::_received ($h);
+   return IPC::Manager::Message::_received ($self->{_json} ? $self->{_json}->decode ($raw)
+                                            : $self->{serializer}->deserialize ($raw));
 }
 
 sub get_messages {

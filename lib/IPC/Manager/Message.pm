@@ -69,11 +69,12 @@ sub _json_new {
                 . ',"stamp":' . $stamp . ',"stamp_ord":' . $ORD . ',"id":"' . $id . '"}');
 }
 
-# a received hash as a message: blessed as it is when it has every field
-# init would check or complete, else through the constructor (which
-# croaks on what is missing)
+# what a peer sent (decoded) as a message: a hash is blessed as it is when
+# it has every field init would check or complete, else given to the
+# constructor (which croaks on what is missing); anything else dies
 sub _received {
    my $h = $_[0];
+   die "not a message envelope\n" unless ref $h eq 'HASH';
    return bless $h, __PACKAGE__
       if defined $h->{from} && defined $h->{content} && (defined $h->{to} || $h->{broadcast})
          && defined $h->{stamp} && defined $h->{stamp_ord} && defined $h->{id};

@@ -150,8 +150,7 @@ sub _read_messages {
          }
          my $m = eval {
             my $h = $self->{_json} ? $self->{_json}->decode ($raw) : $self->{serializer}->deserialize ($raw);
-            die "not a message envelope\n" unless ref $h eq 'HASH';
-            (keys (%$h) == 1 && exists $h->{hello}) ? undef : IPC::Manager::Message::_received ($h);
+            (ref $h eq 'HASH' && keys (%$h) == 1 && exists $h->{hello}) ? undef : IPC::Manager::Message::_received ($h);
          };
          if ($m) { push @out, $m }
          elsif ($@) { warn "ConnectionUnix: malformed frame from '$conn->{peer}': $@" }

@@ -44,6 +44,8 @@ our $SPARES = 2048;
 
 sub _open_entry {
    my ($self, $path, $watch) = @_;
+   # (the folder read: this one until _pre_disconnect hides it)
+   $self->{_dir} = $path;
    $self->{_watch} = $watch || IPC::Manager::Core::watch ($path, 0) if $watch || IPC::Manager::Core::have_inotify ();
    delete $self->{_listed};
    # spares of an earlier incarnation (reconnect) may be half written: dropped
@@ -67,7 +69,7 @@ sub pending_messages { my @f = $_[0]->_list ('pend');  @f ? 1 : 0 }
 sub ready_messages   { return 1 if $_[0]->_buffered; my @f = $_[0]->_list ('ready'); @f ? 1 : 0 }
 
 # messages taken while sending (see _send_message) count as received
-sub _buffered { $_[0]->{_early} && @{ $_[0]->{_early} } ? 1 : $_[0]->SUPER::_buffered }
+sub _buffered { ($_[0]->{_early} && @{ $_[0]->{_early} }) || ($_[0]->{_inbox} && @{ $_[0]->{_inbox} }) ? 1 : 0 }
 
 sub _read_messages {
    my $self = shift;
@@ -89,10 +91,11 @@ sub _read_messages {
       push @taken, IPC::Manager::Core::files_take ($self->_dir, '.ready', @spare);
       $self->{_listed} = 1;
    }
-   my @out;
+   my ($json, @out) = ($self->{_json});
    while (@taken) {
       my ($f, $raw) = splice @taken, 0, 2;
-      my $m = eval { $self->_decode ($raw) };
+      # (_decode, inline with the default serializer)
+      my $m = eval { $json ? IPC::Manager::Message::_received ($json->decode ($raw)) : $self->_decode ($raw) };
       if ($m) { push @out, $m } else { warn "MessageFiles: malformed message '$f': $@" }
    }
    return @out;

@@ -69,11 +69,7 @@ sub _read_messages {
    for my $raw (IPC::Manager::Core::dgram_recv_all ($s)) {
       if (!defined $raw) { warn "UnixSocket: dropped a datagram too large to receive\n"; next }
       # (_decode, inline with the default serializer)
-      my $m = eval {
-         my $h = $json ? $json->decode ($raw) : return $self->_decode ($raw);
-         die "not a message envelope\n" unless ref $h eq 'HASH';
-         IPC::Manager::Message::_received ($h);
-      };
+      my $m = eval { $json ? IPC::Manager::Message::_received ($json->decode ($raw)) : $self->_decode ($raw) };
       if ($m) { push @out, $m } else { warn "UnixSocket: malformed message: $@" }
    }
    return @out;
