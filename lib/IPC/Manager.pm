@@ -165,8 +165,9 @@ sub _cinfo {
 sub _spawn_info {
    my ($spawn) = @_;
    my $info = $spawn->info;
-   # (its fields: every accessor is a sub of its own, and each sub entered
-   # after a fork writes to a page of its own)
+   # (its fields, not its accessors: each is a sub of its own, and a sub
+   # entered writes to its own memory, a copy-on-write fault when the
+   # process forked before)
    my ($proto, $ser) = ($spawn->{protocol}, ref ($spawn->{serializer}) || $spawn->{serializer});
    if ($proto =~ /^IPC::Manager::Client::/ && $ser =~ /^IPC::Manager::Serializer::/) {
       %CINFO = () if keys %CINFO >= 64;
