@@ -548,10 +548,11 @@ sub get_messages {
    my $self = shift;
    croak "Client used from wrong PID" unless $self->{pid} == IPC::Manager::Core::pid ();
    my @msgs = $self->_read_messages;
-   unshift @msgs, @{ delete $self->{_inbox} } if $self->{_inbox};
-   push @msgs, $self->_read_resume if $self->{_resume};
-   my $read = $self->{stats}{read};
-   $read->{ $_->{from} }++ for @msgs;
+   if ($self->{_inbox} || $self->{_resume}) {
+      unshift @msgs, @{ delete $self->{_inbox} } if $self->{_inbox};
+      push @msgs, $self->_read_resume if $self->{_resume};
+   }
+   $self->{stats}{read}{ $_->{from} }++ for @msgs;
    return @msgs > 1 ? IPC::Manager::Message::sort_messages (@msgs) : @msgs;
 }
 

@@ -247,12 +247,12 @@ sub _deliver {
 }
 
 # writes what the socket takes; a connection whose write fails is reported
-# ($when: where, for the warning) and dropped
+# ($when: ' during drain' or nothing, for the warning) and dropped
 sub _flush_or_drop {
    my ($self, $conn, $when) = @_;
    return if defined $self->_flush ($conn);
    my $who = defined $conn->{peer} ? $conn->{peer} : '?';
-   warn "ConnectionUnix: send to '$who' failed${\ ($when || '')}: write failed: $!\n";
+   warn "ConnectionUnix: send to '$who' failed" . (defined $when ? $when : '') . ": write failed: $!\n";
    $self->_drop ($conn);
    return;
 }

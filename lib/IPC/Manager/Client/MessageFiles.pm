@@ -68,7 +68,7 @@ sub _list {
 sub pending_messages { my @f = $_[0]->_list ('pend');  @f ? 1 : 0 }
 sub ready_messages   { return 1 if $_[0]->_buffered; my @f = $_[0]->_list ('ready'); @f ? 1 : 0 }
 
-# messages taken while sending (see _send_message) count as received
+# messages taken while sending (see _deliver) count as received
 sub _buffered { ($_[0]->{_early} && @{ $_[0]->{_early} }) || ($_[0]->{_inbox} && @{ $_[0]->{_inbox} }) ? 1 : 0 }
 
 sub _read_messages {

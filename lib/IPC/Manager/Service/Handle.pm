@@ -188,7 +188,7 @@ sub _await {
             return $r[0] if @r;
          }
       }
-      $now = Time::HiRes::time () if $waited;
+      $now = Time::HiRes::time () if $waited++;
       # the peer's liveness is looked at when a wait step brought nothing
       unless ($checked++) {
          my ($peer, $pid) = $self->pending_response_peer ($id);
@@ -201,9 +201,7 @@ sub _await {
       }
       croak "await_response: timed out after ${timeout}s waiting for response '$id'"
          if defined $deadline && $now >= $deadline;
-      $got = $self->_wait_step ($own, $now, $deadline);
-      $waited = 1;
-      $checked = 0 unless $got;
+      $checked = 0 unless $got = $self->_wait_step ($own, $now, $deadline);
    }
 }
 
@@ -222,8 +220,8 @@ sub await_all_responses {
    my $deadline = defined $timeout ? $now + $timeout : undef;
    my $own = $OWN{ ref $self };
    $own = $self->_own unless defined $own;
-   # (as await_response: the peers' liveness is looked at when a wait step
-   # brought nothing, the first time after the first)
+   # (as in await_response, the peers' liveness is first looked at after a
+   # wait step that brought nothing)
    my ($quiet, $waited) = (0, 0);
    # the ids still believed pending: answered ones leave from the front,
    # so each wake-up looks at few entries (have_pending_responses, which
@@ -238,7 +236,7 @@ sub await_all_responses {
          @ids = (($cbs ? keys %$cbs : ()),
                  ($res ? grep { !defined $res->{$_}{response} } keys %$res : ()));
       }
-      $now = Time::HiRes::time () if $waited;
+      $now = Time::HiRes::time () if $waited++;
       # the peers' liveness is looked at when a wait step brought nothing,
       # once per peer and pid
       if ($quiet) {
@@ -259,7 +257,6 @@ sub await_all_responses {
       croak "await_all_responses: timed out after ${timeout}s with pending responses"
          if defined $deadline && $now >= $deadline;
       $quiet = !$self->_wait_step ($own, $now, $deadline);
-      $waited = 1;
    }
    return;
 }
