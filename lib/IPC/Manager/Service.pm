@@ -103,6 +103,23 @@ sub run_on_sig {
 }
 
 sub handle_request  { my $self = shift; $self->{handle_request}->($self, @_) }
+
+# for the loop (see IPC::Manager::Role::Service): the callback a request
+# goes to, while the class keeps this handle_request; and an action's
+# callback list (edited in place by the helpers above) while the class
+# keeps its run_ACTION, which the loop may skip while the list is empty
+sub _request_handler {
+   my $self = shift;
+   my $cv = $self->can ('handle_request');
+   return $cv == \&handle_request ? $self->{handle_request} : $cv;
+}
+
+sub _hook_callbacks {
+   my ($self, $action) = @_;
+   my $m = $action eq 'should_end' ? 'run_should_end' : "run_$action";
+   no strict 'refs';
+   return ($self->can ($m) || 0) == \&{$m} ? $self->{$action} : undef;
+}
 sub handle_response { my $self = shift; $self->{handle_response}->($self, @_) }
 
 sub post_fork_hook {
