@@ -300,28 +300,31 @@ sub _watch {
       $timeout = 0 if $buffered;
       my @r = (($select ? ($ctx->{rfds} ? @{ $ctx->{rfds} } : $client->handles_for_select) : ()), @$pc);
 
-      my $res = $loop->wait (\@r, \@w, $sigs, $watch, 1, $timeout);
-      my ($changed, $msgs) = (0, !$select || $buffered);
-      for (@{ $res->{r} }) { if ($pcfd->{ fileno $_ }) { $changed = 1 } else { $msgs = 1 } }
+      # (the result holds only what happened)
+      my $res = $loop->wait (\@r, \@w, $sigs, $watch, 1, $timeout, 1);
+      my ($changed, $msgs, $ready) = (0, !$select || $buffered, $res->{r} || []);
+      for (@$ready) { if ($pcfd->{ fileno $_ }) { $changed = 1 } else { $msgs = 1 } }
 
-      if (%{ $res->{reaped} }) {
+      if (my $reaped = $res->{reaped}) {
          my %pids;
-         $self->_reaped ($_, $res->{reaped}{$_}, \%pids) for keys %{ $res->{reaped} };
+         $self->_reaped ($_, $reaped->{$_}, \%pids) for keys %$reaped;
          $act{pids} = \%pids if %pids;
       }
-      for my $num (keys %{ $res->{sigs} }) {
-         my ($name) = grep { ($signum->($_) || 0) == $num } @$grab;
-         $self->{_SIGS_SEEN}{$name} += $res->{sigs}{$num} if defined $name;
+      if (my $got = $res->{sigs}) {
+         for my $num (keys %$got) {
+            my ($name) = grep { ($signum->($_) || 0) == $num } @$grab;
+            $self->{_SIGS_SEEN}{$name} += $got->{$num} if defined $name;
+         }
       }
-      $client->drain_pending if @{ $res->{w} };
+      $client->drain_pending if $res->{w};
       $client->reset_handles_for_peer_change if $changed;
 
       if ($msgs) {
          # (a protocol with many handles reads only the readable ones)
          if ($dyn) {
-            my $ready = '';
-            vec ($ready, fileno $_, 1) = 1 for @{ $res->{r} };
-            $client->{_rready} = $ready;
+            my $bits = '';
+            vec ($bits, fileno $_, 1) = 1 for @$ready;
+            $client->{_rready} = $bits;
          }
          my @msgs = $client->get_messages;
          $act{messages} = \@msgs if @msgs;
@@ -338,7 +341,7 @@ sub _watch {
          $act{peer_delta} = $delta if %$delta;
       }
       $act{interval} = 1 if $tick;
-      $act{pid_watch} = 1 if @{ $res->{gone} } || (($tick || !@$pc) && grep { !IPC::Manager::Util::pid_is_running ($_) } @$watch);
+      $act{pid_watch} = 1 if $res->{gone} || (($tick || !@$pc) && grep { !IPC::Manager::Util::pid_is_running ($_) } @$watch);
       my $now = $self->{_TERMINATED};
       $act{terminated} = { value => $now }
          if (defined $now) != (defined $before) || (defined $now && $now ne $before);
@@ -389,13 +392,21 @@ sub run {
       my $act;
       if ($direct) {
          $act = $own{watch} ? $self->_watch ($ctx) : $self->watch;
+         # the usual activity: messages only
+         if ($act->{messages} && keys %$act == 1) {
+            my ($all, $end) = @$ctx{qw(all end)};
+            $self->run_on_all ($act) if !$all || @$all;
+            $self->_dispatch_all ($act->{messages}, 1, $ctx);
+            $self->terminate (0) if (!$end || @$end) && $self->run_should_end;
+            next;
+         }
       }
       else {
          my $w = $self->try (sub { $own{watch} ? $self->_watch ($ctx) : $self->watch });
          next unless $w->{ok};
          $act = $w->{out};
       }
-      last unless $self->_process ($act, $direct, $ctx);
+      last unless $self->_process ($act, $ctx);
    }
 
    $self->try (sub { $self->run_on_cleanup; 1 });
@@ -427,18 +438,10 @@ sub _hook_callbacks {
 # class's handle_request
 sub _request_handler { $_[0]->can ('handle_request') }
 
-# dispatches one activity; false when the loop must end at once
+# dispatches one activity, each step through try; false when the loop
+# must end at once
 sub _process {
-   my ($self, $act, $direct, $ctx) = @_;
-
-   # the usual activity: messages only
-   if ($direct && $act->{messages} && keys %$act == 1) {
-      my ($all, $end) = @$ctx{qw(all end)};
-      $self->run_on_all ($act) if !$all || @$all;
-      $self->_dispatch_all ($act->{messages}, 1, $ctx);
-      $self->terminate (0) if (!$end || @$end) && $self->run_should_end;
-      return 1;
-   }
+   my ($self, $act, $ctx) = @_;
    my %left = %$act;
 
    $self->try (sub { $self->run_on_all ($act); 1 });
