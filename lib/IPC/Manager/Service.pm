@@ -313,4 +313,9 @@ workers (keeping C<$?>).
 Grabbed signals do not stay installed in nested services and workers;
 SIGPIPE is ignored while the service runs; see L<IPC::Manager>.
 
+The loop reads C<cycle> and C<interval> once, when C<run> starts (they
+are read-only), and calls the C<handle_request> callback directly: the
+method C<handle_request> is only called when a subclass overrides it. See
+L<IPC::Manager::Role::Service/"What run looks up once">.
+
 =cut

@@ -509,11 +509,11 @@ sub _dispatch {
       return;
    }
    $self->terminate (0) if $c->{terminate};
-   if (my $id = $c->{ipcm_request_id}) {
+   if ($c->{ipcm_request_id}) {
       my @out;
       if (!eval { @out = $ctx->{handler}->($self, $c, $msg); 1 }) {
          my $err = $@;
-         $self->send_response ($msg->{from}, $id, undef,
+         $self->send_response ($msg->{from}, $c->{ipcm_request_id}, undef,
             $self->expose_error_details ? "$err" : 'Internal service error');
          return;
       }
@@ -522,10 +522,10 @@ sub _dispatch {
       # (send_response, when the class kept it, and the client builds the
       # message directly)
       if (my $quick = $ctx->{quick}) {
-         $ctx->{client}->$quick ($msg->{from}, { ipcm_response_id => $id, response => $out[0] });
+         $ctx->{client}->$quick ($msg->{from}, { ipcm_response_id => $c->{ipcm_request_id}, response => $out[0] });
       }
       else {
-         $self->send_response ($msg->{from}, $id, $out[0]);
+         $self->send_response ($msg->{from}, $c->{ipcm_request_id}, $out[0]);
       }
       return;
    }
@@ -593,6 +593,23 @@ sends over ConnectionUnix leave together once the batch is dispatched
 (one write per connection). When C<intercept_errors> is off (and the class
 keeps the role's C<try>), the steps are called directly, without a
 closure per step.
+
+=head2 What run looks up once
+
+C<run> looks up once, when it starts, what cannot change while it runs:
+the client and its message handles (but ConnectionUnix's, which come and
+go), C<cycle> and C<interval> (read-only), C<signals_to_grab> (a signal
+added later gets no handler either), the method a request goes to (for
+L<IPC::Manager::Service>, the C<handle_request> callback itself), and
+whether the class has its own C<watch>, C<send_response>,
+C<is_terminated>, C<run_on_all> and C<run_should_end>. A class's own
+methods are called as before; the role's no-op hooks, and
+IPC::Manager::Service's C<run_on_all> and C<run_should_end> while their
+callback lists are empty, are skipped. Those lists are read at every
+step: callbacks added while the service runs (C<push_on_all>,
+C<push_should_end>) are called from the next step on. C<watch_pids>,
+C<intercept_errors> and C<expose_error_details> are read at every step
+too. The public C<watch> method looks everything up at each call.
 
 =head2 run_returns_to_caller
 
