@@ -59,7 +59,7 @@ aef_xs_svc_ints__ (pTHX_ AV *av, int is_fd)
     }
 }
 
-/* whether any of n flags (or counts) is set */
+/* whether any of n flags is set */
 static int
 aef_xs_svc_any__ (const int *v, size_t n)
 {
@@ -142,11 +142,13 @@ aef_xs_svc_wait (pTHX_ aef_svc_loop *loop, AV *rfds, AV *wfds, AV *sigs,
       croak ("IPC::Manager::Core::Loop: wait failed: %s", strerror (-r));
     }
 
+  for (i = 0; i < ns && !counts[i]; i++)
+    ;
   res = newHV ();
+  hs = (HV *)aef_xs_svc_part__ (aTHX_ res, "sigs", 1, sparse && i == ns);
   ar = (AV *)aef_xs_svc_part__ (aTHX_ res, "r", 0, sparse && !aef_xs_svc_any__ (w.rready, nr));
   aw = (AV *)aef_xs_svc_part__ (aTHX_ res, "w", 0, sparse && !aef_xs_svc_any__ (w.wready, nw));
   ag = (AV *)aef_xs_svc_part__ (aTHX_ res, "gone", 0, sparse && !aef_xs_svc_any__ (w.gone, np));
-  hs = (HV *)aef_xs_svc_part__ (aTHX_ res, "sigs", 1, sparse && !aef_xs_svc_any__ ((int *)counts, ns));
   hr = (HV *)aef_xs_svc_part__ (aTHX_ res, "reaped", 1, sparse && !w.nreaped);
   for (i = 0; i < nr; i++)
     if (w.rready[i])

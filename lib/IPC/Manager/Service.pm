@@ -103,11 +103,12 @@ sub run_on_sig {
 }
 
 sub handle_request  { my $self = shift; $self->{handle_request}->($self, @_) }
+sub handle_response { my $self = shift; $self->{handle_response}->($self, @_) }
 
 # for the loop (see IPC::Manager::Role::Service): the callback a request
-# goes to, while the class keeps this handle_request; and an action's
-# callback list (edited in place by the helpers above) while the class
-# keeps its run_ACTION, which the loop may skip while the list is empty
+# goes to, while the class keeps this handle_request; and the callback
+# list (edited in place by the helpers above) behind run_ACTION, while the
+# class keeps this one: the loop skips it while the list is empty
 sub _request_handler {
    my $self = shift;
    my $cv = $self->can ('handle_request');
@@ -115,12 +116,11 @@ sub _request_handler {
 }
 
 sub _hook_callbacks {
-   my ($self, $action) = @_;
-   my $m = $action eq 'should_end' ? 'run_should_end' : "run_$action";
+   my ($self, $m) = @_;
+   (my $action = $m) =~ s/^run_//;
    no strict 'refs';
    return ($self->can ($m) || 0) == \&{$m} ? $self->{$action} : undef;
 }
-sub handle_response { my $self = shift; $self->{handle_response}->($self, @_) }
 
 sub post_fork_hook {
    my $self = shift;

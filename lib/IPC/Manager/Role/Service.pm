@@ -385,7 +385,7 @@ sub run {
    my $ctx = $self->_watch_ctx;
    my $quick = $own{send_response} && $client->can ('_send_quick');
    @$ctx{qw(held quick handler all end)} = ($client->can ('_flush_held'), $quick,
-      $self->_request_handler, $self->_hook_callbacks ('on_all'), $self->_hook_callbacks ('should_end'));
+      $self->_request_handler, $self->_hook_callbacks ('run_on_all'), $self->_hook_callbacks ('run_should_end'));
 
    until ($own{is_terminated} ? defined $self->{_TERMINATED} : $self->is_terminated) {
       my $direct = $own{try} && !$self->intercept_errors;
@@ -424,12 +424,12 @@ sub run {
    return defined $t ? $t : 0;
 }
 
-# the callbacks behind run_on_ACTION / run_should_end, when the loop may
-# skip calling it while they are none (see IPC::Manager::Service), or
-# undef: always called. The role's own no-op defaults call none.
+# the callbacks behind a hook method (run_on_all, run_should_end) when
+# the loop may skip calling it while they are none (see
+# IPC::Manager::Service), or undef: always called. The role's own no-op
+# defaults call none.
 sub _hook_callbacks {
-   my ($self, $action) = @_;
-   my $m = $action eq 'should_end' ? 'run_should_end' : "run_$action";
+   my ($self, $m) = @_;
    no strict 'refs';
    return ($self->can ($m) || 0) == \&{$m} ? [] : undef;
 }
