@@ -406,7 +406,7 @@ sub run {
          next unless $w->{ok};
          $act = $w->{out};
       }
-      last unless $self->_process ($act, $ctx);
+      last unless $self->_process ($act, $direct, $ctx);
    }
 
    $self->try (sub { $self->run_on_cleanup; 1 });
@@ -438,10 +438,10 @@ sub _hook_callbacks {
 # class's handle_request
 sub _request_handler { $_[0]->can ('handle_request') }
 
-# dispatches one activity, each step through try; false when the loop
-# must end at once
+# dispatches one activity, each step through try (the messages directly
+# when try would only call); false when the loop must end at once
 sub _process {
-   my ($self, $act, $ctx) = @_;
+   my ($self, $act, $direct, $ctx) = @_;
    my %left = %$act;
 
    $self->try (sub { $self->run_on_all ($act); 1 });
@@ -472,7 +472,7 @@ sub _process {
       });
    }
    if (my $msgs = delete $left{messages}) {
-      $self->_dispatch_all ($msgs, 0, $ctx);
+      $self->_dispatch_all ($msgs, $direct, $ctx);
    }
    delete $left{terminated};
    $self->try (sub { $self->run_on_unhandled (\%left); 1 }) if %left;
