@@ -37,6 +37,19 @@ my %ORIG = (
 
 sub median { my @s = sort { $a <=> $b } @_; $s[$#s / 2] }
 
+# the caller's share of a start-up, steadier than the wall time on a busy
+# machine: its CPU time and its page faults (after a fork each first write
+# to a page is a copy-on-write fault, tens of microseconds on a virtual
+# machine: see the C floor's figure per fault). Reading the counter costs
+# a few faults itself, counted with the rest.
+my $CPU = eval { Time::HiRes::clock_gettime (Time::HiRes::CLOCK_PROCESS_CPUTIME_ID ()); 1 };
+sub cpu { $CPU ? Time::HiRes::clock_gettime (Time::HiRes::CLOCK_PROCESS_CPUTIME_ID ()) : 0 }
+sub minflt {
+   open my $f, "<", "/proc/self/stat" or return undef;
+   my ($rest) = <$f> =~ /\)\s+(.*)/ or return undef;
+   return (split ' ', $rest)[7];
+}
+
 sub service { ipcm_service (echo => (handle_request => sub { $_[1]{request} })) }
 
 sub measure {
@@ -57,12 +70,18 @@ sub measure {
       });
       push @stop, Bench::timeit (sub { undef $h });
    }
+   my (@cpu, @flt);
    for (1 .. $opt{starts}) {
       my $h;
+      my ($c0, $f0) = (cpu (), minflt ());
       push @start, Bench::timeit (sub { $h = service () });
+      my ($c1, $f1) = (cpu (), minflt ());
+      push @cpu, $c1 - $c0;
+      push @flt, $f1 - $f0 if defined $f0 && defined $f1;
    }
    my ($best) = sort { $a <=> $b } @start;
-   return (median (@start) * 1000, median (@rt), median (@pipe), median (@stop) * 1000, $best * 1000, scalar @start);
+   return (median (@start) * 1000, median (@rt), median (@pipe), median (@stop) * 1000, $best * 1000, scalar @start,
+           median (@cpu) * 1000, @flt ? median (@flt) : undef);
 }
 
 my $pp = Bench::limit ("pingpong");
@@ -104,4 +123,7 @@ for my $proto (qw(UnixSocket ConnectionUnix MessageFiles)) {
       $proto eq 'MessageFiles' && $frate ? sprintf (", %.0f%% of file ping-pong", 100 * $m[1] / $frate) : "",
       $m[5], $m[4];
    printf "%-15s %7s ms %14s %20s %9s ms\n", "  original", @{ $ORIG{$proto} };
+   printf "%-15s %s\n", "", join "; ", "caller per start-up (median):" . ($CPU ? sprintf (" %.1f ms CPU", $m[6]) : ""),
+      defined $m[7] ? "$m[7] page faults" : ()
+      if $CPU || defined $m[7];
 }

@@ -26,6 +26,7 @@ sub ipcm() { 'IPC::Manager' }
 my $PROTOCOL;
 my @PROTOCOLS = qw(UnixSocket ConnectionUnix MessageFiles);
 my $SERIALIZER = 'JSON';
+my $SER_DEFAULT;  # what $SERIALIZER resolved to
 my %SER_CACHE;
 
 sub _proto_class {
@@ -42,24 +43,32 @@ sub _ser_class {
    return "IPC::Manager::Serializer::$name";
 }
 
+# a protocol or serializer name as its class, the module loaded: resolved
+# once per name (a start-up resolves the defaults several times; each
+# resolution writes to the memory of the patterns it runs, and after a
+# fork every page written to first costs a copy-on-write fault)
+my (%PROTO_LOADED, %SER_LOADED);
+sub _proto_load { my ($name) = @_; return $PROTO_LOADED{$name} ||= require_mod (_proto_class ($name)) }
+sub _ser_load   { my ($name) = @_; return $SER_LOADED{$name}   ||= require_mod (_ser_class ($name)) }
+
 # a class name, or one cached instance for [$class, %args]
 sub _serializer {
    my ($spec) = @_;
    return $spec if blessed $spec;
    if (ref $spec eq 'ARRAY') {
       my ($class, %args) = @$spec;
-      $class = require_mod (_ser_class ($class));
+      $class = _ser_load ($class);
       my $key = join "\0", $class, map { defined $_ ? $_ : '' } %args;
       return $SER_CACHE{$key} ||= $class->new (%args);
    }
    croak "Don't know how to interpret serializer spec '$spec'" if ref $spec;
-   return require_mod (_ser_class ($spec));
+   return _ser_load ($spec);
 }
 
 sub ipcm_default_protocol {
    if (@_) {
       my $p = shift;
-      $PROTOCOL = defined $p ? require_mod (_proto_class ($p)) : undef;
+      $PROTOCOL = defined $p ? _proto_load ($p) : undef;
    }
    return $PROTOCOL;
 }
@@ -74,8 +83,11 @@ sub ipcm_default_protocol_list {
 sub ipcm_default_serializer {
    if (@_) {
       $SERIALIZER = @_ > 1 ? [@_] : $_[0];
+      undef $SER_DEFAULT;
    }
+   return $SER_DEFAULT if defined $SER_DEFAULT;
    my $s = _serializer ($SERIALIZER);
+   $SER_DEFAULT = $s;
    return $s;
 }
 
@@ -90,14 +102,17 @@ sub ipcm_spawn {
    }
    delete $p{dbh};
 
-   $protocol = $PROTOCOL unless $protocol;
    if ($protocol) {
-      $protocol = require_mod (_proto_class ($protocol));
+      $protocol = _proto_load ($protocol);
+   }
+   elsif ($PROTOCOL) {
+      # (the class the setter resolved: resolving it again would prefix a
+      # name given with a '+')
+      $protocol = $PROTOCOL;
    }
    else {
       for my $cand (@{ $protocols || [@PROTOCOLS] }) {
-         my $class = _proto_class ($cand);
-         next unless eval { require_mod ($class); 1 };
+         my $class = eval { _proto_load ($cand) } or next;
          next unless $class->viable;
          $protocol = $class;
          last;
@@ -132,7 +147,7 @@ sub _cinfo {
       ($proto, $ser, $route) = @$d;
       if ($proto && defined $ser) {
          %CINFO = () if keys %CINFO >= 64;
-         my @r = (require_mod (_proto_class ($proto)), _serializer ($ser), $route);
+         my @r = (_proto_load ($proto), _serializer ($ser), $route);
          $CINFO{$cinfo} = \@r;
          return @r;
       }
@@ -140,7 +155,7 @@ sub _cinfo {
    else {
       croak "Not sure what to do with " . (defined $cinfo ? $cinfo : 'undef');
    }
-   $proto = require_mod (_proto_class ($proto || $PROTOCOL || croak "Not sure what to do with $cinfo"));
+   $proto = $proto ? _proto_load ($proto) : ($PROTOCOL || croak "Not sure what to do with $cinfo");
    $ser = defined $ser ? _serializer ($ser) : ipcm_default_serializer ();
    return ($proto, $ser, $route);
 }
@@ -150,10 +165,13 @@ sub _cinfo {
 sub _spawn_info {
    my ($spawn) = @_;
    my $info = $spawn->info;
-   my ($proto, $ser) = ($spawn->protocol, ref ($spawn->serializer) || $spawn->serializer);
+   # (its fields, not its accessors: each is a sub of its own, and a sub
+   # entered writes to its own memory, a copy-on-write fault when the
+   # process forked before)
+   my ($proto, $ser) = ($spawn->{protocol}, ref ($spawn->{serializer}) || $spawn->{serializer});
    if ($proto =~ /^IPC::Manager::Client::/ && $ser =~ /^IPC::Manager::Serializer::/) {
       %CINFO = () if keys %CINFO >= 64;
-      $CINFO{$info} = [$proto, $ser, $spawn->route];
+      $CINFO{$info} = [$proto, $ser, $spawn->{route}];
    }
    return $info;
 }
