@@ -31,8 +31,25 @@ my $dir = File::Temp->newdir;
 my $path = "$dir/s";
 AnyEvent::Task::Server::fork_task_server (
    listen => ['unix/', $path],
-   interface => sub { $_[0] },
+   interface => sub { $_[0] eq 'self' ? self_cost () : $_[0] },
 );
+
+# (Linux) the CPU time process $pid has used, in microseconds, and its
+# minor page faults; () where /proc does not tell
+sub cpu_of {
+   my ($pid) = @_;
+   open my $s, "<", "/proc/$pid/schedstat" or return;
+   open my $t, "<", "/proc/$pid/stat" or return;
+   my ($ns) = split ' ', scalar <$s>;
+   my $stat = <$t>;
+   return unless defined $ns && defined $stat;
+   my @f = split ' ', substr $stat, rindex ($stat, ')') + 2;
+   (int ($ns / 1000), $f[7])
+}
+
+# in a worker (the echo interface's 'self' call): its pid, CPU time and
+# page faults so far
+sub self_cost { join " ", $$, cpu_of ($$) }
 
 sub wait_for_server {
    my $c = AnyEvent::Task::Client->new (connect => ['unix/', $path], min_workers => 1);
@@ -51,13 +68,24 @@ sub best (&;$) {
    $best
 }
 
+# one call on $co, waited for: its result
+sub call {
+   my ($co, @arg) = @_;
+   my $cv = AE::cv;
+   $co->(@arg, sub { $cv->send ($_[1]) });
+   $cv->recv
+}
+
+sub median {
+   my @s = sort { $a <=> $b } @_;
+   @s ? $s[$#s / 2] : undef
+}
+
 # a client with one worker and a checkout bound to it (it answered once)
 sub bound_checkout {
    my $c = AnyEvent::Task::Client->new (connect => ['unix/', $path], min_workers => 1, max_workers => 1);
    my $co = $c->checkout (timeout => undef);
-   my $cv = AE::cv;
-   $co->(0, sub { $cv->send });
-   $cv->recv;
+   call ($co, 0);
    ($c, $co)
 }
 
@@ -81,17 +109,29 @@ sub sequential {
    }
 }
 
-# N calls queued at once on one (bound) checkout
+# N calls queued at once on one (bound) checkout; also the CPU time per
+# call of the client and of the worker (medians over the rounds, where
+# /proc tells), which do not depend on how the two were scheduled
 sub pipelined {
    my ($c, $co) = bound_checkout ();
-   best {
+   my ($wpid) = split ' ', call ($co, 'self');
+   my (@cl, @wk);
+   my $rate = best {
       my $cv = AE::cv;
       my $left = $opt{queue};
+      my ($c0, $w0) = ((cpu_of ($$))[0], (cpu_of ($wpid))[0]);
       my $t0 = Bench::now;
       $co->($_, sub { $cv->send unless --$left }) for 1 .. $opt{queue};
       $cv->recv;
-      $opt{queue} / (Bench::now - $t0)
+      my $r = $opt{queue} / (Bench::now - $t0);
+      my ($c1, $w1) = ((cpu_of ($$))[0], (cpu_of ($wpid))[0]);
+      if (defined $c1 && defined $w1) {
+         push @cl, ($c1 - $c0) / $opt{queue};
+         push @wk, ($w1 - $w0) / $opt{queue};
+      }
+      $r
    } 5 * $opt{rounds};  # a round takes some 30 ms: more of them
+   ($rate, median (@cl), median (@wk))
 }
 
 # N one-call checkouts on a warm pool of 5 workers (max_checkouts: fresh workers)
@@ -115,14 +155,27 @@ sub checkouts {
    }
 }
 
+# what a fresh worker has spent when it answers its first call (its own
+# CPU time and page faults, medians of 20 where /proc tells)
+sub fresh_cost {
+   my $c = AnyEvent::Task::Client->new (connect => ['unix/', $path], min_workers => 1, max_workers => 1, max_checkouts => 1);
+   my (@us, @flt);
+   for (1 .. 20) {
+      my (undef, $us, $flt) = split ' ', call ($c->checkout (timeout => 10), 'self');
+      next unless defined $flt;
+      push @us, $us;
+      push @flt, $flt;
+   }
+   (median (@us), median (@flt))
+}
+
 wait_for_server ();
 
-my %r = (
-   seq   => sequential (),
-   pipe  => pipelined (),
-   warm  => checkouts ($opt{checkouts}),
-   fresh => checkouts ($opt{fresh}, max_checkouts => 1),
-);
+my %r = (seq => sequential ());
+@r{qw(pipe pipe_client pipe_worker)} = pipelined ();
+$r{warm} = checkouts ($opt{checkouts});
+$r{fresh} = checkouts ($opt{fresh}, max_checkouts => 1);
+@r{qw(fresh_us fresh_flt)} = fresh_cost ();
 
 my %pp = Bench::run_cmd ([Bench::limit ("pingpong"), 200000]);
 my %fk = Bench::run_cmd ([Bench::limit ("fork_limit"), 2000, 2]);
@@ -158,4 +211,9 @@ for (@rows) {
 }
 printf "fresh workers beside the fork floors measured now: %.0f%% of C's %.0f/s, %.0f%% of a bare perl's %.0f/s, %.0f%% of a perl with the server's modules' %.0f/s\n",
    map { (100 * $r{fresh} / $_, $_) } $fk{forks_per_s}, $pf{forks_per_s}, $sf{forks_per_s};
+printf "pipelined CPU per call: client %.1f us, worker %.1f us: %.0f calls/s if the two take turns on one core, %.0f if each has a core\n",
+   $r{pipe_client}, $r{pipe_worker}, 1e6 / ($r{pipe_client} + $r{pipe_worker}), 1e6 / ($r{pipe_client} > $r{pipe_worker} ? $r{pipe_client} : $r{pipe_worker})
+   if $r{pipe_client} && $r{pipe_worker};
+printf "a fresh worker when it answers its first call: %.0f us of CPU, %d page faults (its own, from its fork on)\n", $r{fresh_us}, $r{fresh_flt}
+   if defined $r{fresh_us};
 print "AnyEvent model: $AnyEvent::MODEL\n";

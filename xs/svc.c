@@ -59,9 +59,35 @@ aef_xs_svc_ints__ (pTHX_ AV *av, int is_fd)
     }
 }
 
+/* whether any of n flags is set */
+static int
+aef_xs_svc_any__ (const int *v, size_t n)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    if (v[i])
+      return 1;
+  return 0;
+}
+
+/* a new empty array (hash with is_hash) stored in res under key, or NULL
+ * (nothing stored) with skip */
+static SV *
+aef_xs_svc_part__ (pTHX_ HV *res, const char *key, int is_hash, int skip)
+{
+  SV *sv;
+
+  if (skip)
+    return NULL;
+  sv = is_hash ? (SV *)newHV () : (SV *)newAV ();
+  (void)hv_store (res, key, (I32)strlen (key), newRV_noinc (sv), 0);
+  return sv;
+}
+
 SV *
 aef_xs_svc_wait (pTHX_ aef_svc_loop *loop, AV *rfds, AV *wfds, AV *sigs,
-                 AV *watch, int reap, NV timeout)
+                 AV *watch, int reap, NV timeout, int sparse)
 {
   aef_svc_wait w;
   size_t nr = rfds ? (size_t)(av_len (rfds) + 1) : 0;
@@ -116,13 +142,14 @@ aef_xs_svc_wait (pTHX_ aef_svc_loop *loop, AV *rfds, AV *wfds, AV *sigs,
       croak ("IPC::Manager::Core::Loop: wait failed: %s", strerror (-r));
     }
 
+  for (i = 0; i < ns && !counts[i]; i++)
+    ;
   res = newHV ();
-  ar = newAV (); aw = newAV (); ag = newAV (); hs = newHV (); hr = newHV ();
-  (void)hv_store (res, "r", 1, newRV_noinc ((SV *)ar), 0);
-  (void)hv_store (res, "w", 1, newRV_noinc ((SV *)aw), 0);
-  (void)hv_store (res, "gone", 4, newRV_noinc ((SV *)ag), 0);
-  (void)hv_store (res, "sigs", 4, newRV_noinc ((SV *)hs), 0);
-  (void)hv_store (res, "reaped", 6, newRV_noinc ((SV *)hr), 0);
+  hs = (HV *)aef_xs_svc_part__ (aTHX_ res, "sigs", 1, sparse && i == ns);
+  ar = (AV *)aef_xs_svc_part__ (aTHX_ res, "r", 0, sparse && !aef_xs_svc_any__ (w.rready, nr));
+  aw = (AV *)aef_xs_svc_part__ (aTHX_ res, "w", 0, sparse && !aef_xs_svc_any__ (w.wready, nw));
+  ag = (AV *)aef_xs_svc_part__ (aTHX_ res, "gone", 0, sparse && !aef_xs_svc_any__ (w.gone, np));
+  hr = (HV *)aef_xs_svc_part__ (aTHX_ res, "reaped", 1, sparse && !w.nreaped);
   for (i = 0; i < nr; i++)
     if (w.rready[i])
       av_push (ar, newSVsv (*av_fetch (rfds, i, 0)));

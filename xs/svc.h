@@ -24,9 +24,10 @@ SV *aef_xs_svc_loop_new (pTHX_ SV *klass);
  * handles, sigs signal numbers, watch pids. Returns a new hash reference
  * {r => [readable rfds entries], w => [writable wfds entries],
  *  sigs => {signum => count}, reaped => {pid => raw status},
- *  gone => [pids]}; croaks (with $! set) when the wait fails. */
+ *  gone => [pids]}, with sparse only the entries that are not empty;
+ * croaks (with $! set) when the wait fails. */
 SV *aef_xs_svc_wait (pTHX_ aef_svc_loop *loop, AV *rfds, AV *wfds, AV *sigs,
-                     AV *watch, int reap, NV timeout);
+                     AV *watch, int reap, NV timeout, int sparse);
 
 /* The next datagram of a socket, whole; undef with $! set (EAGAIN when
  * none is queued, EMSGSIZE when it was dropped for being too large). */

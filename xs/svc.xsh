@@ -55,7 +55,9 @@
 #                                             next frame is too large
 #   $frame = IPC::Manager::Core::frame ($payload)
 #   $loop = IPC::Manager::Core::Loop->new
-#   $res = $loop->wait (\@rfds, \@wfds, \@signums, \@pids, $reap, $timeout)
+#   $res = $loop->wait (\@rfds, \@wfds, \@signums, \@pids, $reap, $timeout [, $sparse])
+#                                             with $sparse, only the
+#                                             entries that are not empty
 
 
 MODULE = AnyEvent::Fork::Core	PACKAGE = IPC::Manager::Core
@@ -275,8 +277,8 @@ new (SV *klass)
     RETVAL
 
 SV *
-wait (IPC::Manager::Core::Loop loop, AV *rfds, AV *wfds, AV *sigs, AV *watch, int reap, NV timeout)
+wait (IPC::Manager::Core::Loop loop, AV *rfds, AV *wfds, AV *sigs, AV *watch, int reap, NV timeout, int sparse = 0)
   CODE:
-    RETVAL = aef_xs_svc_wait (aTHX_ loop, rfds, wfds, sigs, watch, reap, timeout);
+    RETVAL = aef_xs_svc_wait (aTHX_ loop, rfds, wfds, sigs, watch, reap, timeout, sparse);
   OUTPUT:
     RETVAL

@@ -173,10 +173,14 @@ aef_xs_fork (pTHX_ int flush)
     {
       int sig;
 
-      PL_sig_pending = 0;
+      /* written only where set: after the fork each first write to a
+         page is a copy-on-write fault, and these are nearly always 0 */
+      if (PL_sig_pending)
+        PL_sig_pending = 0;
       if (PL_psig_pend)
         for (sig = 1; sig < SIG_SIZE; sig++)
-          PL_psig_pend[sig] = 0;
+          if (PL_psig_pend[sig])
+            PL_psig_pend[sig] = 0;
     }
   sigprocmask (SIG_SETMASK, &old, NULL);
   errno = err;

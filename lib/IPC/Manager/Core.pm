@@ -138,7 +138,7 @@ announces more than 256 MiB (the stream is then unusable).
 
 =item $loop = IPC::Manager::Core::Loop->new
 
-=item $res = $loop->wait (\@read, \@write, \@signals, \@pids, $reap, $timeout)
+=item $res = $loop->wait (\@read, \@write, \@signals, \@pids, $reap, $timeout [, $sparse])
 
 Waits for the first of: a handle of C<@read> readable, one of C<@write>
 writable, one of the signal numbers C<@signals> delivered, a child exit
@@ -148,6 +148,10 @@ C<< {r => [...], w => [...], sigs => {signum => count}, reaped => {pid =>
 raw wait status}, gone => [pids]} >>. While it waits, the loop handles the
 listed signals and C<SIGCHLD> itself; the previous handlers are in place
 again when it returns.
+
+With a true C<$sparse>, the result holds only the entries that are not
+empty (a quiet timeout gives C<{}>), which spares a service loop building
+and testing the empty ones on each step.
 
 =back
 

@@ -105,6 +105,23 @@ sub run_on_sig {
 sub handle_request  { my $self = shift; $self->{handle_request}->($self, @_) }
 sub handle_response { my $self = shift; $self->{handle_response}->($self, @_) }
 
+# for the loop (see IPC::Manager::Role::Service): the callback a request
+# goes to, while the class keeps this handle_request; and the callback
+# list (edited in place by the helpers above) behind run_ACTION, while the
+# class keeps this one: the loop skips it while the list is empty
+sub _request_handler {
+   my $self = shift;
+   my $cv = $self->can ('handle_request');
+   return $cv == \&handle_request ? $self->{handle_request} : $cv;
+}
+
+sub _hook_callbacks {
+   my ($self, $m) = @_;
+   (my $action = $m) =~ s/^run_//;
+   no strict 'refs';
+   return ($self->can ($m) || 0) == \&{$m} ? $self->{$action} : undef;
+}
+
 sub post_fork_hook {
    my $self = shift;
    $self->{post_fork}->($self) if $self->{post_fork};
@@ -295,5 +312,10 @@ workers (keeping C<$?>).
 
 Grabbed signals do not stay installed in nested services and workers;
 SIGPIPE is ignored while the service runs; see L<IPC::Manager>.
+
+The loop reads C<cycle> and C<interval> once, when C<run> starts (they
+are read-only), and calls the C<handle_request> callback directly: the
+method C<handle_request> is only called when a subclass overrides it. See
+L<IPC::Manager::Role::Service/"What run looks up once">.
 
 =cut

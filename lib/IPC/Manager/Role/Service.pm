@@ -250,23 +250,47 @@ sub _loop {
    return $LOOP;
 }
 
+# what the wait step needs that stays the same while run runs, looked up
+# once: the client and the loop, the grabbed signals (a signal added later
+# gets no handler either), cycle and interval (read-only), the route's
+# watch, and the client's message handles unless the protocol changes them
+sub _watch_ctx {
+   my $self = shift;
+   my $client = $self->client;
+   my @grab = $self->signals_to_grab;
+   my @pc = $client->handles_for_peer_change;
+   my $select = $client->have_handles_for_select;
+   my $dyn = $client->have_dynamic_handles_for_select;
+   return {
+      client => $client, loop => _loop (), grab => \@grab,
+      sigs => [grep defined, map $signum->($_), @grab],
+      cycle => $self->cycle, interval => $self->interval,
+      select => $select, dyn => $dyn, pc => \@pc, pcfd => { map { fileno ($_) => 1 } @pc },
+      rfds => $select && !$dyn ? [$client->handles_for_select] : undef,
+   };
+}
+
 # one wait step: returns the activity hash (empty on a quiet timeout)
 sub watch {
    my $self = shift;
-   my $client = $self->client;
-   my $loop = _loop ();
+   return $self->_watch ($self->_watch_ctx);
+}
+
+sub _watch {
+   my ($self, $ctx) = @_;
+   my ($client, $loop, $grab, $sigs, $pc, $pcfd) = @$ctx{qw(client loop grab sigs pc pcfd)};
+   my ($cycle, $interval, $select, $dyn) = @$ctx{qw(cycle interval select dyn)};
    my $watch = $self->watch_pids || [];
-   my @grab = $self->signals_to_grab;
-   my @sigs = grep defined, map $signum->($_), @grab;
    my $before = $self->{_TERMINATED};
-   my ($cycle, $interval) = ($self->cycle, $self->interval);
-   my $select = $client->have_handles_for_select;
-   my $dyn = $client->have_dynamic_handles_for_select;
 
    while (1) {
       my %act;
-      my $pending = $client->have_pending_sends;
-      $client->drain_pending if $pending;
+      # (a destination with a backlog is one to wait for)
+      my @w;
+      if ($client->have_pending_sends) {
+         $client->drain_pending;
+         @w = $client->writable_handles if $client->have_writable_handles;
+      }
 
       my $timeout = $cycle;
       my $left = ($self->{_LAST_INTERVAL} || 0) + $interval - Time::HiRes::time ();
@@ -274,33 +298,33 @@ sub watch {
       $timeout = 0 if $timeout < 0;
       my $buffered = $client->_buffered;
       $timeout = 0 if $buffered;
-      my @pc = $client->handles_for_peer_change;
-      my %pcfd = map { fileno ($_) => 1 } @pc;
-      my @r = (($select ? $client->handles_for_select : ()), @pc);
-      my @w = $client->have_writable_handles ? $client->writable_handles : ();
+      my @r = (($select ? ($ctx->{rfds} ? @{ $ctx->{rfds} } : $client->handles_for_select) : ()), @$pc);
 
-      my $res = $loop->wait (\@r, \@w, \@sigs, $watch, 1, $timeout);
-      my ($changed, $msgs) = (0, !$select || $buffered);
-      for (@{ $res->{r} }) { if ($pcfd{ fileno $_ }) { $changed = 1 } else { $msgs = 1 } }
+      # (the result holds only what happened)
+      my $res = $loop->wait (\@r, \@w, $sigs, $watch, 1, $timeout, 1);
+      my ($changed, $msgs, $ready) = (0, !$select || $buffered, $res->{r} || []);
+      for (@$ready) { if ($pcfd->{ fileno $_ }) { $changed = 1 } else { $msgs = 1 } }
 
-      if (%{ $res->{reaped} }) {
+      if (my $reaped = $res->{reaped}) {
          my %pids;
-         $self->_reaped ($_, $res->{reaped}{$_}, \%pids) for keys %{ $res->{reaped} };
+         $self->_reaped ($_, $reaped->{$_}, \%pids) for keys %$reaped;
          $act{pids} = \%pids if %pids;
       }
-      for my $num (keys %{ $res->{sigs} }) {
-         my ($name) = grep { ($signum->($_) || 0) == $num } @grab;
-         $self->{_SIGS_SEEN}{$name} += $res->{sigs}{$num} if defined $name;
+      if (my $got = $res->{sigs}) {
+         for my $num (keys %$got) {
+            my ($name) = grep { ($signum->($_) || 0) == $num } @$grab;
+            $self->{_SIGS_SEEN}{$name} += $got->{$num} if defined $name;
+         }
       }
-      $client->drain_pending if @{ $res->{w} };
+      $client->drain_pending if $res->{w};
       $client->reset_handles_for_peer_change if $changed;
 
       if ($msgs) {
          # (a protocol with many handles reads only the readable ones)
          if ($dyn) {
-            my $ready = '';
-            vec ($ready, fileno $_, 1) = 1 for @{ $res->{r} };
-            $client->{_rready} = $ready;
+            my $bits = '';
+            vec ($bits, fileno $_, 1) = 1 for @$ready;
+            $client->{_rready} = $bits;
          }
          my @msgs = $client->get_messages;
          $act{messages} = \@msgs if @msgs;
@@ -312,18 +336,21 @@ sub watch {
       my $tick = Time::HiRes::time () - ($self->{_LAST_INTERVAL} || 0) >= $interval;
       # the peer set is rescanned when the route changed (the route watch
       # fired), on every tick, and always without a route watch
-      if ($tick || !@pc || $changed) {
+      if ($tick || !@$pc || $changed) {
          my $delta = $self->peer_delta;
          $act{peer_delta} = $delta if %$delta;
       }
       $act{interval} = 1 if $tick;
-      $act{pid_watch} = 1 if @{ $res->{gone} } || (($tick || !@pc) && grep { !IPC::Manager::Util::pid_is_running ($_) } @$watch);
+      $act{pid_watch} = 1 if $res->{gone} || (($tick || !@$pc) && grep { !IPC::Manager::Util::pid_is_running ($_) } @$watch);
       my $now = $self->{_TERMINATED};
       $act{terminated} = { value => $now }
          if (defined $now) != (defined $before) || (defined $now && $now ne $before);
       return \%act if %act;
    }
 }
+
+# the role's methods the loop uses, and whether the class kept them
+my %OWN = map { $_ => \&{$_} } qw(watch try is_terminated send_response);
 
 sub run {
    my $self = shift;
@@ -341,34 +368,49 @@ sub run {
 
    local $IPC::Manager::Service::State::CURRENT = $self;
 
+   my %own = map { $_ => ($self->can ($_) || 0) == $OWN{$_} } keys %OWN;
    # without intercepted errors, try only calls its argument: the steps
    # are called directly then (unless a class has its own try)
-   my $own_try = ($self->can ('try') || 0) == \&try;
-   my $start = ($own_try && !$self->intercept_errors)
+   my $start = ($own{try} && !$self->intercept_errors)
       ? do { $self->run_on_start; { ok => 1 } }
       : $self->try (sub { $self->run_on_start; 1 });
-   $self->client->set_send_blocking (0);
+   my $client = $self->client;
+   $client->set_send_blocking (0);
    die "Exception in process startup, aborting\n" unless $start->{ok};
 
    $self->peer_delta;
    $self->{_LAST_INTERVAL} = Time::HiRes::time ();
 
-   until ($self->is_terminated) {
-      my $direct = $own_try && !$self->intercept_errors;
+   # what the loop looks up once (see _watch_ctx, _dispatch)
+   my $ctx = $self->_watch_ctx;
+   my $quick = $own{send_response} && $client->can ('_send_quick');
+   @$ctx{qw(held quick handler all end)} = ($client->can ('_flush_held'), $quick,
+      $self->_request_handler, $self->_hook_callbacks ('run_on_all'), $self->_hook_callbacks ('run_should_end'));
+
+   until ($own{is_terminated} ? defined $self->{_TERMINATED} : $self->is_terminated) {
+      my $direct = $own{try} && !$self->intercept_errors;
       my $act;
       if ($direct) {
-         $act = $self->watch;
+         $act = $own{watch} ? $self->_watch ($ctx) : $self->watch;
+         # the usual activity: messages only
+         if ($act->{messages} && keys %$act == 1) {
+            my ($all, $end) = @$ctx{qw(all end)};
+            $self->run_on_all ($act) if !$all || @$all;
+            $self->_dispatch_all ($act->{messages}, 1, $ctx);
+            $self->terminate (0) if (!$end || @$end) && $self->run_should_end;
+            next;
+         }
       }
       else {
-         my $w = $self->try (sub { $self->watch });
+         my $w = $self->try (sub { $own{watch} ? $self->_watch ($ctx) : $self->watch });
          next unless $w->{ok};
          $act = $w->{out};
       }
-      last unless $self->_process ($act, $direct);
+      last unless $self->_process ($act, $direct, $ctx);
    }
 
    $self->try (sub { $self->run_on_cleanup; 1 });
-   my $client = $self->client;
+   $client = $self->client;
    my $deadline = Time::HiRes::time () + 5;
    while ($client->have_pending_sends && Time::HiRes::time () < $deadline) {
       $client->drain_pending;
@@ -382,18 +424,25 @@ sub run {
    return defined $t ? $t : 0;
 }
 
-# dispatches one activity; false when the loop must end at once
-sub _process {
-   my ($self, $act, $direct) = @_;
-   my %left = %$act;
+# the callbacks behind a hook method (run_on_all, run_should_end) when
+# the loop may skip calling it while they are none (see
+# IPC::Manager::Service), or undef: always called. The role's own no-op
+# defaults call none.
+sub _hook_callbacks {
+   my ($self, $m) = @_;
+   no strict 'refs';
+   return ($self->can ($m) || 0) == \&{$m} ? [] : undef;
+}
 
-   # the usual activity: messages only
-   if ($direct && !grep $_ ne 'messages', keys %left) {
-      $self->run_on_all ($act);
-      $self->_dispatch_all ($act->{messages}, 1) if $act->{messages};
-      $self->terminate (0) if $self->run_should_end;
-      return 1;
-   }
+# what the loop calls for a request, as ->($self, $content, $msg): the
+# class's handle_request
+sub _request_handler { $_[0]->can ('handle_request') }
+
+# dispatches one activity, each step through try (the messages directly
+# when try would only call); false when the loop must end at once
+sub _process {
+   my ($self, $act, $direct, $ctx) = @_;
+   my %left = %$act;
 
    $self->try (sub { $self->run_on_all ($act); 1 });
 
@@ -423,7 +472,7 @@ sub _process {
       });
    }
    if (my $msgs = delete $left{messages}) {
-      $self->_dispatch_all ($msgs, 0);
+      $self->_dispatch_all ($msgs, $direct, $ctx);
    }
    delete $left{terminated};
    $self->try (sub { $self->run_on_unhandled (\%left); 1 }) if %left;
@@ -435,17 +484,16 @@ sub _process {
 # (one write per connection where the protocol can hold sends back; a
 # handler that dies leaves them to the loop's next drain)
 sub _dispatch_all {
-   my ($self, $msgs, $direct) = @_;
-   my $client = $self->client;
-   my $held = $client->can ('_flush_held');
+   my ($self, $msgs, $direct, $ctx) = @_;
+   my ($client, $held) = @$ctx{qw(client held)};
    {
       local $client->{_hold} = 1 if $held;
       if ($direct) {
-         $self->_dispatch ($_) for @$msgs;
+         $self->_dispatch ($_, $ctx) for @$msgs;
       }
       else {
          for my $msg (@$msgs) {
-            $self->try (sub { $self->_dispatch ($msg); 1 });
+            $self->try (sub { $self->_dispatch ($msg, $ctx); 1 });
          }
       }
    }
@@ -454,13 +502,16 @@ sub _dispatch_all {
 }
 
 sub _dispatch {
-   my ($self, $msg) = @_;
+   my ($self, $msg, $ctx) = @_;
    my $c = $msg->{content};
-   $self->terminate (0) if ref $c eq 'HASH' && $c->{terminate};
-   if (ref $c eq 'HASH' && $c->{ipcm_request_id}) {
+   if (ref $c ne 'HASH') {
+      $self->run_on_general_message ($msg);
+      return;
+   }
+   $self->terminate (0) if $c->{terminate};
+   if ($c->{ipcm_request_id}) {
       my @out;
-      my $ok = eval { @out = $self->handle_request ($c, $msg); 1 };
-      if (!$ok) {
+      if (!eval { @out = $ctx->{handler}->($self, $c, $msg); 1 }) {
          my $err = $@;
          $self->send_response ($msg->{from}, $c->{ipcm_request_id}, undef,
             $self->expose_error_details ? "$err" : 'Internal service error');
@@ -468,10 +519,17 @@ sub _dispatch {
       }
       return unless @out;
       croak "Incorrect number of responses to request" if @out > 1;
-      $self->send_response ($msg->{from}, $c->{ipcm_request_id}, $out[0]);
+      # (send_response, when the class kept it, and the client builds the
+      # message directly)
+      if (my $quick = $ctx->{quick}) {
+         $ctx->{client}->$quick ($msg->{from}, { ipcm_response_id => $c->{ipcm_request_id}, response => $out[0] });
+      }
+      else {
+         $self->send_response ($msg->{from}, $c->{ipcm_request_id}, $out[0]);
+      }
       return;
    }
-   if (ref $c eq 'HASH' && $c->{ipcm_response_id}) {
+   if ($c->{ipcm_response_id}) {
       $self->handle_response ($c, $msg);
       return;
    }
@@ -535,6 +593,23 @@ sends over ConnectionUnix leave together once the batch is dispatched
 (one write per connection). When C<intercept_errors> is off (and the class
 keeps the role's C<try>), the steps are called directly, without a
 closure per step.
+
+=head2 What run looks up once
+
+C<run> looks up once, when it starts, what cannot change while it runs:
+the client and its message handles (but ConnectionUnix's, which come and
+go), C<cycle> and C<interval> (read-only), C<signals_to_grab> (a signal
+added later gets no handler either), the method a request goes to (for
+L<IPC::Manager::Service>, the C<handle_request> callback itself), and
+whether the class has its own C<watch>, C<send_response>,
+C<is_terminated>, C<run_on_all> and C<run_should_end>. A class's own
+methods are called as before; the role's no-op hooks, and
+IPC::Manager::Service's C<run_on_all> and C<run_should_end> while their
+callback lists are empty, are skipped. Those lists are read at every
+step: callbacks added while the service runs (C<push_on_all>,
+C<push_should_end>) are called from the next step on. C<watch_pids>,
+C<intercept_errors> and C<expose_error_details> are read at every step
+too. The public C<watch> method looks everything up at each call.
 
 =head2 run_returns_to_caller
 
