@@ -121,7 +121,8 @@ sub _deliver {
    # out of spares (a burst of sends): the messages the watch announced
    # meanwhile are taken now (kept raw in _early for the next read, while
    # it holds fewer than $SPARES), and their files become the spares this
-   # send and the next ones use, instead of new files
+   # send and the next ones use, instead of new files. (_early is a flat
+   # list of name, bytes pairs: 2 * $SPARES entries are $SPARES messages.)
    push @{ $self->{_early} }, IPC::Manager::Core::files_take_announced ($self->{_watch}, $self->_dir, '.ready',
       $self->{_spare_dir}, $self->{_spares}, $SPARES)
       if $self->{_spares} && !@{ $self->{_spares} } && $self->{_watch}
