@@ -35,8 +35,6 @@ my %ORIG = (
    MessageFiles   => ["12", "1,600-1,700", "3,500-5,300",   "66"],
 );
 
-sub median { my @s = sort { $a <=> $b } @_; $s[$#s / 2] }
-
 # the caller's share of a start-up, steadier than the wall time on a busy
 # machine: its CPU time and its page faults (after a fork each first write
 # to a page is a copy-on-write fault, tens of microseconds on a virtual
@@ -44,11 +42,7 @@ sub median { my @s = sort { $a <=> $b } @_; $s[$#s / 2] }
 # a few faults itself, counted with the rest.
 my $CPU = eval { Time::HiRes::clock_gettime (Time::HiRes::CLOCK_PROCESS_CPUTIME_ID ()); 1 };
 sub cpu { $CPU ? Time::HiRes::clock_gettime (Time::HiRes::CLOCK_PROCESS_CPUTIME_ID ()) : 0 }
-sub minflt {
-   open my $f, "<", "/proc/self/stat" or return undef;
-   my ($rest) = <$f> =~ /\)\s+(.*)/ or return undef;
-   return (split ' ', $rest)[7];
-}
+sub minflt { my $s = Bench::pstat ($$); $s ? $s->{minflt} : undef }
 
 sub service { ipcm_service (echo => (handle_request => sub { $_[1]{request} })) }
 
@@ -80,8 +74,8 @@ sub measure {
       push @flt, $f1 - $f0 if defined $f0 && defined $f1;
    }
    my ($best) = sort { $a <=> $b } @start;
-   return (median (@start) * 1000, median (@rt), median (@pipe), median (@stop) * 1000, $best * 1000, scalar @start,
-           median (@cpu) * 1000, @flt ? median (@flt) : undef);
+   return (Bench::median (@start) * 1000, Bench::median (@rt), Bench::median (@pipe), Bench::median (@stop) * 1000, $best * 1000, scalar @start,
+           Bench::median (@cpu) * 1000, @flt ? Bench::median (@flt) : undef);
 }
 
 my $pp = Bench::limit ("pingpong");

@@ -39,12 +39,10 @@ AnyEvent::Task::Server::fork_task_server (
 sub cpu_of {
    my ($pid) = @_;
    open my $s, "<", "/proc/$pid/schedstat" or return;
-   open my $t, "<", "/proc/$pid/stat" or return;
    my ($ns) = split ' ', scalar <$s>;
-   my $stat = <$t>;
-   return unless defined $ns && defined $stat;
-   my @f = split ' ', substr $stat, rindex ($stat, ')') + 2;
-   (int ($ns / 1000), $f[7])
+   my $stat = Bench::pstat ($pid);
+   return unless defined $ns && $stat;
+   (int ($ns / 1000), $stat->{minflt})
 }
 
 # in a worker (the echo interface's 'self' call): its pid, CPU time and
@@ -74,11 +72,6 @@ sub call {
    my $cv = AE::cv;
    $co->(@arg, sub { $cv->send ($_[1]) });
    $cv->recv
-}
-
-sub median {
-   my @s = sort { $a <=> $b } @_;
-   @s ? $s[$#s / 2] : undef
 }
 
 # a client with one worker and a checkout bound to it (it answered once)
@@ -131,7 +124,7 @@ sub pipelined {
       }
       $r
    } 5 * $opt{rounds};  # a round takes some 30 ms: more of them
-   ($rate, median (@cl), median (@wk))
+   ($rate, Bench::median (@cl), Bench::median (@wk))
 }
 
 # N one-call checkouts on a warm pool of 5 workers (max_checkouts: fresh workers)
@@ -166,7 +159,7 @@ sub fresh_cost {
       push @us, $us;
       push @flt, $flt;
    }
-   (median (@us), median (@flt))
+   (Bench::median (@us), Bench::median (@flt))
 }
 
 wait_for_server ();

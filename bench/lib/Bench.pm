@@ -98,6 +98,18 @@ sub timeit {
    now - $t0
 }
 
+=item $m = Bench::median (@numbers)
+
+The median of the numbers (the lower one of the two middle ones for an
+even count); undef for none.
+
+=cut
+
+sub median {
+   my @s = sort { $a <=> $b } @_;
+   @s ? $s[$#s / 2] : undef
+}
+
 =item $mem = Bench::mem ($pid)
 
 Memory of a process in kB from F</proc/$pid/smaps_rollup> (Linux): a hash
