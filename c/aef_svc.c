@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <dirent.h>
@@ -174,6 +175,88 @@ int aef_svc_frame_put(aef_buf *b, const void *payload, size_t len)
   aef_buf_append(b, h, 4);      /* cannot fail after the reserve */
   aef_buf_append(b, payload, len);
   return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* message text */
+
+void aef_svc_stamp_next(aef_svc_stamp *st, int64_t sec, long usec)
+{
+  st->ord = (sec == st->sec && usec == st->usec) ? st->ord + 1 : 0;
+  st->sec = sec;
+  st->usec = usec;
+}
+
+int aef_svc_stamp_now(aef_svc_stamp *st)
+{
+  struct timeval tv;
+
+  if (gettimeofday(&tv, NULL))
+    return -errno;
+  aef_svc_stamp_next(st, (int64_t)tv.tv_sec, (long)tv.tv_usec);
+  return 0;
+}
+
+/* v in decimal at p (at most 20 characters): the end */
+static char *put_u64__(char *p, uint64_t v)
+{
+  char t[20];
+  int n = 0;
+
+  do
+    t[n++] = (char)('0' + v % 10);
+  while ((v /= 10));
+  while (n)
+    *p++ = t[--n];
+  return p;
+}
+
+static char *put__(char *p, const char *s, size_t l)
+{
+  memcpy(p, s, l);
+  return p + l;
+}
+
+#define PUT_LIT__(p, lit) put__((p), (lit), sizeof (lit) - 1)
+
+long aef_svc_msg_text(char *dst, size_t room, const char *from, size_t fl, const char *to, size_t tl,
+                      const char *content, size_t cl, const aef_svc_stamp *st, const char *id)
+{
+  char *p = dst;
+  long usec = st->usec;
+  int i;
+
+  if (fl > room || tl > room || cl > room || room - fl - tl - cl < AEF_SVC_MSG_EXTRA)
+    return -EMSGSIZE;
+  p = PUT_LIT__(p, "{\"from\":");
+  p = put__(p, from, fl);
+  p = PUT_LIT__(p, ",\"to\":");
+  p = put__(p, to, tl);
+  p = PUT_LIT__(p, ",\"content\":");
+  p = put__(p, content, cl);
+  p = PUT_LIT__(p, ",\"stamp\":");
+  if (st->sec >= 0)
+    p = put_u64__(p, (uint64_t)st->sec);
+  else {
+    /* before the epoch: sec + usec/1e6 is -(|sec| - 1 + (1e6 - usec)/1e6) */
+    uint64_t s = (uint64_t)0 - (uint64_t)st->sec;
+    *p++ = '-';
+    if (usec) {
+      s--;
+      usec = 1000000 - usec;
+    }
+    p = put_u64__(p, s);
+  }
+  *p++ = '.';
+  for (i = 5; i >= 0; i--, usec /= 10)
+    p[i] = (char)('0' + usec % 10);
+  p += 6;
+  p = PUT_LIT__(p, ",\"stamp_ord\":");
+  p = put_u64__(p, st->ord);
+  p = PUT_LIT__(p, ",\"id\":\"");
+  p = put__(p, id, 36);
+  p = PUT_LIT__(p, "\"}");
+  return (long)(p - dst);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -37,6 +37,34 @@ int aef_svc_frame_next(const uint8_t *p, size_t len, size_t max, size_t *payload
  * AEF_SVC_FRAME_MAX or over the buffer's bound) or -ENOMEM. */
 int aef_svc_frame_put(aef_buf *b, const void *payload, size_t len);
 
+/* The stamp of a new bus message: seconds and microseconds since the epoch
+ * and the tie counter (stamp_ord). All fields public; the caller owns the
+ * struct (one per process) and zeroes it before the first use. */
+typedef struct aef_svc_stamp {
+  int64_t sec;
+  long usec;      /* 0 .. 999999 */
+  uint64_t ord;   /* 0 when the time differs from the previous stamp's, else one more */
+} aef_svc_stamp;
+
+/* Advances st to the time (sec, usec): ord counts up while the time
+ * repeats and restarts at 0 when it changes. */
+void aef_svc_stamp_next(aef_svc_stamp *st, int64_t sec, long usec);
+
+/* aef_svc_stamp_next with the time now (gettimeofday): 0 or -errno. */
+int aef_svc_stamp_now(aef_svc_stamp *st);
+
+/* Room aef_svc_msg_text needs beyond the three JSON texts it is given. */
+#define AEF_SVC_MSG_EXTRA 160u
+
+/* Writes a new message's JSON text to dst (room bytes, at least fl + tl +
+ * cl + AEF_SVC_MSG_EXTRA): {"from":F,"to":T,"content":C,"stamp":S,
+ * "stamp_ord":O,"id":"ID"} where F, T and C are the JSON texts given (not
+ * checked), S is st's time as SEC.USEC (six digits) and O its ord, id the
+ * 36 characters of the message id. Returns the length written (no NUL) or
+ * -EMSGSIZE when room is too small. */
+long aef_svc_msg_text(char *dst, size_t room, const char *from, size_t fl, const char *to, size_t tl,
+                      const char *content, size_t cl, const aef_svc_stamp *st, const char *id);
+
 /* Receives the next datagram of the (non-blocking) socket fd whole into b
  * (b is emptied first; it grows to the datagram's actual size as reported
  * by the kernel, never beyond AEF_SVC_DGRAM_MAX). 0 on success (an empty

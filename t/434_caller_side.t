@@ -15,11 +15,12 @@ use IPC::Manager::Service::Handle ();
 
 my $json = Cpanel::JSON::XS->new->ascii->convert_blessed->allow_nonref;
 
-# the text of a new message: the fields _fields gives, and each encoded as
-# the coder encodes it in the hash
+# the text of a new message, written in C: the fields _fields gives, the
+# sender, recipient and content as the coder encodes them
 {
    my $content = { ipcm_request_id => "R-1", request => ["x\x{e9}", 1.5, undef] };
-   my ($id, $text) = IPC::Manager::Message::_json_new ($json, $json->encode ("me"), "you", $content);
+   my $text = '';
+   my $id = IPC::Manager::Core::msg_put ($text, 0, $json->encode ("me"), $json->encode ("you"), $json->encode ($content));
    my $got = $json->decode ($text);
    my $want = IPC::Manager::Message::_fields ("me", "you", $content);
    is_deeply [sort keys %$got], [sort keys %$want], "the fields of a new message";
@@ -27,32 +28,56 @@ my $json = Cpanel::JSON::XS->new->ascii->convert_blessed->allow_nonref;
    like $id, qr/^[0-9A-F]{8}-[0-9A-F]{4}-4[0-9A-F]{3}-[89AB][0-9A-F]{3}-[0-9A-F]{12}\z/, "a version 4 UUID";
    is_deeply [@$got{qw(from to content)}], ["me", "you", $content], "from, to, content";
    unlike $text, qr/[^\x00-\x7f]/, "ASCII only";
-   ok $got->{stamp} > 1e9, "a time stamp";
+   like $text, qr/"stamp":\d{10,}\.\d{6},"stamp_ord":\d+,/, "the stamp to the microsecond, its tie counter";
+   ok abs ($got->{stamp} - time) < 60, "the time now";
 
-   # the recipient as the coder writes it: a number stays a number
-   (undef, $text) = IPC::Manager::Message::_json_new ($json, '"me"', 5, 1);
-   like $text, qr/"to":5[,}]/, "a numeric recipient";
+   # as a frame, appended
+   my $buf = "xyz";
+   $id = IPC::Manager::Core::msg_put ($buf, 1, '"me"', '"you"', '1');
+   is substr ($buf, 0, 3), "xyz", "appended";
+   is unpack ("N", substr ($buf, 3, 4)), length ($buf) - 7, "a frame: the length first";
+   is_deeply [@{ $json->decode (substr $buf, 7) }{qw(from to content id)}], ["me", "you", 1, $id], "its message";
 
-   # the stamp as the coder writes a time: a whole second gets ".0"
-   for my $case ([1796579379.25, "1796579379.25"], [1796579379.000004, "1796579379"], [1796579379, "1796579379.0"]) {
-      my ($t, $want) = @$case;
-      my $nv = unpack "d", pack "d", $t;    # a float, as Time::HiRes::time returns
-      no warnings 'redefine';
-      local *Time::HiRes::time = sub () { $nv };
-      (undef, $text) = IPC::Manager::Message::_json_new ($json, '"me"', "you", 1);
-      my ($stamp) = $text =~ /"stamp":([^,}]+)/;
-      is $stamp, $want, "stamp $want";
-      is $stamp, $json->encode (unpack "d", pack "d", $t), "as the coder writes it";
+   # the stamps of messages, objects and texts alike, come from one clock
+   # and counter: stamp_ord counts up while the time repeats, 0 when it
+   # changes (the C test sets the time; here the sequence is checked)
+   my @seq;
+   for (1 .. 300) {
+      my $t = '';
+      IPC::Manager::Core::msg_put ($t, 0, '1', '2', '3');
+      my $m = $json->decode ($t);
+      push @seq, [sprintf ("%.6f", $m->{stamp}), $m->{stamp_ord}];
+      my $o = IPC::Manager::Message->new (from => 1, to => 2, content => 3);
+      push @seq, [sprintf ("%.6f", $o->{stamp}), $o->{stamp_ord}];
    }
+   my $bad = grep { $seq[$_][1] != ($seq[$_][0] eq $seq[$_ - 1][0] ? $seq[$_ - 1][1] + 1 : 0) } 1 .. $#seq;
+   is $bad, 0, "stamp_ord: one counter for texts and objects";
+   my $repeats = grep { $seq[$_][1] } 0 .. $#seq;
+   diag "stamps that repeated: $repeats of " . @seq if $ENV{AEF_VERBOSE};
 
-   # stamp_ord counts up while the stamp repeats
-   no warnings 'redefine';
-   local *Time::HiRes::time = sub () { 1796579380.5 };
-   my @ord = map { my (undef, $t) = IPC::Manager::Message::_json_new ($json, '"me"', "you", $_); $json->decode ($t)->{stamp_ord} } 1 .. 3;
-   is_deeply \@ord, [0, 1, 2], "stamp_ord";
-   like do { local $@; eval { IPC::Manager::Message::_json_new ($json, '"me"', "you", sub {}) }; $@ },
-      qr/encountered CODE\(0x[0-9a-f]+\), but JSON can only represent references to arrays or hashes/,
-      "content JSON cannot hold";
+   # through a client, as requests are sent: a numeric recipient stays a
+   # number, as the coder writes it; content JSON cannot hold croaks
+   my $spawn = ipcm_spawn (protocol => 'ConnectionUnix');
+   my $c = $spawn->connect ('q');
+   $text = '';
+   $c->_quick_text ($text, 0, $c->{_json}, 5, 1);
+   like $text, qr/^\{"from":"q","to":5,/, "a numeric recipient";
+   ok !eval { $c->_quick_text ($text, 0, $c->{_json}, "you", sub {}); 1 }, "content JSON cannot hold";
+   like $@, qr/encountered CODE\(0x[0-9a-f]+\), but JSON can only represent references to arrays or hashes/, "its error";
+
+   # the errors
+   ok !eval { IPC::Manager::Core::msg_put ("ro", 0, '1', '2', '3'); 1 }, "a read-only buffer";
+   like $@, qr/^IPC::Manager::Core::msg_put: read-only buffer at /, "its error";
+   my $big = "1" x (256 * 1024 * 1024);
+   $buf = "kept";
+   ok !eval { IPC::Manager::Core::msg_put ($buf, 1, '1', '2', $big); 1 }, "a frame over 256 MiB";
+   like $@, qr/^frame too large at /, "its error";
+   $big .= "1";
+   ok !eval { IPC::Manager::Core::msg_put ($buf, 1, '1', '2', $big); 1 }, "content alone over 256 MiB";
+   like $@, qr/^frame too large at /, "its error";
+   is $buf, "kept", "the buffer unchanged";
+   undef $big;
+   $c->disconnect;
 }
 
 my $spawn = ipcm_spawn (protocol => 'ConnectionUnix');

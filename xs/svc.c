@@ -322,3 +322,58 @@ aef_xs_svc_frame (pTHX_ SV *payload)
   aef_buf_free (&b);
   return out;
 }
+
+/* the stamps of the messages this process makes (see aef_svc_stamp) */
+static aef_svc_stamp aef_xs_svc_stamp__;
+
+void
+aef_xs_svc_stamp (pTHX_ NV *sec_out, UV *ord_out)
+{
+  int r = aef_svc_stamp_now (&aef_xs_svc_stamp__);
+
+  if (r)
+    croak ("IPC::Manager::Core::stamp: no time: %s", strerror (-r));
+  *sec_out = (NV)aef_xs_svc_stamp__.sec + (NV)aef_xs_svc_stamp__.usec / 1e6;
+  *ord_out = (UV)aef_xs_svc_stamp__.ord;
+}
+
+SV *
+aef_xs_svc_msg_put (pTHX_ SV *buf, int framed, SV *from, SV *to, SV *content)
+{
+  STRLEN fl, tl, cl, cur;
+  const char *f = SvPVbyte (from, fl), *t = SvPVbyte (to, tl), *c = SvPVbyte (content, cl);
+  size_t hdr = framed ? 4 : 0, need;
+  char id[37], *p;
+  long n;
+  int r;
+
+  if (SvREADONLY (buf))
+    croak ("IPC::Manager::Core::msg_put: read-only buffer");
+  if ((r = aef_svc_uuid (id)))
+    croak ("IPC::Manager::Core::uuid: no random bytes: %s", strerror (-r));
+  if ((r = aef_svc_stamp_now (&aef_xs_svc_stamp__)))
+    croak ("IPC::Manager::Core::stamp: no time: %s", strerror (-r));
+  if (framed && (fl > AEF_SVC_FRAME_MAX || tl > AEF_SVC_FRAME_MAX || cl > AEF_SVC_FRAME_MAX))
+    croak ("frame too large");
+  need = fl + tl + cl + AEF_SVC_MSG_EXTRA;
+  if (!SvOK (buf))
+    sv_setpvn (buf, "", 0);
+  if (SvUTF8 (buf))
+    sv_utf8_downgrade (buf, 0);
+  (void)SvPV_force (buf, cur);
+  p = SvGROW (buf, cur + hdr + need + 1) + cur;
+  n = aef_svc_msg_text (p + hdr, need, f, fl, t, tl, c, cl, &aef_xs_svc_stamp__, id);
+  if (n < 0 || (framed && (size_t)n > AEF_SVC_FRAME_MAX))
+    croak ("frame too large");
+  if (framed)
+    {
+      p[0] = (char)((unsigned long)n >> 24);
+      p[1] = (char)((unsigned long)n >> 16);
+      p[2] = (char)((unsigned long)n >> 8);
+      p[3] = (char)n;
+    }
+  SvCUR_set (buf, cur + hdr + (size_t)n);
+  *SvEND (buf) = 0;
+  SvSETMAGIC (buf);
+  return newSVpvn (id, 36);
+}

@@ -62,4 +62,16 @@ AV *aef_xs_svc_frames (pTHX_ SV *buf, int *too_large);
 /* A frame holding payload. */
 SV *aef_xs_svc_frame (pTHX_ SV *payload);
 
+/* Advances this process's message stamp (aef_svc_stamp_now) and returns
+ * it: *sec_out as fractional seconds, *ord_out its tie counter. Croaks
+ * when the time cannot be read. */
+void aef_xs_svc_stamp (pTHX_ NV *sec_out, UV *ord_out);
+
+/* Appends a new message's JSON text (aef_svc_msg_text, with a new id and
+ * the next stamp), as a frame when framed, to buf: returns the id (a new
+ * SV). from, to and content are JSON texts. Croaks on a read-only buffer,
+ * when there are no random bytes or no time, and, for a frame over
+ * AEF_SVC_FRAME_MAX, "frame too large" (buf unchanged). */
+SV *aef_xs_svc_msg_put (pTHX_ SV *buf, int framed, SV *from, SV *to, SV *content);
+
 #endif

@@ -54,6 +54,14 @@
 #                                             $buffer; a final undef when the
 #                                             next frame is too large
 #   $frame = IPC::Manager::Core::frame ($payload)
+#   ($stamp, $ord) = IPC::Manager::Core::stamp
+#                                             the next message stamp of this
+#                                             process: the time (microseconds)
+#                                             and its tie counter
+#   $id = IPC::Manager::Core::msg_put ($buffer, $framed, $from_json, $to_json, $content_json)
+#                                             a new message's JSON text (new
+#                                             id, next stamp) appended to
+#                                             $buffer, as a frame when $framed
 #   $loop = IPC::Manager::Core::Loop->new
 #   $res = $loop->wait (\@rfds, \@wfds, \@signums, \@pids, $reap, $timeout [, $sparse])
 #                                             with $sparse, only the
@@ -264,6 +272,26 @@ SV *
 frame (SV *payload)
   CODE:
     RETVAL = aef_xs_svc_frame (aTHX_ payload);
+  OUTPUT:
+    RETVAL
+
+void
+stamp ()
+  PPCODE:
+{
+  NV sec;
+  UV ord;
+
+  aef_xs_svc_stamp (aTHX_ &sec, &ord);
+  EXTEND (SP, 2);
+  mPUSHn (sec);
+  mPUSHu (ord);
+}
+
+SV *
+msg_put (SV *buf, int framed, SV *from, SV *to, SV *content)
+  CODE:
+    RETVAL = aef_xs_svc_msg_put (aTHX_ buf, framed, from, to, content);
   OUTPUT:
     RETVAL
 

@@ -121,6 +121,46 @@ static void test_frames (void)
   aef_buf_free (&b);
 }
 
+static void test_msg_text (void)
+{
+  static const char id[] = "0A1B2C3D-0000-4000-8000-00000000000F";
+  aef_svc_stamp st = { 0, 0, 0 };
+  char out[400];
+  long n;
+  const char *want = "{\"from\":\"me\",\"to\":\"you\",\"content\":{\"a\":[1]},\"stamp\":1796579379.000042,"
+                     "\"stamp_ord\":0,\"id\":\"0A1B2C3D-0000-4000-8000-00000000000F\"}";
+
+  aef_svc_stamp_next (&st, 1796579379, 42);
+  is_int ((long)st.ord, 0, "a new time: ord 0");
+  n = aef_svc_msg_text (out, sizeof out, "\"me\"", 4, "\"you\"", 5, "{\"a\":[1]}", 9, &st, id);
+  is_int (n, (long)strlen (want), "message text: its length");
+  is_mem (out, want, strlen (want), "message text: fields, stamp with six digits");
+  aef_svc_stamp_next (&st, 1796579379, 42);
+  aef_svc_stamp_next (&st, 1796579379, 42);
+  is_int ((long)st.ord, 2, "the same time: ord counts up");
+  aef_svc_stamp_next (&st, 1796579379, 43);
+  is_int ((long)st.ord, 0, "the next microsecond: 0 again");
+  st.ord = UINT64_MAX;
+  st.sec = INT64_MAX;
+  st.usec = 999999;
+  n = aef_svc_msg_text (out, sizeof out, "1", 1, "2", 1, "3", 1, &st, id);
+  ok (n > 0 && strstr (out, "\"stamp\":9223372036854775807.999999,\"stamp_ord\":18446744073709551615,") != NULL,
+      "the largest numbers fit");
+  ok (n > 0 && (size_t)n <= 3 + AEF_SVC_MSG_EXTRA, "within the extra room");
+  st.sec = -2;
+  st.usec = 250000;
+  out[0] = 0;
+  n = aef_svc_msg_text (out, sizeof out, "1", 1, "2", 1, "3", 1, &st, id);
+  ok (n > 0 && strstr (out, "\"stamp\":-1.750000,") != NULL, "a time before the epoch");
+  st.usec = 0;
+  n = aef_svc_msg_text (out, sizeof out, "1", 1, "2", 1, "3", 1, &st, id);
+  ok (n > 0 && strstr (out, "\"stamp\":-2.000000,") != NULL, "a whole second before the epoch");
+  is_int (aef_svc_msg_text (out, 2 + AEF_SVC_MSG_EXTRA, "1", 1, "2", 1, "3", 1, &st, id), -EMSGSIZE,
+          "too little room");
+  is_int (aef_svc_msg_text (out, 10, "1", 1, "2", 1, "12345678901", 11, &st, id), -EMSGSIZE,
+          "a text longer than the room");
+}
+
 static void test_dgram (void)
 {
   int sv[2];
@@ -945,6 +985,7 @@ int main (void)
   test_uuid ();
   test_uuid_pool ();
   test_frames ();
+  test_msg_text ();
   test_dgram ();
   test_watch ();
   test_files ();

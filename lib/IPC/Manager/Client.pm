@@ -493,16 +493,15 @@ sub _encode_failed { die $_[2] }
 
 # send_message ($to, $content) for requests and responses (content
 # defined), returning nothing: with the default serializer the JSON text
-# is put together directly (IPC::Manager::Message::_json_new), without a
-# message object
+# is put together directly (_quick_text), without a message object
 sub _send_quick {
    my ($self, $to, $content) = @_;
    croak "Client used from wrong PID" unless $self->{pid} == IPC::Manager::Core::pid ();
    my $target = $self->_target ($to);
    my ($id, $data);
    if (my $json = $self->{_json}) {
-      eval { ($id, $data) = IPC::Manager::Message::_json_new ($json, $self->{_from_json}, $to, $content); 1 }
-         or $self->_encode_failed ($to, $@);
+      $data = '';
+      $id = $self->_quick_text ($data, 0, $json, $to, $content);
    }
    else {
       my $msg = bless IPC::Manager::Message::_fields ($self->{id}, $to, $content), 'IPC::Manager::Message';
@@ -512,6 +511,22 @@ sub _send_quick {
    $self->_deliver ($to, $target, $id, $data);
    $self->{stats}{sent}{$to}++;
    return;
+}
+
+# appends the JSON text of a new message from this client to $to
+# (IPC::Manager::Core::msg_put: as a frame when $framed) to $_[1] and
+# returns its id: the fields are those of IPC::Manager::Message::_fields,
+# the recipient and the content encoded by the coder $json (the
+# recipient's text kept per recipient), the rest written in C (the text
+# differs from the coder's encoding of the message only in the order of
+# the keys, which is not significant, and in the stamp's digits: always
+# six after the point)
+sub _quick_text {
+   my ($self, undef, $framed, $json, $to, $content) = @_;
+   my $text;
+   eval { $text = $json->encode ($content); 1 } or $self->_encode_failed ($to, $@);
+   return IPC::Manager::Core::msg_put ($_[1], $framed, $self->{_from_json},
+                                       $self->{_to_json}{$to} ||= $json->encode ($to), $text);
 }
 
 sub _encode {

@@ -136,6 +136,21 @@ payload. C<frames> removes every complete frame from the front of
 C<$buffer> and returns their payloads; a final undef means the next frame
 announces more than 256 MiB (the stream is then unusable).
 
+=item ($stamp, $stamp_ord) = stamp ()
+
+The stamp of a new message of this process: the time now (to the
+microsecond, fractional seconds) and its tie counter, 0 when the time
+differs from the previous stamp's and one more while it repeats.
+
+=item $id = msg_put ($buffer, $framed, $from_json, $to_json, $content_json)
+
+Appends a new message's JSON text to C<$buffer> (as a frame when
+C<$framed>) and returns its new id: C<{"from":...,"to":...,"content":...,
+"stamp":SEC.USEC,"stamp_ord":N,"id":"ID"}>, the three JSON texts given as
+they are, the stamp taken as C<stamp> takes it. Croaks
+C<IPC::Manager::Core::msg_put: read-only buffer>, and C<frame too large>
+(the buffer unchanged) for a frame over 256 MiB.
+
 =item $loop = IPC::Manager::Core::Loop->new
 
 =item $res = $loop->wait (\@read, \@write, \@signals, \@pids, $reap, $timeout [, $sparse])

@@ -4,7 +4,6 @@ use strict;
 use warnings;
 
 use Carp qw(croak);
-use Time::HiRes ();
 use IPC::Manager::Util qw(uuid);
 use IPC::Manager::Core ();
 use IPC::Manager::Base ();
@@ -14,8 +13,6 @@ our $VERSION = '0.000038';
 
 my @FIELDS = qw(from to broadcast stamp stamp_ord id content);
 
-my ($LAST_STAMP, $ORD) = (-1, 0);
-
 sub init {
    my $self = shift;
    croak "'from' is a required attribute" unless defined $self->{from};
@@ -23,11 +20,9 @@ sub init {
       unless defined $self->{to} || $self->{broadcast};
    croak "'content' is a required attribute" unless defined $self->{content};
    unless (defined $self->{stamp}) {
-      my $t = Time::HiRes::time ();
-      $ORD = $t == $LAST_STAMP ? $ORD + 1 : 0;
-      $LAST_STAMP = $t;
+      my ($t, $ord) = IPC::Manager::Core::stamp ();
       $self->{stamp} = $t;
-      $self->{stamp_ord} = $ORD unless defined $self->{stamp_ord};
+      $self->{stamp_ord} = $ord unless defined $self->{stamp_ord};
    }
    $self->{stamp_ord} = 0 unless defined $self->{stamp_ord};
    $self->{id} = uuid () unless defined $self->{id};
@@ -39,34 +34,15 @@ __PACKAGE__->_accessors (ro => \@FIELDS);
 # the fields of a new message from this process, as init completes them,
 # in a plain hash (not blessed): the request and response paths build
 # their messages here, without the constructor's checks, which their
-# callers meet by construction (from, to and content are defined)
+# callers meet by construction (from, to and content are defined). The
+# stamps of this process's messages (here, in init and in the JSON texts
+# IPC::Manager::Core::msg_put writes) come from one clock and counter, in
+# the C core: the time to the microsecond, stamp_ord counting up while it
+# repeats.
 sub _fields {
-   my $t = Time::HiRes::time ();
-   $ORD = $t == $LAST_STAMP ? $ORD + 1 : 0;
-   $LAST_STAMP = $t;
-   return { from => $_[0], to => $_[1], content => $_[2], stamp => $t, stamp_ord => $ORD,
+   my ($t, $ord) = IPC::Manager::Core::stamp ();
+   return { from => $_[0], to => $_[1], content => $_[2], stamp => $t, stamp_ord => $ord,
             id => IPC::Manager::Core::uuid () };
-}
-
-# the same new message as the default serializer's JSON text, put
-# together here: ($json: the coder, $from: the sender's id as it encodes
-# it, $to, $content) -> ($id, $text). The coder encodes only the recipient
-# and the content (it would build and walk a hash of seven keys
-# otherwise); the text differs from its encoding of _fields' hash only in
-# the order of the keys, which is not significant (the coder's order
-# follows the hash's, which varies between processes). The stamp is
-# written as the coder writes a time: perl's number format, with ".0"
-# after a whole number (which the coder marks as a float).
-sub _json_new {
-   my ($json, $from, $to, $content) = @_;
-   my $t = Time::HiRes::time ();
-   $ORD = $t == $LAST_STAMP ? $ORD + 1 : 0;
-   $LAST_STAMP = $t;
-   my $stamp = "$t";
-   $stamp .= ".0" if $t == int ($t) && !($stamp =~ tr/.e//);
-   my $id = IPC::Manager::Core::uuid ();
-   return ($id, '{"from":' . $from . ',"to":' . $json->encode ($to) . ',"content":' . $json->encode ($content)
-                . ',"stamp":' . $stamp . ',"stamp_ord":' . $ORD . ',"id":"' . $id . '"}');
 }
 
 # what a peer sent (decoded) as a message: a hash is blessed as it is when
@@ -125,7 +101,8 @@ C<stamp>, C<stamp_ord>, C<id> and C<content>. Code may read these keys
 directly; they travel on the bus as a serialized hash (only the keys that
 are present).
 
-C<stamp> is the time of construction (fractional seconds since the epoch).
+C<stamp> is the time of construction (fractional seconds since the epoch,
+to the microsecond).
 C<stamp_ord> breaks ties: it is 0 when the stamp differs from the previous
 message built in this process and counts up while it repeats. C<id> is a
 random UUID.

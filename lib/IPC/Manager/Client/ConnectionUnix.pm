@@ -218,6 +218,28 @@ sub _connect {
 sub _deliver {
    my ($self, $peer, $conn, $id, $data) = @_;
    $conn->{out} .= IPC::Manager::Core::frame ($data);
+   $self->_push ($conn);
+   return;
+}
+
+# send_message ($to, $content) for requests and responses (see
+# IPC::Manager::Client::_send_quick): with the default serializer the
+# frame is written straight into the connection's buffer
+sub _send_quick {
+   my ($self, $to, $content) = @_;
+   my $json = $self->{_json} or return $self->SUPER::_send_quick ($to, $content);
+   croak "Client used from wrong PID" unless $self->{pid} == IPC::Manager::Core::pid ();
+   my $conn = $self->_target ($to);
+   $self->_quick_text ($conn->{out}, 1, $json, $to, $content);
+   $self->_push ($conn);
+   $self->{stats}{sent}{$to}++;
+   return;
+}
+
+# what the connection's buffer holds, sent as the client sends: written
+# now, queued (a service's client) or waited for (a blocking client)
+sub _push {
+   my ($self, $conn) = @_;
    # (the usual case: a blocking client whose socket takes it all)
    my $done = $self->{send_blocking} && $self->_flush ($conn);
    return if $done;
