@@ -197,6 +197,45 @@ int aef_svc_stamp_now(aef_svc_stamp *st)
   return 0;
 }
 
+long aef_svc_json_str(char *dst, const char *s, size_t len)
+{
+  static const char hex[] = "0123456789abcdef";
+  char *p = dst;
+  size_t i;
+
+  *p++ = '"';
+  for (i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+
+    if (c >= 0x80)
+      return -EINVAL;
+    if (c == '"' || c == '\\') {
+      *p++ = '\\';
+      *p++ = (char)c;
+    }
+    else if (c < 0x20) {
+      *p++ = '\\';
+      switch (c) {
+      case '\b': *p++ = 'b'; break;
+      case '\f': *p++ = 'f'; break;
+      case '\n': *p++ = 'n'; break;
+      case '\r': *p++ = 'r'; break;
+      case '\t': *p++ = 't'; break;
+      default:
+        *p++ = 'u';
+        *p++ = '0';
+        *p++ = '0';
+        *p++ = hex[c >> 4];
+        *p++ = hex[c & 15];
+      }
+    }
+    else
+      *p++ = (char)c;
+  }
+  *p++ = '"';
+  return (long)(p - dst);
+}
+
 /* v in decimal at p (at most 20 characters): the end */
 static char *put_u64__(char *p, uint64_t v)
 {

@@ -53,6 +53,12 @@ void aef_svc_stamp_next(aef_svc_stamp *st, int64_t sec, long usec);
 /* aef_svc_stamp_next with the time now (gettimeofday): 0 or -errno. */
 int aef_svc_stamp_now(aef_svc_stamp *st);
 
+/* Writes the JSON string of the len bytes at s to dst (room for 6 * len +
+ * 2 bytes): quoted, with '"', '\\' and control characters escaped. Only
+ * ASCII text qualifies: returns the length written, or -EINVAL (dst
+ * undefined) when a byte is 0x80 or above. */
+long aef_svc_json_str(char *dst, const char *s, size_t len);
+
 /* Room aef_svc_msg_text needs beyond the three JSON texts it is given. */
 #define AEF_SVC_MSG_EXTRA 160u
 

@@ -377,3 +377,109 @@ aef_xs_svc_msg_put (pTHX_ SV *buf, int framed, SV *from, SV *to, SV *content)
   SvSETMAGIC (buf);
   return newSVpvn (id, 36);
 }
+
+/* appends the JSON string of the len bytes at s to out: 0 unless ASCII */
+static int
+aef_xs_json_str__ (pTHX_ SV *out, const char *s, STRLEN len)
+{
+  STRLEN cur = SvCUR (out);
+  char *p = SvGROW (out, cur + 6 * len + 3) + cur;
+  long n = aef_svc_json_str (p, s, len);
+
+  if (n < 0)
+    return 0;
+  SvCUR_set (out, cur + (STRLEN)n);
+  return 1;
+}
+
+/* appends v's JSON text to out: 0 when v is not simple data (out then
+ * holds a partial text) */
+static int
+aef_xs_json_simple__ (pTHX_ SV *out, SV *v, int depth)
+{
+  SV *rv;
+
+  if (SvGMAGICAL (v))
+    return 0;
+  if (!SvROK (v))
+    {
+      U32 f = SvFLAGS (v) & (SVf_POK | SVf_IOK | SVf_NOK);
+
+      if (!SvOK (v))
+        {
+          sv_catpvn (out, "null", 4);
+          return 1;
+        }
+      if (f == SVf_POK)
+        return aef_xs_json_str__ (aTHX_ out, SvPVX (v), SvCUR (v));
+      if (f == SVf_IOK)
+        {
+          if (SvIsUV (v))
+            sv_catpvf (out, "%" UVuf, SvUVX (v));
+          else
+            sv_catpvf (out, "%" IVdf, SvIVX (v));
+          return 1;
+        }
+      return 0;
+    }
+  rv = SvRV (v);
+  if (depth >= AEF_XS_JSON_DEPTH || SvOBJECT (rv) || SvRMAGICAL (rv))
+    return 0;
+  if (SvTYPE (rv) == SVt_PVHV)
+    {
+      HV *hv = (HV *)rv;
+      HE *he;
+      int first = 1;
+
+      sv_catpvn (out, "{", 1);
+      hv_iterinit (hv);
+      while ((he = hv_iternext (hv)))
+        {
+          if (HeKLEN (he) == HEf_SVKEY)
+            return 0;
+          if (!first)
+            sv_catpvn (out, ",", 1);
+          first = 0;
+          if (!aef_xs_json_str__ (aTHX_ out, HeKEY (he), (STRLEN)HeKLEN (he)))
+            return 0;
+          sv_catpvn (out, ":", 1);
+          if (!aef_xs_json_simple__ (aTHX_ out, HeVAL (he), depth + 1))
+            return 0;
+        }
+      sv_catpvn (out, "}", 1);
+      return 1;
+    }
+  if (SvTYPE (rv) == SVt_PVAV)
+    {
+      AV *av = (AV *)rv;
+      I32 i, n = av_len (av) + 1;
+
+      sv_catpvn (out, "[", 1);
+      for (i = 0; i < n; i++)
+        {
+          SV **e = av_fetch (av, i, 0);
+
+          if (i)
+            sv_catpvn (out, ",", 1);
+          if (!aef_xs_json_simple__ (aTHX_ out, e ? *e : &PL_sv_undef, depth + 1))
+            return 0;
+        }
+      sv_catpvn (out, "]", 1);
+      return 1;
+    }
+  return 0;
+}
+
+SV *
+aef_xs_svc_json_simple (pTHX_ SV *data)
+{
+  /* (room for the usual request or response: no reallocation) */
+  SV *out = newSV (512);
+
+  SvPOK_only (out);
+  SvCUR_set (out, 0);
+  if (aef_xs_json_simple__ (aTHX_ out, data, 0))
+    return out;
+  SvREFCNT_dec (out);
+  return NULL;
+}

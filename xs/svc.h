@@ -74,4 +74,14 @@ void aef_xs_svc_stamp (pTHX_ NV *sec_out, UV *ord_out);
  * AEF_SVC_FRAME_MAX, "frame too large" (buf unchanged). */
 SV *aef_xs_svc_msg_put (pTHX_ SV *buf, int framed, SV *from, SV *to, SV *content);
 
+
+/* The JSON text of simple data, as the default serializer's coder would
+ * write it but for the order of hash keys: undef, strings of ASCII
+ * characters (not numbers too), integers (not strings too), and unblessed,
+ * untied hashes and arrays of those, nested at most AEF_XS_JSON_DEPTH
+ * deep. Returns a new SV, or NULL when the data is not that simple (the
+ * coder writes it then). */
+#define AEF_XS_JSON_DEPTH 8
+SV *aef_xs_svc_json_simple (pTHX_ SV *data);
+
 #endif

@@ -62,6 +62,9 @@
 #                                             a new message's JSON text (new
 #                                             id, next stamp) appended to
 #                                             $buffer, as a frame when $framed
+#   $text = IPC::Manager::Core::json_simple ($data)
+#                                             the JSON text of simple data
+#                                             (see xs/svc.h), undef for other
 #   $loop = IPC::Manager::Core::Loop->new
 #   $res = $loop->wait (\@rfds, \@wfds, \@signums, \@pids, $reap, $timeout [, $sparse])
 #                                             with $sparse, only the
@@ -292,6 +295,17 @@ SV *
 msg_put (SV *buf, int framed, SV *from, SV *to, SV *content)
   CODE:
     RETVAL = aef_xs_svc_msg_put (aTHX_ buf, framed, from, to, content);
+  OUTPUT:
+    RETVAL
+
+SV *
+json_simple (SV *data)
+  CODE:
+{
+  SV *t = aef_xs_svc_json_simple (aTHX_ data);
+
+  RETVAL = t ? t : newSV (0);
+}
   OUTPUT:
     RETVAL
 

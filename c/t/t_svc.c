@@ -161,6 +161,24 @@ static void test_msg_text (void)
           "a text longer than the room");
 }
 
+static void test_json_str (void)
+{
+  char out[64];
+  long n;
+
+  n = aef_svc_json_str (out, "ab", 2);
+  is_int (n, 4, "json string: plain");
+  is_mem (out, "\"ab\"", 4, "json string: quoted");
+  n = aef_svc_json_str (out, "\"\\\b\f\n\r\t\x01\x1f/\x7f", 11);
+  is_int (n, 30, "json string: escapes");
+  is_mem (out, "\"\\\"\\\\\\b\\f\\n\\r\\t\\u0001\\u001f/\x7f\"", 30, "json string: each escaped");
+  n = aef_svc_json_str (out, "a\0b", 3);
+  is_mem (out, "\"a\\u0000b\"", (size_t)n, "json string: a NUL");
+  is_int (n, 10, "json string: a NUL's length");
+  is_int (aef_svc_json_str (out, "", 0), 2, "json string: empty");
+  is_int (aef_svc_json_str (out, "x\xc3\xa9", 3), -EINVAL, "json string: not ASCII");
+}
+
 static void test_dgram (void)
 {
   int sv[2];
@@ -986,6 +1004,7 @@ int main (void)
   test_uuid_pool ();
   test_frames ();
   test_msg_text ();
+  test_json_str ();
   test_dgram ();
   test_watch ();
   test_files ();

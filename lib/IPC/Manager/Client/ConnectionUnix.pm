@@ -137,6 +137,15 @@ sub _read_messages {
       }
       my @frames = IPC::Manager::Core::frames ($conn->{in});
       my $bad = @frames && !defined $frames[-1] ? pop @frames : 1;
+      # (the usual batch: messages from a known peer, decoded at once with
+      # the default serializer; a frame that is something else sends the
+      # whole batch through the loop below, which decodes each again)
+      my $json = @frames && defined $conn->{peer} && $self->{_json};
+      my @m = $json ? eval { map IPC::Manager::Message::_received ($json->decode ($_)), @frames } : ();
+      if (@m == @frames) {
+         push @out, @m;
+         @frames = ();
+      }
       for my $raw (@frames) {
          if (!defined $conn->{peer}) {
             my $h = eval { $self->{serializer}->deserialize ($raw) };
@@ -229,9 +238,20 @@ sub _send_quick {
    my ($self, $to, $content) = @_;
    my $json = $self->{_json} or return $self->SUPER::_send_quick ($to, $content);
    croak "Client used from wrong PID" unless $self->{pid} == IPC::Manager::Core::pid ();
-   my $conn = $self->_target ($to);
+   # (_target's lookup)
+   my $conn = (defined $to && $self->{_by_peer}{$to}) || $self->_connect ($to);
+   my $queued = length $conn->{out};
    $self->_quick_text ($conn->{out}, 1, $json, $to, $content);
-   $self->_push ($conn);
+   # (the usual case: a blocking client with nothing queued, whose socket
+   # takes it all at once; what is left, and an error, go to _push)
+   if (NOSIGNAL && !$queued && $self->{send_blocking}) {
+      my $n = send ($conn->{fh}, $conn->{out}, NOSIGNAL);
+      if (defined $n) {
+         if ($n == length $conn->{out}) { $conn->{out} = '' }
+         else { substr ($conn->{out}, 0, $n) = '' }
+      }
+   }
+   $self->_push ($conn) if length $conn->{out};
    $self->{stats}{sent}{$to}++;
    return;
 }
