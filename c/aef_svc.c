@@ -810,6 +810,16 @@ static int zombie__(pid_t pid)
   return r;
 }
 
+int aef_svc_file_ino(const char *path, uint64_t *ino)
+{
+  struct stat st;
+
+  if (stat(path, &st))
+    return -errno;
+  *ino = (uint64_t)st.st_ino;
+  return 0;
+}
+
 int aef_svc_pid_alive(pid_t pid)
 {
   if (pid <= 0)

@@ -186,6 +186,10 @@ int aef_svc_files_take_announced(int wfd, const char *dir, const char *suffix,
  * and is not a zombie (judged from /proc without reaping it), else 0. */
 int aef_svc_pid_alive(pid_t pid);
 
+/* The inode number of the file path names (through symlinks), in *ino:
+ * 0 or -errno (*ino untouched). */
+int aef_svc_file_ino(const char *path, uint64_t *ino);
+
 /* The pid named by a pidfile (its leading decimal digits), if that process
  * is alive in the sense of aef_svc_pid_alive: returns the pid, 0 when the
  * file is missing, empty, or names no live process, or -errno when it

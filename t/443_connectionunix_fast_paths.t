@@ -61,6 +61,14 @@ my $json = Cpanel::JSON::XS->new->ascii->convert_blessed->allow_nonref;
    }
 }
 
+# file_ino: stat's inode number alone
+{
+   is IPC::Manager::Core::file_ino ($0), (stat $0)[1], "file_ino: the inode number";
+   $! = 0;
+   is IPC::Manager::Core::file_ino ("$0.missing"), 0, "file_ino: none";
+   ok $!{ENOENT}, "file_ino: with \$!";
+}
+
 ipcm_default_protocol ('ConnectionUnix');
 
 # requests larger than the socket takes at once: sent in part straight

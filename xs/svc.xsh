@@ -5,6 +5,9 @@
 #                                             without a system call
 #   $bool = IPC::Manager::Core::pid_alive ($pid)
 #                                             running and not a zombie
+#   $ino = IPC::Manager::Core::file_ino ($path)
+#                                             the file's inode number, 0 + $!
+#                                             when it cannot be looked at
 #   $fd = IPC::Manager::Core::watch_open ($dir, $peers)
 #                                             inotify descriptor, undef + $!
 #   $n = IPC::Manager::Core::watch_drain ($fh_or_fd)
@@ -100,6 +103,20 @@ int
 pid_alive (IV pid)
   CODE:
     RETVAL = aef_svc_pid_alive ((pid_t)pid);
+  OUTPUT:
+    RETVAL
+
+UV
+file_ino (const char *path)
+  CODE:
+{
+  uint64_t ino = 0;
+  int r = aef_svc_file_ino (path, &ino);
+
+  if (r)
+    errno = -r;
+  RETVAL = r ? 0 : (UV)ino;
+}
   OUTPUT:
     RETVAL
 

@@ -179,6 +179,18 @@ static void test_json_str (void)
   is_int (aef_svc_json_str (out, "x\xc3\xa9", 3), -EINVAL, "json string: not ASCII");
 }
 
+static void test_file_ino (void)
+{
+  struct stat st;
+  uint64_t ino = 7;
+
+  is_int (aef_svc_file_ino ("/", &ino), 0, "file_ino: /");
+  ok (stat ("/", &st) == 0 && ino == (uint64_t)st.st_ino, "file_ino: the inode number");
+  ino = 7;
+  is_int (aef_svc_file_ino ("/nonexistent/x", &ino), -ENOENT, "file_ino: none");
+  is_int ((long)ino, 7, "file_ino: untouched on failure");
+}
+
 static void test_dgram (void)
 {
   int sv[2];
@@ -1005,6 +1017,7 @@ int main (void)
   test_frames ();
   test_msg_text ();
   test_json_str ();
+  test_file_ino ();
   test_dgram ();
   test_watch ();
   test_files ();

@@ -327,7 +327,7 @@ sub peer_pid {
    my $path = $self->{_paths}{$peer} || $self->path ($peer);
    return undef unless $self->_entry_ok ($path);
    my $c = $self->{_pidcache}{$peer} ||= ["$path.pid", 0, 0];
-   my $ino = (stat $c->[0])[1];
+   my $ino = IPC::Manager::Core::file_ino ($c->[0]);
    return 0 unless $ino;
    @$c[1, 2] = ($ino, _file_pid ($c->[0])) unless $c->[1] == $ino;
    return $c->[2];
@@ -335,10 +335,11 @@ sub peer_pid {
 
 # the pid a request records (see send_request): peer_pid without looking
 # at the entry, which the send that follows needs anyway (it fails when the
-# entry is gone); one stat per request
+# entry is gone); one stat per request (in C: a stat in perl builds a list
+# of thirteen values)
 sub _request_pid {
    my $c = defined $_[1] && $_[0]->{_pidcache}{ $_[1] };
-   my $ino = $c && (stat $c->[0])[1];
+   my $ino = $c && IPC::Manager::Core::file_ino ($c->[0]);
    return $ino && $c->[1] == $ino ? $c->[2] : $_[0]->peer_pid ($_[1]);
 }
 

@@ -66,6 +66,12 @@ read), but remembered until the next fork.
 True when the process exists and is not a zombie (checked without reaping
 it).
 
+=item $ino = file_ino ($path)
+
+The inode number of the file C<$path> names (through symbolic links), or
+0 with C<$!> set when it cannot be looked at: a perl C<stat> without the
+list of thirteen values.
+
 =item $fd = watch_open ($dir, $peers), $fh = watch ($dir, $peers)
 
 An inotify descriptor (or handle) that becomes readable when an entry is
