@@ -258,21 +258,28 @@ static char *put__(char *p, const char *s, size_t l)
 
 #define PUT_LIT__(p, lit) put__((p), (lit), sizeof (lit) - 1)
 
-long aef_svc_msg_text(char *dst, size_t room, const char *from, size_t fl, const char *to, size_t tl,
-                      const char *content, size_t cl, const aef_svc_stamp *st, const char *id)
+long aef_svc_msg_head(char *dst, size_t room, const char *from, size_t fl, const char *to, size_t tl)
 {
   char *p = dst;
-  long usec = st->usec;
-  int i;
 
-  if (fl > room || tl > room || cl > room || room - fl - tl - cl < AEF_SVC_MSG_EXTRA)
+  if (fl > room || tl > room || room - fl - tl < AEF_SVC_MSG_HEAD)
     return -EMSGSIZE;
   p = PUT_LIT__(p, "{\"from\":");
   p = put__(p, from, fl);
   p = PUT_LIT__(p, ",\"to\":");
   p = put__(p, to, tl);
   p = PUT_LIT__(p, ",\"content\":");
-  p = put__(p, content, cl);
+  return (long)(p - dst);
+}
+
+long aef_svc_msg_tail(char *dst, size_t room, const aef_svc_stamp *st, const char *id)
+{
+  char *p = dst;
+  long usec = st->usec;
+  int i;
+
+  if (room < AEF_SVC_MSG_TAIL)
+    return -EMSGSIZE;
   p = PUT_LIT__(p, ",\"stamp\":");
   if (st->sec >= 0)
     p = put_u64__(p, (uint64_t)st->sec);

@@ -59,17 +59,25 @@ int aef_svc_stamp_now(aef_svc_stamp *st);
  * undefined) when a byte is 0x80 or above. */
 long aef_svc_json_str(char *dst, const char *s, size_t len);
 
-/* Room aef_svc_msg_text needs beyond the three JSON texts it is given. */
-#define AEF_SVC_MSG_EXTRA 160u
+/* A new message's JSON text, {"from":F,"to":T,"content":C,"stamp":S,
+ * "stamp_ord":O,"id":"ID"}, is written in two parts around the content's
+ * text C: the head up to "content": and the tail from ,"stamp": on. */
 
-/* Writes a new message's JSON text to dst (room bytes, at least fl + tl +
- * cl + AEF_SVC_MSG_EXTRA): {"from":F,"to":T,"content":C,"stamp":S,
- * "stamp_ord":O,"id":"ID"} where F, T and C are the JSON texts given (not
- * checked), S is st's time as SEC.USEC (six digits) and O its ord, id the
- * 36 characters of the message id. Returns the length written (no NUL) or
- * -EMSGSIZE when room is too small. */
-long aef_svc_msg_text(char *dst, size_t room, const char *from, size_t fl, const char *to, size_t tl,
-                      const char *content, size_t cl, const aef_svc_stamp *st, const char *id);
+/* Room aef_svc_msg_head needs beyond the two JSON texts it is given, and
+ * room aef_svc_msg_tail needs. */
+#define AEF_SVC_MSG_HEAD 32u
+#define AEF_SVC_MSG_TAIL 128u
+
+/* Writes the head to dst (room bytes, at least fl + tl + AEF_SVC_MSG_HEAD)
+ * with F and T the JSON texts given (not checked). Returns the length
+ * written (no NUL) or -EMSGSIZE when room is too small. */
+long aef_svc_msg_head(char *dst, size_t room, const char *from, size_t fl, const char *to, size_t tl);
+
+/* Writes the tail to dst (room bytes, at least AEF_SVC_MSG_TAIL): S is
+ * st's time as SEC.USEC (six digits), O its ord, ID the 36 characters of
+ * id. Returns the length written (no NUL) or -EMSGSIZE when room is too
+ * small. */
+long aef_svc_msg_tail(char *dst, size_t room, const aef_svc_stamp *st, const char *id);
 
 /* Receives the next datagram of the (non-blocking) socket fd whole into b
  * (b is emptied first; it grows to the datagram's actual size as reported

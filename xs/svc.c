@@ -337,43 +337,72 @@ aef_xs_svc_stamp (pTHX_ NV *sec_out, UV *ord_out)
   *ord_out = (UV)aef_xs_svc_stamp__.ord;
 }
 
+static int aef_xs_json_simple__ (pTHX_ SV *out, SV *v, int depth);
+
 SV *
-aef_xs_svc_msg_put (pTHX_ SV *buf, int framed, SV *from, SV *to, SV *content)
+aef_xs_svc_msg_put (pTHX_ SV *buf, int framed, SV *from, SV *to, SV *content, int data)
 {
-  STRLEN fl, tl, cl, cur;
-  const char *f = SvPVbyte (from, fl), *t = SvPVbyte (to, tl), *c = SvPVbyte (content, cl);
-  size_t hdr = framed ? 4 : 0, need;
+  STRLEN fl, tl, cl = 0, cur;
+  const char *f = SvPVbyte (from, fl), *t = SvPVbyte (to, tl), *c = data ? NULL : SvPVbyte (content, cl);
+  size_t hdr = framed ? 4 : 0, n;
   char id[37], *p;
-  long n;
+  long l;
   int r;
 
   if (SvREADONLY (buf))
     croak ("IPC::Manager::Core::msg_put: read-only buffer");
-  if ((r = aef_svc_uuid (id)))
-    croak ("IPC::Manager::Core::uuid: no random bytes: %s", strerror (-r));
-  if ((r = aef_svc_stamp_now (&aef_xs_svc_stamp__)))
-    croak ("IPC::Manager::Core::stamp: no time: %s", strerror (-r));
   if (framed && (fl > AEF_SVC_FRAME_MAX || tl > AEF_SVC_FRAME_MAX || cl > AEF_SVC_FRAME_MAX))
     croak ("frame too large");
-  need = fl + tl + cl + AEF_SVC_MSG_EXTRA;
   if (!SvOK (buf))
     sv_setpvn (buf, "", 0);
   if (SvUTF8 (buf))
     sv_utf8_downgrade (buf, 0);
   (void)SvPV_force (buf, cur);
-  p = SvGROW (buf, cur + hdr + need + 1) + cur;
-  n = aef_svc_msg_text (p + hdr, need, f, fl, t, tl, c, cl, &aef_xs_svc_stamp__, id);
-  if (n < 0 || (framed && (size_t)n > AEF_SVC_FRAME_MAX))
-    croak ("frame too large");
+  /* (below, a failure leaves buf as it was: its length set back) */
+  p = SvGROW (buf, cur + hdr + fl + tl + AEF_SVC_MSG_HEAD + cl + AEF_SVC_MSG_TAIL + 1);
+  l = aef_svc_msg_head (p + cur + hdr, fl + tl + AEF_SVC_MSG_HEAD, f, fl, t, tl);
+  SvCUR_set (buf, cur + hdr + (size_t)l);
+  if (data)
+    {
+      if (!aef_xs_json_simple__ (aTHX_ buf, content, 0))
+        {
+          SvCUR_set (buf, cur);
+          return NULL;
+        }
+    }
+  else
+    {
+      memcpy (SvPVX (buf) + SvCUR (buf), c, cl);
+      SvCUR_set (buf, SvCUR (buf) + cl);
+    }
+  if ((r = aef_svc_uuid (id)))
+    {
+      SvCUR_set (buf, cur);
+      croak ("IPC::Manager::Core::uuid: no random bytes: %s", strerror (-r));
+    }
+  if ((r = aef_svc_stamp_now (&aef_xs_svc_stamp__)))
+    {
+      SvCUR_set (buf, cur);
+      croak ("IPC::Manager::Core::stamp: no time: %s", strerror (-r));
+    }
+  p = SvGROW (buf, SvCUR (buf) + AEF_SVC_MSG_TAIL + 1);
+  l = aef_svc_msg_tail (p + SvCUR (buf), AEF_SVC_MSG_TAIL, &aef_xs_svc_stamp__, id);
+  n = SvCUR (buf) + (size_t)l - cur - hdr;
+  if (framed && n > AEF_SVC_FRAME_MAX)
+    {
+      SvCUR_set (buf, cur);
+      croak ("frame too large");
+    }
+  SvCUR_set (buf, cur + hdr + n);
+  *SvEND (buf) = 0;
   if (framed)
     {
-      p[0] = (char)((unsigned long)n >> 24);
-      p[1] = (char)((unsigned long)n >> 16);
-      p[2] = (char)((unsigned long)n >> 8);
+      p += cur;
+      p[0] = (char)(n >> 24);
+      p[1] = (char)(n >> 16);
+      p[2] = (char)(n >> 8);
       p[3] = (char)n;
     }
-  SvCUR_set (buf, cur + hdr + (size_t)n);
-  *SvEND (buf) = 0;
   SvSETMAGIC (buf);
   return newSVpvn (id, 36);
 }
@@ -468,18 +497,4 @@ aef_xs_json_simple__ (pTHX_ SV *out, SV *v, int depth)
       return 1;
     }
   return 0;
-}
-
-SV *
-aef_xs_svc_json_simple (pTHX_ SV *data)
-{
-  /* (room for the usual request or response: no reallocation) */
-  SV *out = newSV (512);
-
-  SvPOK_only (out);
-  SvCUR_set (out, 0);
-  if (aef_xs_json_simple__ (aTHX_ out, data, 0))
-    return out;
-  SvREFCNT_dec (out);
-  return NULL;
 }

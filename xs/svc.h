@@ -67,21 +67,19 @@ SV *aef_xs_svc_frame (pTHX_ SV *payload);
  * when the time cannot be read. */
 void aef_xs_svc_stamp (pTHX_ NV *sec_out, UV *ord_out);
 
-/* Appends a new message's JSON text (aef_svc_msg_text, with a new id and
- * the next stamp), as a frame when framed, to buf: returns the id (a new
- * SV). from, to and content are JSON texts. Croaks on a read-only buffer,
- * when there are no random bytes or no time, and, for a frame over
+/* Appends a new message's JSON text (aef_svc_msg_head, the content,
+ * aef_svc_msg_tail, with a new id and the next stamp), as a frame when
+ * framed, to buf: returns the id (a new SV). from and to are JSON texts;
+ * content is one too, or with data set the content itself, written when it
+ * is simple data: undef, strings of ASCII characters (not numbers too),
+ * integers (not strings too), and unblessed, untied hashes and arrays of
+ * those, nested at most AEF_XS_JSON_DEPTH deep (as the default
+ * serializer's coder writes them but for the order of hash keys);
+ * returns NULL (buf unchanged) for other data. Croaks on a read-only
+ * buffer, when there are no random bytes or no time, and, for a frame over
  * AEF_SVC_FRAME_MAX, "frame too large" (buf unchanged). */
-SV *aef_xs_svc_msg_put (pTHX_ SV *buf, int framed, SV *from, SV *to, SV *content);
-
-
-/* The JSON text of simple data, as the default serializer's coder would
- * write it but for the order of hash keys: undef, strings of ASCII
- * characters (not numbers too), integers (not strings too), and unblessed,
- * untied hashes and arrays of those, nested at most AEF_XS_JSON_DEPTH
- * deep. Returns a new SV, or NULL when the data is not that simple (the
- * coder writes it then). */
 #define AEF_XS_JSON_DEPTH 8
-SV *aef_xs_svc_json_simple (pTHX_ SV *data);
+SV *aef_xs_svc_msg_put (pTHX_ SV *buf, int framed, SV *from, SV *to, SV *content, int data);
+
 
 #endif

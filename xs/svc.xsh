@@ -62,12 +62,12 @@
 #                                             process: the time (microseconds)
 #                                             and its tie counter
 #   $id = IPC::Manager::Core::msg_put ($buffer, $framed, $from_json, $to_json, $content_json)
+#   $id = IPC::Manager::Core::msg_put ($buffer, $framed, $from_json, $to_json, $content, 1)
 #                                             a new message's JSON text (new
 #                                             id, next stamp) appended to
-#                                             $buffer, as a frame when $framed
-#   $text = IPC::Manager::Core::json_simple ($data)
-#                                             the JSON text of simple data
-#                                             (see xs/svc.h), undef for other
+#                                             $buffer, as a frame when $framed;
+#                                             with 1, undef when $content is
+#                                             not simple data (see xs/svc.h)
 #   $loop = IPC::Manager::Core::Loop->new
 #   $res = $loop->wait (\@rfds, \@wfds, \@signums, \@pids, $reap, $timeout [, $sparse])
 #                                             with $sparse, only the
@@ -309,19 +309,12 @@ stamp ()
 }
 
 SV *
-msg_put (SV *buf, int framed, SV *from, SV *to, SV *content)
-  CODE:
-    RETVAL = aef_xs_svc_msg_put (aTHX_ buf, framed, from, to, content);
-  OUTPUT:
-    RETVAL
-
-SV *
-json_simple (SV *data)
+msg_put (SV *buf, int framed, SV *from, SV *to, SV *content, int data = 0)
   CODE:
 {
-  SV *t = aef_xs_svc_json_simple (aTHX_ data);
+  SV *id = aef_xs_svc_msg_put (aTHX_ buf, framed, from, to, content, data);
 
-  RETVAL = t ? t : newSV (0);
+  RETVAL = id ? id : newSV (0);
 }
   OUTPUT:
     RETVAL

@@ -121,6 +121,19 @@ static void test_frames (void)
   aef_buf_free (&b);
 }
 
+/* head, content, tail: the whole text, or -EMSGSIZE */
+static long msg_text__ (char *out, size_t room, const char *content, const aef_svc_stamp *st, const char *id)
+{
+  long h = aef_svc_msg_head (out, room, "\"me\"", 4, "\"you\"", 5), t;
+  size_t cl = strlen (content);
+
+  if (h < 0 || room - (size_t)h < cl)
+    return -EMSGSIZE;
+  memcpy (out + h, content, cl);
+  t = aef_svc_msg_tail (out + h + cl, room - (size_t)h - cl, st, id);
+  return t < 0 ? t : h + (long)cl + t;
+}
+
 static void test_msg_text (void)
 {
   static const char id[] = "0A1B2C3D-0000-4000-8000-00000000000F";
@@ -132,7 +145,7 @@ static void test_msg_text (void)
 
   aef_svc_stamp_next (&st, 1796579379, 42);
   is_int ((long)st.ord, 0, "a new time: ord 0");
-  n = aef_svc_msg_text (out, sizeof out, "\"me\"", 4, "\"you\"", 5, "{\"a\":[1]}", 9, &st, id);
+  n = msg_text__ (out, sizeof out, "{\"a\":[1]}", &st, id);
   is_int (n, (long)strlen (want), "message text: its length");
   is_mem (out, want, strlen (want), "message text: fields, stamp with six digits");
   aef_svc_stamp_next (&st, 1796579379, 42);
@@ -143,22 +156,24 @@ static void test_msg_text (void)
   st.ord = UINT64_MAX;
   st.sec = INT64_MAX;
   st.usec = 999999;
-  n = aef_svc_msg_text (out, sizeof out, "1", 1, "2", 1, "3", 1, &st, id);
+  memset (out, 0, sizeof out);
+  n = aef_svc_msg_tail (out, AEF_SVC_MSG_TAIL, &st, id);
   ok (n > 0 && strstr (out, "\"stamp\":9223372036854775807.999999,\"stamp_ord\":18446744073709551615,") != NULL,
-      "the largest numbers fit");
-  ok (n > 0 && (size_t)n <= 3 + AEF_SVC_MSG_EXTRA, "within the extra room");
+      "the largest numbers fit the tail's room");
   st.sec = -2;
   st.usec = 250000;
-  out[0] = 0;
-  n = aef_svc_msg_text (out, sizeof out, "1", 1, "2", 1, "3", 1, &st, id);
+  memset (out, 0, sizeof out);
+  n = aef_svc_msg_tail (out, sizeof out, &st, id);
   ok (n > 0 && strstr (out, "\"stamp\":-1.750000,") != NULL, "a time before the epoch");
   st.usec = 0;
-  n = aef_svc_msg_text (out, sizeof out, "1", 1, "2", 1, "3", 1, &st, id);
+  memset (out, 0, sizeof out);
+  n = aef_svc_msg_tail (out, sizeof out, &st, id);
   ok (n > 0 && strstr (out, "\"stamp\":-2.000000,") != NULL, "a whole second before the epoch");
-  is_int (aef_svc_msg_text (out, 2 + AEF_SVC_MSG_EXTRA, "1", 1, "2", 1, "3", 1, &st, id), -EMSGSIZE,
-          "too little room");
-  is_int (aef_svc_msg_text (out, 10, "1", 1, "2", 1, "12345678901", 11, &st, id), -EMSGSIZE,
-          "a text longer than the room");
+  is_int (aef_svc_msg_tail (out, AEF_SVC_MSG_TAIL - 1, &st, id), -EMSGSIZE, "tail: too little room");
+  is_int (aef_svc_msg_head (out, 9 + AEF_SVC_MSG_HEAD - 1, "\"me\"", 4, "\"you\"", 5), -EMSGSIZE,
+          "head: too little room");
+  ok (aef_svc_msg_head (out, 9 + AEF_SVC_MSG_HEAD, "\"me\"", 4, "\"you\"", 5) > 0, "head: room enough");
+  is_int (aef_svc_msg_head (out, 10, "1", 1, "12345678901", 11), -EMSGSIZE, "head: a text longer than the room");
 }
 
 static void test_json_str (void)

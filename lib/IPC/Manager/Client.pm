@@ -517,17 +517,19 @@ sub _send_quick {
 # appends the JSON text of a new message from this client to $to
 # (IPC::Manager::Core::msg_put: as a frame when $framed) to $_[1] and
 # returns its id: the fields are those of IPC::Manager::Message::_fields;
-# the content is written in C when it is simple data
-# (IPC::Manager::Core::json_simple), else by the coder $json, which also
-# writes the recipient (kept per recipient); the text differs from the
-# coder's encoding of the message only in the order of the keys, which is
-# not significant, and in the stamp's digits (always six after the point)
+# the content is written in C when it is simple data, else by the coder
+# $json, which also writes the recipient (kept per recipient); the text
+# differs from the coder's encoding of the message only in the order of
+# the keys, which is not significant, and in the stamp's digits (always six
+# after the point)
 sub _quick_text {
    my ($self, undef, $framed, $json, $to, $content) = @_;
-   my $text = IPC::Manager::Core::json_simple ($content);
-   eval { $text = $json->encode ($content); 1 } or $self->_encode_failed ($to, $@) unless defined $text;
-   return IPC::Manager::Core::msg_put ($_[1], $framed, $self->{_from_json},
-                                       $self->{_to_json}{$to} ||= $json->encode ($to), $text);
+   my $tj = $self->{_to_json}{$to} ||= $json->encode ($to);
+   my $id = IPC::Manager::Core::msg_put ($_[1], $framed, $self->{_from_json}, $tj, $content, 1);
+   return $id if defined $id;
+   my $text;
+   eval { $text = $json->encode ($content); 1 } or $self->_encode_failed ($to, $@);
+   return IPC::Manager::Core::msg_put ($_[1], $framed, $self->{_from_json}, $tj, $text);
 }
 
 sub _encode {

@@ -148,12 +148,17 @@ The stamp of a new message of this process: the time now (to the
 microsecond, fractional seconds) and its tie counter, 0 when the time
 differs from the previous stamp's and one more while it repeats.
 
-=item $id = msg_put ($buffer, $framed, $from_json, $to_json, $content_json)
+=item $id = msg_put ($buffer, $framed, $from_json, $to_json, $content_json), $id = msg_put ($buffer, $framed, $from_json, $to_json, $content, 1)
 
 Appends a new message's JSON text to C<$buffer> (as a frame when
 C<$framed>) and returns its new id: C<{"from":...,"to":...,"content":...,
-"stamp":SEC.USEC,"stamp_ord":N,"id":"ID"}>, the three JSON texts given as
-they are, the stamp taken as C<stamp> takes it. Croaks
+"stamp":SEC.USEC,"stamp_ord":N,"id":"ID"}>, the JSON texts given as they
+are, the stamp taken as C<stamp> takes it. With a true sixth argument
+C<$content> is the content itself, written in C when it is simple data:
+undef, strings of ASCII characters (not numbers too), integers (not
+strings too), and plain (unblessed, untied) hashes and arrays of those,
+nested at most 8 deep; for other data it returns undef and leaves the
+buffer as it was (the caller encodes it then). Croaks
 C<IPC::Manager::Core::msg_put: read-only buffer>, and C<frame too large>
 (the buffer unchanged) for a frame over 256 MiB.
 
