@@ -127,20 +127,18 @@ sub _poll {
       tinysleep ($self->{interval}) unless length $rin;
    }
    return unless @msgs;
+   # (what the role's handle_response does with the first answer to a
+   # request awaited without a callback is done here; a callback may
+   # change the stores: looked up again after each handle_response)
+   my ($res, $cbs) = $own ? @$self{qw(_RESPONSES _RESPONSE_HANDLER)} : ();
    for my $m (@msgs) {
       my $c = $m->{content};
-      if (ref $c eq 'HASH' && $c->{ipcm_response_id}) {
-         # (what the role's handle_response does with the first answer to a
-         # request awaited without a callback; a callback may change the
-         # stores: looked up for each answer)
-         my $e = $own && $self->{_RESPONSES} && $self->{_RESPONSES}{ $c->{ipcm_response_id} };
-         if ($e && !defined $e->{response}
-             && !($self->{_RESPONSE_HANDLER} && $self->{_RESPONSE_HANDLER}{ $c->{ipcm_response_id} })) {
-            $e->{response} = $c;
-         }
-         else { $self->handle_response ($c, $m) }
-      }
-      else { push @{ $self->{buffer} }, $m }
+      my $rid = ref $c eq 'HASH' && $c->{ipcm_response_id};
+      if (!$rid) { push @{ $self->{buffer} }, $m; next }
+      my $e = $res && $res->{$rid};
+      if ($e && !defined $e->{response} && !($cbs && $cbs->{$rid})) { $e->{response} = $c; next }
+      $self->handle_response ($c, $m);
+      ($res, $cbs) = @$self{qw(_RESPONSES _RESPONSE_HANDLER)} if $own;
    }
    return scalar @msgs;
 }
