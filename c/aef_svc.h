@@ -66,9 +66,9 @@ int aef_svc_watch_drain(int fd);
 /* Largest message file aef_svc_files_take reads. */
 #define AEF_SVC_FILE_MAX (256u * 1024u * 1024u)
 
-/* Largest message file kept as a spare with its contents (see
+/* Largest message file kept as a spare with its contents (one block; see
  * aef_svc_files_take); a larger one is emptied first. */
-#define AEF_SVC_SPARE_KEEP (64u * 1024u)
+#define AEF_SVC_SPARE_KEEP 4096u
 
 /* MessageFiles: writes len bytes of data to dir/NAME.pend (created, never
  * replaced) and renames it to dir/NAME.ready, which must not exist yet:

@@ -199,7 +199,7 @@ viable.
 On Linux a client does not delete the message files it has read: it
 moves them into the hidden folder C<ROUTE/NAME/.spare> (at most
 C<$IPC::Manager::Client::MessageFiles::SPARES>, 2048, the rest are
-deleted), their contents left in place (a file over 64 KiB is emptied
+deleted), their contents left in place (a file over 4 KiB is emptied
 first). A message it sends is then written over one of these spares (and
 the file cut to its length) and renamed straight to
 C<ROUTE/PEER/ID.ready> (never replacing one), so
