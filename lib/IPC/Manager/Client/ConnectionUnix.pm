@@ -242,16 +242,22 @@ sub _send_quick {
    my $conn = (defined $to && $self->{_by_peer}{$to}) || $self->_connect ($to);
    my $queued = length $conn->{out};
    $self->_quick_text ($conn->{out}, 1, $json, $to, $content);
-   # (the usual case: a blocking client with nothing queued, whose socket
-   # takes it all at once; what is left, and an error, go to _push)
-   if (NOSIGNAL && !$queued && $self->{send_blocking}) {
-      my $n = send ($conn->{fh}, $conn->{out}, NOSIGNAL);
-      if (defined $n) {
-         if ($n == length $conn->{out}) { $conn->{out} = '' }
-         else { substr ($conn->{out}, 0, $n) = '' }
+   if ($self->{send_blocking}) {
+      # (the usual case: nothing queued, and the socket takes it all at
+      # once; what is left, and an error, go to _push)
+      if (NOSIGNAL && !$queued) {
+         my $n = send ($conn->{fh}, $conn->{out}, NOSIGNAL);
+         if (defined $n) {
+            if ($n == length $conn->{out}) { $conn->{out} = '' }
+            else { substr ($conn->{out}, 0, $n) = '' }
+         }
       }
+      $self->_push ($conn) if length $conn->{out};
    }
-   $self->_push ($conn) if length $conn->{out};
+   # (what _push does for a service's client: held back during a batch)
+   elsif (!$self->{_hold}) {
+      $self->_flush_or_drop ($conn);
+   }
    $self->{stats}{sent}{$to}++;
    return;
 }
