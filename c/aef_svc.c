@@ -197,6 +197,23 @@ int aef_svc_stamp_now(aef_svc_stamp *st)
   return 0;
 }
 
+long aef_svc_json_str_size(const char *s, size_t len)
+{
+  size_t i, n = len + 2;
+
+  for (i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+
+    if (c >= 0x80)
+      return -EINVAL;
+    if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
+      n += 1;
+    else if (c < 0x20)
+      n += 5;
+  }
+  return (long)n;
+}
+
 long aef_svc_json_str(char *dst, const char *s, size_t len)
 {
   static const char hex[] = "0123456789abcdef";

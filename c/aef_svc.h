@@ -53,10 +53,15 @@ void aef_svc_stamp_next(aef_svc_stamp *st, int64_t sec, long usec);
 /* aef_svc_stamp_next with the time now (gettimeofday): 0 or -errno. */
 int aef_svc_stamp_now(aef_svc_stamp *st);
 
-/* Writes the JSON string of the len bytes at s to dst (room for 6 * len +
- * 2 bytes): quoted, with '"', '\\' and control characters escaped. Only
- * ASCII text qualifies: returns the length written, or -EINVAL (dst
- * undefined) when a byte is 0x80 or above. */
+/* The length of the JSON string of the len bytes at s (as
+ * aef_svc_json_str writes it), or -EINVAL when a byte is 0x80 or above. */
+long aef_svc_json_str_size(const char *s, size_t len);
+
+/* Writes the JSON string of the len bytes at s to dst (room for
+ * aef_svc_json_str_size bytes, at most 6 * len + 2): quoted, with '"',
+ * '\\' and control characters escaped. Only ASCII text qualifies: returns
+ * the length written, or -EINVAL (dst undefined) when a byte is 0x80 or
+ * above. */
 long aef_svc_json_str(char *dst, const char *s, size_t len);
 
 /* A new message's JSON text, {"from":F,"to":T,"content":C,"stamp":S,

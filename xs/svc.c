@@ -412,11 +412,11 @@ static int
 aef_xs_json_str__ (pTHX_ SV *out, const char *s, STRLEN len)
 {
   STRLEN cur = SvCUR (out);
-  char *p = SvGROW (out, cur + 6 * len + 3) + cur;
-  long n = aef_svc_json_str (p, s, len);
+  long n = aef_svc_json_str_size (s, len);
 
   if (n < 0)
     return 0;
+  aef_svc_json_str (SvGROW (out, cur + (STRLEN)n + 1) + cur, s, len);
   SvCUR_set (out, cur + (STRLEN)n);
   return 1;
 }

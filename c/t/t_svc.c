@@ -192,6 +192,11 @@ static void test_json_str (void)
   is_int (n, 10, "json string: a NUL's length");
   is_int (aef_svc_json_str (out, "", 0), 2, "json string: empty");
   is_int (aef_svc_json_str (out, "x\xc3\xa9", 3), -EINVAL, "json string: not ASCII");
+  is_int (aef_svc_json_str_size ("ab", 2), 4, "json string size: plain");
+  is_int (aef_svc_json_str_size ("\"\\\b\f\n\r\t\x01\x1f/\x7f", 11), 30, "json string size: escapes");
+  is_int (aef_svc_json_str_size ("a\0b", 3), 10, "json string size: a NUL");
+  is_int (aef_svc_json_str_size ("", 0), 2, "json string size: empty");
+  is_int (aef_svc_json_str_size ("x\xc3\xa9", 3), -EINVAL, "json string size: not ASCII");
 }
 
 static void test_file_ino (void)
