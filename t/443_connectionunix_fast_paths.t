@@ -35,7 +35,7 @@ sub simple {
    my @simple = (
       undef, "", "ping", "q\"b\\s/\x00\x01\x08\x0c\n\r\t\x1f\x7f", 0, -42, 18446744073709551615, $n, $s,
       {}, [], { ipcm_request_id => "R", request => "ping" }, [1, undef, "two", [3, { four => [] }]],
-      { "k\"ey\n" => { "" => [] } },
+      { "k\"ey\n" => { "" => [] } }, ("a\"b\x01" x 200), { ("k\n" x 100) => ("\t" x 300) },
    );
    for my $d (@simple) {
       my $t = simple ($d);

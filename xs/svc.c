@@ -412,11 +412,14 @@ static int
 aef_xs_json_str__ (pTHX_ SV *out, const char *s, STRLEN len)
 {
   STRLEN cur = SvCUR (out);
-  long n = aef_svc_json_str_size (s, len);
+  /* (room for the worst case, unless that is much: then the exact size) */
+  long n = len <= 256 ? (long)(6 * len + 2) : aef_svc_json_str_size (s, len);
 
   if (n < 0)
     return 0;
-  aef_svc_json_str (SvGROW (out, cur + (STRLEN)n + 1) + cur, s, len);
+  n = aef_svc_json_str (SvGROW (out, cur + (STRLEN)n + 1) + cur, s, len);
+  if (n < 0)
+    return 0;
   SvCUR_set (out, cur + (STRLEN)n);
   return 1;
 }
