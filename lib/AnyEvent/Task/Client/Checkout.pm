@@ -9,10 +9,17 @@ use Scalar::Util ();
 use AnyEvent::Task::Companion ();
 use Callback::Frame ();
 
+# $checkout->(...) calls the code ref this returns; it holds the checkout,
+# as a fresh closure would. The checkout keeps it weakly and each request
+# in flight strongly, so queued calls share one.
 use overload
    '&{}' => sub {
       my $self = shift;
-      sub { _queue_request ($self, undef, @_) }
+      $self->{code} || do {
+         my $code = sub { _queue_request ($self, undef, @_) };
+         Scalar::Util::weaken ($self->{code} = $code);
+         $code
+      }
    },
    fallback => 1;
 
@@ -33,7 +40,8 @@ sub _new {
       timeout => exists $opt{timeout} ? $opt{timeout}
                : $client->{timeout_given} ? $client->{timeout}
                : 30,
-      queue   => [],   # [bytes, callback, log label] not written yet
+      queue   => [],   # [bytes, callback's frame, method] not written yet
+      record  => undef, # the light frames' last record (weak), see _queue_request
    }, $class;
    $self->{log} = $opt{log_defer_object} if $opt{log_defer_object};
    Scalar::Util::weaken ($self->{client});
@@ -68,19 +76,20 @@ sub _queue_request {
       my $name = defined $cname ? "$cname -> " . (defined $method ? $method : "NO METHOD")
                : defined $method ? "ANONYMOUS CLIENT -> $method"
                : undef;
-      $f = $LIGHT && defined $cb ? [Callback::Frame::_aef_record ($name), $cb]
+      $f = $LIGHT && defined $cb ? [Callback::Frame::_aef_record ($name, $self->{record}), $cb]
          : Callback::Frame::frame ((defined $name ? (name => $name) : ()), code => $cb);
    }
 
-   my $bytes = $AnyEvent::Task::Client::JSON->encode (["do", {}, defined $method ? $method : (), @_]);
-   my $label = defined $method ? $method : "->()";
+   # ["do",{},METHOD,ARGS...]: the arguments' array, encoded, behind the head
+   unshift @_, $method if defined $method;
+   my $bytes = @_ ? '["do",{},' . substr ($AnyEvent::Task::Client::JSON->encode (\@_), 1) : '["do",{}]';
 
    # bound, nothing queued before it: out at once
    my $w = $self->{worker};
-   return _send ($self, $w, $bytes, $f, $label)
+   return _send ($self, $w, $bytes, $f, $method)
       if $w && !@{ $self->{queue} } && !defined $self->{fatal};
 
-   push @{ $self->{queue} }, [$bytes, $f, $label];
+   push @{ $self->{queue} }, [$bytes, $f, $method];
    _arm ($self);
    _pump ($self);
    return;
@@ -117,26 +126,27 @@ sub _pump {
    my $w = $self->{worker};
    return unless @{ $self->{queue} } && ($w || defined $self->{fatal});
 
-   my ($bytes, $f, $label) = @{ shift @{ $self->{queue} } };
+   my ($bytes, $f, $method) = @{ shift @{ $self->{queue} } };
    if (defined $self->{fatal}) {
       $self->{current} = $f;
       Scalar::Util::weaken ($self->{current});
       return $self->_throw_error ($self->{fatal});
    }
-   _send ($self, $w, $bytes, $f, $label);
+   _send ($self, $w, $bytes, $f, $method);
 }
 
-# Write a request to the bound worker $w; $f is its callback's frame.
+# Write a request for $method (undef: none) to the bound worker $w; $f is
+# its callback's frame.
 sub _send {
-   my ($self, $w, $bytes, $f, $label) = @_;
-   $self->{current} = $f;
-   Scalar::Util::weaken ($self->{current});
-
-   _arm ($self);
+   my ($self, $w, $bytes, $f, $method) = @_;
+   Scalar::Util::weaken ($self->{current} = $f);
+   $self->{timer} || _arm ($self);
    my $log = $self->{log};
 
-   # the reply handler; it holds the checkout while the request is in flight
-   push @{ $w->{handlers} }, [$self, $f, $log, $log ? $log->timer ($label) : undef];
+   # the reply handler; it holds the checkout (and the code ref calls on
+   # it share) while the request is in flight
+   push @{ $w->{handlers} }, [$self, $f, $log,
+      $log ? $log->timer (defined $method ? $method : "->()") : undef, $self->{code}];
    AnyEvent::Task::Client::_write ($w, $bytes);
    return;
 }
