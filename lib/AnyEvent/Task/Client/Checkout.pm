@@ -6,17 +6,28 @@ use warnings;
 our $VERSION = '0.805';
 
 use Scalar::Util ();
+use AnyEvent::Fork::Core ();
 use AnyEvent::Task::Companion ();
 use Callback::Frame ();
 
-# $checkout->(...) calls the code ref this returns; it holds the checkout,
-# as a fresh closure would. The checkout keeps it weakly and each request
-# in flight strongly, so queued calls share one.
+# Our own Callback::Frame lets a call's callback run under a bare frame
+# record instead of a frame of its own (a closure with a registry entry);
+# with another Callback::Frame every callback gets a real frame.
+my $LIGHT = defined &Callback::Frame::_aef_record;
+
+# where the light frames say they were made (for the C part too)
+our @HERE = (__FILE__, __LINE__);
+
+# $checkout->(...) calls the code ref this returns: an XSUB (_code) that
+# holds the checkout, as a closure over it would, and does what
+# _queue_request ($checkout, undef, ...) does (the common case in C). The
+# checkout keeps it weakly and each request in flight strongly, so queued
+# calls share one.
 use overload
    '&{}' => sub {
       my $self = shift;
       $self->{code} || do {
-         my $code = sub { _queue_request ($self, undef, @_) };
+         my $code = _code ($self, $LIGHT && \&Callback::Frame::_aef_record, \$AnyEvent::Task::Client::JSON, \@HERE);
          Scalar::Util::weaken ($self->{code} = $code);
          $code
       }
@@ -24,11 +35,6 @@ use overload
    fallback => 1;
 
 our $AUTOLOAD;
-
-# Our own Callback::Frame lets a call's callback run under a bare frame
-# record instead of a frame of its own (a closure with a registry entry);
-# with another Callback::Frame every callback gets a real frame.
-my $LIGHT = defined &Callback::Frame::_aef_record;
 
 our $IN_GLOBAL_DESTRUCTION;
 END { $IN_GLOBAL_DESTRUCTION = 1 }
@@ -76,7 +82,7 @@ sub _queue_request {
       my $name = defined $cname ? "$cname -> " . (defined $method ? $method : "NO METHOD")
                : defined $method ? "ANONYMOUS CLIENT -> $method"
                : undef;
-      $f = $LIGHT && defined $cb ? [Callback::Frame::_aef_record ($name, $self->{record}), $cb]
+      $f = $LIGHT && defined $cb ? [Callback::Frame::_aef_record ($name, $self->{record}, $cb, @HERE), $cb]
          : Callback::Frame::frame ((defined $name ? (name => $name) : ()), code => $cb);
    }
 
