@@ -7,6 +7,8 @@ use warnings;
 use lib "t/lib";
 use AEFTest timeout => 60;
 use AETask;
+use AEFHelp qw(wait_until);
+use AEFClosure;
 use Callback::Frame;
 use Test::More;
 
@@ -151,6 +153,34 @@ sub busy_checkout {
    is ($co_gone, 1, "dropping the checkout then frees it at once");
    my $pid = call ($client->checkout (timeout => 10), 'pid');
    ok ($pid, "the checkout was released: its worker serves a new one");
+}
+
+# a fresh closure given as a callback leaves its package's list of back
+# references while it waits and is back on it when called: nothing about
+# it differs from a closure called directly; it is freed right after its
+# call; a closure the caller keeps is left alone
+{
+   my $cv = AE::cv;
+   my $co = busy_checkout ($cv);
+   my (@log, %weak, %was);
+   my @tags = map { ("$_ 1", "$_ 2") } "main", "AEFClosure::Other", "DB";
+   for my $tag (@tags) {
+      (my $pkg = $tag) =~ s/ .*//;
+      $co->($tag, closure ($pkg, $tag, \@log, \$weak{$tag}));
+      $was{$tag} = detached ($weak{$tag});
+   }
+   wait_until { @log == 2 * @tags };
+   for my $tag (@tags) {
+      (my $pkg = $tag) =~ s/ .*//;
+      ok ($was{$tag}, "$tag: detached while in flight");
+      my ($res) = grep $_->[0] eq $tag, @log;
+      is ($res->[1], direct ($pkg, $co, [$tag]), "$tag: caller, subname, package, SUPER::, Deparse as if called directly");
+      is_deeply ($res->[3], [$tag], "$tag: got its result");
+   }
+   is_deeply ([map { $_->[0] eq "destroy" ? "destroy $_->[1]" : "call $_->[0]" } @log],
+      [map { ("call $_", "destroy $_") } @tags], "each called in order and freed right after its call");
+   check_kept ("kept", sub { $co->(@_) });
+   $cv->recv;
 }
 
 done_testing;

@@ -4,6 +4,7 @@
  */
 #include "util.h"
 #include "task.h"
+#include "closure.h"
 
 #include <unistd.h>
 
@@ -290,11 +291,16 @@ aef_xs_task_fast_call__ (pTHX_ SV **bound, SV **args, I32 items)
   else
     bytes = sv_2mortal (newSVpvs ("[\"do\",{}]"));
 
-  /* _send: the callback's frame, the current request, the reply handler */
+  /* _send: the callback's frame, the current request, the reply handler.
+   * A fresh closure made for this call leaves its package's list of back
+   * references while it waits (see xs/closure.c): perl would otherwise
+   * scan that list for each of many queued closures freed in the order
+   * they were made; Checkout::_reply puts it back before calling it. */
   if (SvOK (rec))
     {
       AV *pair = newAV ();
 
+      aef_xs_closure_detach (aTHX_ cb, 0, 0);
       av_push (pair, SvREFCNT_inc_simple_NN (rec));
       av_push (pair, newSVsv (cb));
       f = sv_2mortal (newRV_noinc ((SV *)pair));

@@ -170,7 +170,13 @@ sub _reply {
       $log->merge ($meta->{ld}) if $log && ref $meta eq 'HASH' && ref $meta->{ld} eq 'HASH';
       if ($kind eq 'ok') {
          local $@ = undef;
-         ref $f eq 'ARRAY' ? Callback::Frame::_aef_run (@$f, $self, $val) : $f->($self, $val);
+         if (ref $f eq 'ARRAY') {
+            # (its code may have left its package's back references: xs/task.c)
+            AnyEvent::Fork::Core::closure_attach ($f->[1]);
+            Callback::Frame::_aef_run (@$f, $self, $val);
+         } else {
+            $f->($self, $val);
+         }
       } elsif ($kind eq 'er') {
          $self->{error} = 1;
          @{ $self->{queue} } = ();
