@@ -94,18 +94,23 @@ my %bare = `$ready 30 $kb 0` =~ /^(\w+)=([\d.]+)$/mg;
 my %cow  = `$ready 30 $kb $COW $PCOW` =~ /^(\w+)=([\d.]+)$/mg;
 
 # MessageFiles' limit: the same round trip as message files in the temp
-# folder (where the buses live), with inotify wake-ups (Linux)
-my $frate;
+# folder (where the buses live), with inotify wake-ups (Linux); and the
+# same with the files moved as the bus moves its spares (one rename per
+# message each side, nothing created or removed)
+my ($frate, $srate);
 if ($^O eq 'linux') {
    my $fp = Bench::limit ("filepingpong");
    my $dir = File::Temp::tempdir ("aef-fpp-XXXXXX", TMPDIR => 1, CLEANUP => 1);
    ($frate) = `$fp $dir 2000` =~ /rate=([\d.]+)/;
+   ($srate) = `$fp $dir 2000 spare` =~ /rate=([\d.]+)/;
 }
 
 printf "load %s", `cat /proc/loadavg 2>/dev/null` || "?\n";
 printf "C socket ping-pong (bench/limits/pingpong.c): %d round trips/s\n", $rate;
 printf "C message-file ping-pong in the temp folder (bench/limits/filepingpong.c): %d round trips/s\n", $frate
    if $frate;
+printf "  the same with spare files, as the bus moves them (filepingpong.c spare): %d round trips/s\n", $srate
+   if $srate;
 printf "C start-up floor (bench/limits/svc_ready.c, %d KB parent): fork + pidfile seen %.1f ms;"
      . " with %d + %d copy-on-write faults (child, parent) %.1f ms (%.0f us per fault)\n\n",
    $kb, $bare{ready_ms}, $COW, $PCOW, $cow{ready_ms}, $cow{cow_us};
@@ -114,7 +119,7 @@ for my $proto (qw(UnixSocket ConnectionUnix MessageFiles)) {
    my @m = measure ($proto);
    printf "%-15s %7.1f ms %14d %20d %9.1f ms   (%.0f%% of ping-pong%s; start-up best of %d: %.1f ms)\n",
       $proto, @m[0 .. 3], 100 * $m[1] / $rate,
-      $proto eq 'MessageFiles' && $frate ? sprintf (", %.0f%% of file ping-pong", 100 * $m[1] / $frate) : "",
+      $proto eq 'MessageFiles' && $frate ? sprintf (", %.0f%% of file ping-pong, %.0f%% with spares", 100 * $m[1] / $frate, 100 * $m[1] / ($srate || $frate)) : "",
       $m[5], $m[4];
    printf "%-15s %7s ms %14s %20s %9s ms\n", "  original", @{ $ORIG{$proto} };
    printf "%-15s %s\n", "", join "; ", "caller per start-up (median):" . ($CPU ? sprintf (" %.1f ms CPU", $m[6]) : ""),

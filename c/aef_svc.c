@@ -305,11 +305,19 @@ int aef_svc_watch_drain(int fd)
 static int spare_put__(const char *spare, const char *ready, const void *data, size_t len, int *step)
 {
   int fd = open(spare, O_WRONLY | O_CLOEXEC), r;
+  struct stat st;
 
   if (fd < 0)
     return 1;
   *step = 2;
+  /* written over what the spare held (no truncation to nothing first: the
+   * page and block it has are reused), then cut to the new length when
+   * the old contents were longer */
   r = aef_write_file(fd, data, len);
+  if (!r && fstat(fd, &st) < 0)
+    r = -errno;
+  if (!r && st.st_size > (off_t)len && ftruncate(fd, (off_t)len) < 0)
+    r = -errno;
   if (close(fd) < 0 && !r)
     r = -errno;
   if (!r) {
@@ -401,17 +409,21 @@ static int cmp_names__(const void *a, const void *b)
 }
 
 /* reads the regular file at path whole into b (emptied first), up to its
- * bound: 0 or -errno; with empty (the file is then opened for writing
- * too), truncates it to nothing afterwards and sets *emptied when that
- * worked. (Emptied here, not with O_TRUNC when reused: ext4 flushes a
- * file truncated to nothing and then written when it is closed, real I/O
- * per message, which made round trips ten times slower.) */
-static int slurp__(const char *path, aef_buf *b, int empty, int *emptied)
+ * bound: 0 or -errno. With keep (the file is then opened for writing
+ * too), sets *keepable when the file may become a spare: one we may write
+ * to, its contents left as they are (aef_svc_file_put writes over them)
+ * unless it is larger than AEF_SVC_SPARE_KEEP, then truncated to nothing
+ * (a spare holds at most that much disk). (Never truncated to nothing and
+ * then written: ext4 flushes such a file when it is closed, real I/O per
+ * message, which made round trips ten times slower; nor truncated per
+ * message: that frees the page and block the next message allocates
+ * again.) */
+static int slurp__(const char *path, aef_buf *b, int keep, int *keepable)
 {
-  int fd = open(path, (empty ? O_RDWR : O_RDONLY) | O_CLOEXEC), r = 0;
+  int fd = open(path, (keep ? O_RDWR : O_RDONLY) | O_CLOEXEC), r = 0;
 
-  if (fd < 0 && empty) { /* not ours to write to: read only, not emptied */
-    empty = 0;
+  if (fd < 0 && keep) { /* not ours to write to: read only, not kept */
+    keep = 0;
     fd = open(path, O_RDONLY | O_CLOEXEC);
   }
   aef_buf_consume(b, aef_buf_size(b));
@@ -441,8 +453,8 @@ static int slurp__(const char *path, aef_buf *b, int empty, int *emptied)
     if ((size_t)k < want)
       break;
   }
-  if (!r && empty && ftruncate(fd, 0) == 0)
-    *emptied = 1;
+  if (!r && keep)
+    *keepable = aef_buf_size(b) <= AEF_SVC_SPARE_KEEP || ftruncate(fd, 0) == 0;
   close(fd);
   return r;
 }
@@ -508,14 +520,14 @@ static int take_names__(const char *dir, char **names, size_t n, size_t sl, cons
     qsort(names, n, sizeof *names, cmp_names__);
   for (i = 0; i < n; i++) {
     int k = snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-    int emptied = 0, spared = 0;
+    int keepable = 0, spared = 0;
 
     if (k < 0 || (size_t)k >= sizeof path)
       continue;
-    if (slurp__(path, &b, spare_dir && spared_n < spare_room, &emptied))
+    if (slurp__(path, &b, spare_dir && spared_n < spare_room, &keepable))
       continue;
 #ifdef AEF_SVC_SPARES
-    if (emptied) {
+    if (keepable) {
       int m = (int)(strlen(names[i]) - sl);
 
       k = snprintf(spare, sizeof spare, "%s/%.*s", spare_dir, m, names[i]);
@@ -523,7 +535,7 @@ static int take_names__(const char *dir, char **names, size_t n, size_t sl, cons
             && renameat2(AT_FDCWD, path, AT_FDCWD, spare, RENAME_NOREPLACE) == 0;
     }
 #else
-    (void)emptied;
+    (void)keepable;
     (void)spare;
 #endif
     if (spared)

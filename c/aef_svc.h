@@ -66,6 +66,10 @@ int aef_svc_watch_drain(int fd);
 /* Largest message file aef_svc_files_take reads. */
 #define AEF_SVC_FILE_MAX (256u * 1024u * 1024u)
 
+/* Largest message file kept as a spare with its contents (one block; see
+ * aef_svc_files_take); a larger one is emptied first. */
+#define AEF_SVC_SPARE_KEEP 4096u
+
 /* MessageFiles: writes len bytes of data to dir/NAME.pend (created, never
  * replaced) and renames it to dir/NAME.ready, which must not exist yet:
  * readers see all or nothing. 0, or -errno with *step telling what
@@ -75,11 +79,12 @@ int aef_svc_watch_drain(int fd);
  * existing one alone). -ENAMETOOLONG when a path would exceed PATH_MAX
  * (*step 1).
  *
- * spare: NULL, or the path of a spare (an empty regular file of the
- * caller's, kept by aef_svc_files_take, on dir's file system) to use
- * instead of a new file: the data is written into it where it is, and it
- * is renamed straight to dir/NAME.ready (never replacing one), which is
- * as atomic for readers and allocates no inode. A spare that cannot be
+ * spare: NULL, or the path of a spare (a regular file of the caller's,
+ * kept by aef_svc_files_take, on dir's file system; what it holds is
+ * replaced) to use instead of a new file: the data is written over its
+ * contents where it is (and the file cut to len bytes), and it is renamed
+ * straight to dir/NAME.ready (never replacing one), which is as atomic
+ * for readers and allocates no inode. A spare that cannot be
  * opened is ignored (the .pend file is created as without one); once
  * opened it is used up: a failed write (step 2) or rename (step 3)
  * removes it. Spares are used only where the no-replace rename exists
@@ -99,9 +104,11 @@ typedef void (*aef_svc_file_cb)(void *arg, const char *name, const uint8_t *data
  * AEF_SVC_FILE_MAX) and removed, then given to cb. A file that vanished
  * or cannot be read is skipped (and left alone when it cannot be
  * opened). With spare_dir (a folder on dir's file system; NULL: none) up
- * to spare_room of the files taken are emptied and renamed into it
- * instead of being removed, as spares for aef_svc_file_put (Linux only;
- * one that cannot be emptied or moved is removed). Returns the number
+ * to spare_room of the files taken are renamed into it instead of being
+ * removed, as spares for aef_svc_file_put (Linux only; one we may not
+ * write to, or that cannot be moved, is removed). A spare keeps its old
+ * contents (the next message is written over them) unless it is larger
+ * than AEF_SVC_SPARE_KEEP bytes: then it is emptied. Returns the number
  * given to cb, or -errno when dir cannot be read. */
 int aef_svc_files_take(const char *dir, const char *suffix, const char *spare_dir,
                        size_t spare_room, aef_svc_file_cb cb, void *arg);

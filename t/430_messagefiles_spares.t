@@ -8,8 +8,8 @@ use IPC::Manager::Client::MessageFiles ();
 use IPC::Manager::Message ();
 use IPC::Manager::Core ();
 
-# MessageFiles recycles message files: a client keeps the files it took,
-# emptied, in NAME/.spare and writes the messages it sends into them (one
+# MessageFiles recycles message files: a client keeps the files it took
+# (their old contents in place) in NAME/.spare and writes the messages it sends into them (one
 # rename to PEER/ID.ready) instead of creating new ones. Linux only (it
 # needs the no-replace rename).
 plan skip_all => "spare message files need Linux" unless $^O eq 'linux';
@@ -27,11 +27,12 @@ is_deeply [$a->peers], ['b'], "peers do not see it";
 
 my $m1 = $a->send_message (b => "hello");
 my $ino = ino ("$bdir/$m1->{id}.ready");
-ok $ino, "the first message is a new file";
+my $size = -s "$bdir/$m1->{id}.ready";
+ok $ino && $size, "the first message is a new file";
 ok !$b->pending_messages && $b->ready_messages, "ready, not pending";
 is_deeply [map $_->content, $b->get_messages], ["hello"], "received";
 is_deeply [ls ("$bdir/.spare")], [$m1->{id}], "kept as a spare";
-is -s "$bdir/.spare/$m1->{id}", 0, "emptied";
+is -s "$bdir/.spare/$m1->{id}", $size, "its contents left as they were (the next message is written over them)";
 is ino ("$bdir/.spare/$m1->{id}"), $ino, "the same file";
 is_deeply [ls ($bdir)], ['.spare'], "nothing else left in the folder";
 

@@ -3,8 +3,13 @@
  * the sender writes NAME.pend in the receiver's folder and renames it to
  * NAME.ready; the receiver, woken by inotify, lists its folder, reads and
  * removes every .ready file. Linux (inotify).
- * usage: filepingpong DIR N   (DIR: an existing folder, e.g. the bus's
- * temporary folder) prints the lines roundtrips=N, secs=S, rate=R */
+ * With the third argument "spare" it moves files as the bus does with its
+ * spares (see IPC::Manager::Client::MessageFiles): the receiver takes the
+ * file the inotify event names (no listing), reads it and renames it into
+ * its folder's .spare; the sender writes over that spare and renames it
+ * to NAME.ready in the other folder (no file created or removed).
+ * usage: filepingpong DIR N [spare]   (DIR: an existing folder, e.g. the
+ * bus's temporary folder) prints the lines roundtrips=N, secs=S, rate=R */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
@@ -36,6 +41,40 @@ static void put (const char *to, long seq)
   fd = open (pend, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0 || write (fd, "{\"ping\":\"pong\"}", 15) != 15 || close (fd) < 0
       || rename (pend, ready) < 0)
+    exit (1);
+}
+
+/* spare mode: the file last taken from this process's folder (its path
+ * in .spare), written over and renamed to NAME.ready in folder to */
+static char spare[4200];
+
+static void spare_put (const char *to, long seq)
+{
+  char ready[4200];
+  int fd;
+
+  snprintf (ready, sizeof ready, "%s/%ld.ready", to, seq);
+  fd = open (spare, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write (fd, "{\"ping\":\"pong\"}", 15) != 15 || close (fd) < 0
+      || renameat2 (AT_FDCWD, spare, AT_FDCWD, ready, RENAME_NOREPLACE) < 0)
+    exit (1);
+}
+
+/* spare mode: waits on the watch for one file renamed into dir, reads it
+ * and keeps it as the spare dir/.spare/NAME */
+static void spare_take (int watch, const char *dir)
+{
+  char ev[4096] __attribute__ ((aligned (8))), path[4200], buf[256];
+  struct inotify_event *e = (struct inotify_event *)ev;
+  int fd;
+
+  if (read (watch, ev, sizeof ev) < (ssize_t)sizeof *e || !e->len)
+    exit (1);
+  snprintf (path, sizeof path, "%s/%s", dir, e->name);
+  snprintf (spare, sizeof spare, "%s/.spare/%s", dir, e->name);
+  fd = open (path, O_RDWR | O_CLOEXEC);
+  if (fd < 0 || read (fd, buf, sizeof buf) < 0 || close (fd) < 0
+      || renameat2 (AT_FDCWD, path, AT_FDCWD, spare, RENAME_NOREPLACE) < 0)
     exit (1);
 }
 
@@ -85,7 +124,10 @@ static int watch_on (const char *dir)
 int main (int argc, char **argv)
 {
   long n = argc > 2 ? atol (argv[2]) : 2000, i;
-  char a[4200], b[4200];
+  int spares = argc > 3 && !strcmp (argv[3], "spare");
+  void (*put_f) (const char *, long) = spares ? spare_put : put;
+  void (*take_f) (int, const char *) = spares ? spare_take : take;
+  char a[4200], b[4200], sa[4300], sb[4300];
   int wa, wb, st;
   double t;
   pid_t pid;
@@ -96,7 +138,9 @@ int main (int argc, char **argv)
   }
   snprintf (a, sizeof a, "%s/ping", argv[1]);
   snprintf (b, sizeof b, "%s/pong", argv[1]);
-  if (mkdir (a, 0700) < 0 || mkdir (b, 0700) < 0)
+  snprintf (sa, sizeof sa, "%s/.spare", a);
+  snprintf (sb, sizeof sb, "%s/.spare", b);
+  if (mkdir (a, 0700) < 0 || mkdir (b, 0700) < 0 || mkdir (sa, 0700) < 0 || mkdir (sb, 0700) < 0)
     return 1;
   wa = watch_on (a);
   wb = watch_on (b);
@@ -106,22 +150,28 @@ int main (int argc, char **argv)
     return 1;
   if (pid == 0) {
     for (i = 0; i < n + 1; i++) {
-      take (wb, b);
-      put (a, i);
+      take_f (wb, b);
+      put_f (a, i);
     }
+    if (spares)
+      unlink (spare);
     _exit (0);
   }
 
-  put (b, -1); /* warm up: both processes running */
-  take (wa, a);
+  put (b, -1); /* warm up: both processes running (and a first spare) */
+  take_f (wa, a);
 
   t = now ();
   for (i = 0; i < n; i++) {
-    put (b, i);
-    take (wa, a);
+    put_f (b, i);
+    take_f (wa, a);
   }
   t = now () - t;
   waitpid (pid, &st, 0);
+  if (spares)
+    unlink (spare);
+  rmdir (sa);
+  rmdir (sb);
   rmdir (a);
   rmdir (b);
   printf ("roundtrips=%ld\nsecs=%f\nrate=%f\n", n, t, n / t);

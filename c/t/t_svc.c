@@ -315,10 +315,11 @@ static void test_spares (void)
 #ifdef __linux__
   ok (t.spared[0] && t.spared[1] && !t.spared[2], "the first two kept (room for two)");
   snprintf (path, sizeof path, "%s/m1", spare);
-  ok (stat (path, &st2) == 0 && st2.st_size == 0 && st2.st_ino == st.st_ino, "m1 kept as an empty spare");
+  ok (stat (path, &st2) == 0 && st2.st_size == 13 && st2.st_ino == st.st_ino,
+      "m1 kept as a spare, its contents as they were");
   snprintf (path, sizeof path, "%s/m3", spare);
   ok (stat (path, &st2) < 0, "m3 removed");
-  ok (!strcmp (t.data[0], "first message") && t.len[0] == 13, "contents given before emptying");
+  ok (!strcmp (t.data[0], "first message") && t.len[0] == 13, "contents given");
 
   /* a message sent in the spare: the same inode, renamed straight to .ready */
   snprintf (path, sizeof path, "%s/m1", spare);
@@ -330,7 +331,42 @@ static void test_spares (void)
   ok (stat (path, &st2) < 0, "no .pend");
   memset (&t, 0, sizeof t);
   is_int (aef_svc_files_take (peer, ".ready", NULL, 0, take_cb, &t), 1, "r1 taken");
-  ok (!strcmp (t.data[0], "reply") && t.len[0] == 5 && !t.spared[0], "its contents, not kept");
+  ok (!strcmp (t.data[0], "reply") && t.len[0] == 5 && !t.spared[0],
+      "its contents only (the spare's longer ones cut), not kept");
+
+  /* a longer message written over a shorter spare's contents */
+  is_int (aef_svc_file_put (dir, "m4", "ab", 2, NULL, &step), 0, "put m4");
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take (dir, ".ready", spare, 5, take_cb, &t), 1, "m4 taken");
+  snprintf (path, sizeof path, "%s/m4", spare);
+  is_int (aef_svc_file_put (peer, "r4", "a longer one", 12, path, &step), 0, "put r4 in spare m4");
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take (peer, ".ready", NULL, 0, take_cb, &t), 1, "r4 taken");
+  ok (!strcmp (t.data[0], "a longer one") && t.len[0] == 12, "its contents whole");
+
+  /* a spare larger than AEF_SVC_SPARE_KEEP is emptied */
+  {
+    size_t n = AEF_SVC_SPARE_KEEP + 1;
+    char *d = calloc (1, n);
+    is_int (aef_svc_file_put (dir, "m5", d, n, NULL, &step), 0, "put a large m5");
+    free (d);
+  }
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take (dir, ".ready", spare, 5, take_cb, &t), 1, "m5 taken");
+  ok (t.spared[0] && t.len[0] == AEF_SVC_SPARE_KEEP + 1, "whole, and kept");
+  snprintf (path, sizeof path, "%s/m5", spare);
+  ok (stat (path, &st2) == 0 && st2.st_size == 0, "emptied");
+  unlink (path);
+  {
+    char *d = calloc (1, AEF_SVC_SPARE_KEEP);
+    is_int (aef_svc_file_put (dir, "m6", d, AEF_SVC_SPARE_KEEP, NULL, &step), 0, "put m6, at the bound");
+    free (d);
+  }
+  memset (&t, 0, sizeof t);
+  is_int (aef_svc_files_take (dir, ".ready", spare, 5, take_cb, &t), 1, "m6 taken");
+  snprintf (path, sizeof path, "%s/m6", spare);
+  ok (t.spared[0] && stat (path, &st2) == 0 && st2.st_size == AEF_SVC_SPARE_KEEP, "kept as it was");
+  unlink (path);
 
   /* an existing .ready is not replaced, and the spare is gone */
   is_int (aef_svc_file_put (peer, "x", "one", 3, NULL, &step), 0, "put x");

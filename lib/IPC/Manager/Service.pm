@@ -7,6 +7,7 @@ use Carp qw(croak confess);
 use Scalar::Util qw(blessed);
 use Role::Tiny::With;
 use IPC::Manager::Base ();
+use IPC::Manager::Util ();
 our @ISA = ('IPC::Manager::Base');
 
 our $VERSION = '0.000038';
@@ -118,8 +119,7 @@ sub _request_handler {
 sub _hook_callbacks {
    my ($self, $m) = @_;
    (my $action = $m) =~ s/^run_//;
-   no strict 'refs';
-   return ($self->can ($m) || 0) == \&{$m} ? $self->{$action} : undef;
+   return IPC::Manager::Util::_keeps ($self, __PACKAGE__, $m) ? $self->{$action} : undef;
 }
 
 sub post_fork_hook {

@@ -86,9 +86,18 @@ sub wait {
       # the route's watch wakes us when an entry goes; poll otherwise
       $con->_wait_peer_change (0.05);
    }
+   # a client leaves its entry first and writes its statistics last: one
+   # whose entry is gone but whose statistics are not there yet (its
+   # pidfile is kept) is still leaving, and is waited for as well
+   if (opendir my $dh, $route) {
+      for (readdir $dh) {
+         next unless /\A(.+)\.pid\z/s && !-e "$route/$1" && !-e "$route/$1.stats";
+         my $pid = IPC::Manager::Client::_file_pid ("$route/$_");
+         $pids{$pid} = 1 if $pid && $pid != $$ && pid_is_running ($pid) > 0;
+      }
+   }
    # reap our children among them; wait for the others (a daemonised
-   # service, say) to be gone too: a client leaves its entry first and
-   # writes its statistics last
+   # service, say) to be gone too
    my $reap_deadline = Time::HiRes::time () + 10;
    my $waited;
    while (%pids) {
@@ -233,6 +242,14 @@ until every client has left (at most C<IPC_MANAGER_SPAWN_PEER_TIMEOUT> or
 60 s, then warns C<IPC::Manager::Spawn: gave up waiting for clients to
 disconnect after Ns: NAMES>), reaps them (10 s at most), checks the
 statistics if asked, and removes the route.
+
+A client leaves its entry first and writes its statistics file last. The
+processes it waits for (and reaps, when they are its children) are those
+of the clients listed when it started, and those of clients caught
+between the two steps (entry gone, pidfile there, no statistics yet), so
+that a statistics file written late neither misses the check nor keeps
+the route from being removed. (The original waits only for the entries,
+and could leave the route behind holding one such file.)
 
 =head1 METHODS
 

@@ -69,6 +69,18 @@ sub uuid {
    return IPC::Manager::Core::uuid ();
 }
 
+# (not exported) whether $obj (an object or a class name) still has
+# $from's own versions of @methods, none overridden: the loops and the
+# start-up take their shortcuts only then
+sub _keeps {
+   my ($obj, $from, @methods) = @_;
+   for (@methods) {
+      my $c = $obj->can ($_) or return 0;
+      return 0 unless $c == ($from->can ($_) || 0);
+   }
+   return 1;
+}
+
 1;
 __END__
 

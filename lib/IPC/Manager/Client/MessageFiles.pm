@@ -37,7 +37,7 @@ sub _adopt_entry {
    $self->_open_entry ($path, $watch);
 }
 
-# messages taken are kept (emptied) in the hidden folder NAME/.spare, at
+# messages taken are kept (as they are) in the hidden folder NAME/.spare, at
 # most this many, and reused for the messages this client sends: see
 # _read_messages
 our $SPARES = 2048;
@@ -74,7 +74,7 @@ sub _buffered { ($_[0]->{_early} && @{ $_[0]->{_early} }) || ($_[0]->{_inbox} &&
 sub _read_messages {
    my $self = shift;
    # every .ready file, in name order, read and removed (in the C core);
-   # up to $SPARES of them are kept empty as spares instead: a message this
+   # up to $SPARES of them are kept as spares instead: a message this
    # client sends is then written into one and renamed to PEER/ID.ready
    # (no file created, none removed: on a file system that searches past
    # every recently freed inode to create a file, that is most of a
@@ -197,17 +197,22 @@ viable.
 =head2 Recycled message files
 
 On Linux a client does not delete the message files it has read: it
-empties them and moves them into the hidden folder C<ROUTE/NAME/.spare>
-(at most C<$IPC::Manager::Client::MessageFiles::SPARES>, 2048, the rest
-are deleted). A message it sends is then written into one of these spares
-and renamed straight to C<ROUTE/PEER/ID.ready> (never replacing one), so
+moves them into the hidden folder C<ROUTE/NAME/.spare> (at most
+C<$IPC::Manager::Client::MessageFiles::SPARES>, 2048, the rest are
+deleted), their contents left in place (a file over 4 KiB is emptied
+first). A message it sends is then written over one of these spares (and
+the file cut to its length) and renamed straight to
+C<ROUTE/PEER/ID.ready> (never replacing one), so
 in a conversation the same few files travel back and forth and no file is
 created or deleted per message. Readers see exactly what they saw before:
 a complete C<ID.ready> with the same contents appears atomically; only the
 C<ID.pend> step is skipped for such a message. Creating and deleting a
 file costs far more than renaming one on some file systems (ext4 without
 a journal searches past every inode freed in the last 30 seconds for each
-new file), which made a burst of messages slower the longer it lasted.
+new file), which made a burst of messages slower the longer it lasted;
+and writing over a file's old contents reuses its page and block, where
+emptying it per message freed them for the next message to allocate
+again.
 The spares leave with the client's folder at disconnect; a reconnecting
 client deletes those of its earlier incarnation.
 

@@ -349,9 +349,6 @@ sub _watch {
    }
 }
 
-# the role's methods the loop uses, and whether the class kept them
-my %OWN = map { $_ => \&{$_} } qw(watch try is_terminated send_response);
-
 sub run {
    my $self = shift;
    $self->in_correct_pid;
@@ -368,7 +365,8 @@ sub run {
 
    local $IPC::Manager::Service::State::CURRENT = $self;
 
-   my %own = map { $_ => ($self->can ($_) || 0) == $OWN{$_} } keys %OWN;
+   # the role's methods the loop uses, and whether the class kept them
+   my %own = map { $_ => IPC::Manager::Util::_keeps ($self, __PACKAGE__, $_) } qw(watch try is_terminated send_response);
    # without intercepted errors, try only calls its argument: the steps
    # are called directly then (unless a class has its own try)
    my $start = ($own{try} && !$self->intercept_errors)
@@ -430,8 +428,7 @@ sub run {
 # defaults call none.
 sub _hook_callbacks {
    my ($self, $m) = @_;
-   no strict 'refs';
-   return ($self->can ($m) || 0) == \&{$m} ? [] : undef;
+   return IPC::Manager::Util::_keeps ($self, __PACKAGE__, $m) ? [] : undef;
 }
 
 # what the loop calls for a request, as ->($self, $content, $msg): the

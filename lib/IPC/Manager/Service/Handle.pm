@@ -87,10 +87,7 @@ sub _rin {
 my %OWN;
 sub _own {
    my $self = shift;
-   my $role = 'IPC::Manager::Role::Service::Requests';
-   return $OWN{ ref $self } = ($self->can ('poll') == \&poll && $self->can ('await_response') == \&await_response
-      && $self->can ('get_response') == $role->can ('get_response')
-      && $self->can ('handle_response') == $role->can ('handle_response')) ? 1 : 0;
+   return $OWN{ ref $self } = IPC::Manager::Util::_keeps ($self, __PACKAGE__, qw(poll await_response get_response handle_response));
 }
 
 sub poll {

@@ -196,14 +196,12 @@ sub _fhs { my ($c) = @_; return grep { ref $_ eq 'GLOB' } values %$c }
 sub _handle_early {
    my ($inst, $hparams, $spawn) = @_;
    my $H = 'IPC::Manager::Service::Handle';
-   return undef unless ($inst->can ('handle') || 0) == IPC::Manager::Role::Service->can ('handle');
+   return undef unless IPC::Manager::Util::_keeps ($inst, 'IPC::Manager::Role::Service', 'handle');
    my ($proto) = do { local $@; eval { require IPC::Manager; IPC::Manager::_cinfo ($inst->ipcm_info, {}) } };
    return undef unless $proto && $proto->can ('_entry_kind');
    my $class = $inst->handle_class;
    require_mod ($class);
-   for my $m (qw(new init client ready)) {
-      return undef unless ($class->can ($m) || 0) == ($H->can ($m) || -1);
-   }
+   return undef unless IPC::Manager::Util::_keeps ($class, $H, qw(new init client ready));
    my $obj = $inst->handle (%$hparams, name => "service_parent_$$", (defined $spawn ? (spawn => $spawn) : ()));
    $obj->client;
    return $obj;
@@ -217,14 +215,12 @@ sub _handle_early {
 sub _at_once {
    my ($inst, $client) = @_;
    my ($R, $S) = ('IPC::Manager::Role::Service', 'IPC::Manager::Service');
-   for my $m (qw(run try in_correct_pid)) {
-      return undef unless ($inst->can ($m) || 0) == $R->can ($m);
-   }
-   my $pf = $inst->can ('post_fork_hook') || 0;
-   return undef unless $pf == $R->can ('post_fork_hook') || ($pf == $S->can ('post_fork_hook') && !$inst->{post_fork});
-   my $os = $inst->can ('run_on_start') || 0;
-   return undef unless $os == $R->can ('run_on_start')
-                    || ($os == $S->can ('run_on_start') && ref $inst->{on_start} eq 'ARRAY' && !@{ $inst->{on_start} });
+   my $keeps = \&IPC::Manager::Util::_keeps;
+   return undef unless $keeps->($inst, $R, qw(run try in_correct_pid));
+   return undef unless $keeps->($inst, $R, 'post_fork_hook')
+                    || ($keeps->($inst, $S, 'post_fork_hook') && !$inst->{post_fork});
+   return undef unless $keeps->($inst, $R, 'run_on_start')
+                    || ($keeps->($inst, $S, 'run_on_start') && ref $inst->{on_start} eq 'ARRAY' && !@{ $inst->{on_start} });
    return undef if $inst->signals_to_grab;
    my @args = $client->_register_args or return undef;
    return [@args, _zero ($inst)];
