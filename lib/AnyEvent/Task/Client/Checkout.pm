@@ -370,6 +370,14 @@ not an object>.
 this class, so C<< $checkout->frame (...) >> is a remote call like any
 other;
 
+=item * C<\&$checkout> returns the same code reference for as long as a
+call made through it is in flight or the caller keeps it (the original
+made a new closure each time); like that closure, it keeps the checkout
+alive while it is held. It is written in C, and so is the common case of
+a call through it (a plain code reference as the callback, made while an
+earlier call on the checkout's worker is unanswered); the bytes written,
+the frames and the errors are the same;
+
 =item * a worker's error is raised in the failing call's own frame;
 
 =item * after a timeout, later calls fail at once instead of after another
