@@ -140,8 +140,10 @@ sub busy_checkout {
    {
       my $guard = Guard->new (\$gone);
       frame_try {
-         $cv->begin;
-         $co->($_, sub { $cv->end }) for 1 .. 3;
+         for (1 .. 3) {
+            $cv->begin;
+            $co->($_, sub { $cv->end });
+         }
       } frame_catch {
          my $keep = $guard;
       };

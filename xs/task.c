@@ -208,12 +208,38 @@ aef_xs_task_call_scalar__ (pTHX_ SV *cv, const char *method, SV **args, I32 n)
   return ret;
 }
 
-/* The common case of a call, done here: a plain code reference as the
- * callback, our own Callback::Frame, a bound worker with nothing queued
- * before it, no fatal error, no deferred log, no timer to arm, and earlier
+/* Whether the checkout co can take a call the fast way now: bound to a
+ * live worker with nothing queued before the call, no fatal error, no
+ * deferred log, no timer to arm (_arm would do nothing), and earlier
  * requests on the worker still unanswered (so that the bytes only join its
- * write buffer: AnyEvent::Task::Client::_write's rule). 1 when done; 0
- * when the caller must go the general way (nothing visible changed). */
+ * write buffer: AnyEvent::Task::Client::_write's rule). Sets *w and
+ * *handlers. */
+static int
+aef_xs_task_ready__ (pTHX_ HV *co, HV **w, AV **handlers)
+{
+  AV *queue = aef_xs_task_av__ (AEF_XS_FIELD (co, "queue"));
+  SV *sv;
+
+  *w = aef_xs_task_hv__ (AEF_XS_FIELD (co, "worker"));
+  if (!*w || !queue || AvFILLp (queue) >= 0
+      || ((sv = AEF_XS_FIELD (co, "fatal")) && SvOK (sv))
+      || ((sv = AEF_XS_FIELD (co, "log")) && SvTRUE (sv)))
+    return 0;
+  if (!((sv = AEF_XS_FIELD (co, "timer")) && SvTRUE (sv))
+      && ((sv = AEF_XS_FIELD (co, "timeout")) && SvOK (sv))
+      && !((sv = AEF_XS_FIELD (co, "no_timer")) && SvTRUE (sv)))
+    return 0;
+  *handlers = aef_xs_task_av__ (AEF_XS_FIELD (*w, "handlers"));
+  return *handlers && !((sv = AEF_XS_FIELD (*w, "dead")) && SvTRUE (sv))
+         && (AvFILLp (*handlers) >= 0 || ((sv = AEF_XS_FIELD (*w, "ww")) && SvTRUE (sv)))
+         && AEF_XS_FIELD (*w, "wbuf") && AEF_XS_FIELD (co, "record");
+}
+
+/* The common case of a call, done here: a plain code reference as the
+ * callback, our own Callback::Frame, and a checkout ready for it (see
+ * above). 1 when done; 0 when the caller must go the general way (nothing
+ * visible changed). The arguments may run code of the caller's while they
+ * are encoded (tied values): the checkout is looked at again after that. */
 static int
 aef_xs_task_fast_call__ (pTHX_ SV **bound, SV **args, I32 items)
 {
@@ -221,28 +247,13 @@ aef_xs_task_fast_call__ (pTHX_ SV **bound, SV **args, I32 items)
   HV *co = aef_xs_task_hv__ (self), *w, *client;
   SV *cb = items ? args[items - 1] : NULL;
   SV *sv, *name = NULL, *rec = NULL, *json = NULL, *argsref, *bytes, *f, *hargs[5], *record;
-  AV *queue, *handlers, *h, *here;
+  AV *handlers, *h, *here;
   STRLEN len;
   const char *p;
   int done = 0;
 
-  if (!co || !cb || !SvROK (cb) || SvTYPE (SvRV (cb)) != SVt_PVCV || SvOBJECT (SvRV (cb)))
-    return 0;
-  w = aef_xs_task_hv__ (AEF_XS_FIELD (co, "worker"));
-  queue = aef_xs_task_av__ (AEF_XS_FIELD (co, "queue"));
-  if (!w || !queue || AvFILLp (queue) >= 0
-      || ((sv = AEF_XS_FIELD (co, "fatal")) && SvOK (sv))
-      || ((sv = AEF_XS_FIELD (co, "log")) && SvTRUE (sv)))
-    return 0;
-  /* _arm would do nothing */
-  if (!((sv = AEF_XS_FIELD (co, "timer")) && SvTRUE (sv))
-      && ((sv = AEF_XS_FIELD (co, "timeout")) && SvOK (sv))
-      && !((sv = AEF_XS_FIELD (co, "no_timer")) && SvTRUE (sv)))
-    return 0;
-  handlers = aef_xs_task_av__ (AEF_XS_FIELD (w, "handlers"));
-  if (!handlers || ((sv = AEF_XS_FIELD (w, "dead")) && SvTRUE (sv))
-      || (AvFILLp (handlers) < 0 && !((sv = AEF_XS_FIELD (w, "ww")) && SvTRUE (sv)))
-      || !AEF_XS_FIELD (w, "wbuf") || !AEF_XS_FIELD (co, "record"))
+  if (!co || !cb || !SvROK (cb) || SvTYPE (SvRV (cb)) != SVt_PVCV || SvOBJECT (SvRV (cb))
+      || !aef_xs_task_ready__ (aTHX_ co, &w, &handlers))
     return 0;
 
   /* the arguments, copied before any call into Perl may move the stack */
@@ -290,6 +301,8 @@ aef_xs_task_fast_call__ (pTHX_ SV **bound, SV **args, I32 items)
     }
   else
     bytes = sv_2mortal (newSVpvs ("[\"do\",{}]"));
+  if (!aef_xs_task_ready__ (aTHX_ co, &w, &handlers))
+    goto cleanup;
 
   /* _send: the callback's frame, the current request, the reply handler.
    * A fresh closure made for this call leaves its package's list of back
