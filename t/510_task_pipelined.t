@@ -61,10 +61,24 @@ sub busy_checkout {
    like ($@, qr/^value missing for key code at /, "no arguments at all");
    eval { $co->(bless ({}, 'Obj'), sub { push @got, "sent" }) };
    like ($@, qr/^encountered object 'Obj=HASH\(0x[0-9a-f]+\)', but neither allow_blessed/, "an unencodable argument");
+   # a tied argument is read once, whether the call is sent or fails
+   my $fetched = 0;
+   {
+      package Counted;
+      sub TIESCALAR { my $n = $_[1]; bless \$n, $_[0] }
+      sub FETCH { ${ ${ $_[0] } }++; "tied" }
+   }
+   tie my $tied, 'Counted', \$fetched;
+   eval { $co->($tied, bless ({}, 'Obj'), sub { push @got, "sent" }) };
+   like ($@, qr/^encountered object 'Obj=HASH/, "a tied argument beside an unencodable one");
+   is ($fetched, 1, "the tied argument was read once");
+   $cv->begin;
+   $co->($tied, sub { push @got, $_[1][0]; $cv->end });
+   is ($fetched, 2, "and once for a call that is sent");
    $cv->begin;
    $co->(4, sub { push @got, $_[1][0]; $cv->end });
    $cv->recv;
-   is_deeply (\@got, [1, 4], "the calls around them complete, the failed ones sent nothing");
+   is_deeply (\@got, [1, "tied", 4], "the calls around them complete, the failed ones sent nothing");
 }
 
 # frames: each call's error goes to the handler around it, with the

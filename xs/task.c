@@ -238,10 +238,12 @@ aef_xs_task_ready__ (pTHX_ HV *co, HV **w, AV **handlers)
 /* The common case of a call, done here: a plain code reference as the
  * callback, our own Callback::Frame, and a checkout ready for it (see
  * above). 1 when done; 0 when the caller must go the general way (nothing
- * visible changed). The arguments may run code of the caller's while they
- * are encoded (tied values): the checkout is looked at again after that. */
+ * visible changed), then with *copied the arguments (without the
+ * callback) as read once, when they were: reading a tied value runs code
+ * of the caller's, so they are read once only, and the checkout is looked
+ * at again after that. */
 static int
-aef_xs_task_fast_call__ (pTHX_ SV **bound, SV **args, I32 items)
+aef_xs_task_fast_call__ (pTHX_ SV **bound, SV **args, I32 items, AV **copied)
 {
   SV *self = bound[AEF_XS_TASK_CODE_SELF];
   HV *co = aef_xs_task_hv__ (self), *w, *client;
@@ -257,7 +259,8 @@ aef_xs_task_fast_call__ (pTHX_ SV **bound, SV **args, I32 items)
     return 0;
 
   /* the arguments, copied before any call into Perl may move the stack */
-  argsref = sv_2mortal (newRV_noinc ((SV *)av_make (items - 1, args)));
+  *copied = av_make (items - 1, args);
+  argsref = sv_2mortal (newRV_noinc ((SV *)*copied));
 
   /* the frame's name, as _queue_request puts it */
   client = aef_xs_task_hv__ (AEF_XS_FIELD (co, "client"));
@@ -346,7 +349,7 @@ static XSPROTO (aef_xs_task_call__)
 {
   dXSARGS;
   MAGIC *mg = aef_xs_magic (aTHX_ (SV *)cv, &aef_xs_task_code_vtbl__);
-  AV *bound = mg ? (AV *)mg->mg_obj : NULL;
+  AV *bound = mg ? (AV *)mg->mg_obj : NULL, *copied = NULL;
   SV *self;
   CV *general;
   I32 i;
@@ -354,8 +357,12 @@ static XSPROTO (aef_xs_task_call__)
   if (!bound || SvTYPE ((SV *)bound) != SVt_PVAV || AvFILLp (bound) != AEF_XS_TASK_CODE_N - 1)
     croak ("AnyEvent::Task::Client::Checkout: a call without its checkout");
   self = AvARRAY (bound)[AEF_XS_TASK_CODE_SELF];
-  if (aef_xs_task_fast_call__ (aTHX_ AvARRAY (bound), &ST (0), items))
+  if (aef_xs_task_fast_call__ (aTHX_ AvARRAY (bound), &ST (0), items, &copied))
     XSRETURN_EMPTY;
+  /* (the copies are mortal: they live until the statement ends) */
+  if (copied)
+    for (i = 0; i < items - 1; i++)
+      ST (i) = AvARRAY (copied)[i];
 
   general = get_cv ("AnyEvent::Task::Client::Checkout::_queue_request", 0);
   if (!general)
