@@ -136,6 +136,16 @@ my $client = AnyEvent::Task::Client->new (connect => ['unix/', $rawpath]);
    my $co = $client->checkout;
    is (call ($co, 'bytes', 2, "x", [1]), q{["do",{},"bytes",2,"x",[1]]}, "method form bytes");
    is (call ($co, undef, 1, { a => undef }), q{["do",{},1,{"a":null}]}, "coderef form bytes");
+   # calls made in one go behind an unanswered one (written by the C part)
+   my (@got, $cv) = ();
+   $cv = AE::cv;
+   for my $args (['bytes', 1, { a => undef }], ['bytes'], [], ['bytes', "\x{e9}", [1.5, "x"]]) {
+      $cv->begin;
+      $co->(@$args, sub { push @got, $_[1]; $cv->end });
+   }
+   $cv->recv;
+   is_deeply (\@got, [q{["do",{},"bytes",1,{"a":null}]}, q{["do",{},"bytes"]}, q{["do",{}]}, qq{["do",{},"bytes","\xc3\xa9",[1.5,"x"]]}],
+      "coderef form bytes of calls made in one go");
    is (call ($co, 'split'), "split", "a reply split into single bytes, surrounded by whitespace");
    is (call ($co, 'unicode'), "\x{1D3DA}\x{e9}", "\\u escapes in a reply");
    undef $co;

@@ -4,6 +4,7 @@
  */
 #include "util.h"
 #include "task.h"
+#include "closure.h"
 
 #include <unistd.h>
 
@@ -139,4 +140,265 @@ aef_xs_task_forker_next (pTHX_ int hand, int *fd, UV *n)
   if (rc == 0)
     *n = (UV)num;
   return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* the code ref of a checkout: $checkout->(ARGS, $cb)                        */
+
+/* ext magic on the code's CV: mg_obj (reference counted) is an array of
+ * what the code is bound to: the checkout (our own reference), and what
+ * the fast way uses (see aef_xs_task_code_new) */
+static MGVTBL aef_xs_task_code_vtbl__;
+
+enum {
+  AEF_XS_TASK_CODE_SELF, AEF_XS_TASK_CODE_RECORD, AEF_XS_TASK_CODE_JSON,
+  AEF_XS_TASK_CODE_HERE, AEF_XS_TASK_CODE_N
+};
+
+/* $h->{key} when it exists, else NULL (nothing is created) */
+static SV *
+aef_xs_task_field__ (pTHX_ HV *h, const char *key, I32 klen)
+{
+  SV **svp = hv_fetch (h, key, klen, 0);
+
+  return svp ? *svp : NULL;
+}
+
+#define AEF_XS_FIELD(h, key) aef_xs_task_field__ (aTHX_ (h), "" key "", (I32)(sizeof (key) - 1))
+
+/* the hash a field refers to, or NULL */
+static HV *
+aef_xs_task_hv__ (SV *sv)
+{
+  return sv && SvROK (sv) && SvTYPE (SvRV (sv)) == SVt_PVHV ? (HV *)SvRV (sv) : NULL;
+}
+
+static AV *
+aef_xs_task_av__ (SV *sv)
+{
+  return sv && SvROK (sv) && SvTYPE (SvRV (sv)) == SVt_PVAV ? (AV *)SvRV (sv) : NULL;
+}
+
+/* Call the code cv (or, when NULL, the method of that name on args[0])
+ * with the n values at args in scalar context, under G_EVAL: its result as
+ * a new reference (the caller owns it), or NULL when it died. */
+static SV *
+aef_xs_task_call_scalar__ (pTHX_ SV *cv, const char *method, SV **args, I32 n)
+{
+  dSP;
+  SV *ret = NULL;
+  I32 i, count;
+
+  ENTER;
+  SAVETMPS;
+  PUSHMARK (SP);
+  EXTEND (SP, n);
+  for (i = 0; i < n; i++)
+    PUSHs (args[i]);
+  PUTBACK;
+  count = cv ? call_sv (cv, G_SCALAR | G_EVAL) : call_method (method, G_SCALAR | G_EVAL);
+  SPAGAIN;
+  if (count == 1 && !AEF_XS_DIED)
+    ret = newSVsv (POPs);
+  else
+    SP -= count;
+  PUTBACK;
+  FREETMPS;
+  LEAVE;
+  return ret;
+}
+
+/* Whether the checkout co can take a call the fast way now: bound to a
+ * live worker with nothing queued before the call, no fatal error, no
+ * deferred log, no timer to arm (_arm would do nothing), and earlier
+ * requests on the worker still unanswered (so that the bytes only join its
+ * write buffer: AnyEvent::Task::Client::_write's rule). Sets *w and
+ * *handlers. */
+static int
+aef_xs_task_ready__ (pTHX_ HV *co, HV **w, AV **handlers)
+{
+  AV *queue = aef_xs_task_av__ (AEF_XS_FIELD (co, "queue"));
+  SV *sv;
+
+  *w = aef_xs_task_hv__ (AEF_XS_FIELD (co, "worker"));
+  if (!*w || !queue || AvFILLp (queue) >= 0
+      || ((sv = AEF_XS_FIELD (co, "fatal")) && SvOK (sv))
+      || ((sv = AEF_XS_FIELD (co, "log")) && SvTRUE (sv)))
+    return 0;
+  if (!((sv = AEF_XS_FIELD (co, "timer")) && SvTRUE (sv))
+      && ((sv = AEF_XS_FIELD (co, "timeout")) && SvOK (sv))
+      && !((sv = AEF_XS_FIELD (co, "no_timer")) && SvTRUE (sv)))
+    return 0;
+  *handlers = aef_xs_task_av__ (AEF_XS_FIELD (*w, "handlers"));
+  return *handlers && !((sv = AEF_XS_FIELD (*w, "dead")) && SvTRUE (sv))
+         && (AvFILLp (*handlers) >= 0 || ((sv = AEF_XS_FIELD (*w, "ww")) && SvTRUE (sv)))
+         && AEF_XS_FIELD (*w, "wbuf") && AEF_XS_FIELD (co, "record");
+}
+
+/* The common case of a call, done here: a plain code reference as the
+ * callback, our own Callback::Frame, and a checkout ready for it (see
+ * above). 1 when done; 0 when the caller must go the general way (nothing
+ * visible changed), then with *copied the arguments (without the
+ * callback) as read once, when they were: reading a tied value runs code
+ * of the caller's, so they are read once only, and the checkout is looked
+ * at again after that. */
+static int
+aef_xs_task_fast_call__ (pTHX_ SV **bound, SV **args, I32 items, AV **copied)
+{
+  SV *self = bound[AEF_XS_TASK_CODE_SELF];
+  HV *co = aef_xs_task_hv__ (self), *w, *client;
+  SV *cb = items ? args[items - 1] : NULL;
+  SV *sv, *name = NULL, *rec = NULL, *json = NULL, *argsref, *bytes, *f, *hargs[5], *record;
+  AV *handlers, *h, *here;
+  STRLEN len;
+  const char *p;
+  int done = 0;
+
+  if (!co || !cb || !SvROK (cb) || SvTYPE (SvRV (cb)) != SVt_PVCV || SvOBJECT (SvRV (cb))
+      || !aef_xs_task_ready__ (aTHX_ co, &w, &handlers))
+    return 0;
+
+  /* the arguments, copied before any call into Perl may move the stack */
+  *copied = av_make (items - 1, args);
+  argsref = sv_2mortal (newRV_noinc ((SV *)*copied));
+
+  /* the frame's name, as _queue_request puts it */
+  client = aef_xs_task_hv__ (AEF_XS_FIELD (co, "client"));
+  if (client && (sv = AEF_XS_FIELD (client, "name")) && SvOK (sv))
+    {
+      name = sv_2mortal (newSVsv (sv));
+      sv_catpvs (name, " -> NO METHOD");
+    }
+
+  /* the record (nothing when the callback is a frame already) */
+  record = bound[AEF_XS_TASK_CODE_RECORD];
+  here = aef_xs_task_av__ (bound[AEF_XS_TASK_CODE_HERE]);
+  if (!SvROK (record) || !here || AvFILL (here) != 1)
+    return 0;
+  hargs[0] = name ? name : &PL_sv_undef;
+  hargs[1] = AEF_XS_FIELD (co, "record");
+  hargs[2] = cb;
+  hargs[3] = *av_fetch (here, 0, 1);
+  hargs[4] = *av_fetch (here, 1, 1);
+  rec = aef_xs_task_call_scalar__ (aTHX_ SvRV (record), NULL, hargs, 5);
+  if (!rec)
+    return 0;
+
+  /* ["do",{},ARGS...] */
+  if (items > 1)
+    {
+      SV *encargs[2];
+
+      encargs[0] = SvROK (bound[AEF_XS_TASK_CODE_JSON]) ? SvRV (bound[AEF_XS_TASK_CODE_JSON]) : NULL;
+      encargs[1] = argsref;
+      if (!encargs[0] || !(json = aef_xs_task_call_scalar__ (aTHX_ NULL, "encode", encargs, 2)))
+        goto cleanup;
+    }
+  if (json)
+    {
+      p = SvPVbyte (json, len);
+      if (len < 2)
+        goto cleanup;
+      bytes = sv_2mortal (newSVpvs ("[\"do\",{},"));
+      sv_catpvn (bytes, p + 1, len - 1);
+    }
+  else
+    bytes = sv_2mortal (newSVpvs ("[\"do\",{}]"));
+  if (!aef_xs_task_ready__ (aTHX_ co, &w, &handlers))
+    goto cleanup;
+
+  /* _send: the callback's frame, the current request, the reply handler.
+   * A fresh closure made for this call leaves its package's list of back
+   * references while it waits (see xs/closure.c): perl would otherwise
+   * scan that list for each of many queued closures freed in the order
+   * they were made; Checkout::_reply puts it back before calling it. */
+  if (SvOK (rec))
+    {
+      AV *pair = newAV ();
+
+      aef_xs_closure_detach (aTHX_ cb, 0, 0);
+      av_push (pair, SvREFCNT_inc_simple_NN (rec));
+      av_push (pair, newSVsv (cb));
+      f = sv_2mortal (newRV_noinc ((SV *)pair));
+    }
+  else
+    f = cb;
+  sv = *hv_fetchs (co, "current", 1);
+  sv_setsv (sv, f);
+  sv_rvweaken (sv);
+
+  h = newAV ();
+  av_extend (h, 4);
+  av_push (h, newSVsv (self));
+  av_push (h, newSVsv (f));
+  av_push (h, newSV (0));
+  av_push (h, newSV (0));
+  av_push (h, (sv = AEF_XS_FIELD (co, "code")) ? newSVsv (sv) : newSV (0));
+  av_push (handlers, newRV_noinc ((SV *)h));
+  sv_catsv (AEF_XS_FIELD (w, "wbuf"), bytes);
+  done = 1;
+
+cleanup:
+  SvREFCNT_dec (rec);
+  SvREFCNT_dec (json);
+  return done;
+}
+
+/* the code's body: the fast way, or _queue_request ($checkout, undef, ARGS) */
+static XSPROTO (aef_xs_task_call__)
+{
+  dXSARGS;
+  MAGIC *mg = aef_xs_magic (aTHX_ (SV *)cv, &aef_xs_task_code_vtbl__);
+  AV *bound = mg ? (AV *)mg->mg_obj : NULL, *copied = NULL;
+  SV *self;
+  CV *general;
+  I32 i;
+
+  if (!bound || SvTYPE ((SV *)bound) != SVt_PVAV || AvFILLp (bound) != AEF_XS_TASK_CODE_N - 1)
+    croak ("AnyEvent::Task::Client::Checkout: a call without its checkout");
+  self = AvARRAY (bound)[AEF_XS_TASK_CODE_SELF];
+  if (aef_xs_task_fast_call__ (aTHX_ AvARRAY (bound), &ST (0), items, &copied))
+    XSRETURN_EMPTY;
+  /* (the copies are mortal: they live until the statement ends) */
+  if (copied)
+    for (i = 0; i < items - 1; i++)
+      ST (i) = AvARRAY (copied)[i];
+
+  general = get_cv ("AnyEvent::Task::Client::Checkout::_queue_request", 0);
+  if (!general)
+    croak ("AnyEvent::Task::Client::Checkout: _queue_request is missing");
+  /* the arguments move up by two: self, undef (EXTEND may move the stack:
+   * ST and ax stay valid, pointers do not) */
+  SP = PL_stack_base + ax + items - 1;
+  EXTEND (SP, 2);
+  for (i = items - 1; i >= 0; i--)
+    ST (i + 2) = ST (i);
+  ST (0) = self;
+  ST (1) = &PL_sv_undef;
+  SP = PL_stack_base + ax + items + 1;
+  PUSHMARK (PL_stack_base + ax - 1);
+  PUTBACK;
+  call_sv ((SV *)general, G_VOID | G_DISCARD | G_EVAL);
+  if (AEF_XS_DIED)
+    aef_xs_rethrow (aTHX);
+  XSRETURN_EMPTY;
+}
+
+SV *
+aef_xs_task_code_new (pTHX_ SV *checkout, SV *record, SV *json, SV *here)
+{
+  CV *code;
+  AV *bound;
+
+  if (!aef_xs_task_hv__ (checkout))
+    croak ("AnyEvent::Task::Client::Checkout::_code: not a checkout");
+  bound = newAV ();
+  av_push (bound, newSVsv (checkout));
+  av_push (bound, newSVsv (record));
+  av_push (bound, newSVsv (json));
+  av_push (bound, newSVsv (here));
+  code = newXS (NULL, aef_xs_task_call__, __FILE__);
+  sv_magicext ((SV *)code, (SV *)bound, PERL_MAGIC_ext, &aef_xs_task_code_vtbl__, NULL, 0);
+  SvREFCNT_dec ((SV *)bound);
+  return newRV_noinc ((SV *)code);
 }

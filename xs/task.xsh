@@ -24,6 +24,9 @@
 #                            spare that is let go
 #   AnyEvent::Task::Server::Worker::_exit_now ($status)
 #                            _exit without a lazily bound symbol
+#   $code = AnyEvent::Task::Client::Checkout::_code ($checkout, $record, \$json, \@here)
+#                            the code ref $checkout->(...) calls (see
+#                            xs/task.h)
 
 MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Task::Split
 
@@ -214,3 +217,11 @@ void
 _exit_now (int status)
   CODE:
     aef_task_exit (status);
+
+MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Task::Client::Checkout
+
+SV *
+_code (SV *checkout, SV *record, SV *json, SV *here)
+  CODE:
+    RETVAL = aef_xs_task_code_new (aTHX_ checkout, record, json, here);
+  OUTPUT: RETVAL

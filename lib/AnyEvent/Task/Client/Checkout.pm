@@ -6,22 +6,35 @@ use warnings;
 our $VERSION = '0.805';
 
 use Scalar::Util ();
+use AnyEvent::Fork::Core ();
 use AnyEvent::Task::Companion ();
 use Callback::Frame ();
-
-use overload
-   '&{}' => sub {
-      my $self = shift;
-      sub { _queue_request ($self, undef, @_) }
-   },
-   fallback => 1;
-
-our $AUTOLOAD;
 
 # Our own Callback::Frame lets a call's callback run under a bare frame
 # record instead of a frame of its own (a closure with a registry entry);
 # with another Callback::Frame every callback gets a real frame.
 my $LIGHT = defined &Callback::Frame::_aef_record;
+
+# where the light frames say they were made (for the C part too)
+our @HERE = (__FILE__, __LINE__);
+
+# $checkout->(...) calls the code ref this returns: an XSUB (_code) that
+# holds the checkout, as a closure over it would, and does what
+# _queue_request ($checkout, undef, ...) does (the common case in C). The
+# checkout keeps it weakly and each request in flight strongly, so queued
+# calls share one.
+use overload
+   '&{}' => sub {
+      my $self = shift;
+      $self->{code} || do {
+         my $code = _code ($self, $LIGHT && \&Callback::Frame::_aef_record, \$AnyEvent::Task::Client::JSON, \@HERE);
+         Scalar::Util::weaken ($self->{code} = $code);
+         $code
+      }
+   },
+   fallback => 1;
+
+our $AUTOLOAD;
 
 our $IN_GLOBAL_DESTRUCTION;
 END { $IN_GLOBAL_DESTRUCTION = 1 }
@@ -33,7 +46,8 @@ sub _new {
       timeout => exists $opt{timeout} ? $opt{timeout}
                : $client->{timeout_given} ? $client->{timeout}
                : 30,
-      queue   => [],   # [bytes, callback, log label] not written yet
+      queue   => [],   # [bytes, callback's frame, method] not written yet
+      record  => undef, # the light frames' last record (weak), see _queue_request
    }, $class;
    $self->{log} = $opt{log_defer_object} if $opt{log_defer_object};
    Scalar::Util::weaken ($self->{client});
@@ -68,19 +82,20 @@ sub _queue_request {
       my $name = defined $cname ? "$cname -> " . (defined $method ? $method : "NO METHOD")
                : defined $method ? "ANONYMOUS CLIENT -> $method"
                : undef;
-      $f = $LIGHT && defined $cb ? [Callback::Frame::_aef_record ($name), $cb]
+      $f = $LIGHT && defined $cb ? [Callback::Frame::_aef_record ($name, $self->{record}, $cb, @HERE), $cb]
          : Callback::Frame::frame ((defined $name ? (name => $name) : ()), code => $cb);
    }
 
-   my $bytes = $AnyEvent::Task::Client::JSON->encode (["do", {}, defined $method ? $method : (), @_]);
-   my $label = defined $method ? $method : "->()";
+   # ["do",{},METHOD,ARGS...]: the arguments' array, encoded, behind the head
+   unshift @_, $method if defined $method;
+   my $bytes = @_ ? '["do",{},' . substr ($AnyEvent::Task::Client::JSON->encode (\@_), 1) : '["do",{}]';
 
    # bound, nothing queued before it: out at once
    my $w = $self->{worker};
-   return _send ($self, $w, $bytes, $f, $label)
+   return _send ($self, $w, $bytes, $f, $method)
       if $w && !@{ $self->{queue} } && !defined $self->{fatal};
 
-   push @{ $self->{queue} }, [$bytes, $f, $label];
+   push @{ $self->{queue} }, [$bytes, $f, $method];
    _arm ($self);
    _pump ($self);
    return;
@@ -117,26 +132,27 @@ sub _pump {
    my $w = $self->{worker};
    return unless @{ $self->{queue} } && ($w || defined $self->{fatal});
 
-   my ($bytes, $f, $label) = @{ shift @{ $self->{queue} } };
+   my ($bytes, $f, $method) = @{ shift @{ $self->{queue} } };
    if (defined $self->{fatal}) {
       $self->{current} = $f;
       Scalar::Util::weaken ($self->{current});
       return $self->_throw_error ($self->{fatal});
    }
-   _send ($self, $w, $bytes, $f, $label);
+   _send ($self, $w, $bytes, $f, $method);
 }
 
-# Write a request to the bound worker $w; $f is its callback's frame.
+# Write a request for $method (undef: none) to the bound worker $w; $f is
+# its callback's frame.
 sub _send {
-   my ($self, $w, $bytes, $f, $label) = @_;
-   $self->{current} = $f;
-   Scalar::Util::weaken ($self->{current});
-
-   _arm ($self);
+   my ($self, $w, $bytes, $f, $method) = @_;
+   Scalar::Util::weaken ($self->{current} = $f);
+   $self->{timer} || _arm ($self);
    my $log = $self->{log};
 
-   # the reply handler; it holds the checkout while the request is in flight
-   push @{ $w->{handlers} }, [$self, $f, $log, $log ? $log->timer ($label) : undef];
+   # the reply handler; it holds the checkout (and the code ref calls on
+   # it share) while the request is in flight
+   push @{ $w->{handlers} }, [$self, $f, $log,
+      $log ? $log->timer (defined $method ? $method : "->()") : undef, $self->{code}];
    AnyEvent::Task::Client::_write ($w, $bytes);
    return;
 }
@@ -154,7 +170,13 @@ sub _reply {
       $log->merge ($meta->{ld}) if $log && ref $meta eq 'HASH' && ref $meta->{ld} eq 'HASH';
       if ($kind eq 'ok') {
          local $@ = undef;
-         ref $f eq 'ARRAY' ? Callback::Frame::_aef_run (@$f, $self, $val) : $f->($self, $val);
+         if (ref $f eq 'ARRAY') {
+            # (its code may have left its package's back references: xs/task.c)
+            AnyEvent::Fork::Core::closure_attach ($f->[1]);
+            Callback::Frame::_aef_run (@$f, $self, $val);
+         } else {
+            $f->($self, $val);
+         }
       } elsif ($kind eq 'er') {
          $self->{error} = 1;
          @{ $self->{queue} } = ();
@@ -347,6 +369,14 @@ not an object>.
 =item * the frame functions (C<frame>, C<fub>, ...) are not imported into
 this class, so C<< $checkout->frame (...) >> is a remote call like any
 other;
+
+=item * C<\&$checkout> returns the same code reference for as long as a
+call made through it is in flight or the caller keeps it (the original
+made a new closure each time); like that closure, it keeps the checkout
+alive while it is held. It is written in C, and so is the common case of
+a call through it (a plain code reference as the callback, made while an
+earlier call on the checkout's worker is unanswered); the bytes written,
+the frames and the errors are the same;
 
 =item * a worker's error is raised in the failing call's own frame;
 

@@ -122,14 +122,25 @@ sub frame { _make (1, @_) }
 # Private, for AnyEvent::Task's client (which uses frame and existing_frame
 # with any other Callback::Frame): a frame for each call's callback costs
 # a closure, a registry entry and a destructor, so the client keeps the
-# record alone. _aef_record ($name) is the record frame (name => $name,
-# ...) would make at the caller's line under the current frame; _aef_run
-# ($rec, $code, ARGS) runs $code (ARGS) in that context, in void context,
-# exactly as calling such a frame would.
+# record alone. _aef_record ($name, $slot, $code, $file, $line) is the
+# record frame (name => $name, ...) would make at $file:$line under the
+# current frame, or nothing when $code is a frame already (it has its
+# own); _aef_run ($rec, $code, ARGS) runs $code (ARGS) in that context,
+# in void context, exactly as calling such a frame would. A record is
+# never changed once made, so one can serve many callbacks: $slot (a
+# scalar of the caller's, always passed with the same $file and $line)
+# keeps a weak reference to the record returned last, which is returned
+# again while it lives, for the same name under the same current frame.
 sub _aef_record {
-   my (undef, $file, $line) = caller;
-   my $rec = { file => $file, line => $line, parent => $top };
-   $rec->{name} = $_[0] if defined $_[0];
+   my ($name, undef, $code, $file, $line) = @_;
+   return if is_frame ($code);
+   my $rec = $_[1];
+   return $rec
+      if $rec && ($rec->{parent} || 0) == ($top || 0)
+         && (defined $name ? defined $rec->{name} && $rec->{name} eq $name : !defined $rec->{name});
+   $rec = { file => $file, line => $line, parent => $top };
+   $rec->{name} = $name if defined $name;
+   weaken ($_[1] = $rec);
    $rec
 }
 
