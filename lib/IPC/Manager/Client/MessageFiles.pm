@@ -217,6 +217,13 @@ new file), which made a burst of messages slower the longer it lasted;
 and writing over a file's old contents reuses its page and block, where
 emptying it per message freed them for the next message to allocate
 again.
+The client also keeps the last 16 spares it took open (those of at most
+4 KiB), so a message sent in one of them is written through the open
+descriptor: in a conversation a message costs each side a read of the
+watch, an open, a read and a rename to take it, a write, a close and a
+rename to send one back (and a truncation when the answer is shorter
+than the file it travels in). These descriptors are close-on-exec and
+closed when the client disconnects or reconnects.
 The spares leave with the client's folder at disconnect; a reconnecting
 client deletes those of its earlier incarnation.
 
