@@ -464,15 +464,48 @@ static int path__(char *out, size_t cap, const char *a, const char *b, size_t bl
 void aef_svc_held_init(aef_svc_held *held)
 {
   held->n = 0;
+  held->dir_fd = held->spare_fd = -1;
+  held->dir = held->spare_dir = NULL;
+}
+
+static void held_dirs_clear__(aef_svc_held *held)
+{
+  if (held->dir_fd >= 0)
+    close(held->dir_fd);
+  if (held->spare_fd >= 0)
+    close(held->spare_fd);
+  free(held->dir);
+  free(held->spare_dir);
+  held->dir_fd = held->spare_fd = -1;
+  held->dir = held->spare_dir = NULL;
 }
 
 void aef_svc_held_clear(aef_svc_held *held)
 {
   while (held->n)
     close(held->f[--held->n].fd);
+  held_dirs_clear__(held);
 }
 
 #ifdef AEF_SVC_SPARES
+/* held's descriptors of dir and spare_dir, opened unless held has them
+ * already: 0, or -1 (none: paths are used) */
+static int held_dirs__(aef_svc_held *held, const char *dir, const char *spare_dir)
+{
+  if (held->dir && !strcmp(held->dir, dir) && !strcmp(held->spare_dir, spare_dir))
+    return 0;
+  held_dirs_clear__(held);
+  held->dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  held->spare_fd = open(spare_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  held->dir = strdup(dir);
+  held->spare_dir = strdup(spare_dir);
+  if (held->dir_fd < 0 || held->spare_fd < 0 || !held->dir || !held->spare_dir) {
+    held_dirs_clear__(held);
+    return -1;
+  }
+  return 0;
+}
+
 /* holds fd, the spare name[0..len) of size bytes (the oldest held one is
  * closed when there is no room; fd is closed when the name does not fit) */
 static void held_push__(aef_svc_held *held, int fd, size_t size, const char *name, size_t len)
@@ -532,18 +565,23 @@ static int pwrite_all__(int fd, const void *data, size_t len)
   return 0;
 }
 
-/* writes data into the spare (path; name: held's key) and renames it to
- * ready: 0, -errno with *step 2 or 3 (the spare removed), or 1 when the
- * spare cannot be opened, or was held but is no longer there */
-static int spare_put__(const char *path, const char *name, aef_svc_held *held, const char *ready,
-                       const void *data, size_t len, int *step)
+/* writes data into the spare spare_dir/name (path: its path) and renames
+ * it to ready: 0, -errno with *step 2 or 3 (the spare removed), or 1 when
+ * the spare cannot be opened, or was held but is no longer there */
+static int spare_put__(const char *spare_dir, const char *name, const char *path, aef_svc_held *held,
+                       const char *ready, const void *data, size_t len, int *step)
 {
   size_t size = 0;
   int fd = held ? held_pop__(held, name, &size) : -1, was_held = fd >= 0, r;
+  /* (named relative to the spare folder's descriptor when held has it) */
+  int sfd = held && held->spare_dir && !strcmp(held->spare_dir, spare_dir) ? held->spare_fd : -1;
+  const char *at = sfd >= 0 ? name : path;
   struct stat st;
 
+  if (sfd < 0)
+    sfd = AT_FDCWD;
   if (!was_held) {
-    fd = open(path, O_WRONLY | O_CLOEXEC);
+    fd = openat(sfd, at, O_WRONLY | O_CLOEXEC);
     if (fd < 0)
       return 1;
   }
@@ -564,15 +602,15 @@ static int spare_put__(const char *path, const char *name, aef_svc_held *held, c
     r = -errno;
   if (!r) {
     *step = 3;
-    if (renameat2(AT_FDCWD, path, AT_FDCWD, ready, RENAME_NOREPLACE) == 0)
+    if (renameat2(sfd, at, AT_FDCWD, ready, RENAME_NOREPLACE) == 0)
       return 0;
     r = -errno;
     /* a held spare whose folder was emptied meanwhile (a reconnect): as
      * one that cannot be opened */
-    if (was_held && r == -ENOENT && access(path, F_OK) < 0 && errno == ENOENT)
+    if (was_held && r == -ENOENT && faccessat(sfd, at, F_OK, 0) < 0 && errno == ENOENT)
       return 1;
   }
-  unlink(path);
+  unlinkat(sfd, at, 0);
   return r;
 }
 #endif
@@ -594,7 +632,7 @@ int aef_svc_file_put(const char *dir, const char *name, const void *data, size_t
 
     r = path__(path, sizeof path, spare_dir, spare, strlen(spare), "");
     if (!r)
-      r = spare_put__(path, spare, held, ready, data, len, step);
+      r = spare_put__(spare_dir, spare, path, held, ready, data, len, step);
     if (r <= 0)
       goto cleanup;
     r = 0; /* no usable spare: a new file */
@@ -664,7 +702,8 @@ static int cmp_names__(const void *a, const void *b)
  * this size, on the stack (no buffer allocated). */
 #define SLURP_FIRST__ 4096
 
-/* reads the regular file at path whole, up to AEF_SVC_FILE_MAX bytes: a
+/* reads the regular file at path (relative to dfd) whole, up to
+ * AEF_SVC_FILE_MAX bytes: a
  * file shorter than SLURP_FIRST__ bytes into first, a longer one into b
  * (emptied first); *data and *len say where and how much. Returns the
  * open descriptor (the caller closes it or holds it), or -errno. With
@@ -676,15 +715,15 @@ static int cmp_names__(const void *a, const void *b)
  * flushes such a file when it is closed, real I/O per message, which made
  * round trips ten times slower; nor truncated per message: that frees the
  * page and block the next message allocates again.) */
-static int slurp__(const char *path, uint8_t *first, aef_buf *b, int keep, int *keepable,
+static int slurp__(int dfd, const char *path, uint8_t *first, aef_buf *b, int keep, int *keepable,
                    const uint8_t **data, size_t *len)
 {
-  int fd = open(path, (keep ? O_RDWR : O_RDONLY) | O_CLOEXEC), r = 0;
+  int fd = openat(dfd, path, (keep ? O_RDWR : O_RDONLY) | O_CLOEXEC), r = 0;
   ssize_t k;
 
   if (fd < 0 && keep) { /* not ours to write to: read only, not kept */
     keep = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
   }
   if (fd < 0)
     return -errno;
@@ -792,36 +831,54 @@ static int take_names__(const char *dir, char **names, size_t n, size_t sl, cons
   uint8_t first[SLURP_FIRST__];
   size_t i, spared_n = 0;
   aef_buf b;
-  int given = 0;
+  int given = 0, dfd = AT_FDCWD, sfd = AT_FDCWD;
 
+#ifdef AEF_SVC_SPARES
+  /* with held, the files are named relative to the folders' descriptors */
+  if (held && spare_dir && spare_room && !held_dirs__(held, dir, spare_dir)) {
+    dfd = held->dir_fd;
+    sfd = held->spare_fd;
+  }
+#endif
   aef_buf_init(&b, AEF_SVC_FILE_MAX);
   if (n > 1)
     qsort(names, n, sizeof *names, cmp_names__);
   for (i = 0; i < n; i++) {
     size_t l = strlen(names[i]), len = 0;
     const uint8_t *data = NULL;
+    const char *at = names[i];
     int keepable = 0, spared = 0, fd;
 
-    if (path__(path, sizeof path, dir, names[i], l, ""))
-      continue;
-    fd = slurp__(path, first, &b, spare_dir && spared_n < spare_room, &keepable, &data, &len);
+    if (dfd == AT_FDCWD) {
+      if (path__(path, sizeof path, dir, names[i], l, ""))
+        continue;
+      at = path;
+    }
+    fd = slurp__(dfd, at, first, &b, spare_dir && spared_n < spare_room, &keepable, &data, &len);
     if (fd < 0)
       continue;
 #ifdef AEF_SVC_SPARES
-    spared = keepable && l > sl && !path__(spare, sizeof spare, spare_dir, names[i], l - sl, "")
-          && renameat2(AT_FDCWD, path, AT_FDCWD, spare, RENAME_NOREPLACE) == 0;
+    if (keepable && l > sl) {
+      if (sfd == AT_FDCWD)
+        spared = !path__(spare, sizeof spare, spare_dir, names[i], l - sl, "");
+      else if ((spared = l - sl < sizeof spare)) {
+        memcpy(spare, names[i], l - sl);
+        spare[l - sl] = 0;
+      }
+      spared = spared && renameat2(dfd, at, sfd, spare, RENAME_NOREPLACE) == 0;
+    }
     if (spared && held && len <= AEF_SVC_SPARE_KEEP)
       held_push__(held, fd, len, names[i], l - sl);
     else
       close(fd);
 #else
-    (void)keepable; (void)spare; (void)held;
+    (void)keepable; (void)spare; (void)held; (void)sfd;
     close(fd);
 #endif
     if (spared)
       spared_n++;
     else
-      unlink(path);
+      unlinkat(dfd, at, 0);
     cb(arg, names[i], len ? data : (const uint8_t *)"", len, spared);
     given++;
   }

@@ -120,7 +120,8 @@ int aef_svc_watch_drain(int fd);
 /* Spares held open: the descriptors of the last files aef_svc_files_take
  * kept as spares (at most AEF_SVC_HELD of them, the oldest closed first),
  * for aef_svc_file_put to write through (no open, stat or close of its
- * own: a spare taken and sent again costs three system calls fewer). The
+ * own: a spare taken and sent again costs three system calls fewer), and
+ * descriptors of the two folders (files named relative to them). The
  * caller owns the struct: aef_svc_held_init before the first use,
  * aef_svc_held_clear (closes every descriptor) when done with it; every
  * field is private. Only spares of at most AEF_SVC_SPARE_KEEP bytes and
@@ -135,6 +136,11 @@ typedef struct aef_svc_held {
     size_t size;
     char name[AEF_SVC_HELD_NAME];
   } f[AEF_SVC_HELD];
+  /* the folder taken from and the spare folder (on Linux, opened by the
+   * first take, reopened when a take names others): the files in them
+   * are named relative to these descriptors, without a path walk */
+  int dir_fd, spare_fd;
+  char *dir, *spare_dir;
 } aef_svc_held;
 
 void aef_svc_held_init(aef_svc_held *held);

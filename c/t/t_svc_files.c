@@ -96,6 +96,9 @@ static void test_held (void)
   fd = h.f[0].fd;
   ok (is_open (fd) && is_cloexec (fd), "open, close-on-exec");
   ok (!strcmp (h.f[0].name, "m1") && h.f[0].size == 9, "under the spare's name, with its size");
+  ok (h.dir_fd >= 0 && is_cloexec (h.dir_fd) && h.spare_fd >= 0 && is_cloexec (h.spare_fd)
+      && !strcmp (h.dir, mine) && !strcmp (h.spare_dir, spare),
+      "the two folders held open (close-on-exec)");
   snprintf (path, sizeof path, "%s/m1", spare);
   stat (path, &st);
 
@@ -229,15 +232,41 @@ static void test_held (void)
     close (w);
   }
 
+  /* a take from another folder: its folders held instead */
+  {
+    char other[300], ospare[320];
+    snprintf (other, sizeof other, "%s/other", dir);
+    snprintf (ospare, sizeof ospare, "%s/.spare", other);
+    ok (mkdir (other, 0700) == 0 && mkdir (ospare, 0700) == 0, "another folder");
+    put (other, "o1", "other");
+    memset (&g, 0, sizeof g);
+    is_int (aef_svc_files_take (other, ".ready", ospare, 100, &h, take_cb, &g), 1, "taken from it");
+    ok (!strcmp (h.dir, other) && !strcmp (h.spare_dir, ospare), "its folders held");
+    is_int (aef_svc_file_put (peer, "r7", "from other", 10, ospare, "o1", &h, &step), 0, "sent in its spare");
+    snprintf (path, sizeof path, "%s/r7.ready", peer);
+    ok (!strcmp (slurp (path), "from other"), "written");
+    unlink (path);
+    /* a spare of the first folder, not held: by its path */
+    is_int (aef_svc_file_put (peer, "r8", "by path again", 13, spare, "n01", &h, &step), 0,
+            "a spare of a folder not held");
+    snprintf (path, sizeof path, "%s/r8.ready", peer);
+    ok (!strcmp (slurp (path), "by path again"), "written");
+    unlink (path);
+    ok (empty_rmdir (ospare) == 0 && empty_rmdir (other) == 0, "removed");
+  }
+
   /* clearing closes every held descriptor */
   {
-    int fds[AEF_SVC_HELD], n = (int)h.n, all = 1;
+    int fds[AEF_SVC_HELD + 2], n = (int)h.n, all = 1;
     for (i = 0; i < n; i++)
       fds[i] = h.f[i].fd;
+    fds[n] = h.dir_fd;
+    fds[n + 1] = h.spare_fd;
     aef_svc_held_clear (&h);
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n + 2; i++)
       all &= !is_open (fds[i]);
-    ok (n > 0 && all && h.n == 0, "cleared: %d descriptors closed", n);
+    ok (n > 0 && all && h.n == 0 && h.dir_fd < 0 && h.spare_fd < 0 && !h.dir && !h.spare_dir,
+        "cleared: %d descriptors and the folders' closed", n);
   }
 }
 
