@@ -703,9 +703,9 @@ static int cmp_names__(const void *a, const void *b)
 #define SLURP_FIRST__ 4096
 
 /* reads the regular file at path (relative to dfd) whole, up to
- * AEF_SVC_FILE_MAX bytes: a
- * file shorter than SLURP_FIRST__ bytes into first, a longer one into b
- * (emptied first); *data and *len say where and how much. Returns the
+ * AEF_SVC_FILE_MAX bytes: a file shorter than SLURP_FIRST__ bytes into
+ * first, a longer one into b (emptied first); *data and *len say where
+ * and how much. Returns the
  * open descriptor (the caller closes it or holds it), or -errno. With
  * keep (the file is then opened for writing too), sets *keepable when the
  * file may become a spare: one we may write to, its contents left as they
