@@ -222,8 +222,10 @@ The client also keeps the last 16 spares it took open (those of at most
 descriptor: in a conversation a message costs each side a read of the
 watch, an open, a read and a rename to take it, a write, a close and a
 rename to send one back (and a truncation when the answer is shorter
-than the file it travels in). These descriptors are close-on-exec and
-closed when the client disconnects or reconnects.
+than the file it travels in). It holds its folder and the spare folder
+open too, and names the files it takes and sends relative to them (no
+walk down their paths per message). These descriptors are close-on-exec
+and closed when the client disconnects or reconnects.
 The spares leave with the client's folder at disconnect; a reconnecting
 client deletes those of its earlier incarnation.
 
