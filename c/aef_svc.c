@@ -445,61 +445,205 @@ int aef_svc_watch_drain(int fd)
 #define AEF_SVC_SPARES 1
 #endif
 
-#ifdef AEF_SVC_SPARES
-/* writes data into the spare and renames it to ready: 0, -errno with
- * *step 2 or 3 (the spare removed), or 1 when the spare cannot be opened */
-static int spare_put__(const char *spare, const char *ready, const void *data, size_t len, int *step)
+/* out = a "/" b[0..blen) c, within cap bytes (NUL included): 0, or
+ * -ENAMETOOLONG. (Built by hand: snprintf cost more than the rest of a
+ * take's user time.) */
+static int path__(char *out, size_t cap, const char *a, const char *b, size_t blen, const char *c)
 {
-  int fd = open(spare, O_WRONLY | O_CLOEXEC), r;
+  size_t al = strlen(a), cl = strlen(c);
+
+  if (al >= cap || blen >= cap || cl >= cap || al + 1 + blen + cl >= cap)
+    return -ENAMETOOLONG;
+  memcpy(out, a, al);
+  out[al] = '/';
+  memcpy(out + al + 1, b, blen);
+  memcpy(out + al + 1 + blen, c, cl + 1);
+  return 0;
+}
+
+void aef_svc_held_init(aef_svc_held *held)
+{
+  held->n = 0;
+  held->dir_fd = held->spare_fd = -1;
+  held->dir = held->spare_dir = NULL;
+}
+
+static void held_dirs_clear__(aef_svc_held *held)
+{
+  if (held->dir_fd >= 0)
+    close(held->dir_fd);
+  if (held->spare_fd >= 0)
+    close(held->spare_fd);
+  free(held->dir);
+  free(held->spare_dir);
+  held->dir_fd = held->spare_fd = -1;
+  held->dir = held->spare_dir = NULL;
+}
+
+void aef_svc_held_clear(aef_svc_held *held)
+{
+  while (held->n)
+    close(held->f[--held->n].fd);
+  held_dirs_clear__(held);
+}
+
+#ifdef AEF_SVC_SPARES
+/* held's descriptors of dir and spare_dir, opened unless held has them
+ * already: 0, or -1 (none: paths are used) */
+static int held_dirs__(aef_svc_held *held, const char *dir, const char *spare_dir)
+{
+  if (held->dir && !strcmp(held->dir, dir) && !strcmp(held->spare_dir, spare_dir))
+    return 0;
+  held_dirs_clear__(held);
+  held->dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  held->spare_fd = open(spare_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  held->dir = strdup(dir);
+  held->spare_dir = strdup(spare_dir);
+  if (held->dir_fd < 0 || held->spare_fd < 0 || !held->dir || !held->spare_dir) {
+    held_dirs_clear__(held);
+    return -1;
+  }
+  return 0;
+}
+
+/* holds fd, the spare name[0..len) of size bytes (the oldest held one is
+ * closed when there is no room; fd is closed when the name does not fit) */
+static void held_push__(aef_svc_held *held, int fd, size_t size, const char *name, size_t len)
+{
+  if (len >= sizeof held->f[0].name) {
+    close(fd);
+    return;
+  }
+  if (held->n == AEF_SVC_HELD) {
+    close(held->f[0].fd);
+    memmove(held->f, held->f + 1, (AEF_SVC_HELD - 1) * sizeof held->f[0]);
+    held->n--;
+  }
+  held->f[held->n].fd = fd;
+  held->f[held->n].size = size;
+  memcpy(held->f[held->n].name, name, len);
+  held->f[held->n].name[len] = 0;
+  held->n++;
+}
+
+/* the held descriptor of the spare name (no longer held), its size in
+ * *size; -1 when it is not held. The last one held is looked at first:
+ * the one a sender uses next. */
+static int held_pop__(aef_svc_held *held, const char *name, size_t *size)
+{
+  size_t i = held->n;
+
+  while (i--) {
+    if (!strcmp(held->f[i].name, name)) {
+      int fd = held->f[i].fd;
+
+      *size = held->f[i].size;
+      memmove(held->f + i, held->f + i + 1, (held->n - i - 1) * sizeof held->f[0]);
+      held->n--;
+      return fd;
+    }
+  }
+  return -1;
+}
+
+/* writes data[0..len) at the start of fd: 0 or -errno */
+static int pwrite_all__(int fd, const void *data, size_t len)
+{
+  size_t done = 0;
+
+  while (done < len) {
+    ssize_t k = pwrite(fd, (const char *)data + done, len - done, (off_t)done);
+
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k < 0)
+      return -errno;
+    if (k == 0)
+      return -EIO;
+    done += (size_t)k;
+  }
+  return 0;
+}
+
+/* writes data into the spare spare_dir/name (path: its path) and renames
+ * it to ready: 0, -errno with *step 2 or 3 (the spare removed), or 1 when
+ * the spare cannot be opened, or was held but is no longer there */
+static int spare_put__(const char *spare_dir, const char *name, const char *path, aef_svc_held *held,
+                       const char *ready, const void *data, size_t len, int *step)
+{
+  size_t size = 0;
+  int fd = held ? held_pop__(held, name, &size) : -1, was_held = fd >= 0, r;
+  /* (named relative to the spare folder's descriptor when held has it) */
+  int sfd = held && held->spare_dir && !strcmp(held->spare_dir, spare_dir) ? held->spare_fd : -1;
+  const char *at = sfd >= 0 ? name : path;
   struct stat st;
 
-  if (fd < 0)
-    return 1;
+  if (sfd < 0)
+    sfd = AT_FDCWD;
+  if (!was_held) {
+    fd = openat(sfd, at, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+      return 1;
+  }
   *step = 2;
   /* written over what the spare held (no truncation to nothing first: the
    * page and block it has are reused), then cut to the new length when
-   * the old contents were longer */
-  r = aef_write_file(fd, data, len);
-  if (!r && fstat(fd, &st) < 0)
-    r = -errno;
-  if (!r && st.st_size > (off_t)len && ftruncate(fd, (off_t)len) < 0)
+   * the old contents were longer (a held spare's size is known) */
+  r = pwrite_all__(fd, data, len);
+  if (!r && !was_held) {
+    if (fstat(fd, &st) < 0)
+      r = -errno;
+    else
+      size = (size_t)st.st_size;
+  }
+  if (!r && size > len && ftruncate(fd, (off_t)len) < 0)
     r = -errno;
   if (close(fd) < 0 && !r)
     r = -errno;
   if (!r) {
     *step = 3;
-    if (renameat2(AT_FDCWD, spare, AT_FDCWD, ready, RENAME_NOREPLACE) == 0)
+    if (renameat2(sfd, at, AT_FDCWD, ready, RENAME_NOREPLACE) == 0)
       return 0;
     r = -errno;
+    /* a held spare whose folder was emptied meanwhile (a reconnect): as
+     * one that cannot be opened */
+    if (was_held && r == -ENOENT && faccessat(sfd, at, F_OK, 0) < 0 && errno == ENOENT)
+      return 1;
   }
-  unlink(spare);
+  unlinkat(sfd, at, 0);
   return r;
 }
 #endif
 
 int aef_svc_file_put(const char *dir, const char *name, const void *data, size_t len,
-                     const char *spare, int *step)
+                     const char *spare_dir, const char *spare, aef_svc_held *held, int *step)
 {
   char pend[PATH_MAX], ready[PATH_MAX];
-  int fd = -1, r = 0, made = 0, n1, n2;
+  size_t nl = strlen(name);
+  int fd = -1, r = 0, made = 0;
 
   *step = 1;
-  n1 = snprintf(pend, sizeof pend, "%s/%s.pend", dir, name);
-  n2 = snprintf(ready, sizeof ready, "%s/%s.ready", dir, name);
-  if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof pend || (size_t)n2 >= sizeof ready) {
-    r = -ENAMETOOLONG;
+  r = path__(ready, sizeof ready, dir, name, nl, ".ready");
+  if (r)
     goto cleanup;
-  }
 #ifdef AEF_SVC_SPARES
-  if (spare) {
-    r = spare_put__(spare, ready, data, len, step);
+  if (spare_dir && spare) {
+    char path[PATH_MAX];
+
+    r = path__(path, sizeof path, spare_dir, spare, strlen(spare), "");
+    if (!r)
+      r = spare_put__(spare_dir, spare, path, held, ready, data, len, step);
     if (r <= 0)
       goto cleanup;
     r = 0; /* no usable spare: a new file */
+    *step = 1;
   }
 #else
-  (void)spare;
+  (void)spare_dir; (void)spare; (void)held;
 #endif
+  r = path__(pend, sizeof pend, dir, name, nl, ".pend");
+  if (r)
+    goto cleanup;
   fd = open(pend, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   if (fd < 0) {
     r = -errno;
@@ -554,55 +698,82 @@ static int cmp_names__(const void *a, const void *b)
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* reads the regular file at path whole into b (emptied first), up to its
- * bound: 0 or -errno. With keep (the file is then opened for writing
- * too), sets *keepable when the file may become a spare: one we may write
- * to, its contents left as they are (aef_svc_file_put writes over them)
- * unless it is larger than AEF_SVC_SPARE_KEEP, then truncated to nothing
- * (a spare holds at most that much disk). (Never truncated to nothing and
- * then written: ext4 flushes such a file when it is closed, real I/O per
- * message, which made round trips ten times slower; nor truncated per
- * message: that frees the page and block the next message allocates
- * again.) */
-static int slurp__(const char *path, aef_buf *b, int keep, int *keepable)
+/* What a message file's first read reads: one read takes a message up to
+ * this size, on the stack (no buffer allocated). */
+#define SLURP_FIRST__ 4096
+
+/* reads the regular file at path (relative to dfd) whole, up to
+ * AEF_SVC_FILE_MAX bytes: a file shorter than SLURP_FIRST__ bytes into
+ * first, a longer one into b (emptied first); *data and *len say where
+ * and how much. Returns the
+ * open descriptor (the caller closes it or holds it), or -errno. With
+ * keep (the file is then opened for writing too), sets *keepable when the
+ * file may become a spare: one we may write to, its contents left as they
+ * are (aef_svc_file_put writes over them) unless it is larger than
+ * AEF_SVC_SPARE_KEEP, then truncated to nothing (a spare holds at most
+ * that much disk). (Never truncated to nothing and then written: ext4
+ * flushes such a file when it is closed, real I/O per message, which made
+ * round trips ten times slower; nor truncated per message: that frees the
+ * page and block the next message allocates again.) */
+static int slurp__(int dfd, const char *path, uint8_t *first, aef_buf *b, int keep, int *keepable,
+                   const uint8_t **data, size_t *len)
 {
-  int fd = open(path, (keep ? O_RDWR : O_RDONLY) | O_CLOEXEC), r = 0;
+  int fd = openat(dfd, path, (keep ? O_RDWR : O_RDONLY) | O_CLOEXEC), r = 0;
+  ssize_t k;
 
   if (fd < 0 && keep) { /* not ours to write to: read only, not kept */
     keep = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
   }
-  aef_buf_consume(b, aef_buf_size(b));
   if (fd < 0)
     return -errno;
-  for (;;) {
-    size_t want = 65536, room = b->max - aef_buf_size(b);
-    ssize_t k;
+  do
+    k = read(fd, first, SLURP_FIRST__);
+  while (k < 0 && errno == EINTR);
+  if (k < 0) {
+    r = -errno;
+    goto cleanup;
+  }
+  *data = first;
+  *len = (size_t)k;
+  /* a message file is complete before it is renamed in: a short read is
+   * its end */
+  if (k == SLURP_FIRST__) {
+    aef_buf_consume(b, aef_buf_size(b));
+    r = aef_buf_append(b, first, (size_t)k);
+    for (;;) {
+      size_t want = 65536, room = b->max - aef_buf_size(b);
 
-    if (room == 0)
-      break; /* at the bound: what fits is given */
-    if (want > room)
-      want = room;
-    r = aef_buf_reserve(b, want);
-    if (r)
-      break;
-    k = read(fd, b->data + b->len, want);
-    if (k < 0) {
-      if (errno == EINTR)
-        continue;
-      r = -errno;
-      break;
+      if (r || room == 0)
+        break; /* at the bound: what fits is given */
+      if (want > room)
+        want = room;
+      r = aef_buf_reserve(b, want);
+      if (r)
+        break;
+      k = read(fd, b->data + b->len, want);
+      if (k < 0) {
+        if (errno == EINTR)
+          continue;
+        r = -errno;
+        break;
+      }
+      b->len += (size_t)k;
+      if ((size_t)k < want)
+        break;
     }
-    b->len += (size_t)k;
-    /* a message file is complete before it is renamed in: a short read is
-     * its end */
-    if ((size_t)k < want)
-      break;
+    *data = aef_buf_ptr(b);
+    *len = aef_buf_size(b);
   }
   if (!r && keep)
-    *keepable = aef_buf_size(b) <= AEF_SVC_SPARE_KEEP || ftruncate(fd, 0) == 0;
-  close(fd);
-  return r;
+    *keepable = *len <= AEF_SVC_SPARE_KEEP || ftruncate(fd, 0) == 0;
+
+cleanup:
+  if (r) {
+    close(fd);
+    return r;
+  }
+  return fd;
 }
 
 /* appends a copy of name[0..len) to the list: 0 or -ENOMEM */
@@ -654,42 +825,61 @@ static int names_scan__(const char *dir, const char *suffix, char ***names, size
 /* takes the files names[0..n) of dir (sorted here), as aef_svc_files_take
  * describes: the number given to cb */
 static int take_names__(const char *dir, char **names, size_t n, size_t sl, const char *spare_dir,
-                        size_t spare_room, aef_svc_file_cb cb, void *arg)
+                        size_t spare_room, aef_svc_held *held, aef_svc_file_cb cb, void *arg)
 {
   char path[PATH_MAX], spare[PATH_MAX];
+  uint8_t first[SLURP_FIRST__];
   size_t i, spared_n = 0;
   aef_buf b;
-  int given = 0;
+  int given = 0, dfd = AT_FDCWD, sfd = AT_FDCWD;
 
+#ifdef AEF_SVC_SPARES
+  /* with held, the files are named relative to the folders' descriptors */
+  if (held && spare_dir && spare_room && !held_dirs__(held, dir, spare_dir)) {
+    dfd = held->dir_fd;
+    sfd = held->spare_fd;
+  }
+#endif
   aef_buf_init(&b, AEF_SVC_FILE_MAX);
   if (n > 1)
     qsort(names, n, sizeof *names, cmp_names__);
   for (i = 0; i < n; i++) {
-    int k = snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-    int keepable = 0, spared = 0;
+    size_t l = strlen(names[i]), len = 0;
+    const uint8_t *data = NULL;
+    const char *at = names[i];
+    int keepable = 0, spared = 0, fd;
 
-    if (k < 0 || (size_t)k >= sizeof path)
-      continue;
-    if (slurp__(path, &b, spare_dir && spared_n < spare_room, &keepable))
+    if (dfd == AT_FDCWD) {
+      if (path__(path, sizeof path, dir, names[i], l, ""))
+        continue;
+      at = path;
+    }
+    fd = slurp__(dfd, at, first, &b, spare_dir && spared_n < spare_room, &keepable, &data, &len);
+    if (fd < 0)
       continue;
 #ifdef AEF_SVC_SPARES
-    if (keepable) {
-      int m = (int)(strlen(names[i]) - sl);
-
-      k = snprintf(spare, sizeof spare, "%s/%.*s", spare_dir, m, names[i]);
-      spared = m > 0 && k > 0 && (size_t)k < sizeof spare
-            && renameat2(AT_FDCWD, path, AT_FDCWD, spare, RENAME_NOREPLACE) == 0;
+    if (keepable && l > sl) {
+      if (sfd == AT_FDCWD)
+        spared = !path__(spare, sizeof spare, spare_dir, names[i], l - sl, "");
+      else if ((spared = l - sl < sizeof spare)) {
+        memcpy(spare, names[i], l - sl);
+        spare[l - sl] = 0;
+      }
+      spared = spared && renameat2(dfd, at, sfd, spare, RENAME_NOREPLACE) == 0;
     }
+    if (spared && held && len <= AEF_SVC_SPARE_KEEP)
+      held_push__(held, fd, len, names[i], l - sl);
+    else
+      close(fd);
 #else
-    (void)keepable;
-    (void)spare;
+    (void)keepable; (void)spare; (void)held; (void)sfd;
+    close(fd);
 #endif
     if (spared)
       spared_n++;
     else
-      unlink(path);
-    cb(arg, names[i], aef_buf_size(&b) ? aef_buf_ptr(&b) : (const uint8_t *)"", aef_buf_size(&b),
-       spared);
+      unlinkat(dfd, at, 0);
+    cb(arg, names[i], len ? data : (const uint8_t *)"", len, spared);
     given++;
   }
   aef_buf_free(&b);
@@ -706,14 +896,14 @@ static void names_free__(char **names, size_t n)
 }
 
 int aef_svc_files_take(const char *dir, const char *suffix, const char *spare_dir,
-                       size_t spare_room, aef_svc_file_cb cb, void *arg)
+                       size_t spare_room, aef_svc_held *held, aef_svc_file_cb cb, void *arg)
 {
   char **names = NULL;
   size_t n = 0, cap = 0;
   int r = names_scan__(dir, suffix, &names, &n, &cap);
 
   if (!r)
-    r = take_names__(dir, names, n, strlen(suffix), spare_dir, spare_room, cb, arg);
+    r = take_names__(dir, names, n, strlen(suffix), spare_dir, spare_room, held, cb, arg);
   names_free__(names, n);
   return r;
 }
@@ -772,7 +962,8 @@ static void names_cb__(void *arg, const char *name, size_t len)
 /* aef_svc_files_take_watched (list: when the events announced none, every
  * file is taken) and aef_svc_files_take_announced (list 0) */
 static int take_watched__(int wfd, const char *dir, const char *suffix, const char *spare_dir,
-                          size_t spare_room, aef_svc_file_cb cb, void *arg, int list)
+                          size_t spare_room, aef_svc_held *held, aef_svc_file_cb cb, void *arg,
+                          int list)
 {
   names__ nl = { NULL, 0, 0, 0 };
   int scan = 0, r;
@@ -798,9 +989,9 @@ static int take_watched__(int wfd, const char *dir, const char *suffix, const ch
    * events or a watch that cannot be read: every file is looked at */
   if (scan || (!nl.n && list)) {
     names_free__(nl.names, nl.n);
-    return aef_svc_files_take(dir, suffix, spare_dir, spare_room, cb, arg);
+    return aef_svc_files_take(dir, suffix, spare_dir, spare_room, held, cb, arg);
   }
-  r = take_names__(dir, nl.names, nl.n, strlen(suffix), spare_dir, spare_room, cb, arg);
+  r = take_names__(dir, nl.names, nl.n, strlen(suffix), spare_dir, spare_room, held, cb, arg);
   names_free__(nl.names, nl.n);
 #ifdef __linux__
   /* the events of what was taken are gone: one is queued again */
@@ -811,16 +1002,17 @@ static int take_watched__(int wfd, const char *dir, const char *suffix, const ch
 }
 
 int aef_svc_files_take_watched(int wfd, const char *dir, const char *suffix, const char *spare_dir,
-                               size_t spare_room, aef_svc_file_cb cb, void *arg)
+                               size_t spare_room, aef_svc_held *held, aef_svc_file_cb cb,
+                               void *arg)
 {
-  return take_watched__(wfd, dir, suffix, spare_dir, spare_room, cb, arg, 1);
+  return take_watched__(wfd, dir, suffix, spare_dir, spare_room, held, cb, arg, 1);
 }
 
 int aef_svc_files_take_announced(int wfd, const char *dir, const char *suffix,
-                                 const char *spare_dir, size_t spare_room, aef_svc_file_cb cb,
-                                 void *arg)
+                                 const char *spare_dir, size_t spare_room, aef_svc_held *held,
+                                 aef_svc_file_cb cb, void *arg)
 {
-  return take_watched__(wfd, dir, suffix, spare_dir, spare_room, cb, arg, 0);
+  return take_watched__(wfd, dir, suffix, spare_dir, spare_room, held, cb, arg, 0);
 }
 
 /* ------------------------------------------------------------------------ */

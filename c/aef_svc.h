@@ -117,6 +117,35 @@ int aef_svc_watch_drain(int fd);
  * aef_svc_files_take); a larger one is emptied first. */
 #define AEF_SVC_SPARE_KEEP 4096u
 
+/* Spares held open: the descriptors of the last files aef_svc_files_take
+ * kept as spares (at most AEF_SVC_HELD of them, the oldest closed first),
+ * for aef_svc_file_put to write through (no open, stat or close of its
+ * own: a spare taken and sent again costs three system calls fewer), and
+ * descriptors of the two folders (files named relative to them). The
+ * caller owns the struct: aef_svc_held_init before the first use,
+ * aef_svc_held_clear (closes every descriptor) when done with it; every
+ * field is private. Only spares of at most AEF_SVC_SPARE_KEEP bytes and
+ * names shorter than AEF_SVC_HELD_NAME are held. A held descriptor is
+ * close-on-exec; a forked child that frees its copy closes its own. */
+#define AEF_SVC_HELD 16
+#define AEF_SVC_HELD_NAME 80
+typedef struct aef_svc_held {
+  size_t n;
+  struct {
+    int fd;
+    size_t size;
+    char name[AEF_SVC_HELD_NAME];
+  } f[AEF_SVC_HELD];
+  /* the folder taken from and the spare folder (on Linux, opened by the
+   * first take, reopened when a take names others): the files in them
+   * are named relative to these descriptors, without a path walk */
+  int dir_fd, spare_fd;
+  char *dir, *spare_dir;
+} aef_svc_held;
+
+void aef_svc_held_init(aef_svc_held *held);
+void aef_svc_held_clear(aef_svc_held *held);
+
 /* MessageFiles: writes len bytes of data to dir/NAME.pend (created, never
  * replaced) and renames it to dir/NAME.ready, which must not exist yet:
  * readers see all or nothing. 0, or -errno with *step telling what
@@ -126,18 +155,21 @@ int aef_svc_watch_drain(int fd);
  * existing one alone). -ENAMETOOLONG when a path would exceed PATH_MAX
  * (*step 1).
  *
- * spare: NULL, or the path of a spare (a regular file of the caller's,
- * kept by aef_svc_files_take, on dir's file system; what it holds is
- * replaced) to use instead of a new file: the data is written over its
- * contents where it is (and the file cut to len bytes), and it is renamed
- * straight to dir/NAME.ready (never replacing one), which is as atomic
- * for readers and allocates no inode. A spare that cannot be
- * opened is ignored (the .pend file is created as without one); once
- * opened it is used up: a failed write (step 2) or rename (step 3)
- * removes it. Spares are used only where the no-replace rename exists
- * (Linux); elsewhere spare is ignored. */
+ * spare_dir, spare: NULL, or the spare spare_dir/spare to use instead of
+ * a new file (a regular file of the caller's, kept by
+ * aef_svc_files_take, on dir's file system; what it holds is replaced):
+ * the data is written over its contents where it is (and the file cut
+ * to len bytes), and it is renamed straight to dir/NAME.ready (never
+ * replacing one), which is as atomic for readers and allocates no inode.
+ * held: NULL, or the held descriptors, one of which may be the spare's
+ * (it is then written through and closed; see aef_svc_held). A spare
+ * that cannot be opened (or, held, is no longer there) is ignored (the
+ * .pend file is created as without one); once opened it is used up: a
+ * failed write (step 2) or rename (step 3) removes it. Spares are used
+ * only where the no-replace rename exists (Linux); elsewhere they are
+ * ignored. */
 int aef_svc_file_put(const char *dir, const char *name, const void *data, size_t len,
-                     const char *spare, int *step);
+                     const char *spare_dir, const char *spare, aef_svc_held *held, int *step);
 
 /* Called by aef_svc_files_take per file: its name (without the directory)
  * and contents, valid during the call only; spared is 1 when the file was
@@ -155,10 +187,11 @@ typedef void (*aef_svc_file_cb)(void *arg, const char *name, const uint8_t *data
  * removed, as spares for aef_svc_file_put (Linux only; one we may not
  * write to, or that cannot be moved, is removed). A spare keeps its old
  * contents (the next message is written over them) unless it is larger
- * than AEF_SVC_SPARE_KEEP bytes: then it is emptied. Returns the number
- * given to cb, or -errno when dir cannot be read. */
+ * than AEF_SVC_SPARE_KEEP bytes: then it is emptied. held: NULL, or where
+ * the descriptors of the spares kept stay open (see aef_svc_held).
+ * Returns the number given to cb, or -errno when dir cannot be read. */
 int aef_svc_files_take(const char *dir, const char *suffix, const char *spare_dir,
-                       size_t spare_room, aef_svc_file_cb cb, void *arg);
+                       size_t spare_room, aef_svc_held *held, aef_svc_file_cb cb, void *arg);
 
 /* Called by aef_svc_watch_names per name: name[0..len), no NUL inside,
  * valid during the call only. */
@@ -184,7 +217,8 @@ int aef_svc_watch_names(const uint8_t *buf, size_t len, const char *suffix, aef_
  * arrived before the watch existed is only found by a listing: the caller
  * uses aef_svc_files_take for its first look. */
 int aef_svc_files_take_watched(int wfd, const char *dir, const char *suffix, const char *spare_dir,
-                               size_t spare_room, aef_svc_file_cb cb, void *arg);
+                               size_t spare_room, aef_svc_held *held, aef_svc_file_cb cb,
+                               void *arg);
 
 /* As aef_svc_files_take_watched, except when the events announced no file
  * (none queued, a read that would block): then it takes nothing and
@@ -199,8 +233,8 @@ int aef_svc_files_take_watched(int wfd, const char *dir, const char *suffix, con
  * aef_svc_files_take_watched, announced no file by that event, lists
  * dir). */
 int aef_svc_files_take_announced(int wfd, const char *dir, const char *suffix,
-                                 const char *spare_dir, size_t spare_room, aef_svc_file_cb cb,
-                                 void *arg);
+                                 const char *spare_dir, size_t spare_room, aef_svc_held *held,
+                                 aef_svc_file_cb cb, void *arg);
 
 /* 1 if pid is a process that can still run (signal 0 reaches it, or EPERM)
  * and is not a zombie (judged from /proc without reaping it), else 0. */

@@ -45,6 +45,25 @@ my $m3 = $a->send_message (b => "hi");
 is ino ("$bdir/$m3->{id}.ready"), $ino, "and again";
 is_deeply [map $_->content, $b->get_messages], ["hi"], "shorter contents: no stale bytes";
 
+# the descriptor of a spare just taken stays open (a send writes through
+# it: no open of its own), and closes when the spare is used
+{
+   sub held { my $d = shift; grep { (readlink ("/proc/self/fd/$_") || '') =~ m{^\Q$d\E/\.spare/} } map { m{(\d+)\z} } glob "/proc/self/fd/*" }
+   SKIP: {
+      skip "no /proc/self/fd", 4 unless -d "/proc/self/fd";
+      my @before = held ($bdir);
+      my $m = $a->send_message (b => "held");
+      $b->get_messages;
+      my %before = map { $_ => 1 } @before;
+      my @fds = grep !$before{$_}, held ($bdir);
+      is scalar (@fds), 1, "the spare taken is held open";
+      is readlink ("/proc/self/fd/$fds[0]"), "$bdir/.spare/$m->{id}", "that one";
+      my $r = $b->send_message (a => "through it");
+      is_deeply [held ($bdir)], \@before, "closed when sent in";
+      is_deeply [map $_->content, $a->get_messages], ["through it"], "received";
+   }
+}
+
 # at most $SPARES are kept; the rest are removed
 {
    no warnings 'once';
@@ -167,8 +186,18 @@ is_deeply [ls ("$bdir/.spare")], [], "dropped on reconnect";
 $a->send_message (b => "after");
 is_deeply [map $_->content, $b2->get_messages], ["after"], "still works";
 
-# disconnect takes the spares with the folder
+# disconnect takes the spares with the folder (and closes the held ones;
+# those of the suspended incarnation b stay open until b goes: their
+# files are deleted)
+$a->send_message (b => "held at disconnect");
+$b2->get_messages;
+my @held = grep { readlink ("/proc/self/fd/$_") !~ / \(deleted\)\z/ } held ($bdir);
 $b2->disconnect;
+SKIP: {
+   skip "no /proc/self/fd", 2 unless -d "/proc/self/fd";
+   ok scalar (@held), "b2 held a spare";
+   is_deeply [grep { (readlink ("/proc/self/fd/$_") || '') =~ m{/\.spare/} } @held], [], "closed at disconnect";
+}
 ok !-e $bdir, "gone with the folder";
 $a->disconnect;
 ok !-e $adir, "a too";

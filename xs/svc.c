@@ -244,6 +244,40 @@ aef_xs_svc_take_cb__ (void *arg, const char *name, const uint8_t *data, size_t l
     av_push (t->spares, newSVpvn (name, l - t->sl));
 }
 
+/* The spares' held descriptors (aef_svc_held) live in ext magic on the
+ * array of spare names: they close when it is freed (a client that
+ * disconnects or reconnects drops its array). */
+static int
+aef_xs_svc_held_free__ (pTHX_ SV *sv, MAGIC *mg)
+{
+  aef_svc_held *h = (aef_svc_held *)mg->mg_ptr;
+
+  mg->mg_ptr = NULL;
+  if (h)
+    {
+      aef_svc_held_clear (h);
+      Safefree (h);
+    }
+  return 0;
+}
+
+static MGVTBL aef_xs_svc_held_vtbl = { 0, 0, 0, 0, aef_xs_svc_held_free__, 0, 0, 0 };
+
+/* the held descriptors of spares (made when make is set), or NULL */
+static aef_svc_held *
+aef_xs_svc_held__ (pTHX_ AV *spares, int make)
+{
+  MAGIC *mg = aef_xs_magic (aTHX_ (SV *)spares, &aef_xs_svc_held_vtbl);
+  aef_svc_held *h;
+
+  if (mg || !make)
+    return mg ? (aef_svc_held *)mg->mg_ptr : NULL;
+  Newx (h, 1, aef_svc_held);
+  aef_svc_held_init (h);
+  sv_magicext ((SV *)spares, NULL, PERL_MAGIC_ext, &aef_xs_svc_held_vtbl, (const char *)h, 0);
+  return h;
+}
+
 int
 aef_xs_svc_files_take (pTHX_ int wfd, int announced, const char *dir, const char *suffix,
                        const char *spare_dir, AV *spares, IV max, AV *out)
@@ -252,6 +286,7 @@ aef_xs_svc_files_take (pTHX_ int wfd, int announced, const char *dir, const char
   IV have = spares ? av_len (spares) + 1 : 0;
   const char *sdir = spares ? spare_dir : NULL;
   size_t room = spares && max > have ? (size_t)(max - have) : 0;
+  aef_svc_held *held = sdir && room ? aef_xs_svc_held__ (aTHX_ spares, 1) : NULL;
 
 #ifdef PERL_IMPLICIT_CONTEXT
   t.my_perl = aTHX;
@@ -260,10 +295,10 @@ aef_xs_svc_files_take (pTHX_ int wfd, int announced, const char *dir, const char
   t.spares = spares;
   t.sl = strlen (suffix);
   if (wfd >= 0 && announced)
-    return aef_svc_files_take_announced (wfd, dir, suffix, sdir, room, aef_xs_svc_take_cb__, &t);
+    return aef_svc_files_take_announced (wfd, dir, suffix, sdir, room, held, aef_xs_svc_take_cb__, &t);
   if (wfd >= 0)
-    return aef_svc_files_take_watched (wfd, dir, suffix, sdir, room, aef_xs_svc_take_cb__, &t);
-  return aef_svc_files_take (dir, suffix, sdir, room, aef_xs_svc_take_cb__, &t);
+    return aef_svc_files_take_watched (wfd, dir, suffix, sdir, room, held, aef_xs_svc_take_cb__, &t);
+  return aef_svc_files_take (dir, suffix, sdir, room, held, aef_xs_svc_take_cb__, &t);
 }
 
 int
@@ -272,10 +307,10 @@ aef_xs_svc_file_put (pTHX_ const char *dir, const char *name, SV *data, const ch
 {
   STRLEN len;
   const char *p = SvPVbyte (data, len);
-  SV *spare = spares && av_len (spares) >= 0 ? sv_2mortal (av_pop (spares)) : NULL;
-  SV *path = spare ? sv_2mortal (newSVpvf ("%s/%" SVf, spare_dir, SVfARG (spare))) : NULL;
+  SV *spare = spares && spare_dir && av_len (spares) >= 0 ? sv_2mortal (av_pop (spares)) : NULL;
 
-  return aef_svc_file_put (dir, name, p, len, path ? SvPV_nolen (path) : NULL, step);
+  return aef_svc_file_put (dir, name, p, len, spare_dir, spare ? SvPV_nolen (spare) : NULL,
+                           spare ? aef_xs_svc_held__ (aTHX_ spares, 0) : NULL, step);
 }
 
 AV *

@@ -44,12 +44,15 @@ void aef_xs_svc_dgram_recv_all (pTHX_ int fd, AV *out);
  * those, see aef_svc_files_take_announced): pushed on out as name,
  * contents pairs. With spares (NULL: none), files are kept as spares in
  * spare_dir until spares holds max names: the names of those kept are
- * pushed on it. -errno when dir cannot be read, else the number of files. */
+ * pushed on it, and the descriptors of the last ones stay open in ext magic
+ * on spares (see aef_svc_held) until file_put uses them or spares is
+ * freed. -errno when dir cannot be read, else the number of files. */
 int aef_xs_svc_files_take (pTHX_ int wfd, int announced, const char *dir, const char *suffix,
                            const char *spare_dir, AV *spares, IV max, AV *out);
 
 /* aef_svc_file_put of data's bytes, with the last spare named in spares
- * (removed from it; NULL or empty: none), a file of spare_dir. */
+ * (removed from it; NULL or empty: none), a file of spare_dir, written
+ * through its held descriptor when spares holds it. */
 int aef_xs_svc_file_put (pTHX_ const char *dir, const char *name, SV *data, const char *spare_dir,
                          AV *spares, int *step);
 

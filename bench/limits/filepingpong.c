@@ -6,8 +6,9 @@
  * With the third argument "spare" it moves files as the bus does with its
  * spares (see IPC::Manager::Client::MessageFiles): the receiver takes the
  * file the inotify event names (no listing), reads it and renames it into
- * its folder's .spare; the sender writes over that spare and renames it
- * to NAME.ready in the other folder (no file created or removed).
+ * its folder's .spare, keeping it open; the sender writes over that spare
+ * through the open descriptor, closes it and renames it to NAME.ready in
+ * the other folder (no file created or removed, no open to send).
  * usage: filepingpong DIR N [spare]   (DIR: an existing folder, e.g. the
  * bus's temporary folder) prints the lines roundtrips=N, secs=S, rate=R */
 #define _GNU_SOURCE
@@ -45,23 +46,24 @@ static void put (const char *to, long seq)
 }
 
 /* spare mode: the file last taken from this process's folder (its path
- * in .spare), written over and renamed to NAME.ready in folder to */
+ * in .spare, and its descriptor, kept open), written over and renamed to
+ * NAME.ready in folder to */
 static char spare[4200];
+static int spare_fd = -1;
 
 static void spare_put (const char *to, long seq)
 {
   char ready[4200];
-  int fd;
 
   snprintf (ready, sizeof ready, "%s/%ld.ready", to, seq);
-  fd = open (spare, O_WRONLY | O_CLOEXEC);
-  if (fd < 0 || write (fd, "{\"ping\":\"pong\"}", 15) != 15 || close (fd) < 0
+  if (spare_fd < 0 || pwrite (spare_fd, "{\"ping\":\"pong\"}", 15, 0) != 15 || close (spare_fd) < 0
       || renameat2 (AT_FDCWD, spare, AT_FDCWD, ready, RENAME_NOREPLACE) < 0)
     exit (1);
+  spare_fd = -1;
 }
 
 /* spare mode: waits on the watch for one file renamed into dir, reads it
- * and keeps it as the spare dir/.spare/NAME */
+ * and keeps it (open) as the spare dir/.spare/NAME */
 static void spare_take (int watch, const char *dir)
 {
   char ev[4096] __attribute__ ((aligned (8))), path[4200], buf[256];
@@ -73,9 +75,12 @@ static void spare_take (int watch, const char *dir)
   snprintf (path, sizeof path, "%s/%s", dir, e->name);
   snprintf (spare, sizeof spare, "%s/.spare/%s", dir, e->name);
   fd = open (path, O_RDWR | O_CLOEXEC);
-  if (fd < 0 || read (fd, buf, sizeof buf) < 0 || close (fd) < 0
+  if (fd < 0 || read (fd, buf, sizeof buf) < 0
       || renameat2 (AT_FDCWD, path, AT_FDCWD, spare, RENAME_NOREPLACE) < 0)
     exit (1);
+  if (spare_fd >= 0)
+    close (spare_fd);
+  spare_fd = fd;
 }
 
 /* waits on the watch until at least one .ready file was taken from dir */

@@ -325,35 +325,35 @@ static void test_files (void)
   struct stat st;
 
   ok (mkdtemp (dir) != NULL, "tempdir");
-  is_int (aef_svc_file_put (dir, "b", "second", 6, NULL, &step), 0, "put b");
-  is_int (aef_svc_file_put (dir, "a", "first", 5, NULL, &step), 0, "put a");
-  is_int (aef_svc_file_put (dir, "e", "", 0, NULL, &step), 0, "put an empty one");
+  is_int (aef_svc_file_put (dir, "b", "second", 6, NULL, NULL, NULL, &step), 0, "put b");
+  is_int (aef_svc_file_put (dir, "a", "first", 5, NULL, NULL, NULL, &step), 0, "put a");
+  is_int (aef_svc_file_put (dir, "e", "", 0, NULL, NULL, NULL, &step), 0, "put an empty one");
   snprintf (path, sizeof path, "%s/a.pend", dir);
   ok (stat (path, &st) < 0, "no .pend left");
   snprintf (path, sizeof path, "%s/a.ready", dir);
   ok (stat (path, &st) == 0 && st.st_size == 5, "a.ready holds it");
 
-  is_int (aef_svc_file_put (dir, "a", "again", 5, NULL, &step), -EEXIST, "an existing .ready is not replaced");
+  is_int (aef_svc_file_put (dir, "a", "again", 5, NULL, NULL, NULL, &step), -EEXIST, "an existing .ready is not replaced");
   is_int (step, 3, "at the rename");
   snprintf (path, sizeof path, "%s/a.pend", dir);
   ok (stat (path, &st) < 0, "and the .pend is gone again");
   fd = open (path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
   close (fd);
-  is_int (aef_svc_file_put (dir, "a", "x", 1, NULL, &step), -EEXIST, "an existing .pend");
+  is_int (aef_svc_file_put (dir, "a", "x", 1, NULL, NULL, NULL, &step), -EEXIST, "an existing .pend");
   is_int (step, 1, "at the creation");
   ok (stat (path, &st) == 0, "is left alone");
   unlink (path);
-  is_int (aef_svc_file_put ("/nonexistent/dir", "a", "x", 1, NULL, &step), -ENOENT, "missing folder");
+  is_int (aef_svc_file_put ("/nonexistent/dir", "a", "x", 1, NULL, NULL, NULL, &step), -ENOENT, "missing folder");
   is_int (step, 1, "at the creation");
   memset (big, 'x', sizeof big - 1);
   big[sizeof big - 1] = 0;
-  is_int (aef_svc_file_put (dir, big, "x", 1, NULL, &step), -ENAMETOOLONG, "name too long");
+  is_int (aef_svc_file_put (dir, big, "x", 1, NULL, NULL, NULL, &step), -ENAMETOOLONG, "name too long");
 
   /* something that is not a message: left alone */
   snprintf (path, sizeof path, "%s/c.pend", dir);
   close (open (path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
   memset (&t, 0, sizeof t);
-  is_int (aef_svc_files_take (dir, ".ready", NULL, 0, take_cb, &t), 3, "three taken");
+  is_int (aef_svc_files_take (dir, ".ready", NULL, 0, NULL, take_cb, &t), 3, "three taken");
   is_int (t.n, 3, "three given");
   ok (!strcmp (t.names[0], "a.ready") && !strcmp (t.names[1], "b.ready") && !strcmp (t.names[2], "e.ready"),
       "in name order");
@@ -361,10 +361,10 @@ static void test_files (void)
   ok (!strcmp (t.data[1], "second") && t.len[1] == 6, "contents of b");
   is_int (t.len[2], 0, "the empty one");
   memset (&t, 0, sizeof t);
-  is_int (aef_svc_files_take (dir, ".ready", NULL, 0, take_cb, &t), 0, "removed: none the next time");
+  is_int (aef_svc_files_take (dir, ".ready", NULL, 0, NULL, take_cb, &t), 0, "removed: none the next time");
   ok (stat (path, &st) == 0, "c.pend still there");
   unlink (path);
-  is_int (aef_svc_files_take ("/nonexistent/dir", ".ready", NULL, 0, take_cb, &t), -ENOENT, "missing folder");
+  is_int (aef_svc_files_take ("/nonexistent/dir", ".ready", NULL, 0, NULL, take_cb, &t), -ENOENT, "missing folder");
 
   /* a file larger than one read */
   {
@@ -373,9 +373,9 @@ static void test_files (void)
     size_t got = 0;
     for (i = 0; i < n; i++)
       d[i] = (char)('a' + i % 26);
-    is_int (aef_svc_file_put (dir, "big", d, n, NULL, &step), 0, "put 200 kB");
+    is_int (aef_svc_file_put (dir, "big", d, n, NULL, NULL, NULL, &step), 0, "put 200 kB");
     memset (&t, 0, sizeof t);
-    is_int (aef_svc_files_take (dir, ".ready", NULL, 0, take_cb, &t), 1, "taken");
+    is_int (aef_svc_files_take (dir, ".ready", NULL, 0, NULL, take_cb, &t), 1, "taken");
     got = t.len[0];
     is_int (got, n, "whole");
     free (d);
@@ -395,13 +395,13 @@ static void test_spares (void)
   snprintf (spare, sizeof spare, "%s/.spare", dir);
   snprintf (peer, sizeof peer, "%s/peer", dir);
   ok (mkdir (spare, 0700) == 0 && mkdir (peer, 0700) == 0, "spare and peer folders");
-  is_int (aef_svc_file_put (dir, "m1", "first message", 13, NULL, &step), 0, "put m1");
-  is_int (aef_svc_file_put (dir, "m2", "second", 6, NULL, &step), 0, "put m2");
-  is_int (aef_svc_file_put (dir, "m3", "third", 5, NULL, &step), 0, "put m3");
+  is_int (aef_svc_file_put (dir, "m1", "first message", 13, NULL, NULL, NULL, &step), 0, "put m1");
+  is_int (aef_svc_file_put (dir, "m2", "second", 6, NULL, NULL, NULL, &step), 0, "put m2");
+  is_int (aef_svc_file_put (dir, "m3", "third", 5, NULL, NULL, NULL, &step), 0, "put m3");
   snprintf (path, sizeof path, "%s/m1.ready", dir);
   stat (path, &st);
   memset (&t, 0, sizeof t);
-  is_int (aef_svc_files_take (dir, ".ready", spare, 2, take_cb, &t), 3, "three taken");
+  is_int (aef_svc_files_take (dir, ".ready", spare, 2, NULL, take_cb, &t), 3, "three taken");
 #ifdef __linux__
   ok (t.spared[0] && t.spared[1] && !t.spared[2], "the first two kept (room for two)");
   snprintf (path, sizeof path, "%s/m1", spare);
@@ -413,55 +413,55 @@ static void test_spares (void)
 
   /* a message sent in the spare: the same inode, renamed straight to .ready */
   snprintf (path, sizeof path, "%s/m1", spare);
-  is_int (aef_svc_file_put (peer, "r1", "reply", 5, path, &step), 0, "put r1 in spare m1");
+  is_int (aef_svc_file_put (peer, "r1", "reply", 5, spare, "m1", NULL, &step), 0, "put r1 in spare m1");
   ok (stat (path, &st2) < 0, "the spare is used up");
   snprintf (path, sizeof path, "%s/r1.ready", peer);
   ok (stat (path, &st2) == 0 && st2.st_ino == st.st_ino && st2.st_size == 5, "r1.ready is m1's inode, 5 bytes");
   snprintf (path, sizeof path, "%s/r1.pend", peer);
   ok (stat (path, &st2) < 0, "no .pend");
   memset (&t, 0, sizeof t);
-  is_int (aef_svc_files_take (peer, ".ready", NULL, 0, take_cb, &t), 1, "r1 taken");
+  is_int (aef_svc_files_take (peer, ".ready", NULL, 0, NULL, take_cb, &t), 1, "r1 taken");
   ok (!strcmp (t.data[0], "reply") && t.len[0] == 5 && !t.spared[0],
       "its contents only (the spare's longer ones cut), not kept");
 
   /* a longer message written over a shorter spare's contents */
-  is_int (aef_svc_file_put (dir, "m4", "ab", 2, NULL, &step), 0, "put m4");
+  is_int (aef_svc_file_put (dir, "m4", "ab", 2, NULL, NULL, NULL, &step), 0, "put m4");
   memset (&t, 0, sizeof t);
-  is_int (aef_svc_files_take (dir, ".ready", spare, 5, take_cb, &t), 1, "m4 taken");
+  is_int (aef_svc_files_take (dir, ".ready", spare, 5, NULL, take_cb, &t), 1, "m4 taken");
   snprintf (path, sizeof path, "%s/m4", spare);
-  is_int (aef_svc_file_put (peer, "r4", "a longer one", 12, path, &step), 0, "put r4 in spare m4");
+  is_int (aef_svc_file_put (peer, "r4", "a longer one", 12, spare, "m4", NULL, &step), 0, "put r4 in spare m4");
   memset (&t, 0, sizeof t);
-  is_int (aef_svc_files_take (peer, ".ready", NULL, 0, take_cb, &t), 1, "r4 taken");
+  is_int (aef_svc_files_take (peer, ".ready", NULL, 0, NULL, take_cb, &t), 1, "r4 taken");
   ok (!strcmp (t.data[0], "a longer one") && t.len[0] == 12, "its contents whole");
 
   /* a spare larger than AEF_SVC_SPARE_KEEP is emptied */
   {
     size_t n = AEF_SVC_SPARE_KEEP + 1;
     char *d = calloc (1, n);
-    is_int (aef_svc_file_put (dir, "m5", d, n, NULL, &step), 0, "put a large m5");
+    is_int (aef_svc_file_put (dir, "m5", d, n, NULL, NULL, NULL, &step), 0, "put a large m5");
     free (d);
   }
   memset (&t, 0, sizeof t);
-  is_int (aef_svc_files_take (dir, ".ready", spare, 5, take_cb, &t), 1, "m5 taken");
+  is_int (aef_svc_files_take (dir, ".ready", spare, 5, NULL, take_cb, &t), 1, "m5 taken");
   ok (t.spared[0] && t.len[0] == AEF_SVC_SPARE_KEEP + 1, "whole, and kept");
   snprintf (path, sizeof path, "%s/m5", spare);
   ok (stat (path, &st2) == 0 && st2.st_size == 0, "emptied");
   unlink (path);
   {
     char *d = calloc (1, AEF_SVC_SPARE_KEEP);
-    is_int (aef_svc_file_put (dir, "m6", d, AEF_SVC_SPARE_KEEP, NULL, &step), 0, "put m6, at the bound");
+    is_int (aef_svc_file_put (dir, "m6", d, AEF_SVC_SPARE_KEEP, NULL, NULL, NULL, &step), 0, "put m6, at the bound");
     free (d);
   }
   memset (&t, 0, sizeof t);
-  is_int (aef_svc_files_take (dir, ".ready", spare, 5, take_cb, &t), 1, "m6 taken");
+  is_int (aef_svc_files_take (dir, ".ready", spare, 5, NULL, take_cb, &t), 1, "m6 taken");
   snprintf (path, sizeof path, "%s/m6", spare);
   ok (t.spared[0] && stat (path, &st2) == 0 && st2.st_size == AEF_SVC_SPARE_KEEP, "kept as it was");
   unlink (path);
 
   /* an existing .ready is not replaced, and the spare is gone */
-  is_int (aef_svc_file_put (peer, "x", "one", 3, NULL, &step), 0, "put x");
+  is_int (aef_svc_file_put (peer, "x", "one", 3, NULL, NULL, NULL, &step), 0, "put x");
   snprintf (path, sizeof path, "%s/m2", spare);
-  is_int (aef_svc_file_put (peer, "x", "two", 3, path, &step), -EEXIST, "x.ready exists");
+  is_int (aef_svc_file_put (peer, "x", "two", 3, spare, "m2", NULL, &step), -EEXIST, "x.ready exists");
   is_int (step, 3, "at the rename");
   ok (stat (path, &st2) < 0, "the spare is removed");
   snprintf (path, sizeof path, "%s/x.ready", peer);
@@ -474,13 +474,13 @@ static void test_spares (void)
   snprintf (path, sizeof path, "%s/s", spare);
   fd = open (path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
   close (fd);
-  is_int (aef_svc_file_put ("/nonexistent/dir", "a", "x", 1, path, &step), -ENOENT, "missing folder");
+  is_int (aef_svc_file_put ("/nonexistent/dir", "a", "x", 1, spare, "s", NULL, &step), -ENOENT, "missing folder");
   is_int (step, 3, "at the rename");
   ok (stat (path, &st2) < 0, "the spare is removed");
 #endif
   /* a spare that is not there: a new file, as without one */
   snprintf (path, sizeof path, "%s/none", spare);
-  is_int (aef_svc_file_put (peer, "y", "new", 3, path, &step), 0, "missing spare: put y");
+  is_int (aef_svc_file_put (peer, "y", "new", 3, spare, "none", NULL, &step), 0, "missing spare: put y");
   snprintf (path, sizeof path, "%s/y.ready", peer);
   ok (stat (path, &st2) == 0 && st2.st_size == 3, "y.ready written");
   unlink (path);
@@ -488,7 +488,7 @@ static void test_spares (void)
   snprintf (path, sizeof path, "%s/.ready", dir);
   close (open (path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
   memset (&t, 0, sizeof t);
-  is_int (aef_svc_files_take (dir, ".ready", spare, 5, take_cb, &t), 1, "'.ready' taken");
+  is_int (aef_svc_files_take (dir, ".ready", spare, 5, NULL, take_cb, &t), 1, "'.ready' taken");
   ok (!t.spared[0] && stat (path, &st2) < 0, "and removed");
   rmdir (peer);
   rmdir (spare);
@@ -514,12 +514,12 @@ static void test_spare_readonly (void)
       _exit (3);
     snprintf (spare, sizeof spare, "%s/.spare", dir);
     mkdir (spare, 0700);
-    if (aef_svc_file_put (dir, "ro", "read only", 9, NULL, &step))
+    if (aef_svc_file_put (dir, "ro", "read only", 9, NULL, NULL, NULL, &step))
       _exit (4);
     snprintf (path, sizeof path, "%s/ro.ready", dir);
     chmod (path, 0400);
     memset (&t, 0, sizeof t);
-    st = aef_svc_files_take (dir, ".ready", spare, 5, take_cb, &t) == 1 && !t.spared[0]
+    st = aef_svc_files_take (dir, ".ready", spare, 5, NULL, take_cb, &t) == 1 && !t.spared[0]
       && !strcmp (t.data[0], "read only") && stat (path, &sb) < 0;
     rmdir (spare);
     rmdir (dir);
@@ -599,31 +599,31 @@ static void test_files_watched (void)
   ok (mkdtemp (dir) != NULL, "tempdir");
   w = aef_svc_watch_open (dir, 0);
   ok (w >= 0, "watch");
-  is_int (aef_svc_file_put (dir, "b", "second", 6, NULL, &step), 0, "put b");
-  is_int (aef_svc_file_put (dir, "a", "first", 5, NULL, &step), 0, "put a");
+  is_int (aef_svc_file_put (dir, "b", "second", 6, NULL, NULL, NULL, &step), 0, "put b");
+  is_int (aef_svc_file_put (dir, "a", "first", 5, NULL, NULL, NULL, &step), 0, "put a");
   snprintf (path, sizeof path, "%s/x.ready", dir);
   fd = open (path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);   /* not renamed in: not announced */
   ok (fd >= 0 && write (fd, "x", 1) == 1, "x.ready written in place");
   close (fd);
   memset (&t, 0, sizeof t);
-  is_int (aef_svc_files_take_watched (w, dir, ".ready", NULL, 0, take_cb, &t), 2, "the two announced");
+  is_int (aef_svc_files_take_watched (w, dir, ".ready", NULL, 0, NULL, take_cb, &t), 2, "the two announced");
   ok (!strcmp (t.names[0], "a.ready") && !strcmp (t.names[1], "b.ready"), "in name order");
   ok (!strcmp (t.data[0], "first") && !strcmp (t.data[1], "second"), "their contents");
   memset (&t, 0, sizeof t);
-  is_int (aef_svc_files_take_watched (w, dir, ".ready", NULL, 0, take_cb, &t), 1,
+  is_int (aef_svc_files_take_watched (w, dir, ".ready", NULL, 0, NULL, take_cb, &t), 1,
           "nothing announced: the folder is listed");
   ok (!strcmp (t.names[0], "x.ready"), "x found so");
   /* announced but already gone: skipped */
-  is_int (aef_svc_file_put (dir, "c", "third", 5, NULL, &step), 0, "put c");
+  is_int (aef_svc_file_put (dir, "c", "third", 5, NULL, NULL, NULL, &step), 0, "put c");
   memset (&t, 0, sizeof t);
-  is_int (aef_svc_files_take (dir, ".ready", NULL, 0, take_cb, &t), 1, "c taken by a listing");
+  is_int (aef_svc_files_take (dir, ".ready", NULL, 0, NULL, take_cb, &t), 1, "c taken by a listing");
   memset (&t, 0, sizeof t);
-  is_int (aef_svc_files_take_watched (w, dir, ".ready", NULL, 0, take_cb, &t), 0, "its event finds nothing");
+  is_int (aef_svc_files_take_watched (w, dir, ".ready", NULL, 0, NULL, take_cb, &t), 0, "its event finds nothing");
   close (w);
   memset (&t, 0, sizeof t);
-  is_int (aef_svc_files_take_watched (w, dir, ".ready", NULL, 0, take_cb, &t), 0,
+  is_int (aef_svc_files_take_watched (w, dir, ".ready", NULL, 0, NULL, take_cb, &t), 0,
           "a watch that cannot be read: listed (empty)");
-  is_int (aef_svc_files_take_watched (-1, "/nonexistent/dir", ".ready", NULL, 0, take_cb, &t), -ENOENT,
+  is_int (aef_svc_files_take_watched (-1, "/nonexistent/dir", ".ready", NULL, 0, NULL, take_cb, &t), -ENOENT,
           "and a missing folder reported");
   ok (rmdir (dir) == 0, "cleaned up");
 #endif
@@ -648,13 +648,13 @@ static void test_files_announced (void)
   ok (fd >= 0 && write (fd, "x", 1) == 1, "x.ready written in place");
   close (fd);
   memset (&t, 0, sizeof t);
-  is_int (aef_svc_files_take_announced (w, dir, ".ready", spare, 4, take_cb, &t), 0,
+  is_int (aef_svc_files_take_announced (w, dir, ".ready", spare, 4, NULL, take_cb, &t), 0,
           "nothing announced: nothing taken");
   ok (access (path, F_OK) == 0, "x.ready left alone (no listing)");
-  is_int (aef_svc_file_put (dir, "b", "second", 6, NULL, &step), 0, "put b");
-  is_int (aef_svc_file_put (dir, "a", "first", 5, NULL, &step), 0, "put a");
+  is_int (aef_svc_file_put (dir, "b", "second", 6, NULL, NULL, NULL, &step), 0, "put b");
+  is_int (aef_svc_file_put (dir, "a", "first", 5, NULL, NULL, NULL, &step), 0, "put a");
   memset (&t, 0, sizeof t);
-  is_int (aef_svc_files_take_announced (w, dir, ".ready", spare, 1, take_cb, &t), 2, "the two announced");
+  is_int (aef_svc_files_take_announced (w, dir, ".ready", spare, 1, NULL, take_cb, &t), 2, "the two announced");
   ok (!strcmp (t.names[0], "a.ready") && !strcmp (t.names[1], "b.ready"), "in name order");
   ok (!strcmp (t.data[0], "first") && !strcmp (t.data[1], "second"), "their contents");
   ok (t.spared[0] == 1 && t.spared[1] == 0, "the first kept as a spare (room for one)");
@@ -665,13 +665,13 @@ static void test_files_announced (void)
     struct pollfd p = { w, POLLIN, 0 };
     is_int (poll (&p, 1, 0), 1, "what was taken leaves the watch readable");
     memset (&t, 0, sizeof t);
-    is_int (aef_svc_files_take_announced (w, dir, ".ready", NULL, 0, take_cb, &t), 0,
+    is_int (aef_svc_files_take_announced (w, dir, ".ready", NULL, 0, NULL, take_cb, &t), 0,
             "that event announces no file: nothing more (no listing)");
     is_int (poll (&p, 1, 0), 0, "and nothing is queued then");
   }
   close (w);
   memset (&t, 0, sizeof t);
-  is_int (aef_svc_files_take_announced (w, dir, ".ready", NULL, 0, take_cb, &t), 1,
+  is_int (aef_svc_files_take_announced (w, dir, ".ready", NULL, 0, NULL, take_cb, &t), 1,
           "a watch that cannot be read: the folder listed");
   ok (!strcmp (t.names[0], "x.ready"), "x found so");
   ok (rmdir (spare) == 0 && rmdir (dir) == 0, "cleaned up");

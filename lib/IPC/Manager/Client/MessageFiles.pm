@@ -81,22 +81,25 @@ sub _read_messages {
    # message's cost). With a watch, the files it announced are taken
    # without listing the folder (all of them when it announced none); the
    # first look after connecting lists it (files may predate the watch).
-   my @spare = $self->{_spares} ? ($self->{_spare_dir}, $self->{_spares}, $SPARES) : ();
-   my @taken = $self->{_early} ? @{ delete $self->{_early} } : ();
-   if ($self->{_watch} && $self->{_listed}) {
-      push @taken, IPC::Manager::Core::files_take_watched ($self->{_watch}, $self->_dir, '.ready', @spare);
+   my ($watch, $spares) = @$self{qw(_watch _spares)};
+   my $dir = $self->{_dir} || $self->path;
+   my @spare = $spares ? ($self->{_spare_dir}, $spares, $SPARES) : ();
+   my @taken;
+   if ($watch && $self->{_listed}) {
+      @taken = IPC::Manager::Core::files_take_watched ($watch, $dir, '.ready', @spare);
    }
    else {
-      IPC::Manager::Core::watch_drain ($self->{_watch}) if $self->{_watch};
-      push @taken, IPC::Manager::Core::files_take ($self->_dir, '.ready', @spare);
+      IPC::Manager::Core::watch_drain ($watch) if $watch;
+      @taken = IPC::Manager::Core::files_take ($dir, '.ready', @spare);
       $self->{_listed} = 1;
    }
+   unshift @taken, @{ delete $self->{_early} } if $self->{_early};
+   # (_decode, inline with the default serializer; @taken holds name,
+   # bytes pairs)
    my ($json, @out) = ($self->{_json});
-   while (@taken) {
-      my ($f, $raw) = splice @taken, 0, 2;
-      # (_decode, inline with the default serializer)
-      my $m = eval { $json ? IPC::Manager::Message::_received ($json->decode ($raw)) : $self->_decode ($raw) };
-      if ($m) { push @out, $m } else { warn "MessageFiles: malformed message '$f': $@" }
+   for (my $i = 1; $i < @taken; $i += 2) {
+      my $m = eval { $json ? IPC::Manager::Message::_received ($json->decode ($taken[$i])) : $self->_decode ($taken[$i]) };
+      if ($m) { push @out, $m } else { warn "MessageFiles: malformed message '$taken[$i - 1]': $@" }
    }
    return @out;
 }
@@ -123,13 +126,14 @@ sub _deliver {
    # it holds fewer than $SPARES), and their files become the spares this
    # send and the next ones use, instead of new files. (_early is a flat
    # list of name, bytes pairs: 2 * $SPARES entries are $SPARES messages.)
-   push @{ $self->{_early} }, IPC::Manager::Core::files_take_announced ($self->{_watch}, $self->_dir, '.ready',
-      $self->{_spare_dir}, $self->{_spares}, $SPARES)
-      if $self->{_spares} && !@{ $self->{_spares} } && $self->{_watch}
+   my $spares = $self->{_spares};
+   push @{ $self->{_early} }, IPC::Manager::Core::files_take_announced ($self->{_watch}, $self->{_dir} || $self->path,
+      '.ready', $self->{_spare_dir}, $spares, $SPARES)
+      if $spares && !@$spares && $self->{_watch}
          && !($self->{_early} && @{ $self->{_early} } >= 2 * $SPARES);
    # NAME.pend written, then renamed to NAME.ready (never replacing one)
-   my $step = ($self->{_spares}
-      ? IPC::Manager::Core::file_put ($dir, $id, $data, $self->{_spare_dir}, $self->{_spares})
+   my $step = ($spares
+      ? IPC::Manager::Core::file_put ($dir, $id, $data, $self->{_spare_dir}, $spares)
       : IPC::Manager::Core::file_put ($dir, $id, $data)) or return;
    my $base = "$dir/$id";
    confess "Message file '$base.ready' already exists" if $step == 3 && $! == EEXIST;
@@ -213,6 +217,15 @@ new file), which made a burst of messages slower the longer it lasted;
 and writing over a file's old contents reuses its page and block, where
 emptying it per message freed them for the next message to allocate
 again.
+The client also keeps the last 16 spares it took open (those of at most
+4 KiB), so a message sent in one of them is written through the open
+descriptor: in a conversation a message costs each side a read of the
+watch, an open, a read and a rename to take it, a write, a close and a
+rename to send one back (and a truncation when the answer is shorter
+than the file it travels in). It holds its folder and the spare folder
+open too, and names the files it takes and sends relative to them (no
+walk down their paths per message). These descriptors are close-on-exec
+and closed when the client disconnects or reconnects.
 The spares leave with the client's folder at disconnect; a reconnecting
 client deletes those of its earlier incarnation.
 
