@@ -79,7 +79,6 @@ sub ipcm_service {
       $params{watch_pids} = [ grep !$seen{$_}++, ($parent ? $parent->pid : $$),
                               @{ ref $params{watch_pids} eq 'ARRAY' ? $params{watch_pids} : [] } ];
    }
-   $params{orig_io} ||= _orig_io () unless $exec;
    # decoded now, the connection string costs the child nothing (errors are
    # left to the child, as before)
    if (!ref $params{ipcm_info}) { local $@; eval { require IPC::Manager; IPC::Manager::_cinfo ($params{ipcm_info}, {}) } }
@@ -89,6 +88,12 @@ sub ipcm_service {
    require Role::Tiny;
    croak "'$class' does not implement the 'IPC::Manager::Role::Service' role"
       unless $skip || Role::Tiny::does_role ($class, 'IPC::Manager::Role::Service');
+
+   # the duplicates of STDERR, STDOUT and STDIN the service keeps: made by
+   # the child, first thing after the fork, when nothing of the class's own
+   # sees the parameters before (see _orig_io_later)
+   my $oio_later = !$exec && !$params{orig_io} && _orig_io_later ($class);
+   $params{orig_io} ||= _orig_io () unless $exec || $oio_later;
 
    my $timeout = $params{timeout} || 10;
    my $inst = $class->new (%params);
@@ -119,8 +124,9 @@ sub ipcm_service {
    $EARLY = $exec ? undef : _early ($inst);
    my $reg = $EARLY && !$IN_RUNNER ? _at_once ($inst, $EARLY->[1]) : undef;
    # the parent's copy of that client is freed with the handle, its
-   # descriptors released at once
-   $obj->{_service_copy} = $EARLY->[1] if $obj && $EARLY;
+   # descriptors released at once; so is the parent's copy of the instance
+   # when freeing it later changes nothing a program sees (see _quiet)
+   $obj->{_service_copy} = [$EARLY, _quiet ($inst) ? $inst : undef] if $obj;
    my $release = $obj && $EARLY ? [ _fhs ($EARLY->[1]) ] : undef;
    my $wait = $obj ? _ready_wait ($obj) : undef;
 
@@ -128,11 +134,13 @@ sub ipcm_service {
    # cost the parent copy-on-write faults while the child starts
    undef %params;
 
-   my $pid = fork;
+   # (the child registers, when it may, and both sides let go of the
+   # descriptors that are not theirs, inside the fork's call: no Perl runs
+   # in the child before the service is ready)
+   my ($pid, $watch) = IPC::Manager::Core::fork_service ($reg, $drop, $release);
    if (!defined $pid) { $EARLY = undef; die "Could not fork: $!" }
 
    if ($pid) {
-      IPC::Manager::Core::fds_release (@$release) if $release;
       $EARLY = undef;
       return if !defined $want && !$exec;
       $obj ||= $peer
@@ -150,19 +158,21 @@ sub ipcm_service {
       return $obj;
    }
 
-   # the child (registered first, if it may: the handle's descriptors it
-   # lets go of right after)
+   # the child (registered already, if it may: its $0 set; the handle's
+   # descriptors let go of)
    if ($reg) {
-      $0 = $reg->[4];
-      my $watch = IPC::Manager::Core::register_entry (@$reg[0 .. 2], $$, $reg->[3]);
       @$EARLY[4, 5] = (defined $watch ? 1 : 0, $watch);
       # (a socket bound to a path removed again is of no use: a new one)
       delete $EARLY->[1]{_unbound} unless defined $watch;
    }
-   IPC::Manager::Core::fds_release (@$drop) if $drop;
    # (the service's client is the service's alone: a worker that drops it
    # closes its descriptors)
    delete $obj->{_service_copy} if $obj;
+   if ($oio_later) {
+      # (the caller's three handles were checked: this fails only when the
+      # child has no descriptor left)
+      eval { $inst->{orig_io} = _orig_io (); 1 } or do { warn $@; POSIX::_exit (255) };
+   }
    undef $release;
    $OWNS_ROUTE = $owns;
    $inst->post_fork_hook;
@@ -173,6 +183,35 @@ sub ipcm_service {
       warn "ipcm_service: could not exec '$^X' ($!), running '$name' in the forked process\n";
    }
    return _ipcm_service ($inst);
+}
+
+# whether the child may make the service's orig_io: when the class has
+# IPC::Manager::Service's constructor, init, orig_io and pre_fork_hook
+# (nothing of its own sees the parameters before the fork), and STDERR,
+# STDOUT and STDIN are plain handles with a descriptor (duplicating them
+# cannot fail in the child where it succeeds in the parent)
+sub _orig_io_later {
+   my ($class) = @_;
+   return 0 unless IPC::Manager::Util::_keeps ($class, 'IPC::Manager::Service', qw(new init orig_io pre_fork_hook));
+   for (\*STDERR, \*STDOUT, \*STDIN) {
+      return 0 if tied *$_;
+      my $fd = fileno $_;
+      return 0 unless defined $fd && $fd >= 0;
+   }
+   return 1;
+}
+
+# whether the parent may free its copy of the instance with the handle
+# rather than right after the fork: when that changes nothing a program
+# can see - the class has no destructor (or IPC::Manager::Service's, which
+# does nothing in the parent) and no AUTOLOAD, and what the instance holds
+# runs no code and closes nothing when freed (IPC::Manager::Core::free_is_quiet)
+sub _quiet {
+   my ($inst) = @_;
+   my $d = $inst->can ('DESTROY');
+   return 0 if $d && $d != (IPC::Manager::Service->can ("DESTROY") || 0);
+   return 0 if $inst->can ('AUTOLOAD');
+   return IPC::Manager::Core::free_is_quiet ($inst);
 }
 
 # what the ready check of a handle built before the fork does, as one
@@ -449,12 +488,26 @@ likewise). When nothing of the service's own runs before it would
 register - the role's C<run>, C<try> and C<in_correct_pid>, no C<on_start>
 callbacks, no C<post_fork> hook, no signals to grab, a top-level service
 (not nested, no exec) - the child sets its C<$0> and registers its entry
-and pidfile first thing after the fork, in one step in C (a MessageFiles
-service gets its folder's watch in that step too, before the pidfile, so
-that a request sent the moment it is ready wakes it); otherwise it
-registers when C<run> first uses its client, as described in
-L<IPC::Manager::Service>. Readiness is the same either way: the entry and
-a pidfile naming a live process. The parent waits for it in one call into
-the C core, woken by the route's watch.
+and pidfile inside the call that forks it, before it runs any Perl
+(C<IPC::Manager::Core::fork_service>; a MessageFiles service gets its
+folder's watch in that step too, before the pidfile, so that a request
+sent the moment it is ready wakes it); otherwise it registers when C<run>
+first uses its client, as described in L<IPC::Manager::Service>.
+Readiness is the same either way: the entry and a pidfile naming a live
+process. The parent waits for it in one call into the C core, woken by the
+route's watch.
+
+When the class has L<IPC::Manager::Service>'s constructor, C<init>,
+C<orig_io> and C<pre_fork_hook>, the child makes the service's C<orig_io>
+(its duplicates of STDERR, STDOUT and STDIN) right after the fork, before
+anything of the service runs, rather than the caller before it; the
+handles are the same. The caller's copy of the instance is freed with the
+top-level handle rather than right after the fork when freeing it later
+makes no difference a program can see (the class has no destructor but
+IPC::Manager::Service's, which does nothing in the caller, no C<AUTOLOAD>,
+and the instance holds no object, tie, weakly referred data or file handle
+of its own, closures included: C<IPC::Manager::Core::free_is_quiet>);
+otherwise, as when a closure given holds an object, it goes when
+C<ipcm_service> returns.
 
 =cut
