@@ -51,11 +51,14 @@ for my $proto (qw(UnixSocket ConnectionUnix MessageFiles)) {
    # named already when the caller sees it ready
    my $h = ipcm_service (svc => (handle_request => sub { oio_ids ($_[0]) }));
    SKIP: {
-      skip "no /proc here", 1 unless $LINUX;
+      skip "no /proc here", 2 unless $LINUX;
       my $pid = $h->service_pid;
       my $cmd = slurp_file ("/proc/$pid/cmdline");
+      my $comm = slurp_file ("/proc/$pid/comm");
       $cmd =~ s/\0+\z//;
+      chomp $comm;
       is $cmd, "$0 svc", "$proto: the service's \$0 is set when it is ready";
+      is $comm, substr ("$0 svc", 0, 15), "$proto: and its process name";
    }
    # its orig_io: duplicates of the caller's STDERR, STDOUT and STDIN
    is ask ($h, svc => 1), $callers, "$proto: orig_io duplicates the caller's handles";

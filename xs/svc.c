@@ -530,12 +530,49 @@ aef_xs_svc_fork_fds__ (pTHX_ AV *drop, int *fds, int *n, int max)
     }
 }
 
+#if defined(__linux__)
+# include <sys/prctl.h>
+#endif
+
+#if defined(__linux__) && defined(PR_SET_NAME)
+/* bound when the object is loaded: a first call through the procedure
+   linkage table would have the dynamic linker look the name up in the
+   child, after the fork (a dozen page faults) */
+static int (*volatile aef_xs_svc_prctl__) (int, ...) = prctl;
+
+/* the name other processes see (the argument area, as perl's $0 magic
+   writes it on Linux, and the kernel's process name), set before the
+   child registers; perl's own assignment to $0 follows */
+static void
+aef_xs_svc_name__ (pTHX_ const char *s, STRLEN len)
+{
+  int i;
+
+  if (PL_origalen <= 1)
+    return;
+  if (len >= (STRLEN)PL_origalen - 1)
+    memcpy (PL_origargv[0], s, PL_origalen - 1);
+  else
+    {
+      memcpy (PL_origargv[0], s, len);
+      PL_origargv[0][len] = 0;
+      memset (PL_origargv[0] + len + 1, ' ', PL_origalen - len - 1);
+    }
+  PL_origargv[0][PL_origalen - 1] = 0;
+  for (i = 1; i < PL_origargc; i++)
+    PL_origargv[i] = 0;
+  aef_xs_svc_prctl__ (PR_SET_NAME, (unsigned long)s, 0UL, 0UL, 0UL);
+}
+#endif
+
 pid_t
 aef_xs_svc_fork (pTHX_ SV *reg, AV *child_drop, AV *parent_drop, int *watch)
 {
   int fds[AEF_XS_SVC_FORK_FDS], nchild = 0, n = 0, kind = 0, fd = -1, want = 0, i, r;
   const char *path = NULL;
   SV *name = NULL, *zero = NULL;
+  const char *zs = NULL;
+  STRLEN zlen = 0;
   pid_t pid;
 
   if (SvOK (reg))
@@ -557,6 +594,7 @@ aef_xs_svc_fork (pTHX_ SV *reg, AV *child_drop, AV *parent_drop, int *watch)
         fd = aef_xs_fd (aTHX_ e[2], "socket");
       want = SvTRUE (e[3]);
       name = e[4];
+      zs = SvPV (name, zlen);
       zero = get_sv ("0", GV_ADD);
     }
   aef_xs_svc_fork_fds__ (aTHX_ child_drop, fds, &n, AEF_XS_SVC_FORK_FDS);
@@ -569,9 +607,13 @@ aef_xs_svc_fork (pTHX_ SV *reg, AV *child_drop, AV *parent_drop, int *watch)
     return pid;
   if (pid == 0 && kind)
     {
-      /* registered before any Perl runs in the child: each page first
-         written to after the fork is a copy-on-write fault */
+      /* named and registered before any Perl runs in the child: each
+         page first written to after the fork is a copy-on-write fault */
+#if defined(__linux__) && defined(PR_SET_NAME)
+      aef_xs_svc_name__ (aTHX_ zs, zlen);
+#else
       sv_setsv_mg (zero, name);
+#endif
       r = aef_svc_register (kind, path, fd, (long)getpid (), want ? watch : NULL);
       if (r)
         {
@@ -584,6 +626,10 @@ aef_xs_svc_fork (pTHX_ SV *reg, AV *child_drop, AV *parent_drop, int *watch)
 
     for (i = pid ? nchild : 0; i < (pid ? n : nchild); i++)
       aef_svc_fd_release (fds[i]);
+#if defined(__linux__) && defined(PR_SET_NAME)
+    if (pid == 0 && kind)
+      sv_setsv_mg (zero, name);
+#endif
     errno = err;
   }
   return pid;

@@ -53,7 +53,9 @@ sub ipcm_service {
 
    my $exec     = delete $params{exec};
    my $new_ipcm = delete $params{new_ipcm};
-   my $hparams  = delete $params{handle_params} || {};
+   my $hparams  = delete $params{handle_params};
+   my $own_hp   = !$hparams;
+   $hparams ||= {};
    my $skip     = delete $params{skip_role_checks};
 
    croak "'new_ipcm' and 'ipcm_info' may not be combined" if $new_ipcm && $params{ipcm_info};
@@ -123,12 +125,15 @@ sub ipcm_service {
    my $owns = defined $spawn ? $spawn->route : undef;
    $EARLY = $exec ? undef : _early ($inst);
    my $reg = $EARLY && !$IN_RUNNER ? _at_once ($inst, $EARLY->[1]) : undef;
-   # the parent's copy of that client is freed with the handle, its
-   # descriptors released at once; so is the parent's copy of the instance
-   # when freeing it later changes nothing a program sees (see _quiet)
-   $obj->{_service_copy} = [$EARLY, _quiet ($inst) ? $inst : undef] if $obj;
    my $release = $obj && $EARLY ? [ _fhs ($EARLY->[1]) ] : undef;
    my $wait = $obj ? _ready_wait ($obj) : undef;
+   # the parent's copy of that client is freed with the handle (its
+   # descriptors released at once), and so are the start-up's own arrays
+   # and the parent's copy of the instance when freeing it later changes
+   # nothing a program sees (see _quiet): freed when this returns, after
+   # the fork, each page they lie on would be copied
+   $obj->{_service_copy} = [$EARLY, (_quiet ($inst) ? $inst : undef), $drop, $release, $reg, $wait, ($own_hp ? $hparams : ())]
+      if $obj;
 
    # the parameters live on in the instance; freed after the fork, they would
    # cost the parent copy-on-write faults while the child starts
