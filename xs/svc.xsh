@@ -229,10 +229,12 @@ fork_service (SV *reg, SV *child_drop = &PL_sv_undef, SV *parent_drop = &PL_sv_u
   AV *pd = SvROK (parent_drop) && SvTYPE (SvRV (parent_drop)) == SVt_PVAV ? (AV *)SvRV (parent_drop) : NULL;
   int watch;
   pid_t pid = aef_xs_svc_fork (aTHX_ reg, cd, pd, &watch);
+  dXSTARG;
 
   if (pid < 0)
     XSRETURN_UNDEF;
-  mXPUSHi ((IV)pid);
+  /* (the op's target: no new scalar written after the fork) */
+  XPUSHi ((IV)pid);
   if (!pid && SvOK (reg))
     XPUSHs (watch == -2 ? &PL_sv_undef : sv_2mortal (newSViv (watch)));
 }

@@ -126,7 +126,7 @@ sub ipcm_service {
    $EARLY = $exec ? undef : _early ($inst);
    my $reg = $EARLY && !$IN_RUNNER ? _at_once ($inst, $EARLY->[1]) : undef;
    my $release = $obj && $EARLY ? [ _fhs ($EARLY->[1]) ] : undef;
-   my $wait = $obj ? _ready_wait ($obj) : undef;
+   my $wait = $obj ? _ready_wait ($obj, $timeout) : undef;
    # the parent's copy of that client is freed with the handle (its
    # descriptors released at once), and so are the start-up's own arrays
    # and the parent's copy of the instance when freeing it later changes
@@ -155,7 +155,7 @@ sub ipcm_service {
       # rather than after it is ready
       undef $inst;
       # (0: the time is up; a pid: ready if the entry is there too)
-      my $up = $wait ? IPC::Manager::Core::pidfile_wait (@$wait[0, 1], $timeout) : undef;
+      my $up = $wait ? IPC::Manager::Core::pidfile_wait (@$wait[0, 1], $wait->[3]) : undef;
       $up = $obj->ready ($timeout) unless defined $up && (!$up || $obj->{client}->_entry_ok ($wait->[2]));
       croak "Timeout waiting for service to come up after ${timeout}s" unless $up;
       $obj->_set_child_pid ($pid);
@@ -220,14 +220,16 @@ sub _quiet {
 }
 
 # what the ready check of a handle built before the fork does, as one
-# wait in C: [pidfile, route watch, entry] when its client checks as ours
+# wait in C: [pidfile, route watch, entry, timeout] when its client checks as ours
 # does and has a route watch (undef: its ready method)
 sub _ready_wait {
-   my ($obj) = @_;
+   my ($obj, $timeout) = @_;
    my $c = $obj->{client};
    return undef unless $c->{_peer_change} && ($c->can ('peer_active') || 0) == IPC::Manager::Client->can ('peer_active');
    my $path = $c->path ($obj->{service_name});
-   return ["$path.pid", $c->{_peer_change}, $path];
+   # (the timeout as a number already: converted after the fork, it would
+   # be written to)
+   return ["$path.pid", $c->{_peer_change}, $path, 1.0 * $timeout];
 }
 
 # the file handles among a client's fields (its descriptors)
