@@ -127,6 +127,7 @@ sub ipcm_service {
    my $reg = $EARLY && !$IN_RUNNER ? _at_once ($inst, $EARLY->[1]) : undef;
    my $release = $obj && $EARLY ? [ _fhs ($EARLY->[1]) ] : undef;
    my $wait = $obj ? _ready_wait ($obj, $timeout) : undef;
+   my $pid_now = $obj && IPC::Manager::Util::_keeps ($obj, 'IPC::Manager::Service::Handle', '_set_child_pid');
    # the parent's copy of that client is freed with the handle (its
    # descriptors released at once), and so are the start-up's own arrays
    # and the parent's copy of the instance when freeing it later changes
@@ -151,14 +152,20 @@ sub ipcm_service {
       $obj ||= $peer
          ? $parent->peer ($name, %$hparams)
          : $inst->handle (%$hparams, name => "service_parent_$$", (defined $spawn ? (spawn => $spawn) : ()));
-      # the parent's copy of the instance goes now, while the child starts,
-      # rather than after it is ready
-      undef $inst;
+      # what the parent has done with goes now, while the child starts,
+      # rather than after it is ready (each page first written to after
+      # the fork costs a fault): its copy of the instance (unless the handle
+      # keeps it), the start-up's references, and, with the handle's own
+      # method, the child's pid stored (the handle is returned only once
+      # the service is ready)
+      undef $_ for $inst, $spawn, $parent, $hparams, $drop, $reg, $release;
+      undef %params;
+      $obj->_set_child_pid ($pid) if $pid_now;
       # (0: the time is up; a pid: ready if the entry is there too)
       my $up = $wait ? IPC::Manager::Core::pidfile_wait (@$wait[0, 1], $wait->[3]) : undef;
       $up = $obj->ready ($timeout) unless defined $up && (!$up || $obj->{client}->_entry_ok ($wait->[2]));
       croak "Timeout waiting for service to come up after ${timeout}s" unless $up;
-      $obj->_set_child_pid ($pid);
+      $obj->_set_child_pid ($pid) unless $pid_now;
       return unless defined $want;
       return $obj;
    }
