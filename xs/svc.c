@@ -4,6 +4,9 @@
 
 #include <errno.h>
 #include <string.h>
+#if defined(__linux__)
+# include <sys/prctl.h>
+#endif
 
 static int
 aef_xs_svc_loop_free__ (pTHX_ SV *sv, MAGIC *mg)
@@ -529,10 +532,6 @@ aef_xs_svc_fork_fds__ (pTHX_ AV *drop, int *fds, int *n, int max)
       fds[(*n)++] = aef_xs_fd (aTHX_ svp ? *svp : &PL_sv_undef, "descriptor");
     }
 }
-
-#if defined(__linux__)
-# include <sys/prctl.h>
-#endif
 
 #if defined(__linux__) && defined(PR_SET_NAME)
 /* bound when the object is loaded: a first call through the procedure

@@ -83,15 +83,17 @@ SV *aef_xs_svc_msg_put (pTHX_ SV *buf, int framed, SV *from, SV *to, SV *content
 
 /* ipcm_service's fork. reg is undef, or [kind, path, socket, want_watch,
  * name] (kind as for register_entry); child_drop and parent_drop (NULL:
- * none) hold descriptors or handles. Every argument is checked (croaks)
- * before the fork. Then perl's fork (aef_xs_fork), and before either
- * process runs any Perl: in the child, with reg, $0 set to name (as
- * assigning to $0 does) and the client registered with the child's pid
- * (aef_svc_register; *watch set to the watch's descriptor, -1 for none,
- * or to -2 with errno set when that failed), then each descriptor of
- * child_drop released (aef_svc_fd_release); in the parent, each of
- * parent_drop released (at most AEF_XS_SVC_FORK_FDS descriptors in all). Returns what fork returns (-1: errno set, nothing
- * released). */
+ * none) hold descriptors or handles, at most AEF_XS_SVC_FORK_FDS in all.
+ * Every argument is checked (croaks) before the fork. Then perl's fork
+ * (aef_xs_fork), and before either process runs any Perl: in the child,
+ * with reg, the name other processes see set to name (on Linux as perl's
+ * $0 magic writes it, perl's own assignment to $0 following once the
+ * client is registered; elsewhere that assignment first) and the client
+ * registered with the child's pid (aef_svc_register; *watch set to the
+ * watch's descriptor, -1 for none, or to -2 with errno set when that
+ * failed), then each descriptor of child_drop released
+ * (aef_svc_fd_release); in the parent, each of parent_drop released.
+ * Returns what fork returns (-1: errno set, nothing released). */
 #define AEF_XS_SVC_FORK_FDS 32
 pid_t aef_xs_svc_fork (pTHX_ SV *reg, AV *child_drop, AV *parent_drop, int *watch);
 
