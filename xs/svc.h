@@ -100,10 +100,11 @@ pid_t aef_xs_svc_fork (pTHX_ SV *reg, AV *child_drop, AV *parent_drop, int *watc
 /* Whether dropping what ref refers to, at any time, is the same to a
  * program: 1 when what it refers to (an object allowed, but for its
  * destructor, which the caller judges) and everything reachable from it
- * (array and hash elements, referents, the variables of closures and the
- * closures around them) holds no other object, no magic (ties, weak
- * references to it, ...), no hash weakly referred to and no glob or
- * handle of its own, in at most budget nodes; else 0. Reads only. */
+ * (array and hash elements, referents) holds no other object, no magic
+ * (ties, weak references to it, ...), no hash weakly referred to, no
+ * glob or handle of its own and no closure (code holding variables; named
+ * subs and anonymous ones without variables are fine), in at most budget
+ * nodes; else 0. Reads only. */
 int aef_xs_svc_free_is_quiet (pTHX_ SV *ref, IV budget);
 
 /* The AEF_SVC_ENTRY_ kind named kind ("dgram", "stream", "dir"); croaks

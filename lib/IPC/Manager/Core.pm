@@ -138,11 +138,12 @@ them.
 True when freeing what C<$ref> refers to, whenever that happens, makes no
 difference a program can see: neither it (which may be an object: its
 destructor is the caller's to judge) nor anything reachable from it
-(elements, referents, the variables of closures and of the closures
-around them) is another object, carries magic (a tie, weak references to
-it, ...), is a hash weakly referred to, or is a glob or file handle of its
-own (globs of a symbol table are fine), within C<$budget> nodes (default
-256; a cycle uses it up). C<ipcm_service> uses it to keep its copy of a
+(elements, referents) is another object, carries magic (a tie, weak
+references to it, ...), is a hash weakly referred to, a glob or file
+handle of its own (globs of a symbol table are fine) or a closure (its
+variables are not looked at; named subs and anonymous subs without
+variables are fine), within C<$budget> nodes (default 256; a cycle uses
+it up). C<ipcm_service> uses it to keep its copy of a
 service instance until the handle goes, rather than freeing it while the
 service starts.
 

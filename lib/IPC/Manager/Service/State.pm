@@ -519,9 +519,9 @@ handles are the same. The caller's copy of the instance is freed with the
 top-level handle rather than right after the fork when freeing it later
 makes no difference a program can see (the class has no destructor but
 IPC::Manager::Service's, which does nothing in the caller, no C<AUTOLOAD>,
-and the instance holds no object, tie, weakly referred data or file handle
-of its own, closures included: C<IPC::Manager::Core::free_is_quiet>);
-otherwise, as when a closure given holds an object, it goes when
-C<ipcm_service> returns.
+and the instance holds no object, tie, weakly referred data, file handle
+of its own or closure: C<IPC::Manager::Core::free_is_quiet>); otherwise,
+as when a callback given is a closure (which may hold an object), it goes
+when C<ipcm_service> returns.
 
 =cut
