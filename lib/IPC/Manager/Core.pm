@@ -119,8 +119,10 @@ an unknown kind.
 The fork of C<ipcm_service>, as perl's C<fork> does it (handles flushed,
 signals blocked around it), with the first steps of each process done
 before it runs any Perl: with C<$reg> (C<[$kind, $path, $sock, $want_watch,
-$name]>), the child sets C<$0> to C<$name> and registers as
-C<register_entry ($kind, $path, $sock, CHILD_PID, $want_watch)> does; then
+$name]>), the child sets C<$0> to C<$name> (on Linux what other processes
+see is written before it registers, the Perl variable right after) and
+registers as C<register_entry ($kind, $path, $sock, CHILD_PID,
+$want_watch)> does; then
 the child releases the descriptors of C<@child_drop> and the parent those
 of C<@parent_drop>, as C<fds_release> does. Returns the child's pid in the
 parent; C<0> in the child, followed, with C<$reg>, by the watch
@@ -143,9 +145,8 @@ references to it, ...), is a hash weakly referred to, a glob or file
 handle of its own (globs of a symbol table are fine) or a closure (its
 variables are not looked at; named subs and anonymous subs without
 variables are fine), within C<$budget> nodes (default 256; a cycle uses
-it up). C<ipcm_service> uses it to keep its copy of a
-service instance until the handle goes, rather than freeing it while the
-service starts.
+it up). C<ipcm_service> uses it to keep its copy of a service instance
+until the handle goes, rather than freeing it while the service starts.
 
 =item $n = fds_release (@handles_or_fds)
 
