@@ -22,10 +22,10 @@ use File::Temp ();
 use IPC::Manager qw(ipcm_service ipcm_default_protocol);
 
 # starts: start-ups timed besides those of the rounds (a start-up is short:
-# the median of many says more on a busy machine, and the best of them
-# what the machine can do)
-my %opt = (rounds => 5, rt => 3000, pipe => 2000, starts => 20);
-Getopt::Long::GetOptions ("quick" => sub { %opt = (rounds => 3, rt => 1000, pipe => 2000, starts => 12) })
+# the median of many says more on a busy machine, its quartiles how much
+# the machine's load moved it, and the best of them what the machine can do)
+my %opt = (rounds => 5, rt => 3000, pipe => 2000, starts => 40);
+Getopt::Long::GetOptions ("quick" => sub { %opt = (rounds => 3, rt => 1000, pipe => 2000, starts => 20) })
    or die "usage: $0 [--quick]\n";
 
 # the original's figures: start-up ms, round trips/s, pipelined req/s, shutdown ms
@@ -73,9 +73,10 @@ sub measure {
       push @cpu, $c1 - $c0;
       push @flt, $f1 - $f0 if defined $f0 && defined $f1;
    }
-   my ($best) = sort { $a <=> $b } @start;
-   return (Bench::median (@start) * 1000, Bench::median (@rt), Bench::median (@pipe), Bench::median (@stop) * 1000, $best * 1000, scalar @start,
-           Bench::median (@cpu) * 1000, @flt ? Bench::median (@flt) : undef);
+   my @sorted = sort { $a <=> $b } @start;
+   return (Bench::median (@start) * 1000, Bench::median (@rt), Bench::median (@pipe), Bench::median (@stop) * 1000, $sorted[0] * 1000, scalar @start,
+           Bench::median (@cpu) * 1000, @flt ? Bench::median (@flt) : undef,
+           $sorted[$#sorted / 4] * 1000, $sorted[$#sorted * 3 / 4] * 1000);
 }
 
 my $pp = Bench::limit ("pingpong");
@@ -86,8 +87,9 @@ my ($rate) = `$pp 100000` =~ /rate=([\d.]+)/;
 # the same with the copy-on-write faults of a Perl start-up: the child
 # first writing to the pages the echo service's child writes to before it
 # registers, the parent to the pages ipcm_service writes to after the
-# fork until it waits (counted with getrusage: 30 and 90 here)
-my ($COW, $PCOW) = (30, 90);
+# fork until it waits (counted with perf's page-fault tracepoint, the
+# child's text pages included: 28 and 16 here)
+my ($COW, $PCOW) = (28, 16);
 my $kb = (`grep RssAnon /proc/$$/status 2>/dev/null` =~ /(\d+)/)[0] || 8192;
 my $ready = Bench::limit ("svc_ready");
 my %bare = `$ready 30 $kb 0` =~ /^(\w+)=([\d.]+)$/mg;
@@ -117,10 +119,10 @@ printf "C start-up floor (bench/limits/svc_ready.c, %d KB parent): fork + pidfil
 printf "%-15s %10s %14s %20s %12s\n", "protocol", "start-up", "round trips/s", "2000 pipelined req/s", "shutdown";
 for my $proto (qw(UnixSocket ConnectionUnix MessageFiles)) {
    my @m = measure ($proto);
-   printf "%-15s %7.1f ms %14d %20d %9.1f ms   (%.0f%% of ping-pong%s; start-up best of %d: %.1f ms)\n",
+   printf "%-15s %7.1f ms %14d %20d %9.1f ms   (%.0f%% of ping-pong%s; start-up best of %d: %.1f ms, quartiles %.1f-%.1f ms)\n",
       $proto, @m[0 .. 3], 100 * $m[1] / $rate,
       $proto eq 'MessageFiles' && $frate ? sprintf (", %.0f%% of file ping-pong, %.0f%% with spares", 100 * $m[1] / $frate, 100 * $m[1] / ($srate || $frate)) : "",
-      $m[5], $m[4];
+      $m[5], $m[4], $m[8], $m[9];
    printf "%-15s %7s ms %14s %20s %9s ms\n", "  original", @{ $ORIG{$proto} };
    printf "%-15s %s\n", "", join "; ", "caller per start-up (median):" . ($CPU ? sprintf (" %.1f ms CPU", $m[6]) : ""),
       defined $m[7] ? "$m[7] page faults" : ()

@@ -4,6 +4,9 @@
 
 #include <errno.h>
 #include <string.h>
+#if defined(__linux__)
+# include <sys/prctl.h>
+#endif
 
 static int
 aef_xs_svc_loop_free__ (pTHX_ SV *sv, MAGIC *mg)
@@ -535,4 +538,216 @@ aef_xs_json_simple__ (pTHX_ SV *out, SV *v, int depth)
       return 1;
     }
   return 0;
+}
+
+int
+aef_xs_svc_kind (pTHX_ const char *func, const char *kind)
+{
+  int k = !strcmp (kind, "dgram") ? AEF_SVC_ENTRY_DGRAM
+        : !strcmp (kind, "stream") ? AEF_SVC_ENTRY_STREAM
+        : !strcmp (kind, "dir") ? AEF_SVC_ENTRY_DIR : 0;
+
+  if (!k)
+    croak ("%s: unknown kind '%s'", func, kind);
+  return k;
+}
+
+/* the descriptors of drop into fds[*n...] (at most max in all) */
+static void
+aef_xs_svc_fork_fds__ (pTHX_ AV *drop, int *fds, int *n, int max)
+{
+  SSize_t i, len = drop ? av_len (drop) + 1 : 0;
+
+  for (i = 0; i < len; i++)
+    {
+      SV **svp = av_fetch (drop, i, 0);
+
+      if (*n >= max)
+        croak ("IPC::Manager::Core::fork_service: more than %d descriptors to release", max);
+      fds[(*n)++] = aef_xs_fd (aTHX_ svp ? *svp : &PL_sv_undef, "descriptor");
+    }
+}
+
+#if defined(__linux__) && defined(PR_SET_NAME)
+/* bound when the object is loaded: a first call through the procedure
+   linkage table would have the dynamic linker look the name up in the
+   child, after the fork (a dozen page faults) */
+static int (*volatile aef_xs_svc_prctl__) (int, ...) = prctl;
+
+/* the name other processes see (the argument area, as perl's $0 magic
+   writes it on Linux, and the kernel's process name), set before the
+   child registers; perl's own assignment to $0 follows */
+static void
+aef_xs_svc_name__ (pTHX_ const char *s, STRLEN len)
+{
+  int i;
+
+  if (PL_origalen <= 1)
+    return;
+  if (len >= (STRLEN)PL_origalen - 1)
+    memcpy (PL_origargv[0], s, PL_origalen - 1);
+  else
+    {
+      memcpy (PL_origargv[0], s, len);
+      PL_origargv[0][len] = 0;
+      memset (PL_origargv[0] + len + 1, ' ', PL_origalen - len - 1);
+    }
+  PL_origargv[0][PL_origalen - 1] = 0;
+  for (i = 1; i < PL_origargc; i++)
+    PL_origargv[i] = 0;
+  aef_xs_svc_prctl__ (PR_SET_NAME, (unsigned long)s, 0UL, 0UL, 0UL);
+}
+#endif
+
+pid_t
+aef_xs_svc_fork (pTHX_ SV *reg, AV *child_drop, AV *parent_drop, int *watch)
+{
+  int fds[AEF_XS_SVC_FORK_FDS], nchild = 0, n = 0, kind = 0, fd = -1, want = 0, i, r;
+  const char *path = NULL;
+  SV *name = NULL, *zero = NULL;
+  const char *zs = NULL;
+  STRLEN zlen = 0;
+  pid_t pid;
+
+  if (SvOK (reg))
+    {
+      AV *a = SvROK (reg) && SvTYPE (SvRV (reg)) == SVt_PVAV ? (AV *)SvRV (reg) : NULL;
+      SV *e[5];
+
+      if (!a || av_len (a) < 4)
+        croak ("IPC::Manager::Core::fork_service: the registration is not [kind, path, socket, want_watch, name]");
+      for (i = 0; i < 5; i++)
+        {
+          SV **svp = av_fetch (a, i, 0);
+
+          e[i] = svp ? *svp : &PL_sv_undef;
+        }
+      kind = aef_xs_svc_kind (aTHX_ "IPC::Manager::Core::fork_service", SvPV_nolen (e[0]));
+      path = SvPV_nolen (e[1]);
+      if (kind != AEF_SVC_ENTRY_DIR)
+        fd = aef_xs_fd (aTHX_ e[2], "socket");
+      want = SvTRUE (e[3]);
+      name = e[4];
+      zs = SvPV (name, zlen);
+      zero = get_sv ("0", GV_ADD);
+    }
+  aef_xs_svc_fork_fds__ (aTHX_ child_drop, fds, &n, AEF_XS_SVC_FORK_FDS);
+  nchild = n;
+  aef_xs_svc_fork_fds__ (aTHX_ parent_drop, fds, &n, AEF_XS_SVC_FORK_FDS);
+
+  *watch = -1;
+  pid = aef_xs_fork (aTHX_ 1);
+  if (pid < 0)
+    return pid;
+  if (pid == 0 && kind)
+    {
+      /* named and registered before any Perl runs in the child: each
+         page first written to after the fork is a copy-on-write fault */
+#if defined(__linux__) && defined(PR_SET_NAME)
+      aef_xs_svc_name__ (aTHX_ zs, zlen);
+#else
+      sv_setsv_mg (zero, name);
+#endif
+      r = aef_svc_register (kind, path, fd, (long)getpid (), want ? watch : NULL);
+      if (r)
+        {
+          *watch = -2;
+          errno = -r;
+        }
+    }
+  {
+    int err = errno;
+
+    for (i = pid ? nchild : 0; i < (pid ? n : nchild); i++)
+      aef_svc_fd_release (fds[i]);
+#if defined(__linux__) && defined(PR_SET_NAME)
+    if (pid == 0 && kind)
+      sv_setsv_mg (zero, name);
+#endif
+    errno = err;
+  }
+  return pid;
+}
+
+/* whether freeing sv (reached through a reference) may run Perl code or
+ * let go of something a program can see; *budget counts the nodes left */
+static int
+aef_xs_svc_quiet__ (pTHX_ SV *sv, IV *budget, int depth, int root)
+{
+  SSize_t i, n;
+
+  if (!sv || sv == &PL_sv_undef || sv == &PL_sv_yes || sv == &PL_sv_no)
+    return 1;
+  if (--*budget < 0 || depth > 64)
+    return 0;
+  /* a glob of a symbol table stays (whatever magic it carries); one of
+     its own (a lexical file handle's) is closed when the last reference
+     goes */
+  if (SvTYPE (sv) == SVt_PVGV)
+    {
+      GV *gv = (GV *)sv;
+      HV *stash = isGV_with_GP (gv) ? GvSTASH (gv) : NULL;
+      I32 len = GvNAMELEN (gv);
+      SV **found;
+
+#ifdef GvNAMEUTF8
+      if (GvNAMEUTF8 (gv))
+        len = -len;
+#endif
+      found = stash ? hv_fetch (stash, GvNAME (gv), len, 0) : NULL;
+
+      return found && *found == sv;
+    }
+  /* a destructor, a tie, weak references to it, ... */
+  if (SvMAGICAL (sv) || (SvOBJECT (sv) && !root))
+    return 0;
+  switch (SvTYPE (sv))
+    {
+    case SVt_PVAV:
+      n = AvFILLp ((AV *)sv) + 1;
+      for (i = 0; i < n; i++)
+        if (!aef_xs_svc_quiet__ (aTHX_ AvARRAY ((AV *)sv)[i], budget, depth + 1, 0))
+          return 0;
+      return 1;
+    case SVt_PVHV:
+      {
+        HV *hv = (HV *)sv;
+        HE *he;
+        STRLEN b;
+
+#if PERL_REVISION == 5 && PERL_VERSION >= 10
+# ifdef HvHasAUX
+        if (HvHasAUX (hv) && HvAUX (hv)->xhv_backreferences)
+          return 0;
+# else
+        if (SvOOK (hv) && HvAUX (hv)->xhv_backreferences)
+          return 0;
+# endif
+#endif
+        /* (walked bucket by bucket: the hash's iterator is left alone) */
+        if (!HvARRAY (hv))
+          return 1;
+        for (b = 0; b <= HvMAX (hv); b++)
+          for (he = HvARRAY (hv)[b]; he; he = HeNEXT (he))
+            if (!aef_xs_svc_quiet__ (aTHX_ HeVAL (he), budget, depth + 1, 0))
+              return 0;
+        return 1;
+      }
+    case SVt_PVCV:
+      /* a named sub or the shared body of an anonymous one outlives this
+         reference; a closure holds variables (perl 5.8 has no way to
+         look at them that ppport.h provides): counted as holding
+         something */
+      return CvISXSUB ((CV *)sv) || (!CvCLONED ((CV *)sv) && SvREFCNT (sv) > 1);
+    default:
+      if (SvTYPE (sv) > SVt_PVMG)
+        return 0;
+      return SvROK (sv) ? aef_xs_svc_quiet__ (aTHX_ SvRV (sv), budget, depth + 1, 0) : 1;
+    }
+}
+
+int
+aef_xs_svc_free_is_quiet (pTHX_ SV *ref, IV budget)
+{
+  return SvROK (ref) && aef_xs_svc_quiet__ (aTHX_ SvRV (ref), &budget, 0, 1);
 }

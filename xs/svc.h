@@ -84,5 +84,35 @@ void aef_xs_svc_stamp (pTHX_ NV *sec_out, UV *ord_out);
 #define AEF_XS_JSON_DEPTH 8
 SV *aef_xs_svc_msg_put (pTHX_ SV *buf, int framed, SV *from, SV *to, SV *content, int data);
 
+/* ipcm_service's fork. reg is undef, or [kind, path, socket, want_watch,
+ * name] (kind as for register_entry); child_drop and parent_drop (NULL:
+ * none) hold descriptors or handles, at most AEF_XS_SVC_FORK_FDS in all.
+ * Every argument is checked (croaks) before the fork. Then perl's fork
+ * (aef_xs_fork), and before either process runs any Perl: in the child,
+ * with reg, the name other processes see set to name (on Linux as perl's
+ * $0 magic writes it, perl's own assignment to $0 following once the
+ * client is registered; elsewhere that assignment first) and the client
+ * registered with the child's pid (aef_svc_register; *watch set to the
+ * watch's descriptor, -1 for none, or to -2 with errno set when that
+ * failed), then each descriptor of child_drop released
+ * (aef_svc_fd_release); in the parent, each of parent_drop released.
+ * Returns what fork returns (-1: errno set, nothing released). */
+#define AEF_XS_SVC_FORK_FDS 32
+pid_t aef_xs_svc_fork (pTHX_ SV *reg, AV *child_drop, AV *parent_drop, int *watch);
+
+/* Whether dropping what ref refers to, at any time, is the same to a
+ * program: 1 when what it refers to (an object allowed, but for its
+ * destructor, which the caller judges) and everything reachable from it
+ * (array and hash elements, referents) holds no other object, no magic
+ * (ties, weak references to it, ...), no hash weakly referred to, no
+ * glob or handle of its own and no closure (code holding variables; named
+ * subs and anonymous ones without variables are fine), in at most budget
+ * nodes; else 0. Reads only. */
+int aef_xs_svc_free_is_quiet (pTHX_ SV *ref, IV budget);
+
+/* The AEF_SVC_ENTRY_ kind named kind ("dgram", "stream", "dir"); croaks
+ * "FUNC: unknown kind 'KIND'" otherwise. */
+int aef_xs_svc_kind (pTHX_ const char *func, const char *kind);
+
 
 #endif

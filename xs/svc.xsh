@@ -25,6 +25,19 @@
 #                                             the watch's descriptor (-1:
 #                                             none), or undef + $! (nothing
 #                                             left behind)
+#   ($pid, $watch) = IPC::Manager::Core::fork_service ($reg, \@child_drop, \@parent_drop)
+#                                             ipcm_service's fork: with $reg
+#                                             ([kind, path, fh, want_watch,
+#                                             name]) the child sets $0 and
+#                                             registers before any Perl runs
+#                                             ($watch as register_entry's);
+#                                             each side releases its list;
+#                                             a failed fork: undef, $! set
+#   $bool = IPC::Manager::Core::free_is_quiet ($ref [, $budget])
+#                                             whether freeing what $ref
+#                                             refers to later changes
+#                                             nothing a program sees (see
+#                                             aef_xs_svc_free_is_quiet)
 #   $n = IPC::Manager::Core::fds_release (@fh_or_fd)
 #                                             each descriptor becomes
 #                                             /dev/null (see
@@ -172,13 +185,9 @@ SV *
 register_entry (const char *kind, const char *path, SV *fh, IV pid, int want_watch = 0)
   CODE:
 {
-  int k = !strcmp (kind, "dgram") ? AEF_SVC_ENTRY_DGRAM
-        : !strcmp (kind, "stream") ? AEF_SVC_ENTRY_STREAM
-        : !strcmp (kind, "dir") ? AEF_SVC_ENTRY_DIR : 0;
+  int k = aef_xs_svc_kind (aTHX_ "IPC::Manager::Core::register_entry", kind);
   int fd, r, watch = -1;
 
-  if (!k)
-    croak ("IPC::Manager::Core::register_entry: unknown kind '%s'", kind);
   fd = k == AEF_SVC_ENTRY_DIR ? -1 : aef_xs_fd (aTHX_ fh, "socket");
   r = aef_svc_register (k, path, fd, (long)pid, want_watch ? &watch : NULL);
   if (r)
@@ -209,6 +218,31 @@ fds_release (...)
         RETVAL++;
     }
 }
+  OUTPUT:
+    RETVAL
+
+void
+fork_service (SV *reg, SV *child_drop = &PL_sv_undef, SV *parent_drop = &PL_sv_undef)
+  PPCODE:
+{
+  AV *cd = SvROK (child_drop) && SvTYPE (SvRV (child_drop)) == SVt_PVAV ? (AV *)SvRV (child_drop) : NULL;
+  AV *pd = SvROK (parent_drop) && SvTYPE (SvRV (parent_drop)) == SVt_PVAV ? (AV *)SvRV (parent_drop) : NULL;
+  int watch;
+  pid_t pid = aef_xs_svc_fork (aTHX_ reg, cd, pd, &watch);
+  dXSTARG;
+
+  if (pid < 0)
+    XSRETURN_UNDEF;
+  /* (the op's target: no new scalar written after the fork) */
+  XPUSHi ((IV)pid);
+  if (!pid && SvOK (reg))
+    XPUSHs (watch == -2 ? &PL_sv_undef : sv_2mortal (newSViv (watch)));
+}
+
+int
+free_is_quiet (SV *ref, IV budget = 256)
+  CODE:
+    RETVAL = aef_xs_svc_free_is_quiet (aTHX_ ref, budget);
   OUTPUT:
     RETVAL
 

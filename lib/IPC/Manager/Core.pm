@@ -114,6 +114,40 @@ C<$!> set (C<EADDRINUSE> or C<EEXIST> when the entry exists: it is left
 alone); a failure leaves nothing of the client's in the route. Croaks on
 an unknown kind.
 
+=item ($pid, $watch) = fork_service ($reg, \@child_drop, \@parent_drop)
+
+The fork of C<ipcm_service>, as perl's C<fork> does it (handles flushed,
+signals blocked around it), with the first steps of each process done
+before it runs any Perl: with C<$reg> (C<[$kind, $path, $sock, $want_watch,
+$name]>), the child sets C<$0> to C<$name> (on Linux what other processes
+see is written before it registers, the Perl variable right after) and
+registers as C<register_entry ($kind, $path, $sock, CHILD_PID,
+$want_watch)> does; then
+the child releases the descriptors of C<@child_drop> and the parent those
+of C<@parent_drop>, as C<fds_release> does. Returns the child's pid in the
+parent; C<0> in the child, followed, with C<$reg>, by the watch
+C<register_entry> returns (undef with C<$!> set when registering failed);
+undef with C<$!> set when the fork fails. Croaks before forking on a
+malformed C<$reg> (C<IPC::Manager::Core::fork_service: the registration is
+not [kind, path, socket, want_watch, name]>), an unknown kind, something
+that is not a descriptor, or more than 32 descriptors in all. After a fork
+each page a process is first to write to costs it a copy-on-write fault:
+this way the child is registered, and the service ready, after a few of
+them.
+
+=item $bool = free_is_quiet ($ref [, $budget])
+
+True when freeing what C<$ref> refers to, whenever that happens, makes no
+difference a program can see: neither it (which may be an object: its
+destructor is the caller's to judge) nor anything reachable from it
+(elements, referents) is another object, carries magic (a tie, weak
+references to it, ...), is a hash weakly referred to, a glob or file
+handle of its own (globs of a symbol table are fine) or a closure (its
+variables are not looked at; named subs and anonymous subs without
+variables are fine), within C<$budget> nodes (default 256; a cycle uses
+it up). C<ipcm_service> uses it to keep its copy of a service instance
+until the handle goes, rather than freeing it while the service starts.
+
 =item $n = fds_release (@handles_or_fds)
 
 Lets go of what each descriptor refers to (a socket, a watch) while

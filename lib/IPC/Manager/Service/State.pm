@@ -53,7 +53,9 @@ sub ipcm_service {
 
    my $exec     = delete $params{exec};
    my $new_ipcm = delete $params{new_ipcm};
-   my $hparams  = delete $params{handle_params} || {};
+   my $hparams  = delete $params{handle_params};
+   my $own_hp   = !$hparams;
+   $hparams ||= {};
    my $skip     = delete $params{skip_role_checks};
 
    croak "'new_ipcm' and 'ipcm_info' may not be combined" if $new_ipcm && $params{ipcm_info};
@@ -79,7 +81,6 @@ sub ipcm_service {
       $params{watch_pids} = [ grep !$seen{$_}++, ($parent ? $parent->pid : $$),
                               @{ ref $params{watch_pids} eq 'ARRAY' ? $params{watch_pids} : [] } ];
    }
-   $params{orig_io} ||= _orig_io () unless $exec;
    # decoded now, the connection string costs the child nothing (errors are
    # left to the child, as before)
    if (!ref $params{ipcm_info}) { local $@; eval { require IPC::Manager; IPC::Manager::_cinfo ($params{ipcm_info}, {}) } }
@@ -89,6 +90,12 @@ sub ipcm_service {
    require Role::Tiny;
    croak "'$class' does not implement the 'IPC::Manager::Role::Service' role"
       unless $skip || Role::Tiny::does_role ($class, 'IPC::Manager::Role::Service');
+
+   # the duplicates of STDERR, STDOUT and STDIN the service keeps: made by
+   # the child, first thing after the fork, when nothing of the class's own
+   # sees the parameters before (see _orig_io_later)
+   my $oio_later = !$exec && !$params{orig_io} && _orig_io_later ($class);
+   $params{orig_io} ||= _orig_io () unless $exec || $oio_later;
 
    my $timeout = $params{timeout} || 10;
    my $inst = $class->new (%params);
@@ -118,51 +125,66 @@ sub ipcm_service {
    my $owns = defined $spawn ? $spawn->route : undef;
    $EARLY = $exec ? undef : _early ($inst);
    my $reg = $EARLY && !$IN_RUNNER ? _at_once ($inst, $EARLY->[1]) : undef;
-   # the parent's copy of that client is freed with the handle, its
-   # descriptors released at once
-   $obj->{_service_copy} = $EARLY->[1] if $obj && $EARLY;
    my $release = $obj && $EARLY ? [ _fhs ($EARLY->[1]) ] : undef;
-   my $wait = $obj ? _ready_wait ($obj) : undef;
+   my $wait = $obj ? _ready_wait ($obj, $timeout) : undef;
+   my $pid_now = $obj && IPC::Manager::Util::_keeps ($obj, 'IPC::Manager::Service::Handle', '_set_child_pid');
+   # the parent's copy of that client is freed with the handle (its
+   # descriptors released at once), and so are the start-up's own arrays
+   # and the parent's copy of the instance when freeing it later changes
+   # nothing a program sees (see _quiet): freed when this returns, after
+   # the fork, each page they lie on would be copied
+   $obj->{_service_copy} = [$EARLY, (_quiet ($inst) ? $inst : undef), $drop, $release, $reg, $wait, ($own_hp ? $hparams : ())]
+      if $obj;
 
    # the parameters live on in the instance; freed after the fork, they would
    # cost the parent copy-on-write faults while the child starts
    undef %params;
 
-   my $pid = fork;
+   # (the child registers, when it may, and both sides let go of the
+   # descriptors that are not theirs, inside the fork's call: no Perl runs
+   # in the child before the service is ready)
+   my ($pid, $watch) = IPC::Manager::Core::fork_service ($reg, $drop, $release);
    if (!defined $pid) { $EARLY = undef; die "Could not fork: $!" }
 
    if ($pid) {
-      IPC::Manager::Core::fds_release (@$release) if $release;
       $EARLY = undef;
       return if !defined $want && !$exec;
       $obj ||= $peer
          ? $parent->peer ($name, %$hparams)
          : $inst->handle (%$hparams, name => "service_parent_$$", (defined $spawn ? (spawn => $spawn) : ()));
-      # the parent's copy of the instance goes now, while the child starts,
-      # rather than after it is ready
-      undef $inst;
+      # what the parent has done with goes now, while the child starts,
+      # rather than after it is ready (each page first written to after
+      # the fork costs a fault): its copy of the instance (unless the handle
+      # keeps it), the start-up's references, and, with the handle's own
+      # method, the child's pid stored (the handle is returned only once
+      # the service is ready)
+      undef $_ for $inst, $spawn, $parent, $hparams, $drop, $reg, $release;
+      undef %params;
+      $obj->_set_child_pid ($pid) if $pid_now;
       # (0: the time is up; a pid: ready if the entry is there too)
-      my $up = $wait ? IPC::Manager::Core::pidfile_wait (@$wait[0, 1], $timeout) : undef;
+      my $up = $wait ? IPC::Manager::Core::pidfile_wait (@$wait[0, 1], $wait->[3]) : undef;
       $up = $obj->ready ($timeout) unless defined $up && (!$up || $obj->{client}->_entry_ok ($wait->[2]));
       croak "Timeout waiting for service to come up after ${timeout}s" unless $up;
-      $obj->_set_child_pid ($pid);
+      $obj->_set_child_pid ($pid) unless $pid_now;
       return unless defined $want;
       return $obj;
    }
 
-   # the child (registered first, if it may: the handle's descriptors it
-   # lets go of right after)
+   # the child (registered already, if it may: its $0 set; the handle's
+   # descriptors let go of)
    if ($reg) {
-      $0 = $reg->[4];
-      my $watch = IPC::Manager::Core::register_entry (@$reg[0 .. 2], $$, $reg->[3]);
       @$EARLY[4, 5] = (defined $watch ? 1 : 0, $watch);
       # (a socket bound to a path removed again is of no use: a new one)
       delete $EARLY->[1]{_unbound} unless defined $watch;
    }
-   IPC::Manager::Core::fds_release (@$drop) if $drop;
    # (the service's client is the service's alone: a worker that drops it
    # closes its descriptors)
    delete $obj->{_service_copy} if $obj;
+   if ($oio_later) {
+      # (the caller's three handles were checked: this fails only when the
+      # child has no descriptor left)
+      eval { $inst->{orig_io} = _orig_io (); 1 } or do { warn $@; POSIX::_exit (255) };
+   }
    undef $release;
    $OWNS_ROUTE = $owns;
    $inst->post_fork_hook;
@@ -175,15 +197,46 @@ sub ipcm_service {
    return _ipcm_service ($inst);
 }
 
+# whether the child may make the service's orig_io: when the class has
+# IPC::Manager::Service's constructor, init, orig_io and pre_fork_hook
+# (nothing of its own sees the parameters before the fork), and STDERR,
+# STDOUT and STDIN are plain handles with a descriptor (duplicating them
+# cannot fail in the child where it succeeds in the parent)
+sub _orig_io_later {
+   my ($class) = @_;
+   return 0 unless IPC::Manager::Util::_keeps ($class, 'IPC::Manager::Service', qw(new init orig_io pre_fork_hook));
+   for (\*STDERR, \*STDOUT, \*STDIN) {
+      return 0 if tied *$_;
+      my $fd = fileno $_;
+      return 0 unless defined $fd && $fd >= 0;
+   }
+   return 1;
+}
+
+# whether the parent may free its copy of the instance with the handle
+# rather than right after the fork: when that changes nothing a program
+# can see - the class has no destructor (or IPC::Manager::Service's, which
+# does nothing in the parent) and no AUTOLOAD, and what the instance holds
+# runs no code and closes nothing when freed (IPC::Manager::Core::free_is_quiet)
+sub _quiet {
+   my ($inst) = @_;
+   my $d = $inst->can ('DESTROY');
+   return 0 if $d && $d != (IPC::Manager::Service->can ("DESTROY") || 0);
+   return 0 if $inst->can ('AUTOLOAD');
+   return IPC::Manager::Core::free_is_quiet ($inst);
+}
+
 # what the ready check of a handle built before the fork does, as one
-# wait in C: [pidfile, route watch, entry] when its client checks as ours
+# wait in C: [pidfile, route watch, entry, timeout] when its client checks as ours
 # does and has a route watch (undef: its ready method)
 sub _ready_wait {
-   my ($obj) = @_;
+   my ($obj, $timeout) = @_;
    my $c = $obj->{client};
    return undef unless $c->{_peer_change} && ($c->can ('peer_active') || 0) == IPC::Manager::Client->can ('peer_active');
    my $path = $c->path ($obj->{service_name});
-   return ["$path.pid", $c->{_peer_change}, $path];
+   # (the timeout as a number already: converted after the fork, it would
+   # be written to)
+   return ["$path.pid", $c->{_peer_change}, $path, 1.0 * $timeout];
 }
 
 # the file handles among a client's fields (its descriptors)
@@ -449,12 +502,26 @@ likewise). When nothing of the service's own runs before it would
 register - the role's C<run>, C<try> and C<in_correct_pid>, no C<on_start>
 callbacks, no C<post_fork> hook, no signals to grab, a top-level service
 (not nested, no exec) - the child sets its C<$0> and registers its entry
-and pidfile first thing after the fork, in one step in C (a MessageFiles
-service gets its folder's watch in that step too, before the pidfile, so
-that a request sent the moment it is ready wakes it); otherwise it
-registers when C<run> first uses its client, as described in
-L<IPC::Manager::Service>. Readiness is the same either way: the entry and
-a pidfile naming a live process. The parent waits for it in one call into
-the C core, woken by the route's watch.
+and pidfile inside the call that forks it, before it runs any Perl
+(C<IPC::Manager::Core::fork_service>; a MessageFiles service gets its
+folder's watch in that step too, before the pidfile, so that a request
+sent the moment it is ready wakes it); otherwise it registers when C<run>
+first uses its client, as described in L<IPC::Manager::Service>.
+Readiness is the same either way: the entry and a pidfile naming a live
+process. The parent waits for it in one call into the C core, woken by the
+route's watch.
+
+When the class has L<IPC::Manager::Service>'s constructor, C<init>,
+C<orig_io> and C<pre_fork_hook>, the child makes the service's C<orig_io>
+(its duplicates of STDERR, STDOUT and STDIN) right after the fork, before
+anything of the service runs, rather than the caller before it; the
+handles are the same. The caller's copy of the instance is freed with the
+top-level handle rather than right after the fork when freeing it later
+makes no difference a program can see (the class has no destructor but
+IPC::Manager::Service's, which does nothing in the caller, no C<AUTOLOAD>,
+and the instance holds no object, tie, weakly referred data, file handle
+of its own or closure: C<IPC::Manager::Core::free_is_quiet>); otherwise,
+as when a callback given is a closure (which may hold an object), it goes
+when C<ipcm_service> returns.
 
 =cut
