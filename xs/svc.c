@@ -279,7 +279,7 @@ aef_xs_svc_file_put (pTHX_ const char *dir, const char *name, SV *data, const ch
 }
 
 AV *
-aef_xs_svc_frames (pTHX_ SV *buf, int *too_large)
+aef_xs_svc_frames (pTHX_ SV *buf, int decode, int *too_large)
 {
   STRLEN len;
   const uint8_t *p;
@@ -293,7 +293,10 @@ aef_xs_svc_frames (pTHX_ SV *buf, int *too_large)
   out = (AV *)sv_2mortal ((SV *)newAV ());
   while ((r = aef_svc_frame_next (p + used, len - used, AEF_SVC_FRAME_MAX, &plen)) == 1)
     {
-      av_push (out, newSVpvn ((const char *)p + used + 4, plen));
+      const char *f = (const char *)p + used + 4;
+      SV *m = decode ? aef_xs_svc_msg_decode (aTHX_ f, plen) : NULL;
+
+      av_push (out, m ? m : newSVpvn (f, plen));
       used += 4 + plen;
     }
   if (used)
@@ -500,4 +503,172 @@ aef_xs_json_simple__ (pTHX_ SV *out, SV *v, int depth)
       return 1;
     }
   return 0;
+}
+
+/* the value of the tokens from toks[*i] on (of the text s), a new SV, and
+ * *i past them; NULL (nothing left allocated) when a string's escapes
+ * cannot be read, a key repeats, or a boolean is met without the coder's
+ * booleans (see aef_xs_svc_json_decode) */
+static SV *
+aef_xs_json_value__ (pTHX_ const char *s, const aef_svc_jtok *toks, size_t *i)
+{
+  const aef_svc_jtok *t = &toks[(*i)++];
+  SV *sv;
+
+  switch (t->kind)
+    {
+    case AEF_SVC_JNULL:
+      return newSV (0);
+    case AEF_SVC_JTRUE:
+    case AEF_SVC_JFALSE:
+      sv = get_sv (t->kind == AEF_SVC_JTRUE ? "Cpanel::JSON::XS::true" : "Cpanel::JSON::XS::false", 0);
+      return sv && SvROK (sv) && !SvMAGICAL (sv) ? newSVsv (sv) : NULL;
+    case AEF_SVC_JINT:
+      return newSViv ((IV)t->v.i);
+    case AEF_SVC_JFLOAT:
+      return newSVnv ((NV)t->v.d);
+    case AEF_SVC_JSTR:
+      if (!t->esc)
+        return newSVpvn (s + t->off, t->len);
+      {
+        int wide;
+        long n;
+
+        sv = newSV (t->len + 1);
+        n = aef_svc_json_unescape (SvPVX (sv), s + t->off, t->len, &wide);
+        if (n < 0)
+          {
+            SvREFCNT_dec (sv);
+            return NULL;
+          }
+        SvPVX (sv)[n] = 0;
+        SvCUR_set (sv, (STRLEN)n);
+        SvPOK_only (sv);
+        if (wide)
+          SvUTF8_on (sv);
+        return sv;
+      }
+    case AEF_SVC_JARR:
+      {
+        AV *av = newAV ();
+        uint32_t k;
+
+        if (t->len)
+          av_extend (av, t->len - 1);
+        for (k = 0; k < t->len; k++)
+          {
+            SV *e = aef_xs_json_value__ (aTHX_ s, toks, i);
+
+            if (!e)
+              {
+                SvREFCNT_dec ((SV *)av);
+                return NULL;
+              }
+            av_push (av, e);
+          }
+        return newRV_noinc ((SV *)av);
+      }
+    case AEF_SVC_JOBJ:
+      {
+        HV *hv = newHV ();
+        uint32_t k;
+
+        for (k = 0; k < t->len; k++)
+          {
+            const aef_svc_jtok *key = &toks[(*i)++];
+            const char *kp = s + key->off;
+            I32 kl = (I32)key->len;
+            char kbuf[256];
+            SV *tmp = NULL, *v;
+
+            if (key->esc)
+              {
+                int wide;
+                long n;
+                char *d = key->len < sizeof kbuf ? kbuf : SvPVX (tmp = sv_2mortal (newSV (key->len + 1)));
+
+                n = aef_svc_json_unescape (d, kp, key->len, &wide);
+                if (n < 0)
+                  {
+                    SvREFCNT_dec ((SV *)hv);
+                    return NULL;
+                  }
+                kp = d;
+                kl = wide ? -(I32)n : (I32)n;
+              }
+            if (!(v = aef_xs_json_value__ (aTHX_ s, toks, i)))
+              {
+                SvREFCNT_dec ((SV *)hv);
+                return NULL;
+              }
+            (void)hv_store (hv, kp, kl, v, 0);
+          }
+        /* (a repeated key replaced the earlier value: the coder decides) */
+        if (HvUSEDKEYS (hv) != t->len)
+          {
+            SvREFCNT_dec ((SV *)hv);
+            return NULL;
+          }
+        return newRV_noinc ((SV *)hv);
+      }
+    }
+  return NULL;
+}
+
+/* the tokens of the text at s (see aef_svc_json_parse), into the cap
+ * entries at stack or a new buffer (*heap, freed by the caller): their
+ * count, or < 0 */
+#define AEF_XS_JSON_TOKS 128
+#define AEF_XS_JSON_HEAP_MAX 65536
+
+static long
+aef_xs_json_tokens__ (const char *s, size_t len, aef_svc_jtok *stack, aef_svc_jtok **heap)
+{
+  long n = aef_svc_json_parse (s, len, stack, AEF_XS_JSON_TOKS);
+
+  *heap = NULL;
+  if (n != -ENOSPC || len > AEF_XS_JSON_HEAP_MAX)
+    return n;
+  /* (every token but the last takes two bytes at least) */
+  Newx (*heap, len / 2 + 2, aef_svc_jtok);
+  return aef_svc_json_parse (s, len, *heap, len / 2 + 2);
+}
+
+SV *
+aef_xs_svc_json_decode (pTHX_ const char *s, size_t len)
+{
+  aef_svc_jtok stack[AEF_XS_JSON_TOKS], *heap;
+  long n = aef_xs_json_tokens__ (s, len, stack, &heap);
+  size_t i = 0;
+  SV *v = n > 0 ? aef_xs_json_value__ (aTHX_ s, heap ? heap : stack, &i) : NULL;
+
+  Safefree (heap);
+  return v;
+}
+
+SV *
+aef_xs_svc_msg_decode (pTHX_ const char *s, size_t len)
+{
+  static const char *const need[] = { "from", "to", "content", "stamp", "stamp_ord", "id" };
+  SV *v = aef_xs_svc_json_decode (aTHX_ s, len);
+  HV *hv;
+  unsigned k;
+
+  if (!v)
+    return NULL;
+  if (!SvROK (v) || SvTYPE (SvRV (v)) != SVt_PVHV)
+    goto fail;
+  hv = (HV *)SvRV (v);
+  for (k = 0; k < sizeof need / sizeof need[0]; k++)
+    {
+      SV **e = hv_fetch (hv, need[k], (I32)strlen (need[k]), 0);
+
+      if (!e || !SvOK (*e))
+        goto fail;
+    }
+  return sv_bless (v, gv_stashpvs ("IPC::Manager::Message", GV_ADD));
+
+fail:
+  SvREFCNT_dec (v);
+  return NULL;
 }

@@ -11,6 +11,7 @@
 
 #include "util.h"
 #include "aef_svc.h"
+#include "aef_svc_json.h"
 
 typedef aef_svc_loop *IPC__Manager__Core__Loop;
 
@@ -56,8 +57,25 @@ int aef_xs_svc_file_put (pTHX_ const char *dir, const char *name, SV *data, cons
 /* Complete frames at the front of buf (removed from it): returns a mortal
  * AV of their payloads; *too_large is set when the next frame announces
  * more than AEF_SVC_FRAME_MAX bytes (the stream cannot be resynchronised).
- * Croaks on a read-only buffer. */
-AV *aef_xs_svc_frames (pTHX_ SV *buf, int *too_large);
+ * With decode set, a payload aef_xs_svc_msg_decode reads is pushed as that
+ * message instead. Croaks on a read-only buffer. */
+AV *aef_xs_svc_frames (pTHX_ SV *buf, int decode, int *too_large);
+
+/* The value of the JSON text at s (len bytes), a new SV built as the
+ * default serializer's coder (Cpanel::JSON::XS) builds it, when the text
+ * is simple (see c/aef_svc_json.h: strings, integers, decimal fractions,
+ * null, objects and arrays; true and false become copies of
+ * $Cpanel::JSON::XS::true and ::false), else NULL: the caller hands the
+ * text to the coder, which decides (also on duplicate keys, texts deeper
+ * than AEF_SVC_JSON_DEPTH, and texts over 64 KiB with more than 128
+ * tokens). Does not croak. */
+SV *aef_xs_svc_json_decode (pTHX_ const char *s, size_t len);
+
+/* aef_xs_svc_json_decode of a bus message: a new reference to the decoded
+ * hash blessed into IPC::Manager::Message when it has defined from, to,
+ * content, stamp, stamp_ord and id (what IPC::Manager::Message::_received
+ * blesses as it is), else NULL (the caller decodes it the usual way). */
+SV *aef_xs_svc_msg_decode (pTHX_ const char *s, size_t len);
 
 /* A frame holding payload. */
 SV *aef_xs_svc_frame (pTHX_ SV *payload);

@@ -52,10 +52,18 @@
 #   @name_bytes = IPC::Manager::Core::files_take_announced ($watch, $dir, $suffix [, ...])
 #                                             as files_take_watched, but ()
 #                                             when it announced none
-#   @payloads = IPC::Manager::Core::frames ($buffer)
+#   @payloads = IPC::Manager::Core::frames ($buffer [, $decode])
 #                                             complete frames, removed from
 #                                             $buffer; a final undef when the
-#                                             next frame is too large
+#                                             next frame is too large; with
+#                                             $decode, a simple message comes
+#                                             as the message (see xs/svc.h)
+#   @value = IPC::Manager::Core::json_decode ($text)
+#                                             (value) when $text is simple
+#                                             JSON (see xs/svc.h), else ()
+#   @msg = IPC::Manager::Core::msg_decode ($text)
+#                                             (message) when $text is a
+#                                             simple message, else ()
 #   $frame = IPC::Manager::Core::frame ($payload)
 #   ($stamp, $ord) = IPC::Manager::Core::stamp
 #                                             the next message stamp of this
@@ -277,15 +285,29 @@ files_take_watched (SV *watch, const char *dir, const char *suffix, const char *
 }
 
 void
-frames (SV *buf)
+frames (SV *buf, int decode = 0)
   PPCODE:
 {
   int too_large = 0;
-  AV *av = aef_xs_svc_frames (aTHX_ buf, &too_large);
+  AV *av = aef_xs_svc_frames (aTHX_ buf, decode, &too_large);
 
   SP = aef_xs_push_av (aTHX_ SP, av);
   if (too_large)
     XPUSHs (&PL_sv_undef);
+}
+
+void
+json_decode (SV *text)
+  ALIAS:
+    msg_decode = 1
+  PPCODE:
+{
+  STRLEN len;
+  const char *s = SvPVbyte (text, len);
+  SV *v = ix ? aef_xs_svc_msg_decode (aTHX_ s, len) : aef_xs_svc_json_decode (aTHX_ s, len);
+
+  if (v)
+    mXPUSHs (v);
 }
 
 SV *

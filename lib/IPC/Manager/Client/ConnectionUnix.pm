@@ -135,18 +135,13 @@ sub _read_messages {
          # a short read took what was queued: the loop comes back for more
          last if $n < 65536;
       }
-      my @frames = IPC::Manager::Core::frames ($conn->{in});
+      # (the usual frames, messages from a known peer in the default
+      # serializer's simple JSON, come decoded by the C core, as messages;
+      # the others come as their bytes, for the loop below)
+      my @frames = IPC::Manager::Core::frames ($conn->{in}, defined $conn->{peer} && $self->{_json} ? 1 : 0);
       my $bad = @frames && !defined $frames[-1] ? pop @frames : 1;
-      # (the usual batch: messages from a known peer, decoded at once with
-      # the default serializer; a frame that is something else sends the
-      # whole batch through the loop below, which decodes each again)
-      my $json = @frames && defined $conn->{peer} && $self->{_json};
-      my @m = $json ? eval { map IPC::Manager::Message::_received ($json->decode ($_)), @frames } : ();
-      if (@m == @frames) {
-         push @out, @m;
-         @frames = ();
-      }
       for my $raw (@frames) {
+         if (ref $raw) { push @out, $raw; next }
          if (!defined $conn->{peer}) {
             my $h = eval { $self->{serializer}->deserialize ($raw) };
             if (!$h) { warn "ConnectionUnix: malformed hello frame: $@"; $eof = 1; last }
