@@ -62,7 +62,20 @@ static int hex4__(const unsigned char *h, unsigned *out)
 
 /* the escape at s[0] == '\\' (n bytes left): its length, *cp the code
  * point (a surrogate pair combined), or -EINVAL */
+static long escape1__(const unsigned char *s, size_t n, unsigned *cp);
+
 static long escape__(const unsigned char *s, size_t n, unsigned *cp)
+{
+  long e = escape1__(s, n, cp);
+
+  /* (non-characters, U+FDD0..U+FDEF and U+xFFFE, U+xFFFF, are refused:
+   * a full decoder may warn about them) */
+  if (e > 0 && ((*cp >= 0xfdd0 && *cp <= 0xfdef) || (*cp & 0xfffe) == 0xfffe))
+    return -EINVAL;
+  return e;
+}
+
+static long escape1__(const unsigned char *s, size_t n, unsigned *cp)
 {
   unsigned lo;
 

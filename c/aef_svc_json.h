@@ -12,7 +12,8 @@
  *   - decimal fractions, -?(0|[1-9][0-9]*)\.[0-9]+, at most 40 characters,
  *     whose strtod(3) value is finite (no exponent, no "-0.x");
  *   - strings of printable ASCII with the escapes \" \\ \/ \b \f \n \r \t
- *     and \uXXXX (surrogates only as a proper high-low pair);
+ *     and \uXXXX (surrogates only as a proper high-low pair, no
+ *     non-characters: U+FDD0..U+FDEF, U+xFFFE, U+xFFFF);
  *   - objects and arrays of those, nested at most AEF_SVC_JSON_DEPTH deep;
  *   - JSON whitespace between tokens, and nothing after the text.
  * Refused, among others: raw bytes 0x80 and above or below 0x20 inside

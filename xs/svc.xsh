@@ -303,7 +303,9 @@ json_decode (SV *text)
   PPCODE:
 {
   STRLEN len;
-  const char *s = SvPVbyte (text, len);
+  /* (a character string's bytes: its characters above ASCII make the
+   * decoder decline, as it does for any byte above 0x7f) */
+  const char *s = SvPV (text, len);
   SV *v = ix ? aef_xs_svc_msg_decode (aTHX_ s, len) : aef_xs_svc_json_decode (aTHX_ s, len);
 
   if (v)
