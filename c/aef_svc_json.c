@@ -162,10 +162,12 @@ static long number__(jp__ *p)
     digits = 1;
   }
   else {
+    /* (the value of an integer part longer than 18 digits is not used:
+     * it is refused, or a fraction's) */
     while (digit__(p)) {
-      if (++digits > 18)
-        return -EINVAL;
-      v = v * 10 + (p->s[p->pos++] - '0');
+      if (++digits <= 18)
+        v = v * 10 + (p->s[p->pos] - '0');
+      p->pos++;
     }
   }
   if (p->pos < p->len && p->s[p->pos] == '.') {
@@ -176,7 +178,7 @@ static long number__(jp__ *p)
       p->pos++;
     frac = 1;
   }
-  if (p->pos < p->len && (p->s[p->pos] == 'e' || p->s[p->pos] == 'E'))
+  if ((p->pos < p->len && (p->s[p->pos] == 'e' || p->s[p->pos] == 'E')) || (!frac && digits > 18))
     return -EINVAL;
   if ((i = tok__(p, frac ? AEF_SVC_JFLOAT : AEF_SVC_JINT)) < 0)
     return i;

@@ -43,6 +43,8 @@ int main(void)
   is_int(parse__("1733527200.123456"), 1, "a fraction");
   ok(toks__[0].kind == AEF_SVC_JFLOAT && toks__[0].v.d == 1733527200.123456, "a fraction's value");
   ok(toks__[0].off == 0 && toks__[0].len == 17, "a number's text");
+  is_int(parse__("1234567890123456789012.5"), 1, "a fraction with 22 digits before the point");
+  ok(toks__[0].kind == AEF_SVC_JFLOAT && toks__[0].v.d == 1234567890123456789012.5, "its value");
   is_int(parse__("\"ab\\\"c\""), 1, "a string");
   ok(toks__[0].kind == AEF_SVC_JSTR && toks__[0].esc && toks__[0].off == 1 && toks__[0].len == 5,
      "a string's bytes and escape flag");
