@@ -110,29 +110,53 @@ static long escape1__(const unsigned char *s, size_t n, unsigned *cp)
 static long string__(jp__ *p)
 {
   long i = tok__(p, AEF_SVC_JSTR), e;
-  size_t start = ++p->pos;
+  const unsigned char *s = p->s, *q = s + p->pos + 1, *end = s + p->len;
   unsigned cp;
 
   if (i < 0)
     return i;
-  while (p->pos < p->len) {
-    unsigned char c = p->s[p->pos];
+  p->toks[i].off = (uint32_t)(q - s);
+  while (q < end) {
+    unsigned char c;
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* (eight bytes at a time, to the first that is a control character,
+     * above 0x7f, a quote or a backslash: the lowest byte flagged, as the
+     * subtractions only flag wrongly bytes above one rightly flagged) */
+    while (end - q >= 8) {
+      uint64_t x, ctl, quote, bs, hit;
+      memcpy(&x, q, 8);
+      ctl = (x - 0x2020202020202020ull) & ~x;
+      quote = x ^ 0x2222222222222222ull;
+      quote = (quote - 0x0101010101010101ull) & ~quote;
+      bs = x ^ 0x5c5c5c5c5c5c5c5cull;
+      bs = (bs - 0x0101010101010101ull) & ~bs;
+      hit = (ctl | quote | bs | x) & 0x8080808080808080ull;
+      if (hit) {
+        q += __builtin_ctzll(hit) >> 3;
+        break;
+      }
+      q += 8;
+    }
+    if (q >= end)
+      break;
+#endif
+    c = *q;
+    /* (the usual bytes: printable ASCII but the quote and the backslash) */
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      q++;
+      continue;
+    }
     if (c == '"') {
-      p->toks[i].off = (uint32_t)start;
-      p->toks[i].len = (uint32_t)(p->pos - start);
-      p->pos++;
+      p->toks[i].len = (uint32_t)(q - s) - p->toks[i].off;
+      p->pos = (size_t)(q + 1 - s);
       return 0;
     }
-    if (c < 0x20 || c >= 0x80)
+    if (c != '\\')
       return -EINVAL;
-    if (c == '\\') {
-      if ((e = escape__(p->s + p->pos, p->len - p->pos, &cp)) < 0)
-        return e;
-      p->toks[i].esc = 1;
-      p->pos += (size_t)e;
-    }
-    else
-      p->pos++;
+    if ((e = escape__(q, (size_t)(end - q), &cp)) < 0)
+      return e;
+    p->toks[i].esc = 1;
+    q += e;
   }
   return -EINVAL;
 }
@@ -140,6 +164,37 @@ static long string__(jp__ *p)
 static int digit__(jp__ *p)
 {
   return p->pos < p->len && p->s[p->pos] >= '0' && p->s[p->pos] <= '9';
+}
+
+/* the value of the decimal fraction at s (n bytes, as number__ checked
+ * it) when it is exact: all its digits, as an integer, at most 2^53 and at
+ * most 22 digits after the point. Then the integer and the power of ten
+ * are both exact doubles, and their quotient, rounded once, is what
+ * strtod gives. 0 when it is not (strtod's turn). */
+static int fast_float__(const unsigned char *s, size_t n, double *out)
+{
+  static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                  1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+  uint64_t v = 0;
+  size_t i = *s == '-', digits = 0, after = 0;
+  int point = 0;
+
+  for (; i < n; i++) {
+    if (s[i] == '.') {
+      point = 1;
+      continue;
+    }
+    if (++digits > 16)
+      return 0;
+    v = v * 10 + (uint64_t)(s[i] - '0');
+    after += (size_t)point;
+  }
+  if (v > ((uint64_t)1 << 53) || after > 22)
+    return 0;
+  *out = (double)v / pow10[after];
+  if (*s == '-')
+    *out = -*out;
+  return 1;
 }
 
 static long number__(jp__ *p)
@@ -191,6 +246,8 @@ static long number__(jp__ *p)
 
     if (n > 40)
       return -EINVAL;
+    if (fast_float__(p->s + start, n, &p->toks[i].v.d))
+      return 0;
     memcpy(buf, p->s + start, n);
     buf[n] = 0;
     d = strtod(buf, &end);

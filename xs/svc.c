@@ -505,12 +505,34 @@ aef_xs_json_simple__ (pTHX_ SV *out, SV *v, int depth)
   return 0;
 }
 
+/* the fields of a message (see aef_xs_svc_msg_decode) as bits */
+static unsigned
+aef_xs_msg_field__ (const char *k, I32 l)
+{
+  switch (l)
+    {
+    case 2:
+      return k[0] == 't' && k[1] == 'o' ? 1 : k[0] == 'i' && k[1] == 'd' ? 2 : 0;
+    case 4:
+      return memcmp (k, "from", 4) ? 0 : 4;
+    case 5:
+      return memcmp (k, "stamp", 5) ? 0 : 8;
+    case 7:
+      return memcmp (k, "content", 7) ? 0 : 16;
+    case 9:
+      return memcmp (k, "stamp_ord", 9) ? 0 : 32;
+    }
+  return 0;
+}
+#define AEF_XS_MSG_FIELDS 63u
+
 /* the value of the tokens from toks[*i] on (of the text s), a new SV, and
  * *i past them; NULL (nothing left allocated) when a string's escapes
  * cannot be read, a key repeats, or a boolean is met without the coder's
- * booleans (see aef_xs_svc_json_decode) */
+ * booleans (see aef_xs_svc_json_decode). With fields, an object's members
+ * that are fields of a message and not null set their bits in *fields. */
 static SV *
-aef_xs_json_value__ (pTHX_ const char *s, const aef_svc_jtok *toks, size_t *i)
+aef_xs_json_value__ (pTHX_ const char *s, const aef_svc_jtok *toks, size_t *i, unsigned *fields)
 {
   const aef_svc_jtok *t = &toks[(*i)++];
   SV *sv;
@@ -557,7 +579,7 @@ aef_xs_json_value__ (pTHX_ const char *s, const aef_svc_jtok *toks, size_t *i)
           av_extend (av, t->len - 1);
         for (k = 0; k < t->len; k++)
           {
-            SV *e = aef_xs_json_value__ (aTHX_ s, toks, i);
+            SV *e = aef_xs_json_value__ (aTHX_ s, toks, i, NULL);
 
             if (!e)
               {
@@ -573,6 +595,10 @@ aef_xs_json_value__ (pTHX_ const char *s, const aef_svc_jtok *toks, size_t *i)
         HV *hv = newHV ();
         uint32_t k;
 
+        /* (room for every member at once: a message would grow the table
+         * once on the way) */
+        if (t->len > 4)
+          hv_ksplit (hv, t->len);
         for (k = 0; k < t->len; k++)
           {
             const aef_svc_jtok *key = &toks[(*i)++];
@@ -596,7 +622,9 @@ aef_xs_json_value__ (pTHX_ const char *s, const aef_svc_jtok *toks, size_t *i)
                 kp = d;
                 kl = wide ? -(I32)n : (I32)n;
               }
-            if (!(v = aef_xs_json_value__ (aTHX_ s, toks, i)))
+            if (fields && toks[*i].kind != AEF_SVC_JNULL)
+              *fields |= aef_xs_msg_field__ (kp, kl);
+            if (!(v = aef_xs_json_value__ (aTHX_ s, toks, i, NULL)))
               {
                 SvREFCNT_dec ((SV *)hv);
                 return NULL;
@@ -634,41 +662,34 @@ aef_xs_json_tokens__ (const char *s, size_t len, aef_svc_jtok *stack, aef_svc_jt
   return aef_svc_json_parse (s, len, *heap, len / 2 + 2);
 }
 
-SV *
-aef_xs_svc_json_decode (pTHX_ const char *s, size_t len)
+/* aef_xs_svc_json_decode, with fields as aef_xs_json_value__'s */
+static SV *
+aef_xs_json_decode__ (pTHX_ const char *s, size_t len, unsigned *fields)
 {
   aef_svc_jtok stack[AEF_XS_JSON_TOKS], *heap;
   long n = aef_xs_json_tokens__ (s, len, stack, &heap);
   size_t i = 0;
-  SV *v = n > 0 ? aef_xs_json_value__ (aTHX_ s, heap ? heap : stack, &i) : NULL;
+  SV *v = n > 0 ? aef_xs_json_value__ (aTHX_ s, heap ? heap : stack, &i, fields) : NULL;
 
   Safefree (heap);
   return v;
 }
 
 SV *
+aef_xs_svc_json_decode (pTHX_ const char *s, size_t len)
+{
+  return aef_xs_json_decode__ (aTHX_ s, len, NULL);
+}
+
+SV *
 aef_xs_svc_msg_decode (pTHX_ const char *s, size_t len)
 {
-  static const char *const need[] = { "from", "to", "content", "stamp", "stamp_ord", "id" };
-  SV *v = aef_xs_svc_json_decode (aTHX_ s, len);
-  HV *hv;
-  unsigned k;
+  unsigned fields = 0;
+  SV *v = aef_xs_json_decode__ (aTHX_ s, len, &fields);
 
-  if (!v)
-    return NULL;
-  if (!SvROK (v) || SvTYPE (SvRV (v)) != SVt_PVHV)
-    goto fail;
-  hv = (HV *)SvRV (v);
-  for (k = 0; k < sizeof need / sizeof need[0]; k++)
-    {
-      SV **e = hv_fetch (hv, need[k], (I32)strlen (need[k]), 0);
-
-      if (!e || !SvOK (*e))
-        goto fail;
-    }
-  return sv_bless (v, gv_stashpvs ("IPC::Manager::Message", GV_ADD));
-
-fail:
+  /* (a message is an object: only then are fields set) */
+  if (v && fields == AEF_XS_MSG_FIELDS)
+    return sv_bless (v, gv_stashpvs ("IPC::Manager::Message", GV_ADD));
   SvREFCNT_dec (v);
   return NULL;
 }
