@@ -8,6 +8,7 @@ use Scalar::Util qw(blessed refaddr reftype);
 use Cpanel::JSON::XS ();
 use IPC::Manager qw(ipcm_service ipcm_default_protocol);
 use IPC::Manager::Core ();
+use IPC::Manager::Message ();
 
 # the C decoder of simple JSON messages (c/aef_svc_json.c and its glue):
 # whatever it decodes must come out exactly as the default serializer's
@@ -176,6 +177,31 @@ sub compare {
    is $buf, "", "frames: taken from the buffer";
    isa_ok $f[0], 'IPC::Manager::Message', "frames: a message";
    is_deeply [@f[1 .. 3]], ['{"hello":"x"}', '{bad', $float], "frames: the others as bytes";
+}
+
+# sorting a batch: left as it is only when the stable sort would leave it
+{
+   my $perl = sub { sort { $a->{stamp} <=> $b->{stamp} or ($a->{stamp_ord} || 0) <=> ($b->{stamp_ord} || 0) } @_ };
+   my @stamps = (1, 2, 1.5, 1733527200.123456, 9007199254740993, 9007199254740992, "2", "1.5", undef, 0);
+   my @ords = (0, 1, 2, undef, "1", 1.5);
+   my (@fail, $kept, $sorted) = ();
+   ($kept, $sorted) = (0, 0);
+   for my $i (1 .. 3000) {
+      my @m = map { bless { stamp => $stamps[int rand (rand () < 0.9 ? 4 : @stamps)],
+                            stamp_ord => $ords[int rand (rand () < 0.9 ? 3 : @ords)], n => $_ }, 'IPC::Manager::Message' }
+              1 .. 1 + int rand 5;
+      @m = $perl->(@m) if rand () < 0.5;
+      my $in_order = IPC::Manager::Core::msgs_in_order (@m);
+      $in_order ? $kept++ : $sorted++;
+      my @want = do { no warnings; map $_->{n}, $perl->(@m) };
+      my @got = do { no warnings; map $_->{n}, IPC::Manager::Message::sort_messages (@m) };
+      push @fail, "@want / @got" if "@want" ne "@got";
+      push @fail, "said in order: @want" if $in_order && "@want" ne join " ", map $_->{n}, @m;
+   }
+   is_deeply \@fail, [], "sort_messages: as the sort in perl";
+   ok $kept > 500 && $sorted > 500, "both ways taken ($kept kept, $sorted sorted)";
+   is IPC::Manager::Core::msgs_in_order (), 1, "no messages: in order";
+   is IPC::Manager::Core::msgs_in_order ({ stamp => 1 }, "x"), 0, "not a message: sorted in perl";
 }
 
 # end to end on ConnectionUnix: what the service gets and answers is what

@@ -693,3 +693,59 @@ aef_xs_svc_msg_decode (pTHX_ const char *s, size_t len)
   SvREFCNT_dec (v);
   return NULL;
 }
+
+/* a plain number's value: 0 when sv is not one (magic, a reference, not
+ * a number, NaN, an integer an NV does not hold exactly) */
+static int
+aef_xs_plain_nv__ (pTHX_ SV *sv, NV *out)
+{
+  if (SvGMAGICAL (sv) || SvROK (sv) || !(SvFLAGS (sv) & (SVf_IOK | SVf_NOK)))
+    return 0;
+  if (SvNOK (sv))
+    *out = SvNVX (sv);
+  else if (SvIsUV (sv) ? SvUVX (sv) > ((UV)1 << 53) : (SvIVX (sv) > ((IV)1 << 53) || SvIVX (sv) < -((IV)1 << 53)))
+    return 0;
+  else
+    *out = SvIsUV (sv) ? (NV)SvUVX (sv) : (NV)SvIVX (sv);
+  return !Perl_isnan (*out);
+}
+
+/* a message's stamp and stamp_ord (undefined: 0) as plain numbers, or 0 */
+static int
+aef_xs_msg_stamp__ (pTHX_ SV *m, NV *stamp, NV *ord)
+{
+  HV *hv;
+  SV **e;
+
+  if (!SvROK (m) || SvTYPE (SvRV (m)) != SVt_PVHV || SvRMAGICAL (SvRV (m)))
+    return 0;
+  hv = (HV *)SvRV (m);
+  e = hv_fetchs (hv, "stamp", 0);
+  if (!e || !aef_xs_plain_nv__ (aTHX_ *e, stamp))
+    return 0;
+  e = hv_fetchs (hv, "stamp_ord", 0);
+  if (!e || (!SvOK (*e) && !SvGMAGICAL (*e)))
+    {
+      *ord = 0;
+      return 1;
+    }
+  return aef_xs_plain_nv__ (aTHX_ *e, ord);
+}
+
+int
+aef_xs_svc_msgs_in_order (pTHX_ SV **msgs, SSize_t n)
+{
+  NV s0 = 0, o0 = 0, s1, o1;
+  SSize_t i;
+
+  for (i = 0; i < n; i++)
+    {
+      if (!aef_xs_msg_stamp__ (aTHX_ msgs[i], &s1, &o1))
+        return 0;
+      if (i && (s1 < s0 || (s1 == s0 && o1 < o0)))
+        return 0;
+      s0 = s1;
+      o0 = o1;
+    }
+  return 1;
+}

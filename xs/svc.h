@@ -77,6 +77,14 @@ SV *aef_xs_svc_json_decode (pTHX_ const char *s, size_t len);
  * blesses as it is), else NULL (the caller decodes it the usual way). */
 SV *aef_xs_svc_msg_decode (pTHX_ const char *s, size_t len);
 
+/* Whether the n messages at msgs are in the order
+ * IPC::Manager::Message::sort_messages gives them (by stamp, then
+ * stamp_ord, an undefined one counting as 0; equal ones as they are): 1
+ * when each is a hash reference whose stamp and stamp_ord are plain
+ * numbers (no magic, not strings, not NaN) in that order, else 0 (the
+ * caller sorts). Does not croak. */
+int aef_xs_svc_msgs_in_order (pTHX_ SV **msgs, SSize_t n);
+
 /* A frame holding payload. */
 SV *aef_xs_svc_frame (pTHX_ SV *payload);
 

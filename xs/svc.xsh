@@ -61,6 +61,10 @@
 #   @value = IPC::Manager::Core::json_decode ($text)
 #                                             (value) when $text is simple
 #                                             JSON (see xs/svc.h), else ()
+#   $bool = IPC::Manager::Core::msgs_in_order (@msgs)
+#                                             whether sort_messages would
+#                                             leave them as they are (see
+#                                             xs/svc.h)
 #   @msg = IPC::Manager::Core::msg_decode ($text)
 #                                             (message) when $text is a
 #                                             simple message, else ()
@@ -311,6 +315,13 @@ json_decode (SV *text)
   if (v)
     mXPUSHs (v);
 }
+
+int
+msgs_in_order (...)
+  CODE:
+    RETVAL = aef_xs_svc_msgs_in_order (aTHX_ &ST (0), items);
+  OUTPUT:
+    RETVAL
 
 SV *
 frame (SV *payload)

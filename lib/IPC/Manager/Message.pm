@@ -75,6 +75,9 @@ sub TO_JSON {
 }
 
 sub sort_messages {
+   # (the usual batch, plain numbers already in order, is left as it is,
+   # as the stable sort below would leave it)
+   return @_ if IPC::Manager::Core::msgs_in_order (@_);
    my @sorted = sort { $a->{stamp} <=> $b->{stamp} or ($a->{stamp_ord} || 0) <=> ($b->{stamp_ord} || 0) } @_;
    return @sorted;
 }
