@@ -236,7 +236,11 @@ sub _send_quick {
    # (_target's lookup)
    my $conn = (defined $to && $self->{_by_peer}{$to}) || $self->_connect ($to);
    my $queued = length $conn->{out};
-   $self->_quick_text ($conn->{out}, 1, $json, $to, $content);
+   # (_quick_text's usual case: the recipient's JSON known, the content
+   # simple)
+   my $tj = $self->{_to_json}{$to};
+   defined $tj && defined IPC::Manager::Core::msg_put ($conn->{out}, 1, $self->{_from_json}, $tj, $content, 1)
+      or $self->_quick_text ($conn->{out}, 1, $json, $to, $content);
    if ($self->{send_blocking}) {
       # (the usual case: nothing queued, and the socket takes it all at
       # once; what is left, and an error, go to _push)
