@@ -783,7 +783,9 @@ about and skipped.
 =item @names = $c->peers, peer_exists ($name), peer_pid ($name), peer_active ($name [, $timeout]), pid_is_running ($pid)
 
 Peers whose process is gone (exited, even if not yet reaped) are not
-listed.
+listed. (The pid a request records is the one C<peer_pid> gives; on Linux
+a client that sends requests keeps an inotify descriptor on the route for
+it, so that it reads a pidfile again only after the route changed.)
 
 =item $c->disconnect ([$handler])
 

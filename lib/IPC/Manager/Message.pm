@@ -140,9 +140,10 @@ A plain copy of the hash, for the serializer.
 
 =item @sorted = IPC::Manager::Message::sort_messages (@msgs)
 
-Sorted by C<stamp>, then C<stamp_ord>. Every batch returned by a client's
-C<get_messages> is sorted this way; nothing orders messages across
-batches.
+Sorted by C<stamp>, then C<stamp_ord>, messages that compare equal in
+the order they came (a batch already in order is returned as it is).
+Every batch returned by a client's C<get_messages> is sorted this way;
+nothing orders messages across batches.
 
 =back
 

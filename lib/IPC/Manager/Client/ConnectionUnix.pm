@@ -368,7 +368,12 @@ C<< listen => 0 >>, leaves an empty marker file: it can only send). A
 sender connects once, introduces itself with a C<< {hello => ID} >> frame,
 and then sends frames of a 4-byte big-endian length followed by the
 serialized message; replies travel back over the same connection. The
-frame decoder is in the C core. A malformed hello or frame is warned about
+frame decoder is in the C core, and so is, with the default serializer,
+the JSON decoder of the usual messages (strings, integers, decimal
+fractions, null, true, false, plain objects and arrays): they come out
+exactly as Cpanel::JSON::XS makes them, already blessed as messages, and
+everything else (other numbers, unusual escapes, deep nesting, malformed
+text) is decoded by Cpanel::JSON::XS, which also reports the errors. A malformed hello or frame is warned about
 (C<ConnectionUnix: malformed hello frame: ...>, C<ConnectionUnix: hello
 frame missing peer id>, C<ConnectionUnix: malformed frame from 'PEER':
 ...>) and the service goes on; a frame announcing more than 256 MiB drops
