@@ -373,10 +373,11 @@ the JSON decoder of the usual messages (strings, integers, decimal
 fractions, null, true, false, plain objects and arrays): they come out
 exactly as Cpanel::JSON::XS makes them, already blessed as messages, and
 everything else (other numbers, unusual escapes, deep nesting, malformed
-text) is decoded by Cpanel::JSON::XS, which also reports the errors. A malformed hello or frame is warned about
-(C<ConnectionUnix: malformed hello frame: ...>, C<ConnectionUnix: hello
-frame missing peer id>, C<ConnectionUnix: malformed frame from 'PEER':
-...>) and the service goes on; a frame announcing more than 256 MiB drops
+text) is decoded by Cpanel::JSON::XS, which also reports the errors. A
+malformed hello or frame is warned about (C<ConnectionUnix: malformed
+hello frame: ...>, C<ConnectionUnix: hello frame missing peer id>,
+C<ConnectionUnix: malformed frame from 'PEER': ...>) and the service goes
+on; a frame announcing more than 256 MiB drops
 the connection. Inside a service, frames are queued per connection and
 written as the socket allows (a batch of answers with one write). Outside
 a service a send to a full connection waits, and takes in the messages
