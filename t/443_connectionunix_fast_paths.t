@@ -74,6 +74,25 @@ sub simple {
    }
 }
 
+# a request's content written without its hash: as the coder writes
+# {ipcm_request_id => ID, request => REQ}
+{
+   for my $req (undef, "ping", 42, [1, "two"], { a => { b => [] } }) {
+      my $buf = "x";
+      my $id = IPC::Manager::Core::msg_put ($buf, 0, '1', '2', $req, 2, "RID");
+      my ($content) = $buf =~ /^x\{"from":1,"to":2,"content":(.*),"stamp":/s;
+      is_deeply $json->decode ($content), { ipcm_request_id => "RID", request => $req },
+         "a request's content: " . $json->encode ($req);
+      like $content, qr/^\{"ipcm_request_id":"RID","request":/, "the id first";
+   }
+   for my $case ([1.5, "RID"], ["\x{263a}", "RID"], ["ping", "\x{e9}"]) {
+      my $buf = "x";
+      is IPC::Manager::Core::msg_put ($buf, 1, '1', '2', $case->[0], 2, $case->[1]), undef,
+         "a request that is not simple: left to the coder";
+      is $buf, "x", "the buffer unchanged";
+   }
+}
+
 # file_ino: stat's inode number alone
 {
    is IPC::Manager::Core::file_ino ($0), (stat $0)[1], "file_ino: the inode number";

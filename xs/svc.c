@@ -343,7 +343,7 @@ aef_xs_svc_stamp (pTHX_ NV *sec_out, UV *ord_out)
 static int aef_xs_json_simple__ (pTHX_ SV *out, SV *v, int depth);
 
 SV *
-aef_xs_svc_msg_put (pTHX_ SV *buf, int framed, SV *from, SV *to, SV *content, int data)
+aef_xs_svc_msg_put (pTHX_ SV *buf, int framed, SV *from, SV *to, SV *content, int data, SV *rid)
 {
   STRLEN fl, tl, cl = 0, cur;
   const char *f = SvPVbyte (from, fl), *t = SvPVbyte (to, tl), *c = data ? NULL : SvPVbyte (content, cl);
@@ -365,7 +365,25 @@ aef_xs_svc_msg_put (pTHX_ SV *buf, int framed, SV *from, SV *to, SV *content, in
   p = SvGROW (buf, cur + hdr + fl + tl + AEF_SVC_MSG_HEAD + cl + AEF_SVC_MSG_TAIL + 1);
   l = aef_svc_msg_head (p + cur + hdr, fl + tl + AEF_SVC_MSG_HEAD, f, fl, t, tl);
   SvCUR_set (buf, cur + hdr + (size_t)l);
-  if (data)
+  if (data == 2)
+    {
+      /* (a request's content, {ipcm_request_id => rid, request => content},
+       * written without the hash) */
+      sv_catpvs (buf, "{\"ipcm_request_id\":");
+      if (!aef_xs_json_simple__ (aTHX_ buf, rid, 1))
+        {
+          SvCUR_set (buf, cur);
+          return NULL;
+        }
+      sv_catpvs (buf, ",\"request\":");
+      if (!aef_xs_json_simple__ (aTHX_ buf, content, 1))
+        {
+          SvCUR_set (buf, cur);
+          return NULL;
+        }
+      sv_catpvs (buf, "}");
+    }
+  else if (data)
     {
       if (!aef_xs_json_simple__ (aTHX_ buf, content, 0))
         {

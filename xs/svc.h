@@ -101,11 +101,14 @@ void aef_xs_svc_stamp (pTHX_ NV *sec_out, UV *ord_out);
  * integers (not strings too), and unblessed, untied hashes and arrays of
  * those, nested at most AEF_XS_JSON_DEPTH deep (as the default
  * serializer's coder writes them but for the order of hash keys);
- * returns NULL (buf unchanged) for other data. Croaks on a read-only
- * buffer, when there are no random bytes or no time, and, for a frame over
+ * returns NULL (buf unchanged) for other data. With data 2, the content
+ * is that of a request, {ipcm_request_id => rid, request => content},
+ * written as the hash would be (rid first) when rid and content are
+ * simple data (NULL otherwise). Croaks on a read-only buffer, when there
+ * are no random bytes or no time, and, for a frame over
  * AEF_SVC_FRAME_MAX, "frame too large" (buf unchanged). */
 #define AEF_XS_JSON_DEPTH 8
-SV *aef_xs_svc_msg_put (pTHX_ SV *buf, int framed, SV *from, SV *to, SV *content, int data);
+SV *aef_xs_svc_msg_put (pTHX_ SV *buf, int framed, SV *from, SV *to, SV *content, int data, SV *rid);
 
 
 #endif

@@ -75,11 +75,15 @@
 #                                             and its tie counter
 #   $id = IPC::Manager::Core::msg_put ($buffer, $framed, $from_json, $to_json, $content_json)
 #   $id = IPC::Manager::Core::msg_put ($buffer, $framed, $from_json, $to_json, $content, 1)
+#   $id = IPC::Manager::Core::msg_put ($buffer, $framed, $from_json, $to_json, $request, 2, $request_id)
 #                                             a new message's JSON text (new
 #                                             id, next stamp) appended to
 #                                             $buffer, as a frame when $framed;
 #                                             with 1, undef when $content is
-#                                             not simple data (see xs/svc.h)
+#                                             not simple data (see xs/svc.h);
+#                                             with 2, the content is a
+#                                             request's, {ipcm_request_id =>
+#                                             $request_id, request => $request}
 #   $loop = IPC::Manager::Core::Loop->new
 #   $res = $loop->wait (\@rfds, \@wfds, \@signums, \@pids, $reap, $timeout [, $sparse])
 #                                             with $sparse, only the
@@ -344,10 +348,10 @@ stamp ()
 }
 
 SV *
-msg_put (SV *buf, int framed, SV *from, SV *to, SV *content, int data = 0)
+msg_put (SV *buf, int framed, SV *from, SV *to, SV *content, int data = 0, SV *rid = &PL_sv_undef)
   CODE:
 {
-  SV *id = aef_xs_svc_msg_put (aTHX_ buf, framed, from, to, content, data);
+  SV *id = aef_xs_svc_msg_put (aTHX_ buf, framed, from, to, content, data, rid);
 
   RETVAL = id ? id : newSV (0);
 }

@@ -523,9 +523,12 @@ sub _encode_failed { die $_[2] }
 
 # send_message ($to, $content) for requests and responses (content
 # defined), returning nothing: with the default serializer the JSON text
-# is put together directly (_quick_text), without a message object
+# is put together directly (_quick_text), without a message object. With
+# $request_id, $content is a request's: the content sent is
+# {ipcm_request_id => $request_id, request => $content}.
 sub _send_quick {
-   my ($self, $to, $content) = @_;
+   my ($self, $to, $content, $rid) = @_;
+   $content = { ipcm_request_id => $rid, request => $content } if defined $rid;
    croak "Client used from wrong PID" unless $self->{pid} == IPC::Manager::Core::pid ();
    my $target = $self->_target ($to);
    my ($id, $data);
