@@ -317,7 +317,7 @@ aef_xs_svc_file_put (pTHX_ const char *dir, const char *name, SV *data, const ch
 }
 
 AV *
-aef_xs_svc_frames (pTHX_ SV *buf, int *too_large)
+aef_xs_svc_frames (pTHX_ SV *buf, int decode, int *too_large)
 {
   STRLEN len;
   const uint8_t *p;
@@ -331,7 +331,10 @@ aef_xs_svc_frames (pTHX_ SV *buf, int *too_large)
   out = (AV *)sv_2mortal ((SV *)newAV ());
   while ((r = aef_svc_frame_next (p + used, len - used, AEF_SVC_FRAME_MAX, &plen)) == 1)
     {
-      av_push (out, newSVpvn ((const char *)p + used + 4, plen));
+      const char *f = (const char *)p + used + 4;
+      SV *m = decode ? aef_xs_svc_msg_decode (aTHX_ f, plen) : NULL;
+
+      av_push (out, m ? m : newSVpvn (f, plen));
       used += 4 + plen;
     }
   if (used)
@@ -378,7 +381,7 @@ aef_xs_svc_stamp (pTHX_ NV *sec_out, UV *ord_out)
 static int aef_xs_json_simple__ (pTHX_ SV *out, SV *v, int depth);
 
 SV *
-aef_xs_svc_msg_put (pTHX_ SV *buf, int framed, SV *from, SV *to, SV *content, int data)
+aef_xs_svc_msg_put (pTHX_ SV *buf, int framed, SV *from, SV *to, SV *content, int data, SV *rid)
 {
   STRLEN fl, tl, cl = 0, cur;
   const char *f = SvPVbyte (from, fl), *t = SvPVbyte (to, tl), *c = data ? NULL : SvPVbyte (content, cl);
@@ -400,7 +403,25 @@ aef_xs_svc_msg_put (pTHX_ SV *buf, int framed, SV *from, SV *to, SV *content, in
   p = SvGROW (buf, cur + hdr + fl + tl + AEF_SVC_MSG_HEAD + cl + AEF_SVC_MSG_TAIL + 1);
   l = aef_svc_msg_head (p + cur + hdr, fl + tl + AEF_SVC_MSG_HEAD, f, fl, t, tl);
   SvCUR_set (buf, cur + hdr + (size_t)l);
-  if (data)
+  if (data == 2)
+    {
+      /* (a request's content, {ipcm_request_id => rid, request => content},
+       * written without the hash) */
+      sv_catpvs (buf, "{\"ipcm_request_id\":");
+      if (!aef_xs_json_simple__ (aTHX_ buf, rid, 1))
+        {
+          SvCUR_set (buf, cur);
+          return NULL;
+        }
+      sv_catpvs (buf, ",\"request\":");
+      if (!aef_xs_json_simple__ (aTHX_ buf, content, 1))
+        {
+          SvCUR_set (buf, cur);
+          return NULL;
+        }
+      sv_catpvs (buf, "}");
+    }
+  else if (data)
     {
       if (!aef_xs_json_simple__ (aTHX_ buf, content, 0))
         {
@@ -750,4 +771,249 @@ int
 aef_xs_svc_free_is_quiet (pTHX_ SV *ref, IV budget)
 {
   return SvROK (ref) && aef_xs_svc_quiet__ (aTHX_ SvRV (ref), &budget, 0, 1);
+}
+
+/* the fields of a message (see aef_xs_svc_msg_decode) as bits */
+static unsigned
+aef_xs_msg_field__ (const char *k, I32 l)
+{
+  switch (l)
+    {
+    case 2:
+      return k[0] == 't' && k[1] == 'o' ? 1 : k[0] == 'i' && k[1] == 'd' ? 2 : 0;
+    case 4:
+      return memcmp (k, "from", 4) ? 0 : 4;
+    case 5:
+      return memcmp (k, "stamp", 5) ? 0 : 8;
+    case 7:
+      return memcmp (k, "content", 7) ? 0 : 16;
+    case 9:
+      return memcmp (k, "stamp_ord", 9) ? 0 : 32;
+    }
+  return 0;
+}
+#define AEF_XS_MSG_FIELDS 63u
+
+/* the value of the tokens from toks[*i] on (of the text s), a new SV, and
+ * *i past them; NULL (nothing left allocated) when a string's escapes
+ * cannot be read, a key repeats, or a boolean is met without the coder's
+ * booleans (see aef_xs_svc_json_decode). With fields, an object's members
+ * that are fields of a message and not null set their bits in *fields. */
+static SV *
+aef_xs_json_value__ (pTHX_ const char *s, const aef_svc_jtok *toks, size_t *i, unsigned *fields)
+{
+  const aef_svc_jtok *t = &toks[(*i)++];
+  SV *sv;
+
+  switch (t->kind)
+    {
+    case AEF_SVC_JNULL:
+      return newSV (0);
+    case AEF_SVC_JTRUE:
+    case AEF_SVC_JFALSE:
+      sv = get_sv (t->kind == AEF_SVC_JTRUE ? "Cpanel::JSON::XS::true" : "Cpanel::JSON::XS::false", 0);
+      return sv && SvROK (sv) && !SvMAGICAL (sv) ? newSVsv (sv) : NULL;
+    case AEF_SVC_JINT:
+      return newSViv ((IV)t->v.i);
+    case AEF_SVC_JFLOAT:
+      return newSVnv ((NV)t->v.d);
+    case AEF_SVC_JSTR:
+      if (!t->esc)
+        return newSVpvn (s + t->off, t->len);
+      {
+        int wide;
+        long n;
+
+        sv = newSV (t->len + 1);
+        n = aef_svc_json_unescape (SvPVX (sv), s + t->off, t->len, &wide);
+        if (n < 0)
+          {
+            SvREFCNT_dec (sv);
+            return NULL;
+          }
+        SvPVX (sv)[n] = 0;
+        SvCUR_set (sv, (STRLEN)n);
+        SvPOK_only (sv);
+        if (wide)
+          SvUTF8_on (sv);
+        return sv;
+      }
+    case AEF_SVC_JARR:
+      {
+        AV *av = newAV ();
+        uint32_t k;
+
+        if (t->len)
+          av_extend (av, t->len - 1);
+        for (k = 0; k < t->len; k++)
+          {
+            SV *e = aef_xs_json_value__ (aTHX_ s, toks, i, NULL);
+
+            if (!e)
+              {
+                SvREFCNT_dec ((SV *)av);
+                return NULL;
+              }
+            av_push (av, e);
+          }
+        return newRV_noinc ((SV *)av);
+      }
+    case AEF_SVC_JOBJ:
+      {
+        HV *hv = newHV ();
+        uint32_t k;
+
+        /* (room for every member at once: a message would grow the table
+         * once on the way) */
+        if (t->len > 4)
+          hv_ksplit (hv, t->len);
+        for (k = 0; k < t->len; k++)
+          {
+            const aef_svc_jtok *key = &toks[(*i)++];
+            const char *kp = s + key->off;
+            I32 kl = (I32)key->len;
+            char kbuf[256];
+            SV *tmp = NULL, *v;
+
+            if (key->esc)
+              {
+                int wide;
+                long n;
+                char *d = key->len < sizeof kbuf ? kbuf : SvPVX (tmp = sv_2mortal (newSV (key->len + 1)));
+
+                n = aef_svc_json_unescape (d, kp, key->len, &wide);
+                if (n < 0)
+                  {
+                    SvREFCNT_dec ((SV *)hv);
+                    return NULL;
+                  }
+                kp = d;
+                kl = wide ? -(I32)n : (I32)n;
+              }
+            if (fields && toks[*i].kind != AEF_SVC_JNULL)
+              *fields |= aef_xs_msg_field__ (kp, kl);
+            if (!(v = aef_xs_json_value__ (aTHX_ s, toks, i, NULL)))
+              {
+                SvREFCNT_dec ((SV *)hv);
+                return NULL;
+              }
+            (void)hv_store (hv, kp, kl, v, 0);
+          }
+        /* (a repeated key replaced the earlier value: the coder decides) */
+        if (HvUSEDKEYS (hv) != t->len)
+          {
+            SvREFCNT_dec ((SV *)hv);
+            return NULL;
+          }
+        return newRV_noinc ((SV *)hv);
+      }
+    }
+  return NULL;
+}
+
+/* the tokens of the text at s (see aef_svc_json_parse), into the cap
+ * entries at stack or a new buffer (*heap, freed by the caller): their
+ * count, or < 0 */
+#define AEF_XS_JSON_TOKS 128
+#define AEF_XS_JSON_HEAP_MAX 65536
+
+static long
+aef_xs_json_tokens__ (const char *s, size_t len, aef_svc_jtok *stack, aef_svc_jtok **heap)
+{
+  long n = aef_svc_json_parse (s, len, stack, AEF_XS_JSON_TOKS);
+
+  *heap = NULL;
+  if (n != -ENOSPC || len > AEF_XS_JSON_HEAP_MAX)
+    return n;
+  /* (every token but the last takes two bytes at least) */
+  Newx (*heap, len / 2 + 2, aef_svc_jtok);
+  return aef_svc_json_parse (s, len, *heap, len / 2 + 2);
+}
+
+/* aef_xs_svc_json_decode, with fields as aef_xs_json_value__'s */
+static SV *
+aef_xs_json_decode__ (pTHX_ const char *s, size_t len, unsigned *fields)
+{
+  aef_svc_jtok stack[AEF_XS_JSON_TOKS], *heap;
+  long n = aef_xs_json_tokens__ (s, len, stack, &heap);
+  size_t i = 0;
+  SV *v = n > 0 ? aef_xs_json_value__ (aTHX_ s, heap ? heap : stack, &i, fields) : NULL;
+
+  Safefree (heap);
+  return v;
+}
+
+SV *
+aef_xs_svc_json_decode (pTHX_ const char *s, size_t len)
+{
+  return aef_xs_json_decode__ (aTHX_ s, len, NULL);
+}
+
+SV *
+aef_xs_svc_msg_decode (pTHX_ const char *s, size_t len)
+{
+  unsigned fields = 0;
+  SV *v = aef_xs_json_decode__ (aTHX_ s, len, &fields);
+
+  /* (a message is an object: only then are fields set) */
+  if (v && fields == AEF_XS_MSG_FIELDS)
+    return sv_bless (v, gv_stashpvs ("IPC::Manager::Message", GV_ADD));
+  SvREFCNT_dec (v);
+  return NULL;
+}
+
+/* a plain number's value: 0 when sv is not one (magic, a reference, not
+ * a number, NaN, an integer an NV does not hold exactly) */
+static int
+aef_xs_plain_nv__ (pTHX_ SV *sv, NV *out)
+{
+  if (SvGMAGICAL (sv) || SvROK (sv) || !(SvFLAGS (sv) & (SVf_IOK | SVf_NOK)))
+    return 0;
+  if (SvNOK (sv))
+    *out = SvNVX (sv);
+  else if (SvIsUV (sv) ? SvUVX (sv) > ((UV)1 << 53) : (SvIVX (sv) > ((IV)1 << 53) || SvIVX (sv) < -((IV)1 << 53)))
+    return 0;
+  else
+    *out = SvIsUV (sv) ? (NV)SvUVX (sv) : (NV)SvIVX (sv);
+  return !Perl_isnan (*out);
+}
+
+/* a message's stamp and stamp_ord (undefined: 0) as plain numbers, or 0 */
+static int
+aef_xs_msg_stamp__ (pTHX_ SV *m, NV *stamp, NV *ord)
+{
+  HV *hv;
+  SV **e;
+
+  if (!SvROK (m) || SvTYPE (SvRV (m)) != SVt_PVHV || SvRMAGICAL (SvRV (m)))
+    return 0;
+  hv = (HV *)SvRV (m);
+  e = hv_fetchs (hv, "stamp", 0);
+  if (!e || !aef_xs_plain_nv__ (aTHX_ *e, stamp))
+    return 0;
+  e = hv_fetchs (hv, "stamp_ord", 0);
+  if (!e || (!SvOK (*e) && !SvGMAGICAL (*e)))
+    {
+      *ord = 0;
+      return 1;
+    }
+  return aef_xs_plain_nv__ (aTHX_ *e, ord);
+}
+
+int
+aef_xs_svc_msgs_in_order (pTHX_ SV **msgs, SSize_t n)
+{
+  NV s0 = 0, o0 = 0, s1, o1;
+  SSize_t i;
+
+  for (i = 0; i < n; i++)
+    {
+      if (!aef_xs_msg_stamp__ (aTHX_ msgs[i], &s1, &o1))
+        return 0;
+      if (i && (s1 < s0 || (s1 == s0 && o1 < o0)))
+        return 0;
+      s0 = s1;
+      o0 = o1;
+    }
+  return 1;
 }

@@ -11,6 +11,7 @@
 
 #include "util.h"
 #include "aef_svc.h"
+#include "aef_svc_json.h"
 
 typedef aef_svc_loop *IPC__Manager__Core__Loop;
 
@@ -59,8 +60,33 @@ int aef_xs_svc_file_put (pTHX_ const char *dir, const char *name, SV *data, cons
 /* Complete frames at the front of buf (removed from it): returns a mortal
  * AV of their payloads; *too_large is set when the next frame announces
  * more than AEF_SVC_FRAME_MAX bytes (the stream cannot be resynchronised).
- * Croaks on a read-only buffer. */
-AV *aef_xs_svc_frames (pTHX_ SV *buf, int *too_large);
+ * With decode set, a payload aef_xs_svc_msg_decode reads is pushed as that
+ * message instead. Croaks on a read-only buffer. */
+AV *aef_xs_svc_frames (pTHX_ SV *buf, int decode, int *too_large);
+
+/* The value of the JSON text at s (len bytes), a new SV built as the
+ * default serializer's coder (Cpanel::JSON::XS) builds it, when the text
+ * is simple (see c/aef_svc_json.h: strings, integers, decimal fractions,
+ * null, objects and arrays; true and false become copies of
+ * $Cpanel::JSON::XS::true and ::false), else NULL: the caller hands the
+ * text to the coder, which decides (also on duplicate keys, texts deeper
+ * than AEF_SVC_JSON_DEPTH, and texts over 64 KiB with more than 128
+ * tokens). Does not croak. */
+SV *aef_xs_svc_json_decode (pTHX_ const char *s, size_t len);
+
+/* aef_xs_svc_json_decode of a bus message: a new reference to the decoded
+ * hash blessed into IPC::Manager::Message when it has defined from, to,
+ * content, stamp, stamp_ord and id (what IPC::Manager::Message::_received
+ * blesses as it is), else NULL (the caller decodes it the usual way). */
+SV *aef_xs_svc_msg_decode (pTHX_ const char *s, size_t len);
+
+/* Whether the n messages at msgs are in the order
+ * IPC::Manager::Message::sort_messages gives them (by stamp, then
+ * stamp_ord, an undefined one counting as 0; equal ones as they are): 1
+ * when each is a hash reference whose stamp and stamp_ord are plain
+ * numbers (no magic, not strings, not NaN) in that order, else 0 (the
+ * caller sorts). Does not croak. */
+int aef_xs_svc_msgs_in_order (pTHX_ SV **msgs, SSize_t n);
 
 /* A frame holding payload. */
 SV *aef_xs_svc_frame (pTHX_ SV *payload);
@@ -78,11 +104,14 @@ void aef_xs_svc_stamp (pTHX_ NV *sec_out, UV *ord_out);
  * integers (not strings too), and unblessed, untied hashes and arrays of
  * those, nested at most AEF_XS_JSON_DEPTH deep (as the default
  * serializer's coder writes them but for the order of hash keys);
- * returns NULL (buf unchanged) for other data. Croaks on a read-only
- * buffer, when there are no random bytes or no time, and, for a frame over
+ * returns NULL (buf unchanged) for other data. With data 2, the content
+ * is that of a request, {ipcm_request_id => rid, request => content},
+ * written as the hash would be (rid first) when rid and content are
+ * simple data (NULL otherwise). Croaks on a read-only buffer, when there
+ * are no random bytes or no time, and, for a frame over
  * AEF_SVC_FRAME_MAX, "frame too large" (buf unchanged). */
 #define AEF_XS_JSON_DEPTH 8
-SV *aef_xs_svc_msg_put (pTHX_ SV *buf, int framed, SV *from, SV *to, SV *content, int data);
+SV *aef_xs_svc_msg_put (pTHX_ SV *buf, int framed, SV *from, SV *to, SV *content, int data, SV *rid);
 
 /* ipcm_service's fork. reg is undef, or [kind, path, socket, want_watch,
  * name] (kind as for register_entry); child_drop and parent_drop (NULL:

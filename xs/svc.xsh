@@ -65,10 +65,22 @@
 #   @name_bytes = IPC::Manager::Core::files_take_announced ($watch, $dir, $suffix [, ...])
 #                                             as files_take_watched, but ()
 #                                             when it announced none
-#   @payloads = IPC::Manager::Core::frames ($buffer)
+#   @payloads = IPC::Manager::Core::frames ($buffer [, $decode])
 #                                             complete frames, removed from
 #                                             $buffer; a final undef when the
-#                                             next frame is too large
+#                                             next frame is too large; with
+#                                             $decode, a simple message comes
+#                                             as the message (see xs/svc.h)
+#   @value = IPC::Manager::Core::json_decode ($text)
+#                                             (value) when $text is simple
+#                                             JSON (see xs/svc.h), else ()
+#   $bool = IPC::Manager::Core::msgs_in_order (@msgs)
+#                                             whether sort_messages would
+#                                             leave them as they are (see
+#                                             xs/svc.h)
+#   @msg = IPC::Manager::Core::msg_decode ($text)
+#                                             (message) when $text is a
+#                                             simple message, else ()
 #   $frame = IPC::Manager::Core::frame ($payload)
 #   ($stamp, $ord) = IPC::Manager::Core::stamp
 #                                             the next message stamp of this
@@ -76,11 +88,15 @@
 #                                             and its tie counter
 #   $id = IPC::Manager::Core::msg_put ($buffer, $framed, $from_json, $to_json, $content_json)
 #   $id = IPC::Manager::Core::msg_put ($buffer, $framed, $from_json, $to_json, $content, 1)
+#   $id = IPC::Manager::Core::msg_put ($buffer, $framed, $from_json, $to_json, $request, 2, $request_id)
 #                                             a new message's JSON text (new
 #                                             id, next stamp) appended to
 #                                             $buffer, as a frame when $framed;
 #                                             with 1, undef when $content is
-#                                             not simple data (see xs/svc.h)
+#                                             not simple data (see xs/svc.h);
+#                                             with 2, the content is a
+#                                             request's, {ipcm_request_id =>
+#                                             $request_id, request => $request}
 #   $loop = IPC::Manager::Core::Loop->new
 #   $res = $loop->wait (\@rfds, \@wfds, \@signums, \@pids, $reap, $timeout [, $sparse])
 #                                             with $sparse, only the
@@ -311,16 +327,39 @@ files_take_watched (SV *watch, const char *dir, const char *suffix, const char *
 }
 
 void
-frames (SV *buf)
+frames (SV *buf, int decode = 0)
   PPCODE:
 {
   int too_large = 0;
-  AV *av = aef_xs_svc_frames (aTHX_ buf, &too_large);
+  AV *av = aef_xs_svc_frames (aTHX_ buf, decode, &too_large);
 
   SP = aef_xs_push_av (aTHX_ SP, av);
   if (too_large)
     XPUSHs (&PL_sv_undef);
 }
+
+void
+json_decode (SV *text)
+  ALIAS:
+    msg_decode = 1
+  PPCODE:
+{
+  STRLEN len;
+  /* (a character string's bytes: its characters above ASCII make the
+   * decoder decline, as it does for any byte above 0x7f) */
+  const char *s = SvPV (text, len);
+  SV *v = ix ? aef_xs_svc_msg_decode (aTHX_ s, len) : aef_xs_svc_json_decode (aTHX_ s, len);
+
+  if (v)
+    mXPUSHs (v);
+}
+
+int
+msgs_in_order (...)
+  CODE:
+    RETVAL = aef_xs_svc_msgs_in_order (aTHX_ &ST (0), items);
+  OUTPUT:
+    RETVAL
 
 SV *
 frame (SV *payload)
@@ -343,10 +382,10 @@ stamp ()
 }
 
 SV *
-msg_put (SV *buf, int framed, SV *from, SV *to, SV *content, int data = 0)
+msg_put (SV *buf, int framed, SV *from, SV *to, SV *content, int data = 0, SV *rid = &PL_sv_undef)
   CODE:
 {
-  SV *id = aef_xs_svc_msg_put (aTHX_ buf, framed, from, to, content, data);
+  SV *id = aef_xs_svc_msg_put (aTHX_ buf, framed, from, to, content, data, rid);
 
   RETVAL = id ? id : newSV (0);
 }

@@ -75,6 +75,9 @@ sub TO_JSON {
 }
 
 sub sort_messages {
+   # (the usual batch, plain numbers already in order, is left as it is,
+   # as the stable sort below would leave it)
+   return @_ if IPC::Manager::Core::msgs_in_order (@_);
    my @sorted = sort { $a->{stamp} <=> $b->{stamp} or ($a->{stamp_ord} || 0) <=> ($b->{stamp_ord} || 0) } @_;
    return @sorted;
 }
@@ -137,9 +140,10 @@ A plain copy of the hash, for the serializer.
 
 =item @sorted = IPC::Manager::Message::sort_messages (@msgs)
 
-Sorted by C<stamp>, then C<stamp_ord>. Every batch returned by a client's
-C<get_messages> is sorted this way; nothing orders messages across
-batches.
+Sorted by C<stamp>, then C<stamp_ord>, messages that compare equal in
+the order they came (a batch already in order is returned as it is).
+Every batch returned by a client's C<get_messages> is sorted this way;
+nothing orders messages across batches.
 
 =back
 

@@ -135,18 +135,13 @@ sub _read_messages {
          # a short read took what was queued: the loop comes back for more
          last if $n < 65536;
       }
-      my @frames = IPC::Manager::Core::frames ($conn->{in});
+      # (the usual frames, messages from a known peer in the default
+      # serializer's simple JSON, come decoded by the C core, as messages;
+      # the others come as their bytes, for the loop below)
+      my @frames = IPC::Manager::Core::frames ($conn->{in}, defined $conn->{peer} && $self->{_json} ? 1 : 0);
       my $bad = @frames && !defined $frames[-1] ? pop @frames : 1;
-      # (the usual batch: messages from a known peer, decoded at once with
-      # the default serializer; a frame that is something else sends the
-      # whole batch through the loop below, which decodes each again)
-      my $json = @frames && defined $conn->{peer} && $self->{_json};
-      my @m = $json ? eval { map IPC::Manager::Message::_received ($json->decode ($_)), @frames } : ();
-      if (@m == @frames) {
-         push @out, @m;
-         @frames = ();
-      }
       for my $raw (@frames) {
+         if (ref $raw) { push @out, $raw; next }
          if (!defined $conn->{peer}) {
             my $h = eval { $self->{serializer}->deserialize ($raw) };
             if (!$h) { warn "ConnectionUnix: malformed hello frame: $@"; $eof = 1; last }
@@ -232,16 +227,21 @@ sub _deliver {
 }
 
 # send_message ($to, $content) for requests and responses (see
-# IPC::Manager::Client::_send_quick): with the default serializer the
-# frame is written straight into the connection's buffer
+# IPC::Manager::Client::_send_quick, also for $request_id): with the
+# default serializer the frame is written straight into the connection's
+# buffer
 sub _send_quick {
-   my ($self, $to, $content) = @_;
-   my $json = $self->{_json} or return $self->SUPER::_send_quick ($to, $content);
+   my ($self, $to, $content, $rid) = @_;
+   my $json = $self->{_json} or return $self->SUPER::_send_quick ($to, $content, $rid);
    croak "Client used from wrong PID" unless $self->{pid} == IPC::Manager::Core::pid ();
    # (_target's lookup)
    my $conn = (defined $to && $self->{_by_peer}{$to}) || $self->_connect ($to);
    my $queued = length $conn->{out};
-   $self->_quick_text ($conn->{out}, 1, $json, $to, $content);
+   # (_quick_text's usual case: the recipient's JSON known, the content
+   # simple; a request's content written without its hash)
+   my $tj = $self->{_to_json}{$to};
+   defined $tj && defined IPC::Manager::Core::msg_put ($conn->{out}, 1, $self->{_from_json}, $tj, $content, defined $rid ? 2 : 1, $rid)
+      or $self->_quick_text ($conn->{out}, 1, $json, $to, defined $rid ? { ipcm_request_id => $rid, request => $content } : $content);
    if ($self->{send_blocking}) {
       # (the usual case: nothing queued, and the socket takes it all at
       # once; what is left, and an error, go to _push)
@@ -369,10 +369,16 @@ C<< listen => 0 >>, leaves an empty marker file: it can only send). A
 sender connects once, introduces itself with a C<< {hello => ID} >> frame,
 and then sends frames of a 4-byte big-endian length followed by the
 serialized message; replies travel back over the same connection. The
-frame decoder is in the C core. A malformed hello or frame is warned about
-(C<ConnectionUnix: malformed hello frame: ...>, C<ConnectionUnix: hello
-frame missing peer id>, C<ConnectionUnix: malformed frame from 'PEER':
-...>) and the service goes on; a frame announcing more than 256 MiB drops
+frame decoder is in the C core, and so is, with the default serializer,
+the JSON decoder of the usual messages (strings, integers, decimal
+fractions, null, true, false, plain objects and arrays): they come out
+exactly as Cpanel::JSON::XS makes them, already blessed as messages, and
+everything else (other numbers, unusual escapes, deep nesting, malformed
+text) is decoded by Cpanel::JSON::XS, which also reports the errors. A
+malformed hello or frame is warned about (C<ConnectionUnix: malformed
+hello frame: ...>, C<ConnectionUnix: hello frame missing peer id>,
+C<ConnectionUnix: malformed frame from 'PEER': ...>) and the service goes
+on; a frame announcing more than 256 MiB drops
 the connection. Inside a service, frames are queued per connection and
 written as the socket allows (a batch of answers with one write). Outside
 a service a send to a full connection waits, and takes in the messages

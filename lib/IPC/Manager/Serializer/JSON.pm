@@ -48,7 +48,11 @@ arrays or hashes>).
 
 =item $data = CLASS->deserialize ($bytes)
 
-Croaks on malformed JSON.
+Croaks on malformed JSON. (The bus protocols of this distribution decode
+the usual messages of this serializer in C, with the same result, and
+hand everything else to this coder: see
+L<IPC::Manager::Client::ConnectionUnix>. A serializer class of your own
+is always called.)
 
 =item $coder = CLASS->json
 

@@ -23,10 +23,10 @@ sub send_request {
    $quick = $QUICK{ ref $client } = ($client->can ('_request_pid') && $client->can ('_send_quick')) ? 1 : 0
       unless defined $quick;
    my $pid = $quick ? $client->_request_pid ($peer) : $client->peer_pid ($peer);
-   my $c = { ipcm_request_id => $id, request => $req };
-   # (a client of this distribution builds the message directly)
-   if ($quick) { $client->_send_quick ($peer, $c) }
-   else { $client->send_message ($peer, $c) }
+   # (a client of this distribution builds the message directly, the
+   # content too: {ipcm_request_id => $id, request => $req})
+   if ($quick) { $client->_send_quick ($peer, $req, $id) }
+   else { $client->send_message ($peer, { ipcm_request_id => $id, request => $req }) }
    if ($cb) {
       $self->{_RESPONSE_HANDLER}{$id} = { peer => $peer, pid => $pid, cb => $cb };
    }
