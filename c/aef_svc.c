@@ -1018,16 +1018,18 @@ int aef_svc_files_take_announced(int wfd, const char *dir, const char *suffix,
 /* ------------------------------------------------------------------------ */
 /* liveness */
 
+/* 1 if /proc says pid is a zombie, 0 if it says otherwise, -1 if /proc
+ * cannot tell (no /proc, or no such process there any more) */
 static int zombie__(pid_t pid)
 {
   char path[64], buf[512], *p;
-  int fd, r = 0;
+  int fd, r = -1;
   ssize_t k;
 
   snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
   fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return 0;
+    return -1;
   k = read(fd, buf, sizeof buf - 1);
   if (k > 0) {
     buf[k] = 0;
@@ -1050,11 +1052,19 @@ int aef_svc_file_ino(const char *path, uint64_t *ino)
 
 int aef_svc_pid_alive(pid_t pid)
 {
+  int z;
+
   if (pid <= 0)
     return 0;
   if (kill(pid, 0) < 0 && errno != EPERM)
     return 0;
-  return !zombie__(pid);
+  z = zombie__(pid);
+  /* /proc could not tell: either there is none (a zombie then counts as
+   * alive), or the zombie was reaped between the signal and the look at
+   * /proc, which signal 0 now tells (ESRCH) */
+  if (z < 0)
+    return !(kill(pid, 0) < 0 && errno == ESRCH);
+  return !z;
 }
 
 long aef_svc_pidfile_pid(const char *pidfile)

@@ -237,7 +237,8 @@ int aef_svc_files_take_announced(int wfd, const char *dir, const char *suffix,
                                  aef_svc_file_cb cb, void *arg);
 
 /* 1 if pid is a process that can still run (signal 0 reaches it, or EPERM)
- * and is not a zombie (judged from /proc without reaping it), else 0. */
+ * and is not a zombie (judged from /proc without reaping it), else 0. A
+ * zombie reaped while it is looked at is 0; without /proc a zombie is 1. */
 int aef_svc_pid_alive(pid_t pid);
 
 /* The inode number of the file path names (through symlinks), in *ino:
