@@ -8,7 +8,6 @@ use Socket qw(AF_UNIX SOCK_STREAM pack_sockaddr_un);
 use IPCMScenarios qw(wait_for);
 use IPC::Manager qw(ipcm_service ipcm_spawn ipcm_default_protocol);
 use IPC::Manager::Core ();
-use POSIX ();
 
 # the short cuts of requests and responses: simple content written as JSON
 # in C, a ConnectionUnix request sent straight away, a batch of frames
@@ -99,60 +98,6 @@ sub simple {
    $! = 0;
    is IPC::Manager::Core::file_ino ("$0.missing"), 0, "file_ino: none";
    ok $!{ENOENT}, "file_ino: with \$!";
-}
-
-# the pid a request records: read through the pidfile's inode once, then
-# taken as it is while the client's own watch of the route reports nothing
-SKIP: {
-   skip "no inotify", 8 unless IPC::Manager::Core::have_inotify ();
-   {
-      package My::Requester;
-      use Role::Tiny::With;
-      sub new    { bless { client => $_[1] }, $_[0] }
-      sub client { $_[0]->{client} }
-      with 'IPC::Manager::Role::Service::Requests';
-   }
-   my $spawn = ipcm_spawn (protocol => 'ConnectionUnix');
-   my $a = $spawn->connect ('a');
-   my $b = $spawn->connect ('b');
-   my $r = My::Requester->new ($a);
-   my $looks = 0;
-   my $ino = \&IPC::Manager::Core::file_ino;
-   no warnings 'redefine';
-   local *IPC::Manager::Core::file_ino = sub { $looks++; $ino->(@_) };
-   $r->send_request (b => "first") for 1 .. 2;
-   $looks = 0;
-   my @ids = map $r->send_request (b => "quiet $_"), 1 .. 10;
-   is $looks, 0, "a quiet route: the pidfile not looked at";
-   is_deeply [map $r->{_RESPONSES}{$_}{pid}, @ids], [($$) x 10], "the pid as read before";
-
-   # the pidfile replaced, and a forked copy of the client trying to send
-   # before the owner does: the copy reads nothing of the watch
-   my $pidfile = $b->path . ".pid";
-   my $other = fork;
-   if (!$other) { sleep 1 while 1; exit }
-   IPC::Manager::Core::pidfile_put ($pidfile, $other) and die "pidfile_put: $!";
-   my $copy = fork;
-   if (!$copy) { eval { $r->send_request (b => "from a copy") }; POSIX::_exit (0) }
-   waitpid $copy, 0;
-   $looks = 0;
-   my $id = $r->send_request (b => "after");
-   is $r->{_RESPONSES}{$id}{pid}, $other, "a replaced pidfile is read";
-   ok $looks > 0, "after a change, looked at";
-   $looks = 0;
-   $id = $r->send_request (b => "again");
-   is $r->{_RESPONSES}{$id}{pid}, $other, "the new pid kept";
-   is $looks, 1, "looked at once more, then";
-   $looks = 0;
-   $r->send_request (b => "quiet again");
-   is $looks, 0, "then quiet again";
-   kill KILL => $other;
-   waitpid $other, 0;
-   unlink $pidfile;
-   $id = $r->send_request (b => "gone");
-   is $r->{_RESPONSES}{$id}{pid}, 0, "no pidfile: pid 0";
-   $b->disconnect (sub { });
-   $a->disconnect (sub { });
 }
 
 ipcm_default_protocol ('ConnectionUnix');

@@ -335,41 +335,12 @@ sub peer_pid {
 
 # the pid a request records (see send_request): peer_pid without looking
 # at the entry, which the send that follows needs anyway (it fails when the
-# entry is gone). Where there is inotify, the client keeps a watch of its
-# own on the route ({_pid_watch}, opened at the first request; nothing
-# else reads it): a pidfile is only replaced by a rename or a new file,
-# which the watch reports, so while the watch reports nothing a pid read
-# since the last report ({_pidcache}{PEER}[3]: the count of reports
-# {_pid_gen} then) is still the pid, and a request reads the watch
-# (nothing queued: one read) instead of the pidfile's inode. After a report
-# the watch is opened again (the route may have been removed and made
-# anew) and the inode looked at, as where there is no watch (a stat, in C:
-# a stat in perl builds a list of thirteen values).
+# entry is gone); one stat per request (in C: a stat in perl builds a list
+# of thirteen values)
 sub _request_pid {
-   my ($self, $peer) = @_;
-   my $c = defined $peer && $self->{_pidcache}{$peer};
-   my $w = $self->{_pid_watch};
-   if (!$w) {
-      $self->_open_pid_watch unless exists $self->{_pid_watch};
-   }
-   # (a forked copy of the client reads nothing of the watch it shares)
-   elsif ($c && $self->{pid} == IPC::Manager::Core::pid ()) {
-      if (IPC::Manager::Core::watch_drain ($w)) { $self->_open_pid_watch }
-      elsif (($c->[3] || 0) == $self->{_pid_gen}) { return $c->[2] }
-   }
+   my $c = defined $_[1] && $_[0]->{_pidcache}{ $_[1] };
    my $ino = $c && IPC::Manager::Core::file_ino ($c->[0]);
-   if ($ino && $c->[1] == $ino) {
-      $c->[3] = $self->{_pid_gen};
-      return $c->[2];
-   }
-   return $self->peer_pid ($peer);
-}
-
-sub _open_pid_watch {
-   my $self = shift;
-   $self->{_pid_watch} = IPC::Manager::Core::have_inotify () ? IPC::Manager::Core::watch ($self->{route}, 1) : undef;
-   $self->{_pid_gen}++;
-   return;
+   return $ino && $c->[1] == $ino ? $c->[2] : $_[0]->peer_pid ($_[1]);
 }
 
 sub peer_active {
@@ -786,9 +757,7 @@ about and skipped.
 =item @names = $c->peers, peer_exists ($name), peer_pid ($name), peer_active ($name [, $timeout]), pid_is_running ($pid)
 
 Peers whose process is gone (exited, even if not yet reaped) are not
-listed. (The pid a request records is the one C<peer_pid> gives; on Linux
-a client that sends requests keeps an inotify descriptor on the route for
-it, so that it reads a pidfile again only after the route changed.)
+listed.
 
 =item $c->disconnect ([$handler])
 
