@@ -4,8 +4,9 @@ use strict;
 use warnings;
 
 use Carp qw(croak);
-use Errno qw(EINTR EAGAIN EWOULDBLOCK);
+use Errno qw(EINTR EAGAIN EWOULDBLOCK ECONNREFUSED);
 use Fcntl ();
+use Time::HiRes ();
 use Socket qw(AF_UNIX SOCK_STREAM SOMAXCONN pack_sockaddr_un);
 use IPC::Manager::Client ();
 use IPC::Manager::Core ();
@@ -196,11 +197,34 @@ sub _conn_for {
    die "'$peer' is not a valid message recipient\n" unless defined $path;
    die "no active connection to '$peer' and peer is not listening\n" if -f $path;
    die "'$peer' is not listening\n" unless -S $path;
-   socket (my $s, AF_UNIX, SOCK_STREAM, 0) or die "Cannot connect to '$path': $!\n";
-   connect ($s, pack_sockaddr_un ($path))  or die "Cannot connect to '$path': $!\n";
+   my $s = _connect_to ($path);
    $conn = $self->_add_conn ($s, $peer);
    $conn->{out} = IPC::Manager::Core::frame ($self->{serializer}->serialize ({ hello => $self->{id} }));
    return $conn;
+}
+
+# Seconds a connection is tried again while its peer registers (see
+# _connect_to)
+our $REGISTERING = 2;
+
+# a socket connected to the listening socket at $path (dies with the
+# reason). A peer registers by binding its socket, listening on it and
+# then writing its pidfile: a connection refused while there is no pidfile
+# met a peer between the first two steps, and is tried again until it
+# listens (at most $REGISTERING seconds)
+sub _connect_to {
+   my ($path) = @_;
+   my $until;
+   while () {
+      socket (my $s, AF_UNIX, SOCK_STREAM, 0) or die "Cannot connect to '$path': $!\n";
+      return $s if connect ($s, pack_sockaddr_un ($path));
+      my ($err, $refused) = ($!, $! == ECONNREFUSED);
+      my $now = Time::HiRes::time ();
+      $until = $now + $REGISTERING unless defined $until;
+      die "Cannot connect to '$path': $err\n"
+         unless $refused && $now < $until && !-e "$path.pid";
+      Time::HiRes::sleep (0.001);
+   }
 }
 
 # (see IPC::Manager::Client::_send_message) the connection to the peer,
@@ -384,6 +408,16 @@ written as the socket allows (a batch of answers with one write). Outside
 a service a send to a full connection waits, and takes in the messages
 that arrive meanwhile (the next C<get_messages> returns them). There is
 no automatic reconnect.
+
+A client registers by binding its socket, listening on it, then writing
+its pidfile, so for a moment its socket is there but refuses connections.
+A sender that is refused while the peer has no pidfile yet tries again
+every millisecond until the peer listens, for at most
+C<$IPC::Manager::Client::ConnectionUnix::REGISTERING> seconds (default 2);
+then, or at once when the pidfile is there (a peer gone without cleaning
+up), it fails with C<Cannot connect to 'PATH': Connection refused>. The
+original failed at once, so a message sent to a peer that had just
+appeared could fail.
 
 Errors: C<'PEER' is not a valid message recipient>, C<'PEER' is not
 listening>, C<no active connection to 'PEER' and peer is not listening>,
