@@ -12,6 +12,27 @@ use IPC::Manager qw(ipcm_spawn ipcm_connect);
 # not keep the bus folder from being removed (it used to be left behind,
 # holding only that file).
 
+# A Spawn's wait for processes leaves no descriptor behind (the pidfds it
+# watched them through, the descriptors of the loop it waited in). First in
+# the file: nothing of this process has waited before it.
+SKIP: {
+   skip "no /proc/PID/fd here", 1 unless -d "/proc/$$/fd";
+   my $count = sub { my @fd = glob "/proc/$$/fd/*"; scalar @fd };
+   my $spawn = ipcm_spawn (protocol => 'UnixSocket');
+   my $con = ipcm_connect (waiter => $spawn->info);
+   my $before = $count->();
+   # (a process that exits a moment later; on a machine so slow that it
+   # is gone before the wait begins, the wait has nothing to do and the
+   # test shows nothing, but still passes)
+   my $pid = fork;
+   die "fork: $!" unless defined $pid;
+   if (!$pid) { select undef, undef, undef, 0.3; POSIX::_exit (0) }
+   $spawn->wait ($con, child_pids => { $pid => 1 });
+   ok !kill (0, $pid), "the process was waited for and reaped";
+   is $count->(), $before, "no descriptor left by the wait";
+   $con->disconnect;
+}
+
 for my $proto (qw(UnixSocket ConnectionUnix MessageFiles)) {
    my $spawn = ipcm_spawn (protocol => $proto);
    my $route = $spawn->route;

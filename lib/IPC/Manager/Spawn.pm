@@ -99,7 +99,7 @@ sub wait {
    # reap our children among them; wait for the others (a daemonised
    # service, say) to be gone too
    my $reap_deadline = Time::HiRes::time () + 10;
-   my $waited;
+   my $loop;
    while (%pids) {
       for my $pid (keys %pids) {
          my $r = waitpid ($pid, POSIX::WNOHANG ());
@@ -109,20 +109,12 @@ sub wait {
       last if !%pids || $left <= 0;
       # woken when one of them exits (through a pidfd each, where there
       # are pidfds; elsewhere this is a 10 ms sleep); nothing is reaped
-      # there, nor any signal handled
-      _loop ()->wait ([], [], [], [keys %pids], 0, $left < 0.01 ? $left : 0.01);
-      $waited = 1;
+      # there, nor any signal handled. The loop is this wait's own: its
+      # descriptors (libevent's signal pipe, the pidfds) go with it, so
+      # that a teardown that had to wait leaves none behind
+      ($loop ||= IPC::Manager::Core::Loop->new)->wait ([], [], [], [keys %pids], 0, $left < 0.01 ? $left : 0.01);
    }
-   # (the loop keeps a pidfd per pid it watched last: none now)
-   _loop ()->wait ([], [], [], [], 0, 0) if $waited;
    return;
-}
-
-# a wait loop (IPC::Manager::Core::Loop) of this process
-my ($LOOP, $LOOP_PID);
-sub _loop {
-   ($LOOP, $LOOP_PID) = (IPC::Manager::Core::Loop->new, $$) unless $LOOP && $LOOP_PID == $$;
-   return $LOOP;
 }
 
 sub shutdown {
