@@ -241,7 +241,7 @@ sub _send_quick {
    # simple; a request's content written without its hash)
    my $tj = $self->{_to_json}{$to};
    defined $tj && defined IPC::Manager::Core::msg_put ($conn->{out}, 1, $self->{_from_json}, $tj, $content, defined $rid ? 2 : 1, $rid)
-      or $self->_quick_text ($conn->{out}, 1, $json, $to, defined $rid ? { ipcm_request_id => $rid, request => $content } : $content);
+      or $self->_quick_text ($conn->{out}, 1, $json, $to, $content, $rid);
    if ($self->{send_blocking}) {
       # (the usual case: nothing queued, and the socket takes it all at
       # once; what is left, and an error, go to _push)

@@ -94,11 +94,12 @@ sub _read_messages {
       $self->{_listed} = 1;
    }
    unshift @taken, @{ delete $self->{_early} } if $self->{_early};
-   # (_decode, inline with the default serializer; @taken holds name,
-   # bytes pairs)
+   # (@taken holds name, bytes pairs; _decode's usual case inline: no
+   # method call, no eval)
    my ($json, @out) = ($self->{_json});
    for (my $i = 1; $i < @taken; $i += 2) {
-      my $m = eval { $json ? IPC::Manager::Message::_received ($json->decode ($taken[$i])) : $self->_decode ($taken[$i]) };
+      my ($m) = $json ? IPC::Manager::Core::msg_decode ($taken[$i]) : ();
+      $m ||= eval { $self->_decode ($taken[$i]) };
       if ($m) { push @out, $m } else { warn "MessageFiles: malformed message '$taken[$i - 1]': $@" }
    }
    return @out;

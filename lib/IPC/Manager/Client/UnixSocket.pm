@@ -68,8 +68,9 @@ sub _read_messages {
    my ($json, @out) = ($self->{_json});
    for my $raw (IPC::Manager::Core::dgram_recv_all ($s)) {
       if (!defined $raw) { warn "UnixSocket: dropped a datagram too large to receive\n"; next }
-      # (_decode, inline with the default serializer)
-      my $m = eval { $json ? IPC::Manager::Message::_received ($json->decode ($raw)) : $self->_decode ($raw) };
+      # (_decode; its usual case inline: no method call, no eval)
+      my ($m) = $json ? IPC::Manager::Core::msg_decode ($raw) : ();
+      $m ||= eval { $self->_decode ($raw) };
       if ($m) { push @out, $m } else { warn "UnixSocket: malformed message: $@" }
    }
    return @out;

@@ -24,9 +24,9 @@ sub send_request {
       unless defined $quick;
    my $pid = $quick ? $client->_request_pid ($peer) : $client->peer_pid ($peer);
    # (a client of this distribution builds the message directly, the
-   # content too: {ipcm_request_id => $id, request => $req})
+   # content too)
    if ($quick) { $client->_send_quick ($peer, $req, $id) }
-   else { $client->send_message ($peer, { ipcm_request_id => $id, request => $req }) }
+   else { $client->send_message ($peer, _request_content ($id, $req)) }
    if ($cb) {
       $self->{_RESPONSE_HANDLER}{$id} = { peer => $peer, pid => $pid, cb => $cb };
    }
@@ -35,6 +35,11 @@ sub send_request {
    }
    return $id;
 }
+
+# the content of a request: what every sender of one builds (the clients
+# of this distribution write it straight into the message's text, and
+# call this when they cannot)
+sub _request_content { return { ipcm_request_id => $_[0], request => $_[1] } }
 
 sub get_response {
    my ($self, $id) = @_;
