@@ -265,13 +265,14 @@ for my $proto (qw(UnixSocket MessageFiles)) {
    $to->disconnect;
 }
 
-# end to end on ConnectionUnix: what the service gets and answers is what
-# the coder would have made of it, simple or not
-{
-   ipcm_default_protocol ('ConnectionUnix');
+# end to end on each protocol: what the service gets and answers is what
+# the coder would have made of it, simple or not (the request's and the
+# response's content written in C or, when not simple, by the coder)
+for my $proto (qw(ConnectionUnix UnixSocket MessageFiles)) {
+   ipcm_default_protocol ($proto);
    my $h = ipcm_service (echo => (handle_request => sub {
       my $r = $_[1]{request};
-      return [ $r, desc (\$r) ];
+      return ref $r eq 'HASH' && exists $r->{same} ? $r->{same} : [ $r, desc (\$r) ];
    }));
    my @cases = (
       "ping", "", 0, -5, 123456789012345678, "5", 1.5, 0.1, "\x{e9}", "\x{263a}", "a\nb\"\\", undef,
@@ -282,9 +283,23 @@ for my $proto (qw(UnixSocket MessageFiles)) {
       my $what = $json->encode ($c);
       my $want = $json->decode ($what);
       my $r = $h->sync_request (echo => $c, 30)->{response};
-      is desc (\$r->[0]), desc (\$want), "round trip: $what";
-      is $r->[1], desc (\$want), "as the service saw it: $what";
+      is desc (\$r->[0]), desc (\$want), "$proto: round trip: $what";
+      is $r->[1], desc (\$want), "$proto: as the service saw it: $what";
+      # (the answer itself simple or not)
+      my $same = $h->sync_request (echo => { same => $c }, 30);
+      is desc (\$same->{response}), desc (\$want), "$proto: answered as it is: $what";
    }
+   # a request id that is not simple: the request and its answer written by
+   # the coder
+   my $res = $h->client->send_message (echo => { ipcm_request_id => 1.5, request => "x" });
+   my ($answer) = grep { ref $_->{content} eq 'HASH' } $h->client->get_messages;
+   my $deadline = time + 30;
+   while (!$answer && time < $deadline) {
+      select undef, undef, undef, 0.01;
+      ($answer) = grep { ref $_->{content} eq 'HASH' } $h->client->get_messages;
+   }
+   is desc (\($answer && $answer->{content})), desc (\{ ipcm_response_id => 1.5, response => [ "x", "p:120" ] }),
+      "$proto: a request id that is not simple, answered by the coder";
 }
 
 done_testing;

@@ -36,10 +36,17 @@ sub send_request {
    return $id;
 }
 
-# the content of a request: what every sender of one builds (the clients
-# of this distribution write it straight into the message's text, and
-# call this when they cannot)
+# the content of a request ($id, $request) and of a response ($id of the
+# request, $value [, $error]): what every sender of one builds (the
+# clients of this distribution write the usual ones straight into the
+# message's text, and call these when they cannot)
 sub _request_content { return { ipcm_request_id => $_[0], request => $_[1] } }
+
+sub _response_content {
+   my %c = (ipcm_response_id => $_[0], response => $_[1]);
+   $c{ipcm_error} = $_[2] if defined $_[2];
+   return \%c;
+}
 
 sub get_response {
    my ($self, $id) = @_;
