@@ -188,7 +188,10 @@ IPC::Manager::Client::MessageFiles - bus protocol: one file per message
 
 Each client has a directory C<ROUTE/NAME>. A message is written to
 C<ID.pend> in the recipient's directory and renamed to C<ID.ready>; the
-recipient reads and removes the C<.ready> files. On Linux an inotify watch
+recipient reads and removes the C<.ready> files (with the default
+serializer the usual messages decoded in C, exactly as Cpanel::JSON::XS
+decodes them, the others by Cpanel::JSON::XS, as ConnectionUnix reads its
+frames). On Linux an inotify watch
 (in the C core) wakes the recipient when a message is renamed in; without
 inotify (or with C<IPC_MANAGER_NO_INOTIFY> set) it polls. With the watch,
 a client takes the files whose arrival the watch announced (the names come

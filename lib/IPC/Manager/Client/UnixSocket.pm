@@ -213,7 +213,9 @@ IPC::Manager::Client::UnixSocket - bus protocol: one datagram per message
 Each client binds an AF_UNIX datagram socket at C<ROUTE/NAME>; a message
 is one datagram holding the serialized message. Datagrams are received
 whole whatever their size (the receive buffer is sized from what the
-kernel queued); a message larger than the kernel lets a socket send fails
+kernel queued); with the default serializer the usual messages are
+decoded in C, exactly as Cpanel::JSON::XS decodes them, and the others by
+Cpanel::JSON::XS (as ConnectionUnix reads its frames); a message larger than the kernel lets a socket send fails
 with C<Cannot send message: Message too long>. Sockets to destinations are
 cached. Inside a service, a destination whose queue is full gets its
 messages queued and sent when it becomes writable; the loop never blocks
