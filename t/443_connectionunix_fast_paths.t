@@ -74,20 +74,22 @@ sub simple {
 }
 
 # a request's content written without its hash: as the coder writes
-# {ipcm_request_id => ID, request => REQ}
-{
+# {ipcm_request_id => ID, request => REQ}; and a response's (mode 3),
+# {ipcm_response_id => ID, response => VALUE}
+for my $kind ([2, "request"], [3, "response"]) {
+   my ($mode, $what) = @$kind;
    for my $req (undef, "ping", 42, [1, "two"], { a => { b => [] } }) {
       my $buf = "x";
-      my $id = IPC::Manager::Core::msg_put ($buf, 0, '1', '2', $req, 2, "RID");
+      my $id = IPC::Manager::Core::msg_put ($buf, 0, '1', '2', $req, $mode, "RID");
       my ($content) = $buf =~ /^x\{"from":1,"to":2,"content":(.*),"stamp":/s;
-      is_deeply $json->decode ($content), { ipcm_request_id => "RID", request => $req },
-         "a request's content: " . $json->encode ($req);
-      like $content, qr/^\{"ipcm_request_id":"RID","request":/, "the id first";
+      is_deeply $json->decode ($content), { "ipcm_${what}_id" => "RID", $what => $req },
+         "a $what's content: " . $json->encode ($req);
+      like $content, qr/^\{"ipcm_${what}_id":"RID","$what":/, "the id first";
    }
-   for my $case ([1.5, "RID"], ["\x{263a}", "RID"], ["ping", "\x{e9}"]) {
+   for my $case ([1.5, "RID"], ["\x{263a}", "RID"], ["ping", "\x{e9}"], ["ping", { id => 1.5 }]) {
       my $buf = "x";
-      is IPC::Manager::Core::msg_put ($buf, 1, '1', '2', $case->[0], 2, $case->[1]), undef,
-         "a request that is not simple: left to the coder";
+      is IPC::Manager::Core::msg_put ($buf, 1, '1', '2', $case->[0], $mode, $case->[1]), undef,
+         "a $what that is not simple: left to the coder";
       is $buf, "x", "the buffer unchanged";
    }
 }

@@ -6,7 +6,8 @@ use Test::More;
 use B ();
 use Scalar::Util qw(blessed refaddr reftype);
 use Cpanel::JSON::XS ();
-use IPC::Manager qw(ipcm_service ipcm_default_protocol);
+use Socket ();
+use IPC::Manager qw(ipcm_service ipcm_spawn ipcm_default_protocol);
 use IPC::Manager::Core ();
 use IPC::Manager::Message ();
 
@@ -204,13 +205,74 @@ sub compare {
    is IPC::Manager::Core::msgs_in_order ({ stamp => 1 }, "x"), 0, "not a message: sorted in perl";
 }
 
-# end to end on ConnectionUnix: what the service gets and answers is what
-# the coder would have made of it, simple or not
-{
-   ipcm_default_protocol ('ConnectionUnix');
+# UnixSocket and MessageFiles read messages as ConnectionUnix does: the
+# simple ones decoded in C, the others by the coder, and what is not a
+# message (or not JSON) warned about with each protocol's text
+for my $proto (qw(UnixSocket MessageFiles)) {
+   my $spawn = ipcm_spawn (protocol => $proto);
+   my $to = $spawn->connect ('to');
+   my $put = $proto eq 'UnixSocket'
+      ? do {
+         socket (my $s, Socket::AF_UNIX (), Socket::SOCK_DGRAM (), 0) or die "socket: $!";
+         connect ($s, Socket::pack_sockaddr_un ($to->path)) or die "connect: $!";
+         sub { send ($s, $_[0], 0) or die "send: $!" };
+      }
+      : do {
+         my $n = 0;
+         sub {
+            my $f = sprintf "%s/m%04d", $to->path, ++$n;
+            open my $fh, ">", "$f.pend" or die "$f: $!";
+            print $fh $_[0];
+            close $fh or die "$f: $!";
+            rename "$f.pend", "$f.ready" or die "$f: $!";
+         };
+      };
+   my %m = (from => "a", to => "to", content => { ipcm_request_id => "R", request => "ping" }, stamp => 1733527200.5,
+            stamp_ord => 0, id => "U");
+   my @good = (
+      [ $json->encode (\%m), 1, "simple" ],
+      [ $json->encode ({ %m, stamp => 1733527201.5, content => { f => 1.5e300, s => "\x{263a}" } }), 0, "a float the C decoder declines" ],
+      [ $json->encode ({ %m, stamp => 1733527202.5, to => undef, broadcast => 1 }), 0, "a broadcast" ],
+      [ $json->encode ({ from => "a", to => "to", content => [1], stamp => 1733527203.5, id => "V" }), 0, "without stamp_ord" ],
+   );
+   my @bad = (
+      [ '{"from":"a","to":"to","content":', qr/^\Q$proto\E: malformed message\b.*: (?:unexpected end of string|malformed JSON string)/ ],
+      [ '["from","to"]', qr/^\Q$proto\E: malformed message\b.*: not a message envelope$/ ],
+      [ '{"from":"a","to":"to"}', qr/^\Q$proto\E: malformed message\b.*: 'content' is a required attribute at / ],
+   );
+   $put->($_->[0]) for @good, @bad;
+   my @warn;
+   my @got = do {
+      local $SIG{__WARN__} = sub { push @warn, $_[0] };
+      my @all;
+      my $deadline = time + 30;
+      while (@all < @good && time < $deadline) {
+         push @all, $to->get_messages;
+         select undef, undef, undef, 0.01 if @all < @good;
+      }
+      @all;
+   };
+   is scalar (@got), scalar (@good), "$proto: every message read";
+   for my $i (0 .. $#good) {
+      my ($text, $simple, $what) = @{ $good[$i] };
+      is scalar (my @c = IPC::Manager::Core::msg_decode ($text)), $simple, "$proto: $what: " . ($simple ? "" : "not ") . "decoded in C";
+      my $want = IPC::Manager::Message::_received ($json->decode ($text));
+      is ref ($got[$i]), 'IPC::Manager::Message', "$proto: $what: a message";
+      is desc (\{%{ $got[$i] || {} }}), desc (\{%$want}), "$proto: $what: as the coder decodes it";
+   }
+   is scalar (@warn), scalar (@bad), "$proto: a warning per malformed message" or diag @warn;
+   like $warn[$_], $bad[$_][1], "$proto: warned: $bad[$_][0]" for 0 .. $#bad;
+   $to->disconnect;
+}
+
+# end to end on each protocol: what the service gets and answers is what
+# the coder would have made of it, simple or not (the request's and the
+# response's content written in C or, when not simple, by the coder)
+for my $proto (qw(ConnectionUnix UnixSocket MessageFiles)) {
+   ipcm_default_protocol ($proto);
    my $h = ipcm_service (echo => (handle_request => sub {
       my $r = $_[1]{request};
-      return [ $r, desc (\$r) ];
+      return ref $r eq 'HASH' && exists $r->{same} ? $r->{same} : [ $r, desc (\$r) ];
    }));
    my @cases = (
       "ping", "", 0, -5, 123456789012345678, "5", 1.5, 0.1, "\x{e9}", "\x{263a}", "a\nb\"\\", undef,
@@ -221,9 +283,23 @@ sub compare {
       my $what = $json->encode ($c);
       my $want = $json->decode ($what);
       my $r = $h->sync_request (echo => $c, 30)->{response};
-      is desc (\$r->[0]), desc (\$want), "round trip: $what";
-      is $r->[1], desc (\$want), "as the service saw it: $what";
+      is desc (\$r->[0]), desc (\$want), "$proto: round trip: $what";
+      is $r->[1], desc (\$want), "$proto: as the service saw it: $what";
+      # (the answer itself simple or not)
+      my $same = $h->sync_request (echo => { same => $c }, 30);
+      is desc (\$same->{response}), desc (\$want), "$proto: answered as it is: $what";
    }
+   # a request id that is not simple: the request and its answer written by
+   # the coder
+   my $res = $h->client->send_message (echo => { ipcm_request_id => 1.5, request => "x" });
+   my ($answer) = grep { ref $_->{content} eq 'HASH' } $h->client->get_messages;
+   my $deadline = time + 30;
+   while (!$answer && time < $deadline) {
+      select undef, undef, undef, 0.01;
+      ($answer) = grep { ref $_->{content} eq 'HASH' } $h->client->get_messages;
+   }
+   is desc (\($answer && $answer->{content})), desc (\{ ipcm_response_id => 1.5, response => [ "x", "p:120" ] }),
+      "$proto: a request id that is not simple, answered by the coder";
 }
 
 done_testing;

@@ -403,17 +403,24 @@ aef_xs_svc_msg_put (pTHX_ SV *buf, int framed, SV *from, SV *to, SV *content, in
   p = SvGROW (buf, cur + hdr + fl + tl + AEF_SVC_MSG_HEAD + cl + AEF_SVC_MSG_TAIL + 1);
   l = aef_svc_msg_head (p + cur + hdr, fl + tl + AEF_SVC_MSG_HEAD, f, fl, t, tl);
   SvCUR_set (buf, cur + hdr + (size_t)l);
-  if (data == 2)
+  if (data == 2 || data == 3)
     {
       /* (a request's content, {ipcm_request_id => rid, request => content},
+       * or a response's, {ipcm_response_id => rid, response => content},
        * written without the hash) */
-      sv_catpvs (buf, "{\"ipcm_request_id\":");
+      if (data == 2)
+        sv_catpvs (buf, "{\"ipcm_request_id\":");
+      else
+        sv_catpvs (buf, "{\"ipcm_response_id\":");
       if (!aef_xs_json_simple__ (aTHX_ buf, rid, 1))
         {
           SvCUR_set (buf, cur);
           return NULL;
         }
-      sv_catpvs (buf, ",\"request\":");
+      if (data == 2)
+        sv_catpvs (buf, ",\"request\":");
+      else
+        sv_catpvs (buf, ",\"response\":");
       if (!aef_xs_json_simple__ (aTHX_ buf, content, 1))
         {
           SvCUR_set (buf, cur);

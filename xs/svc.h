@@ -107,7 +107,8 @@ void aef_xs_svc_stamp (pTHX_ NV *sec_out, UV *ord_out);
  * returns NULL (buf unchanged) for other data. With data 2, the content
  * is that of a request, {ipcm_request_id => rid, request => content},
  * written as the hash would be (rid first) when rid and content are
- * simple data (NULL otherwise). Croaks on a read-only buffer, when there
+ * simple data (NULL otherwise); with data 3 likewise that of a response,
+ * {ipcm_response_id => rid, response => content}. Croaks on a read-only buffer, when there
  * are no random bytes or no time, and, for a frame over
  * AEF_SVC_FRAME_MAX, "frame too large" (buf unchanged). */
 #define AEF_XS_JSON_DEPTH 8

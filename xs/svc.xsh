@@ -96,7 +96,10 @@
 #                                             not simple data (see xs/svc.h);
 #                                             with 2, the content is a
 #                                             request's, {ipcm_request_id =>
-#                                             $request_id, request => $request}
+#                                             $request_id, request => $request};
+#                                             with 3 (and the request's id), a
+#                                             response's, {ipcm_response_id =>
+#                                             $request_id, response => $value}
 #   $loop = IPC::Manager::Core::Loop->new
 #   $res = $loop->wait (\@rfds, \@wfds, \@signums, \@pids, $reap, $timeout [, $sparse])
 #                                             with $sparse, only the

@@ -14,6 +14,7 @@ use Digest::SHA ();
 use IPC::Manager::Message ();
 use IPC::Manager::Util qw(tinysleep);
 use IPC::Manager::Base ();
+use IPC::Manager::Role::Service::Requests ();
 our @ISA = ('IPC::Manager::Base');
 
 our $VERSION = '0.000038';
@@ -495,19 +496,22 @@ sub _encode_failed { die $_[2] }
 # send_message ($to, $content) for requests and responses (content
 # defined), returning nothing: with the default serializer the JSON text
 # is put together directly (_quick_text), without a message object. With
-# $request_id, $content is a request's: the content sent is
-# {ipcm_request_id => $request_id, request => $content}.
+# $request_id, $content is a request's, or with $response true the value
+# answering request $request_id: the content sent is
+# {ipcm_request_id => $request_id, request => $content} or
+# {ipcm_response_id => $request_id, response => $content}
+# (_quick_content).
 sub _send_quick {
-   my ($self, $to, $content, $rid) = @_;
-   $content = { ipcm_request_id => $rid, request => $content } if defined $rid;
+   my ($self, $to, $content, $rid, $resp) = @_;
    croak "Client used from wrong PID" unless $self->{pid} == IPC::Manager::Core::pid ();
    my $target = $self->_target ($to);
    my ($id, $data);
    if (my $json = $self->{_json}) {
       $data = '';
-      $id = $self->_quick_text ($data, 0, $json, $to, $content);
+      $id = $self->_quick_text ($data, 0, $json, $to, $content, $rid, $resp);
    }
    else {
+      $content = _quick_content ($content, $rid, $resp) if defined $rid;
       my $msg = bless IPC::Manager::Message::_fields ($self->{id}, $to, $content), 'IPC::Manager::Message';
       $id = $msg->{id};
       eval { $data = $self->_encode ($msg); 1 } or $self->_encode_failed ($to, $@);
@@ -524,15 +528,27 @@ sub _send_quick {
 # $json, which also writes the recipient (kept per recipient); the text
 # differs from the coder's encoding of the message only in the order of
 # the keys, which is not significant, and in the stamp's digits (always six
-# after the point)
+# after the point). With $rid, $content is a request's or ($resp) a
+# response's (see _send_quick).
 sub _quick_text {
-   my ($self, undef, $framed, $json, $to, $content) = @_;
+   my ($self, undef, $framed, $json, $to, $content, $rid, $resp) = @_;
    my $tj = $self->{_to_json}{$to} ||= $json->encode ($to);
-   my $id = IPC::Manager::Core::msg_put ($_[1], $framed, $self->{_from_json}, $tj, $content, 1);
+   my $id = IPC::Manager::Core::msg_put ($_[1], $framed, $self->{_from_json}, $tj, $content, _quick_mode ($rid, $resp), $rid);
    return $id if defined $id;
+   $content = _quick_content ($content, $rid, $resp) if defined $rid;
    my $text;
    eval { $text = $json->encode ($content); 1 } or $self->_encode_failed ($to, $@);
    return IPC::Manager::Core::msg_put ($_[1], $framed, $self->{_from_json}, $tj, $text);
+}
+
+# (for _send_quick) msg_put's way of writing the content: as it is (1),
+# as a request's (2) or as a response's (3); and the content as a hash
+sub _quick_mode { defined $_[0] ? ($_[1] ? 3 : 2) : 1 }
+
+sub _quick_content {
+   my ($content, $rid, $resp) = @_;
+   return $resp ? IPC::Manager::Role::Service::Requests::_response_content ($rid, $content)
+                : IPC::Manager::Role::Service::Requests::_request_content ($rid, $content);
 }
 
 sub _encode {
@@ -559,10 +575,17 @@ sub broadcast {
    return \%out;
 }
 
+# a received text as a message; dies on what is not one. With the default
+# serializer the usual messages (simple JSON, every field there) are
+# decoded by the C core, already blessed, exactly as the coder and
+# IPC::Manager::Message::_received make them; the coder decodes the others
+# (and reports their errors)
 sub _decode {
    my ($self, $raw) = @_;
-   return IPC::Manager::Message::_received ($self->{_json} ? $self->{_json}->decode ($raw)
-                                            : $self->{serializer}->deserialize ($raw));
+   my $json = $self->{_json}
+      or return IPC::Manager::Message::_received ($self->{serializer}->deserialize ($raw));
+   my ($m) = IPC::Manager::Core::msg_decode ($raw);
+   return $m || IPC::Manager::Message::_received ($json->decode ($raw));
 }
 
 sub get_messages {

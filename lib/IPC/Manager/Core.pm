@@ -157,6 +157,19 @@ process holds in Perl objects it frees later, as after a fork: closing the
 handle later closes F</dev/null>, never a descriptor opened meanwhile with
 the same number. Returns how many were released (C<$!> set on a failure).
 
+=item ($msg) = msg_decode ($text), ($value) = json_decode ($text)
+
+C<json_decode> decodes simple JSON in C (strings with any escape,
+integers up to 18 digits, decimal fractions, null, true, false, plain
+objects and arrays, 32 levels deep) exactly as the default serializer's
+coder does, and returns the empty list for any other text (which is the
+coder's to decode, and to report when malformed). C<msg_decode> returns,
+of those, only the objects holding every field of a message (C<from>,
+C<to>, C<content>, C<stamp>, C<stamp_ord>, C<id>, none of them null),
+blessed as C<IPC::Manager::Message>: what the coder and
+C<IPC::Manager::Message::_received> make of the text. Every protocol of
+this distribution reads the messages it receives this way.
+
 =item $bytes = dgram_recv ($sock)
 
 The next datagram of a socket, whole, however large (the buffer is sized
@@ -182,7 +195,7 @@ The stamp of a new message of this process: the time now (to the
 microsecond, fractional seconds) and its tie counter, 0 when the time
 differs from the previous stamp's and one more while it repeats.
 
-=item $id = msg_put ($buffer, $framed, $from_json, $to_json, $content_json), $id = msg_put ($buffer, $framed, $from_json, $to_json, $content, 1)
+=item $id = msg_put ($buffer, $framed, $from_json, $to_json, $content_json), $id = msg_put ($buffer, $framed, $from_json, $to_json, $content, 1), $id = msg_put ($buffer, $framed, $from_json, $to_json, $value, 2 or 3, $request_id)
 
 Appends a new message's JSON text to C<$buffer> (as a frame when
 C<$framed>) and returns its new id: C<{"from":...,"to":...,"content":...,
@@ -192,7 +205,11 @@ C<$content> is the content itself, written in C when it is simple data:
 undef, strings of ASCII characters (not numbers too), integers (not
 strings too), and plain (unblessed, untied) hashes and arrays of those,
 nested at most 8 deep; for other data it returns undef and leaves the
-buffer as it was (the caller encodes it then). Croaks
+buffer as it was (the caller encodes it then). With 2 the content is a
+request's, C<< {ipcm_request_id => $request_id, request => $value} >>,
+with 3 a response's, C<< {ipcm_response_id => $request_id, response =>
+$value} >>, written (the id first) without the hash when C<$request_id>
+and C<$value> are simple data (undef otherwise, as with 1). Croaks
 C<IPC::Manager::Core::msg_put: read-only buffer>, and C<frame too large>
 (the buffer unchanged) for a frame over 256 MiB.
 

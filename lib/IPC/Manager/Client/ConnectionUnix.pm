@@ -255,17 +255,19 @@ sub _deliver {
 # default serializer the frame is written straight into the connection's
 # buffer
 sub _send_quick {
-   my ($self, $to, $content, $rid) = @_;
-   my $json = $self->{_json} or return $self->SUPER::_send_quick ($to, $content, $rid);
+   my ($self, $to, $content, $rid, $resp) = @_;
+   my $json = $self->{_json} or return $self->SUPER::_send_quick ($to, $content, $rid, $resp);
    croak "Client used from wrong PID" unless $self->{pid} == IPC::Manager::Core::pid ();
    # (_target's lookup)
    my $conn = (defined $to && $self->{_by_peer}{$to}) || $self->_connect ($to);
    my $queued = length $conn->{out};
    # (_quick_text's usual case: the recipient's JSON known, the content
-   # simple; a request's content written without its hash)
+   # simple; a request's or response's content written without its hash,
+   # as _quick_mode says)
    my $tj = $self->{_to_json}{$to};
-   defined $tj && defined IPC::Manager::Core::msg_put ($conn->{out}, 1, $self->{_from_json}, $tj, $content, defined $rid ? 2 : 1, $rid)
-      or $self->_quick_text ($conn->{out}, 1, $json, $to, defined $rid ? { ipcm_request_id => $rid, request => $content } : $content);
+   defined $tj && defined IPC::Manager::Core::msg_put ($conn->{out}, 1, $self->{_from_json}, $tj, $content,
+                                                      defined $rid ? ($resp ? 3 : 2) : 1, $rid)
+      or $self->_quick_text ($conn->{out}, 1, $json, $to, $content, $rid, $resp);
    if ($self->{send_blocking}) {
       # (the usual case: nothing queued, and the socket takes it all at
       # once; what is left, and an error, go to _push)

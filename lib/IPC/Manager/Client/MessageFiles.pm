@@ -94,11 +94,12 @@ sub _read_messages {
       $self->{_listed} = 1;
    }
    unshift @taken, @{ delete $self->{_early} } if $self->{_early};
-   # (_decode, inline with the default serializer; @taken holds name,
-   # bytes pairs)
+   # (@taken holds name, bytes pairs; _decode's usual case inline: no
+   # method call, no eval)
    my ($json, @out) = ($self->{_json});
    for (my $i = 1; $i < @taken; $i += 2) {
-      my $m = eval { $json ? IPC::Manager::Message::_received ($json->decode ($taken[$i])) : $self->_decode ($taken[$i]) };
+      my ($m) = $json ? IPC::Manager::Core::msg_decode ($taken[$i]) : ();
+      $m ||= eval { $self->_decode ($taken[$i]) };
       if ($m) { push @out, $m } else { warn "MessageFiles: malformed message '$taken[$i - 1]': $@" }
    }
    return @out;
@@ -187,7 +188,10 @@ IPC::Manager::Client::MessageFiles - bus protocol: one file per message
 
 Each client has a directory C<ROUTE/NAME>. A message is written to
 C<ID.pend> in the recipient's directory and renamed to C<ID.ready>; the
-recipient reads and removes the C<.ready> files. On Linux an inotify watch
+recipient reads and removes the C<.ready> files (with the default
+serializer the usual messages decoded in C, exactly as Cpanel::JSON::XS
+decodes them, the others by Cpanel::JSON::XS, as ConnectionUnix reads its
+frames). On Linux an inotify watch
 (in the C core) wakes the recipient when a message is renamed in; without
 inotify (or with C<IPC_MANAGER_NO_INOTIFY> set) it polls. With the watch,
 a client takes the files whose arrival the watch announced (the names come

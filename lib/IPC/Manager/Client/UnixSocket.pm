@@ -68,8 +68,9 @@ sub _read_messages {
    my ($json, @out) = ($self->{_json});
    for my $raw (IPC::Manager::Core::dgram_recv_all ($s)) {
       if (!defined $raw) { warn "UnixSocket: dropped a datagram too large to receive\n"; next }
-      # (_decode, inline with the default serializer)
-      my $m = eval { $json ? IPC::Manager::Message::_received ($json->decode ($raw)) : $self->_decode ($raw) };
+      # (_decode; its usual case inline: no method call, no eval)
+      my ($m) = $json ? IPC::Manager::Core::msg_decode ($raw) : ();
+      $m ||= eval { $self->_decode ($raw) };
       if ($m) { push @out, $m } else { warn "UnixSocket: malformed message: $@" }
    }
    return @out;
@@ -212,7 +213,9 @@ IPC::Manager::Client::UnixSocket - bus protocol: one datagram per message
 Each client binds an AF_UNIX datagram socket at C<ROUTE/NAME>; a message
 is one datagram holding the serialized message. Datagrams are received
 whole whatever their size (the receive buffer is sized from what the
-kernel queued); a message larger than the kernel lets a socket send fails
+kernel queued); with the default serializer the usual messages are
+decoded in C, exactly as Cpanel::JSON::XS decodes them, and the others by
+Cpanel::JSON::XS (as ConnectionUnix reads its frames); a message larger than the kernel lets a socket send fails
 with C<Cannot send message: Message too long>. Sockets to destinations are
 cached. Inside a service, a destination whose queue is full gets its
 messages queued and sent when it becomes writable; the loop never blocks

@@ -11,6 +11,9 @@ use Config ();
 use Role::Tiny;
 use IPC::Manager::Util ();
 use IPC::Manager::Core ();
+# (loaded here: the calls below to its functions would make Role::Tiny
+# take it for loaded)
+use IPC::Manager::Role::Service::Requests ();
 
 our $VERSION = '0.000038';
 
@@ -117,12 +120,13 @@ sub peer_delta {
 
 sub send_response {
    my ($self, $peer, $id, $value, $err) = @_;
-   my %c = (ipcm_response_id => $id, response => $value);
-   $c{ipcm_error} = $err if defined $err;
    my $client = $self->client;
-   # (a client of this distribution builds the message directly)
-   if (my $quick = $client->can ('_send_quick')) { $client->$quick ($peer, \%c) }
-   else { $client->send_message ($peer, \%c) }
+   # (a client of this distribution builds the message directly, the
+   # content too when there is no error)
+   my $quick = $client->can ('_send_quick');
+   if ($quick && !defined $err) { $client->$quick ($peer, $value, $id, 1) }
+   elsif ($quick) { $client->$quick ($peer, IPC::Manager::Role::Service::Requests::_response_content ($id, $value, $err)) }
+   else { $client->send_message ($peer, IPC::Manager::Role::Service::Requests::_response_content ($id, $value, $err)) }
    return;
 }
 
@@ -517,9 +521,9 @@ sub _dispatch {
       return unless @out;
       croak "Incorrect number of responses to request" if @out > 1;
       # (send_response, when the class kept it, and the client builds the
-      # message directly)
+      # message directly, its content too)
       if (my $quick = $ctx->{quick}) {
-         $ctx->{client}->$quick ($msg->{from}, { ipcm_response_id => $c->{ipcm_request_id}, response => $out[0] });
+         $ctx->{client}->$quick ($msg->{from}, $out[0], $c->{ipcm_request_id}, 1);
       }
       else {
          $self->send_response ($msg->{from}, $c->{ipcm_request_id}, $out[0]);

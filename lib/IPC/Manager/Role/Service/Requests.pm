@@ -24,9 +24,9 @@ sub send_request {
       unless defined $quick;
    my $pid = $quick ? $client->_request_pid ($peer) : $client->peer_pid ($peer);
    # (a client of this distribution builds the message directly, the
-   # content too: {ipcm_request_id => $id, request => $req})
+   # content too)
    if ($quick) { $client->_send_quick ($peer, $req, $id) }
-   else { $client->send_message ($peer, { ipcm_request_id => $id, request => $req }) }
+   else { $client->send_message ($peer, _request_content ($id, $req)) }
    if ($cb) {
       $self->{_RESPONSE_HANDLER}{$id} = { peer => $peer, pid => $pid, cb => $cb };
    }
@@ -34,6 +34,18 @@ sub send_request {
       $self->{_RESPONSES}{$id} = { peer => $peer, pid => $pid, response => undef };
    }
    return $id;
+}
+
+# the content of a request ($id, $request) and of a response ($id of the
+# request, $value [, $error]): what every sender of one builds (the
+# clients of this distribution write the usual ones straight into the
+# message's text, and call these when they cannot)
+sub _request_content { return { ipcm_request_id => $_[0], request => $_[1] } }
+
+sub _response_content {
+   my %c = (ipcm_response_id => $_[0], response => $_[1]);
+   $c{ipcm_error} = $_[2] if defined $_[2];
+   return \%c;
 }
 
 sub get_response {
