@@ -402,3 +402,203 @@ aef_xs_task_code_new (pTHX_ SV *checkout, SV *record, SV *json, SV *here)
   SvREFCNT_dec ((SV *)bound);
   return newRV_noinc ((SV *)code);
 }
+
+/* ------------------------------------------------------------------------ */
+/* the client's replies: every complete one, in one call per read           */
+
+/* Call the Perl sub name with the n values at args in void context, under
+ * G_EVAL: 0, or -1 ($@ set). */
+static int
+aef_xs_task_call_void__ (pTHX_ const char *name, SV **args, I32 n)
+{
+  dSP;
+  I32 i;
+  int rc;
+
+  ENTER;
+  SAVETMPS;
+  PUSHMARK (SP);
+  EXTEND (SP, n);
+  for (i = 0; i < n; i++)
+    PUSHs (args[i]);
+  PUTBACK;
+  call_pv (name, G_VOID | G_DISCARD | G_EVAL);
+  rc = AEF_XS_DIED ? -1 : 0;
+  FREETMPS;
+  LEAVE;
+  return rc;
+}
+
+/* Decode the reply m with the JSON codec json (its decode method is
+ * dec): the array it holds as a new reference, or NULL (not JSON, or not
+ * an array: the connection is broken). */
+static SV *
+aef_xs_task_decode__ (pTHX_ SV *json, CV *dec, const uint8_t *m, size_t len)
+{
+  SV *args[2], *reply;
+
+  args[0] = json;
+  args[1] = sv_2mortal (newSVpvn ((const char *)m, len));
+  reply = aef_xs_task_call_scalar__ (aTHX_ (SV *)dec, NULL, args, 2);
+  if (reply && !aef_xs_task_av__ (reply))
+    {
+      SvREFCNT_dec (reply);
+      reply = NULL;
+    }
+  return reply;
+}
+
+/* The field i of the array av, or NULL */
+static SV *
+aef_xs_task_el__ (AV *av, SSize_t i)
+{
+  return av && AvFILLp (av) >= i && !SvRMAGICAL ((SV *)av) ? AvARRAY (av)[i] : NULL;
+}
+
+/* Handle one reply (a reference to its array) with its handler h (a
+ * reference to [checkout, callback's frame, deferred log, log timer,
+ * code]): an "ok" for a light frame without a deferred log here, anything
+ * else through Checkout::_reply. 0, or -1 with what it died with in $@. */
+static int
+aef_xs_task_reply__ (pTHX_ SV *h, SV *reply)
+{
+  AV *ha = aef_xs_task_av__ (h), *ra = aef_xs_task_av__ (reply);
+  SV *self = aef_xs_task_el__ (ha, 0), *f = aef_xs_task_el__ (ha, 1);
+  SV *log = aef_xs_task_el__ (ha, 2), *kind = aef_xs_task_el__ (ra, 0), *val, *args[4], *sv;
+  AV *fa = aef_xs_task_av__ (f), *queue;
+  HV *co = aef_xs_task_hv__ (self);
+  STRLEN klen;
+  const char *k;
+  int rc = 0, died;
+
+  if (!co || !fa || AvFILLp (fa) != 1 || SvRMAGICAL ((SV *)fa) || (log && SvTRUE (log))
+      || !kind || SvROK (kind) || !SvOK (kind)
+      || (k = SvPV (kind, klen), klen != 2 || k[0] != 'o' || k[1] != 'k'))
+    {
+      dSP;
+
+      ENTER;
+      SAVETMPS;
+      PUSHMARK (SP);
+      XPUSHs (h);
+      XPUSHs (reply);
+      PUTBACK;
+      if (call_pv ("AnyEvent::Task::Client::Checkout::_reply", G_SCALAR | G_EVAL) == 1)
+        {
+          SPAGAIN;
+          sv = POPs;
+          PUTBACK;
+          if (AEF_XS_DIED)
+            rc = -1;
+          else if ((fa = aef_xs_task_av__ (sv)) && AvFILLp (fa) >= 0)
+            {
+              sv_setsv (ERRSV, AvARRAY (fa)[0]);
+              rc = -1;
+            }
+        }
+      else
+        rc = -1;
+      FREETMPS;
+      LEAVE;
+      return rc;
+    }
+
+  /* the callback, as Checkout::_reply calls it: ($checkout, $result),
+   * the checkout a copy of ours (the callback may assign to it) */
+  val = aef_xs_task_el__ (ra, 2);
+  aef_xs_closure_attach (aTHX_ AvARRAY (fa)[1]);
+  args[0] = f;
+  args[1] = sv_2mortal (newSVsv (self));
+  args[2] = val ? val : &PL_sv_undef;
+  died = aef_xs_task_call_void__ (aTHX_ "AnyEvent::Task::Client::Checkout::_run_ok", args, 3);
+  if (died)
+    {
+      /* kept aside: the bookkeeping below may run code that evals */
+      sv = sv_2mortal (newSVsv (ERRSV));
+      rc = -1;
+    }
+
+  /* the reply handled: the timer goes, the next queued request is written */
+  (void)hv_deletes (co, "timer", G_DISCARD);
+  queue = aef_xs_task_av__ (AEF_XS_FIELD (co, "queue"));
+  if (queue && av_count (queue) > 0
+      && aef_xs_task_call_void__ (aTHX_ "AnyEvent::Task::Client::Checkout::_pump", &self, 1) && !died)
+    {
+      sv = sv_2mortal (newSVsv (ERRSV));
+      rc = -1;
+    }
+  if (rc)
+    sv_setsv (ERRSV, sv);
+  return rc;
+}
+
+SV *
+aef_xs_task_replies (pTHX_ SV *client, SV *worker)
+{
+  HV *w = aef_xs_task_hv__ (worker);
+  SV *splitsv = w ? AEF_XS_FIELD (w, "split") : NULL, *jsonsv, *err = NULL, *dead, *args[2];
+  aef_task_split *s;
+  HV *stash;
+  GV *gv;
+  CV *dec = NULL;
+
+  if (!splitsv)
+    croak ("AnyEvent::Task::Client::_replies: not a worker");
+  s = aef_xs_task_split_get (aTHX_ splitsv);
+  jsonsv = get_sv ("AnyEvent::Task::Client::JSON", 0);
+  if (jsonsv && SvROK (jsonsv) && SvOBJECT (SvRV (jsonsv))
+      && (stash = SvSTASH (SvRV (jsonsv)))
+      && (gv = gv_fetchmethod_autoload (stash, "decode", 0)) && isGV (gv))
+    dec = GvCV (gv);
+  if (!dec)
+    croak ("AnyEvent::Task::Client::_replies: no JSON decoder");
+
+  /* alive until the end, whatever the callbacks drop */
+  SvREFCNT_inc_simple_void_NN ((SV *)w);
+  SvREFCNT_inc_simple_void_NN (splitsv);
+  SvREFCNT_inc_simple_void_NN (jsonsv);
+  SvREFCNT_inc_simple_void_NN ((SV *)dec);
+  args[0] = client;
+  args[1] = worker;
+
+  while (!((dead = AEF_XS_FIELD (w, "dead")) && SvTRUE (dead)))
+    {
+      const uint8_t *m;
+      size_t len;
+      int r = aef_task_split_next (s, &m, &len);
+      SV *reply = NULL, *h = NULL;
+      AV *handlers;
+
+      if (r == 0)
+        break;
+      if (r > 0)
+        reply = aef_xs_task_decode__ (aTHX_ jsonsv, dec, m, len);
+      handlers = aef_xs_task_av__ (AEF_XS_FIELD (w, "handlers"));
+      if (reply && handlers && av_count (handlers) > 0)
+        h = av_shift (handlers);
+      if (!h || !SvOK (h))
+        {
+          SvREFCNT_dec (h);
+          SvREFCNT_dec (reply);
+          if (aef_xs_task_call_void__ (aTHX_ "AnyEvent::Task::Client::_conn_error", args, 2) && !err)
+            err = newSVsv (ERRSV);
+          break;
+        }
+      {
+        ENTER;
+        SAVETMPS;
+        sv_2mortal (h);
+        sv_2mortal (reply);
+        if (aef_xs_task_reply__ (aTHX_ h, reply) && !err)
+          err = newSVsv (ERRSV);
+        FREETMPS;
+        LEAVE;
+      }
+    }
+
+  SvREFCNT_dec ((SV *)dec);
+  SvREFCNT_dec (jsonsv);
+  SvREFCNT_dec (splitsv);
+  SvREFCNT_dec ((SV *)w);
+  return err;
+}

@@ -52,4 +52,19 @@ int aef_xs_task_forker_next(pTHX_ int hand, int *fd, UV *n);
  * ARGS); what that dies with is rethrown. */
 SV *aef_xs_task_code_new (pTHX_ SV *checkout, SV *record, SV *json, SV *here);
 
+/* The client's reply loop (AnyEvent::Task::Client's read handler, after
+ * a read): hands every complete reply buffered in the worker's splitter
+ * to its handler, in order, until none is left or the worker is dead.
+ * worker is the client's worker hash (croaks on anything else, before
+ * anything changed), client the client (passed on, may be undef). A reply
+ * that is not a JSON array, or that no request waits for, breaks the
+ * connection (AnyEvent::Task::Client::_conn_error). An "ok" reply whose
+ * request has a light frame and no deferred log is handled here
+ * (AnyEvent::Task::Client::Checkout::_run_ok runs its callback; the timer
+ * goes; the next queued request is written); every other reply goes to
+ * Checkout::_reply. What a callback or the bookkeeping died with does not
+ * stop the loop: the first such error is returned as a new SV (the caller
+ * owns it), else NULL. */
+SV *aef_xs_task_replies (pTHX_ SV *client, SV *worker);
+
 #endif

@@ -24,6 +24,9 @@
 #                            spare that is let go
 #   AnyEvent::Task::Server::Worker::_exit_now ($status)
 #                            _exit without a lazily bound symbol
+#   $err = AnyEvent::Task::Client::_replies ($client, $w)
+#                            handles every complete reply (see xs/task.h):
+#                            [what a handler died with], or nothing
 #   $code = AnyEvent::Task::Client::Checkout::_code ($checkout, $record, \$json, \@here)
 #                            the code ref $checkout->(...) calls (see
 #                            xs/task.h)
@@ -225,3 +228,21 @@ _code (SV *checkout, SV *record, SV *json, SV *here)
   CODE:
     RETVAL = aef_xs_task_code_new (aTHX_ checkout, record, json, here);
   OUTPUT: RETVAL
+
+MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Task::Client
+
+void
+_replies (SV *client, SV *worker)
+  CODE:
+{
+  /* (the handlers may move the stack: ST stays valid) */
+  SV *err = aef_xs_task_replies (aTHX_ client, worker);
+  AV *box;
+
+  if (!err)
+    XSRETURN_EMPTY;
+  box = newAV ();
+  av_push (box, err);
+  ST (0) = sv_2mortal (newRV_noinc ((SV *)box));
+  XSRETURN (1);
+}

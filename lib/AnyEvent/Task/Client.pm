@@ -122,26 +122,10 @@ sub _on_read {
    die $err->[0] if $err;
 }
 
-# Hand every complete reply to its handler. A handler's exception is
-# returned (in an array) for the event loop, after the replies that
-# arrived with it were handled.
-sub _replies {
-   my ($self, $w) = @_;
-   my ($split, $handlers) = @$w{qw(split handlers)};
-   my $err;
-
-   while (!$w->{dead} && defined (my $m = $split->next)) {
-      my $reply = length $m ? eval { $JSON->decode ($m) } : undef;
-      my $h = ref $reply eq 'ARRAY' && shift @$handlers;
-      if (!$h) {
-         _conn_error ($self, $w);
-         last;
-      }
-      my $e = AnyEvent::Task::Client::Checkout::_reply ($h, $reply);
-      $err ||= $e;
-   }
-   $err
-}
+# _replies ($self, $w) hands every complete reply to its handler
+# (Checkout::_reply, or the common case in C: xs/task.c). A handler's
+# exception is returned (in an array) for the event loop, after the
+# replies that arrived with it were handled.
 
 # Bytes for a worker go out at once, unless an earlier request written to
 # it is still unanswered: then they wait in wbuf until that worker's next

@@ -170,12 +170,13 @@ sub _reply {
       $log->merge ($meta->{ld}) if $log && ref $meta eq 'HASH' && ref $meta->{ld} eq 'HASH';
       if ($kind eq 'ok') {
          local $@ = undef;
+         # (a copy of the checkout: the callback may assign to its $_[0])
          if (ref $f eq 'ARRAY') {
             # (its code may have left its package's back references: xs/task.c)
             AnyEvent::Fork::Core::closure_attach ($f->[1]);
-            Callback::Frame::_aef_run (@$f, $self, $val);
+            Callback::Frame::_aef_run (@$f, my $co = $self, $val);
          } else {
-            $f->($self, $val);
+            $f->(my $co = $self, $val);
          }
       } elsif ($kind eq 'er') {
          $self->{error} = 1;
@@ -190,6 +191,14 @@ sub _reply {
    delete $self->{timer};
    _pump ($self) if @{ $self->{queue} };
    $ok ? () : [$err]
+}
+
+# The callback of an "ok" reply for a light frame $f, with the checkout
+# (a copy) and the result, for the reply loop in C (xs/task.c); $@ is
+# undefined in the callback, as in _reply.
+sub _run_ok {
+   local $@ = undef;
+   Callback::Frame::_aef_run (@{ $_[0] }, $_[1], $_[2]);
 }
 
 # Deliver an error to the waiting callback: the most recently written
