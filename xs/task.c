@@ -448,11 +448,61 @@ aef_xs_task_decode__ (pTHX_ SV *json, CV *dec, const uint8_t *m, size_t len)
   return reply;
 }
 
-/* The field i of the array av, or NULL */
+/* Whether av is tied (a weak reference to it adds magic too) */
+#define AEF_XS_TIED(av) (SvRMAGICAL ((SV *)(av)) && mg_find ((SV *)(av), PERL_MAGIC_tied))
+
+/* The field i of the array av (not tied), or NULL */
 static SV *
-aef_xs_task_el__ (AV *av, SSize_t i)
+aef_xs_task_el__ (pTHX_ AV *av, SSize_t i)
 {
-  return av && AvFILLp (av) >= i && !SvRMAGICAL ((SV *)av) ? AvARRAY (av)[i] : NULL;
+  return av && !AEF_XS_TIED (av) && AvFILLp (av) >= i ? AvARRAY (av)[i] : NULL;
+}
+
+/* What the reply loop looks up once per read: the JSON codec and its
+ * decode method, AnyEvent::Task::Client::Checkout::_call (it calls its
+ * first argument with the rest, $@ undefined), the glob of
+ * $Callback::Frame::top (the frame a light frame's code runs in). */
+typedef struct aef_xs_task_rl__ {
+  SV *json;
+  CV *dec, *call;
+  GV *top;
+} aef_xs_task_rl__;
+
+/* Run the callback of an "ok" reply in its light frame fa ([record,
+ * code]) as Callback::Frame::_aef_run does, inside a local $@ = undef:
+ * ($checkout, $result) are args. When it dies, the error is raised in the
+ * frame (Checkout::_raise: the frame's handlers, or it dies on). 0, or -1
+ * with the final error in $@. */
+static int
+aef_xs_task_run_ok__ (pTHX_ const aef_xs_task_rl__ *rl, SV *f, AV *fa, SV **args)
+{
+  dSP;
+  SV *code = AvARRAY (fa)[1], *err = NULL, *rargs[2];
+  int rc;
+
+  /* (its code may have left its package's back references: see above) */
+  aef_xs_closure_attach (aTHX_ code);
+  ENTER;
+  SAVETMPS;
+  save_scalar (PL_errgv);
+  sv_setsv (save_scalar (rl->top), AvARRAY (fa)[0]);
+  PUSHMARK (SP);
+  EXTEND (SP, 3);
+  PUSHs (code);
+  PUSHs (args[0]);
+  PUSHs (args[1]);
+  PUTBACK;
+  call_sv ((SV *)rl->call, G_VOID | G_DISCARD | G_EVAL);
+  if (AEF_XS_DIED)
+    err = newSVsv (ERRSV);
+  FREETMPS;
+  LEAVE;
+  if (!err)
+    return 0;
+  rargs[0] = f;
+  rargs[1] = sv_2mortal (err);
+  rc = aef_xs_task_call_void__ (aTHX_ "AnyEvent::Task::Client::Checkout::_raise", rargs, 2);
+  return rc;
 }
 
 /* Handle one reply (a reference to its array) with its handler h (a
@@ -460,18 +510,18 @@ aef_xs_task_el__ (AV *av, SSize_t i)
  * code]): an "ok" for a light frame without a deferred log here, anything
  * else through Checkout::_reply. 0, or -1 with what it died with in $@. */
 static int
-aef_xs_task_reply__ (pTHX_ SV *h, SV *reply)
+aef_xs_task_reply__ (pTHX_ const aef_xs_task_rl__ *rl, SV *h, SV *reply)
 {
   AV *ha = aef_xs_task_av__ (h), *ra = aef_xs_task_av__ (reply);
-  SV *self = aef_xs_task_el__ (ha, 0), *f = aef_xs_task_el__ (ha, 1);
-  SV *log = aef_xs_task_el__ (ha, 2), *kind = aef_xs_task_el__ (ra, 0), *val, *args[4], *sv;
+  SV *self = aef_xs_task_el__ (aTHX_ ha, 0), *f = aef_xs_task_el__ (aTHX_ ha, 1);
+  SV *log = aef_xs_task_el__ (aTHX_ ha, 2), *kind = aef_xs_task_el__ (aTHX_ ra, 0), *val, *args[2], *sv = NULL;
   AV *fa = aef_xs_task_av__ (f), *queue;
   HV *co = aef_xs_task_hv__ (self);
   STRLEN klen;
   const char *k;
   int rc = 0, died;
 
-  if (!co || !fa || AvFILLp (fa) != 1 || SvRMAGICAL ((SV *)fa) || (log && SvTRUE (log))
+  if (!co || !fa || AvFILLp (fa) != 1 || AEF_XS_TIED (fa) || (log && SvTRUE (log))
       || !kind || SvROK (kind) || !SvOK (kind)
       || (k = SvPV (kind, klen), klen != 2 || k[0] != 'o' || k[1] != 'k'))
     {
@@ -505,12 +555,10 @@ aef_xs_task_reply__ (pTHX_ SV *h, SV *reply)
 
   /* the callback, as Checkout::_reply calls it: ($checkout, $result),
    * the checkout a copy of ours (the callback may assign to it) */
-  val = aef_xs_task_el__ (ra, 2);
-  aef_xs_closure_attach (aTHX_ AvARRAY (fa)[1]);
-  args[0] = f;
-  args[1] = sv_2mortal (newSVsv (self));
-  args[2] = val ? val : &PL_sv_undef;
-  died = aef_xs_task_call_void__ (aTHX_ "AnyEvent::Task::Client::Checkout::_run_ok", args, 3);
+  val = aef_xs_task_el__ (aTHX_ ra, 2);
+  args[0] = sv_2mortal (newSVsv (self));
+  args[1] = val ? val : &PL_sv_undef;
+  died = aef_xs_task_run_ok__ (aTHX_ rl, f, fa, args);
   if (died)
     {
       /* kept aside: the bookkeeping below may run code that evals */
@@ -538,6 +586,7 @@ aef_xs_task_replies (pTHX_ SV *client, SV *worker)
   HV *w = aef_xs_task_hv__ (worker);
   SV *splitsv = w ? AEF_XS_FIELD (w, "split") : NULL, *jsonsv, *err = NULL, *dead, *args[2];
   aef_task_split *s;
+  aef_xs_task_rl__ rl;
   HV *stash;
   GV *gv;
   CV *dec = NULL;
@@ -552,12 +601,19 @@ aef_xs_task_replies (pTHX_ SV *client, SV *worker)
     dec = GvCV (gv);
   if (!dec)
     croak ("AnyEvent::Task::Client::_replies: no JSON decoder");
+  rl.call = get_cvs ("AnyEvent::Task::Client::Checkout::_call", 0);
+  if (!rl.call)
+    croak ("AnyEvent::Task::Client::_replies: AnyEvent::Task::Client::Checkout::_call is missing");
+  rl.top = gv_fetchpvs ("Callback::Frame::top", GV_ADD, SVt_PV);
+  rl.json = jsonsv;
+  rl.dec = dec;
 
   /* alive until the end, whatever the callbacks drop */
   SvREFCNT_inc_simple_void_NN ((SV *)w);
   SvREFCNT_inc_simple_void_NN (splitsv);
   SvREFCNT_inc_simple_void_NN (jsonsv);
   SvREFCNT_inc_simple_void_NN ((SV *)dec);
+  SvREFCNT_inc_simple_void_NN ((SV *)rl.call);
   args[0] = client;
   args[1] = worker;
 
@@ -572,7 +628,7 @@ aef_xs_task_replies (pTHX_ SV *client, SV *worker)
       if (r == 0)
         break;
       if (r > 0)
-        reply = aef_xs_task_decode__ (aTHX_ jsonsv, dec, m, len);
+        reply = aef_xs_task_decode__ (aTHX_ rl.json, rl.dec, m, len);
       handlers = aef_xs_task_av__ (AEF_XS_FIELD (w, "handlers"));
       if (reply && handlers && av_count (handlers) > 0)
         h = av_shift (handlers);
@@ -589,13 +645,14 @@ aef_xs_task_replies (pTHX_ SV *client, SV *worker)
         SAVETMPS;
         sv_2mortal (h);
         sv_2mortal (reply);
-        if (aef_xs_task_reply__ (aTHX_ h, reply) && !err)
+        if (aef_xs_task_reply__ (aTHX_ &rl, h, reply) && !err)
           err = newSVsv (ERRSV);
         FREETMPS;
         LEAVE;
       }
     }
 
+  SvREFCNT_dec ((SV *)rl.call);
   SvREFCNT_dec ((SV *)dec);
   SvREFCNT_dec (jsonsv);
   SvREFCNT_dec (splitsv);

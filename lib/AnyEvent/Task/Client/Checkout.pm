@@ -193,12 +193,13 @@ sub _reply {
    $ok ? () : [$err]
 }
 
-# The callback of an "ok" reply for a light frame $f, with the checkout
-# (a copy) and the result, for the reply loop in C (xs/task.c); $@ is
-# undefined in the callback, as in _reply.
-sub _run_ok {
-   local $@ = undef;
-   Callback::Frame::_aef_run (@{ $_[0] }, $_[1], $_[2]);
+# _call ($code, ARGS): $code->(ARGS) with $@ undefined, for the reply
+# loop in C (xs/task.c), which calls it under an eval of its own (that
+# sets $@ to "") with the callback's light frame in place, as
+# Callback::Frame::_aef_run would, inside a local $@ = undef as _reply.
+sub _call {
+   $@ = undef;
+   &{+shift};
 }
 
 # Deliver an error to the waiting callback: the most recently written
