@@ -6,6 +6,7 @@
 #include "task.h"
 #include "closure.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 static MGVTBL aef_xs_task_split_vtbl__, aef_xs_task_loop_vtbl__;
@@ -152,7 +153,7 @@ static MGVTBL aef_xs_task_code_vtbl__;
 
 enum {
   AEF_XS_TASK_CODE_SELF, AEF_XS_TASK_CODE_RECORD, AEF_XS_TASK_CODE_JSON,
-  AEF_XS_TASK_CODE_HERE, AEF_XS_TASK_CODE_N
+  AEF_XS_TASK_CODE_HERE, AEF_XS_TASK_CODE_TOP, AEF_XS_TASK_CODE_N
 };
 
 /* $h->{key} when it exists, else NULL (nothing is created) */
@@ -208,12 +209,33 @@ aef_xs_task_call_scalar__ (pTHX_ SV *cv, const char *method, SV **args, I32 n)
   return ret;
 }
 
+/* Call the Perl sub name with the n values at args in void context, under
+ * G_EVAL: 0, or -1 ($@ set). */
+static int
+aef_xs_task_call_void__ (pTHX_ const char *name, SV **args, I32 n)
+{
+  dSP;
+  I32 i;
+  int rc;
+
+  ENTER;
+  SAVETMPS;
+  PUSHMARK (SP);
+  EXTEND (SP, n);
+  for (i = 0; i < n; i++)
+    PUSHs (args[i]);
+  PUTBACK;
+  call_pv (name, G_VOID | G_DISCARD | G_EVAL);
+  rc = AEF_XS_DIED ? -1 : 0;
+  FREETMPS;
+  LEAVE;
+  return rc;
+}
+
 /* Whether the checkout co can take a call the fast way now: bound to a
- * live worker with nothing queued before the call, no fatal error, no
- * deferred log, no timer to arm (_arm would do nothing), and earlier
- * requests on the worker still unanswered (so that the bytes only join its
- * write buffer: AnyEvent::Task::Client::_write's rule). Sets *w and
- * *handlers. */
+ * live worker that is not retiring, with nothing queued before the call,
+ * no fatal error, no deferred log, no timer to arm (_arm would do
+ * nothing). Sets *w and *handlers. */
 static int
 aef_xs_task_ready__ (pTHX_ HV *co, HV **w, AV **handlers)
 {
@@ -231,8 +253,86 @@ aef_xs_task_ready__ (pTHX_ HV *co, HV **w, AV **handlers)
     return 0;
   *handlers = aef_xs_task_av__ (AEF_XS_FIELD (*w, "handlers"));
   return *handlers && !((sv = AEF_XS_FIELD (*w, "dead")) && SvTRUE (sv))
-         && (AvFILLp (*handlers) >= 0 || ((sv = AEF_XS_FIELD (*w, "ww")) && SvTRUE (sv)))
+         && !((sv = AEF_XS_FIELD (*w, "retire")) && SvTRUE (sv))
          && AEF_XS_FIELD (*w, "wbuf") && AEF_XS_FIELD (co, "record");
+}
+
+/* Write the worker w's buffer, as AnyEvent::Task::Client::_flush: here
+ * when the socket takes all of it at once; otherwise (what is left, an
+ * error, no MSG_NOSIGNAL) through _flush. 0, or -1 when that died ($@). */
+static int
+aef_xs_task_flush__ (pTHX_ HV *w)
+{
+  SV *wbuf = AEF_XS_FIELD (w, "wbuf"), *fh = AEF_XS_FIELD (w, "fh"), *ref;
+  IO *io;
+  int fd;
+
+#ifdef MSG_NOSIGNAL
+  if (wbuf && fh && SvROK (fh) && isGV_with_GP (SvRV (fh)) && (io = GvIO ((GV *)SvRV (fh)))
+      && IoIFP (io) && (fd = PerlIO_fileno (IoIFP (io))) >= 0)
+    {
+      STRLEN len;
+      const char *p = SvPVbyte (wbuf, len);
+      ssize_t n;
+
+      do
+        n = send (fd, p, len, MSG_NOSIGNAL);
+      while (n < 0 && errno == EINTR);
+      if (n >= 0 && (size_t)n == len)
+        {
+          sv_setpvs (wbuf, "");
+          return 0;
+        }
+      if (n > 0)
+        sv_chop (wbuf, p + n);
+    }
+#else
+  PERL_UNUSED_VAR (io);
+  PERL_UNUSED_VAR (fd);
+#endif
+  ref = sv_2mortal (newRV_inc ((SV *)w));
+  return aef_xs_task_call_void__ (aTHX_ "AnyEvent::Task::Client::_flush", &ref, 1);
+}
+
+/* The referent of a reference, NULL for undef, (SV *)1 for anything else */
+static SV *
+aef_xs_task_addr__ (SV *sv)
+{
+  return !sv || !SvOK (sv) ? NULL : SvROK (sv) ? SvRV (sv) : (SV *)1;
+}
+
+/* The record Callback::Frame::_aef_record would return again for a call
+ * now with the callback cb (a plain code reference) and the frame name
+ * name (NULL: none), found without calling it: the checkout's last record
+ * (co->{record}, held weakly) when it is alive and was made under the
+ * frame now current ($Callback::Frame::top, the glob topgv) with the same
+ * name, and cb is no frame. A frame is code compiled in the package of
+ * the record function record (Callback::Frame); code without a package
+ * (see xs/closure.c) may be one too: both are left to _aef_record. A new
+ * reference to the record, or NULL when _aef_record must decide. */
+static SV *
+aef_xs_task_record_again__ (pTHX_ HV *co, SV *cb, SV *name, SV *record, SV *topgv)
+{
+  SV *slot = AEF_XS_FIELD (co, "record"), *top, *sv, *p1, *p2;
+  HV *rec, *fstash, *cbstash = CvSTASH ((CV *)SvRV (cb));
+
+  if (SvTYPE (SvRV (record)) != SVt_PVCV)
+    return NULL;
+  fstash = CvSTASH ((CV *)SvRV (record));
+  if (!slot || !SvROK (slot) || SvTYPE (SvRV (slot)) != SVt_PVHV || SvOBJECT (SvRV (slot))
+      || !fstash || !cbstash || cbstash == fstash
+      || !SvROK (topgv) || !isGV_with_GP (SvRV (topgv)))
+    return NULL;
+  rec = (HV *)SvRV (slot);
+  top = GvSV ((GV *)SvRV (topgv));
+  p1 = aef_xs_task_addr__ (AEF_XS_FIELD (rec, "parent"));
+  p2 = aef_xs_task_addr__ (top);
+  if (p1 != p2 || p1 == (SV *)1)
+    return NULL;
+  sv = AEF_XS_FIELD (rec, "name");
+  if (name ? !(sv && SvOK (sv) && sv_eq (sv, name)) : sv && SvOK (sv))
+    return NULL;
+  return newSVsv (slot);
 }
 
 /* The common case of a call, done here: a plain code reference as the
@@ -241,9 +341,10 @@ aef_xs_task_ready__ (pTHX_ HV *co, HV **w, AV **handlers)
  * visible changed), then with *copied the arguments (without the
  * callback) as read once, when they were: reading a tied value runs code
  * of the caller's, so they are read once only, and the checkout is looked
- * at again after that. */
+ * at again after that. When done, *flush is the worker when its buffer
+ * must go out now (see aef_xs_task_flush__), else left alone. */
 static int
-aef_xs_task_fast_call__ (pTHX_ SV **bound, SV **args, I32 items, AV **copied)
+aef_xs_task_fast_call__ (pTHX_ SV **bound, SV **args, I32 items, AV **copied, HV **flush)
 {
   SV *self = bound[AEF_XS_TASK_CODE_SELF];
   HV *co = aef_xs_task_hv__ (self), *w, *client;
@@ -275,14 +376,18 @@ aef_xs_task_fast_call__ (pTHX_ SV **bound, SV **args, I32 items, AV **copied)
   here = aef_xs_task_av__ (bound[AEF_XS_TASK_CODE_HERE]);
   if (!SvROK (record) || !here || AvFILL (here) != 1)
     return 0;
-  hargs[0] = name ? name : &PL_sv_undef;
-  hargs[1] = AEF_XS_FIELD (co, "record");
-  hargs[2] = cb;
-  hargs[3] = *av_fetch (here, 0, 1);
-  hargs[4] = *av_fetch (here, 1, 1);
-  rec = aef_xs_task_call_scalar__ (aTHX_ SvRV (record), NULL, hargs, 5);
+  rec = aef_xs_task_record_again__ (aTHX_ co, cb, name, record, bound[AEF_XS_TASK_CODE_TOP]);
   if (!rec)
-    return 0;
+    {
+      hargs[0] = name ? name : &PL_sv_undef;
+      hargs[1] = AEF_XS_FIELD (co, "record");
+      hargs[2] = cb;
+      hargs[3] = *av_fetch (here, 0, 1);
+      hargs[4] = *av_fetch (here, 1, 1);
+      rec = aef_xs_task_call_scalar__ (aTHX_ SvRV (record), NULL, hargs, 5);
+      if (!rec)
+        return 0;
+    }
 
   /* ["do",{},ARGS...] */
   if (items > 1)
@@ -337,6 +442,10 @@ aef_xs_task_fast_call__ (pTHX_ SV **bound, SV **args, I32 items, AV **copied)
   av_push (handlers, newRV_noinc ((SV *)h));
   sv_catsv (AEF_XS_FIELD (w, "wbuf"), bytes);
   done = 1;
+  /* out at once unless an earlier request is unanswered or the socket is
+   * full (AnyEvent::Task::Client::_write's rule) */
+  if (!((sv = AEF_XS_FIELD (w, "ww")) && SvTRUE (sv)) && av_count (handlers) <= 1)
+    *flush = w;
 
 cleanup:
   SvREFCNT_dec (rec);
@@ -350,6 +459,7 @@ static XSPROTO (aef_xs_task_call__)
   dXSARGS;
   MAGIC *mg = aef_xs_magic (aTHX_ (SV *)cv, &aef_xs_task_code_vtbl__);
   AV *bound = mg ? (AV *)mg->mg_obj : NULL, *copied = NULL;
+  HV *flush = NULL;
   SV *self;
   CV *general;
   I32 i;
@@ -357,8 +467,12 @@ static XSPROTO (aef_xs_task_call__)
   if (!bound || SvTYPE ((SV *)bound) != SVt_PVAV || AvFILLp (bound) != AEF_XS_TASK_CODE_N - 1)
     croak ("AnyEvent::Task::Client::Checkout: a call without its checkout");
   self = AvARRAY (bound)[AEF_XS_TASK_CODE_SELF];
-  if (aef_xs_task_fast_call__ (aTHX_ AvARRAY (bound), &ST (0), items, &copied))
-    XSRETURN_EMPTY;
+  if (aef_xs_task_fast_call__ (aTHX_ AvARRAY (bound), &ST (0), items, &copied, &flush))
+    {
+      if (flush && aef_xs_task_flush__ (aTHX_ flush))
+        aef_xs_rethrow (aTHX);
+      XSRETURN_EMPTY;
+    }
   /* (the copies are mortal: they live until the statement ends) */
   if (copied)
     for (i = 0; i < items - 1; i++)
@@ -385,7 +499,7 @@ static XSPROTO (aef_xs_task_call__)
 }
 
 SV *
-aef_xs_task_code_new (pTHX_ SV *checkout, SV *record, SV *json, SV *here)
+aef_xs_task_code_new (pTHX_ SV *checkout, SV *record, SV *json, SV *here, SV *top)
 {
   CV *code;
   AV *bound;
@@ -397,6 +511,7 @@ aef_xs_task_code_new (pTHX_ SV *checkout, SV *record, SV *json, SV *here)
   av_push (bound, newSVsv (record));
   av_push (bound, newSVsv (json));
   av_push (bound, newSVsv (here));
+  av_push (bound, newSVsv (top));
   code = newXS (NULL, aef_xs_task_call__, __FILE__);
   sv_magicext ((SV *)code, (SV *)bound, PERL_MAGIC_ext, &aef_xs_task_code_vtbl__, NULL, 0);
   SvREFCNT_dec ((SV *)bound);
@@ -405,29 +520,6 @@ aef_xs_task_code_new (pTHX_ SV *checkout, SV *record, SV *json, SV *here)
 
 /* ------------------------------------------------------------------------ */
 /* the client's replies: every complete one, in one call per read           */
-
-/* Call the Perl sub name with the n values at args in void context, under
- * G_EVAL: 0, or -1 ($@ set). */
-static int
-aef_xs_task_call_void__ (pTHX_ const char *name, SV **args, I32 n)
-{
-  dSP;
-  I32 i;
-  int rc;
-
-  ENTER;
-  SAVETMPS;
-  PUSHMARK (SP);
-  EXTEND (SP, n);
-  for (i = 0; i < n; i++)
-    PUSHs (args[i]);
-  PUTBACK;
-  call_pv (name, G_VOID | G_DISCARD | G_EVAL);
-  rc = AEF_XS_DIED ? -1 : 0;
-  FREETMPS;
-  LEAVE;
-  return rc;
-}
 
 /* Decode the reply m with the JSON codec json (its decode method is
  * dec): the array it holds as a new reference, or NULL (not JSON, or not

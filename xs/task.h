@@ -42,15 +42,16 @@ int aef_xs_task_forker_next(pTHX_ int hand, int *fd, UV *n);
 
 /* The code reference $checkout->(...) calls: an XSUB holding its own
  * reference to the checkout (a blessed hash; croaks on anything else,
- * before allocating) and copies of the other three arguments, which the
+ * before allocating) and copies of the other four arguments, which the
  * common case (see xs/task.c) uses: record, a reference to
  * Callback::Frame::_aef_record (anything else: no common case); json, a
  * reference to the variable holding the JSON encoder; here, a reference
- * to the [file, line] the frames are said to be made at. The caller owns
+ * to the [file, line] the frames are said to be made at; top, a reference
+ * to the glob *Callback::Frame::top (the current frame). The caller owns
  * the returned reference. Other calls go to the Perl
  * AnyEvent::Task::Client::Checkout::_queue_request ($checkout, undef,
  * ARGS); what that dies with is rethrown. */
-SV *aef_xs_task_code_new (pTHX_ SV *checkout, SV *record, SV *json, SV *here);
+SV *aef_xs_task_code_new (pTHX_ SV *checkout, SV *record, SV *json, SV *here, SV *top);
 
 /* The client's reply loop (AnyEvent::Task::Client's read handler, after
  * a read): hands every complete reply buffered in the worker's splitter

@@ -27,7 +27,7 @@
 #   $err = AnyEvent::Task::Client::_replies ($client, $w)
 #                            handles every complete reply (see xs/task.h):
 #                            [what a handler died with], or nothing
-#   $code = AnyEvent::Task::Client::Checkout::_code ($checkout, $record, \$json, \@here)
+#   $code = AnyEvent::Task::Client::Checkout::_code ($checkout, $record, \$json, \@here, \*top)
 #                            the code ref $checkout->(...) calls (see
 #                            xs/task.h)
 
@@ -224,9 +224,9 @@ _exit_now (int status)
 MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Task::Client::Checkout
 
 SV *
-_code (SV *checkout, SV *record, SV *json, SV *here)
+_code (SV *checkout, SV *record, SV *json, SV *here, SV *top)
   CODE:
-    RETVAL = aef_xs_task_code_new (aTHX_ checkout, record, json, here);
+    RETVAL = aef_xs_task_code_new (aTHX_ checkout, record, json, here, top);
   OUTPUT: RETVAL
 
 MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Task::Client

@@ -27,7 +27,7 @@ use overload
    '&{}' => sub {
       my $self = shift;
       $self->{code} || do {
-         my $code = _code ($self, $LIGHT && \&Callback::Frame::_aef_record, \$AnyEvent::Task::Client::JSON, \@HERE);
+         my $code = _code ($self, $LIGHT && \&Callback::Frame::_aef_record, \$AnyEvent::Task::Client::JSON, \@HERE, \*Callback::Frame::top);
          Scalar::Util::weaken ($self->{code} = $code);
          $code
       }
