@@ -751,3 +751,17 @@ aef_xs_task_replies (pTHX_ SV *client, SV *worker)
   SvREFCNT_dec ((SV *)w);
   return err;
 }
+
+SV *
+aef_xs_task_deref (pTHX_ SV *checkout)
+{
+  HV *co = aef_xs_task_hv__ (checkout);
+  SV *code = co ? AEF_XS_FIELD (co, "code") : NULL;
+
+  if (code && SvROK (code))
+    return sv_2mortal (newSVsv (code));
+  code = aef_xs_task_call_scalar__ (aTHX_ (SV *)get_cvs ("AnyEvent::Task::Client::Checkout::_make_code", GV_ADD), NULL, &checkout, 1);
+  if (!code)
+    aef_xs_rethrow (aTHX);
+  return sv_2mortal (code);
+}

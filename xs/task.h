@@ -53,6 +53,12 @@ int aef_xs_task_forker_next(pTHX_ int hand, int *fd, UV *n);
  * ARGS); what that dies with is rethrown. */
 SV *aef_xs_task_code_new (pTHX_ SV *checkout, SV *record, SV *json, SV *here, SV *top);
 
+/* The checkout's &{} overload: a new mortal copy of $checkout->{code}
+ * when it holds a reference, else what the Perl
+ * AnyEvent::Task::Client::Checkout::_make_code ($checkout) returns (what
+ * that dies with is rethrown). */
+SV *aef_xs_task_deref (pTHX_ SV *checkout);
+
 /* The client's reply loop (AnyEvent::Task::Client's read handler, after
  * a read): hands every complete reply buffered in the worker's splitter
  * to its handler, in order, until none is left or the worker is dead.

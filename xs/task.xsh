@@ -30,6 +30,9 @@
 #   $code = AnyEvent::Task::Client::Checkout::_code ($checkout, $record, \$json, \@here, \*top)
 #                            the code ref $checkout->(...) calls (see
 #                            xs/task.h)
+#   $code = AnyEvent::Task::Client::Checkout::_deref ($checkout, ...)
+#                            its &{} overload: $checkout->{code}, or
+#                            _make_code ($checkout)
 
 MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Task::Split
 
@@ -228,6 +231,13 @@ _code (SV *checkout, SV *record, SV *json, SV *here, SV *top)
   CODE:
     RETVAL = aef_xs_task_code_new (aTHX_ checkout, record, json, here, top);
   OUTPUT: RETVAL
+
+void
+_deref (SV *checkout, ...)
+  CODE:
+    /* (_make_code may move the stack: ST stays valid) */
+    ST (0) = aef_xs_task_deref (aTHX_ checkout);
+    XSRETURN (1);
 
 MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Task::Client
 

@@ -18,20 +18,21 @@ my $LIGHT = defined &Callback::Frame::_aef_record;
 # where the light frames say they were made (for the C part too)
 our @HERE = (__FILE__, __LINE__);
 
-# $checkout->(...) calls the code ref this returns: an XSUB (_code) that
-# holds the checkout, as a closure over it would, and does what
+# $checkout->(...) calls the code ref _make_code returns: an XSUB (_code)
+# that holds the checkout, as a closure over it would, and does what
 # _queue_request ($checkout, undef, ...) does (the common case in C). The
 # checkout keeps it weakly and each request in flight strongly, so queued
-# calls share one.
+# calls share one. The overload itself (_deref, in C) returns
+# $checkout->{code} when it is there, else what _make_code makes.
+sub _make_code {
+   my ($self) = @_;
+   my $code = _code ($self, $LIGHT && \&Callback::Frame::_aef_record, \$AnyEvent::Task::Client::JSON, \@HERE, \*Callback::Frame::top);
+   Scalar::Util::weaken ($self->{code} = $code);
+   $code
+}
+
 use overload
-   '&{}' => sub {
-      my $self = shift;
-      $self->{code} || do {
-         my $code = _code ($self, $LIGHT && \&Callback::Frame::_aef_record, \$AnyEvent::Task::Client::JSON, \@HERE, \*Callback::Frame::top);
-         Scalar::Util::weaken ($self->{code} = $code);
-         $code
-      }
-   },
+   '&{}' => \&_deref,
    fallback => 1;
 
 our $AUTOLOAD;
@@ -384,9 +385,13 @@ other;
 call made through it is in flight or the caller keeps it (the original
 made a new closure each time); like that closure, it keeps the checkout
 alive while it is held. It is written in C, and so is the common case of
-a call through it (a plain code reference as the callback, made while an
-earlier call on the checkout's worker is unanswered); the bytes written,
-the frames and the errors are the same;
+a call through it (a plain code reference as the callback, on a checkout
+bound to its worker with nothing queued), and the common case of a reply
+(a success for such a call); the bytes written, the frames and the
+errors are the same;
+
+=item * a callback receives a copy of the checkout: assigning to its
+C<$_[0]> no longer disturbs the checkout's handling of the reply;
 
 =item * a worker's error is raised in the failing call's own frame;
 
