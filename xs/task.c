@@ -257,19 +257,30 @@ aef_xs_task_ready__ (pTHX_ HV *co, HV **w, AV **handlers)
          && AEF_XS_FIELD (*w, "wbuf") && AEF_XS_FIELD (co, "record");
 }
 
+/* The descriptor of the worker w's connection ($w->{fh}), or -1 */
+static int
+aef_xs_task_fd__ (pTHX_ HV *w)
+{
+  SV *fh = AEF_XS_FIELD (w, "fh");
+  IO *io;
+
+  if (!fh || !SvROK (fh) || !isGV_with_GP (SvRV (fh)) || !(io = GvIO ((GV *)SvRV (fh))) || !IoIFP (io))
+    return -1;
+  return PerlIO_fileno (IoIFP (io));
+}
+
 /* Write the worker w's buffer, as AnyEvent::Task::Client::_flush: here
- * when the socket takes all of it at once; otherwise (what is left, an
- * error, no MSG_NOSIGNAL) through _flush. 0, or -1 when that died ($@). */
+ * when the socket takes all of it at once and the worker is not retiring;
+ * otherwise (what is left, an error, no MSG_NOSIGNAL) through _flush. 0,
+ * or -1 when that died ($@). */
 static int
 aef_xs_task_flush__ (pTHX_ HV *w)
 {
-  SV *wbuf = AEF_XS_FIELD (w, "wbuf"), *fh = AEF_XS_FIELD (w, "fh"), *ref;
-  IO *io;
+  SV *wbuf = AEF_XS_FIELD (w, "wbuf"), *retire = AEF_XS_FIELD (w, "retire"), *ref;
   int fd;
 
 #ifdef MSG_NOSIGNAL
-  if (wbuf && fh && SvROK (fh) && isGV_with_GP (SvRV (fh)) && (io = GvIO ((GV *)SvRV (fh)))
-      && IoIFP (io) && (fd = PerlIO_fileno (IoIFP (io))) >= 0)
+  if (wbuf && !(retire && SvTRUE (retire)) && (fd = aef_xs_task_fd__ (aTHX_ w)) >= 0)
     {
       STRLEN len;
       const char *p = SvPVbyte (wbuf, len);
@@ -287,7 +298,7 @@ aef_xs_task_flush__ (pTHX_ HV *w)
         sv_chop (wbuf, p + n);
     }
 #else
-  PERL_UNUSED_VAR (io);
+  PERL_UNUSED_VAR (retire);
   PERL_UNUSED_VAR (fd);
 #endif
   ref = sv_2mortal (newRV_inc ((SV *)w));
@@ -764,4 +775,47 @@ aef_xs_task_deref (pTHX_ SV *checkout)
   if (!code)
     aef_xs_rethrow (aTHX);
   return sv_2mortal (code);
+}
+
+void
+aef_xs_task_on_read (pTHX_ SV *client, SV *worker)
+{
+  HV *w = aef_xs_task_hv__ (worker);
+  SV *splitsv = w ? AEF_XS_FIELD (w, "split") : NULL, *err = NULL, *sv, *args[2];
+  aef_task_split *s;
+  int fd;
+  long n;
+
+  if (!splitsv)
+    croak ("AnyEvent::Task::Client::_on_read: not a worker");
+  s = aef_xs_task_split_get (aTHX_ splitsv);
+  if ((fd = aef_xs_task_fd__ (aTHX_ w)) < 0)
+    return;
+  n = aef_xs_task_split_fill (aTHX_ s, fd);
+  if (n == -EAGAIN || n == -EWOULDBLOCK || n == -EINTR)
+    return;
+  args[0] = client;
+  args[1] = worker;
+  if (n <= 0)
+    {
+      if (aef_xs_task_call_void__ (aTHX_ "AnyEvent::Task::Client::_conn_error", args, 2))
+        aef_xs_rethrow (aTHX);
+      return;
+    }
+
+  sv_2mortal (SvREFCNT_inc_simple_NN ((SV *)w));
+  ENTER;
+  sv_setsv (save_scalar (gv_fetchpvs ("AnyEvent::Task::Client::READING", GV_ADD, SVt_PV)), worker);
+  err = aef_xs_task_replies (aTHX_ client, worker);
+  LEAVE;
+  if (err)
+    sv_2mortal (err);
+
+  /* what the handlers wrote behind unanswered requests goes out now */
+  if (!((sv = AEF_XS_FIELD (w, "dead")) && SvTRUE (sv)) && !((sv = AEF_XS_FIELD (w, "ww")) && SvTRUE (sv))
+      && (sv = AEF_XS_FIELD (w, "wbuf")) && SvOK (sv) && SvCUR (sv) > 0
+      && aef_xs_task_flush__ (aTHX_ w) && !err)
+    err = sv_2mortal (newSVsv (ERRSV));
+  if (err)
+    croak_sv (err);
 }

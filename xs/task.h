@@ -74,4 +74,14 @@ SV *aef_xs_task_deref (pTHX_ SV *checkout);
  * owns it), else NULL. */
 SV *aef_xs_task_replies (pTHX_ SV *client, SV *worker);
 
+/* The read handler of a client's worker connection: reads one chunk into
+ * the worker's splitter (nothing when the read would block or was
+ * interrupted; end-of-file or an error: AnyEvent::Task::Client::_conn_error),
+ * then aef_xs_task_replies with $AnyEvent::Task::Client::READING the
+ * worker, then writes what the handlers left in the worker's buffer
+ * (unless it is dead or waits for the socket). Croaks with the first
+ * error of the handlers or of _conn_error, after all that (croaks on a
+ * worker that is not one, before anything). */
+void aef_xs_task_on_read (pTHX_ SV *client, SV *worker);
+
 #endif

@@ -24,9 +24,9 @@
 #                            spare that is let go
 #   AnyEvent::Task::Server::Worker::_exit_now ($status)
 #                            _exit without a lazily bound symbol
-#   $err = AnyEvent::Task::Client::_replies ($client, $w)
-#                            handles every complete reply (see xs/task.h):
-#                            [what a handler died with], or nothing
+#   AnyEvent::Task::Client::_on_read ($client, $w)
+#                            the read handler of a worker's connection
+#                            (see xs/task.h)
 #   $code = AnyEvent::Task::Client::Checkout::_code ($checkout, $record, \$json, \@here, \*top)
 #                            the code ref $checkout->(...) calls (see
 #                            xs/task.h)
@@ -242,17 +242,6 @@ _deref (SV *checkout, ...)
 MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Task::Client
 
 void
-_replies (SV *client, SV *worker)
+_on_read (SV *client, SV *worker)
   CODE:
-{
-  /* (the handlers may move the stack: ST stays valid) */
-  SV *err = aef_xs_task_replies (aTHX_ client, worker);
-  AV *box;
-
-  if (!err)
-    XSRETURN_EMPTY;
-  box = newAV ();
-  av_push (box, err);
-  ST (0) = sv_2mortal (newRV_noinc ((SV *)box));
-  XSRETURN (1);
-}
+    aef_xs_task_on_read (aTHX_ client, worker);

@@ -108,24 +108,12 @@ sub _new_worker {
 # the worker whose replies are being handled
 our $READING;
 
-sub _on_read {
-   my ($self, $w) = @_;
-   my $n = $w->{split}->fill ($w->{fh});
-
-   if (!$n) {
-      return if !defined $n && ($!{EAGAIN} || $!{EINTR});
-      return _conn_error ($self, $w);
-   }
-   my $err = do { local $READING = $w; _replies ($self, $w) };
-   # what the handlers wrote behind unanswered requests goes out now
-   _flush ($w) if length $w->{wbuf} && !$w->{ww} && !$w->{dead};
-   die $err->[0] if $err;
-}
-
-# _replies ($self, $w) hands every complete reply to its handler
-# (Checkout::_reply, or the common case in C: xs/task.c). A handler's
-# exception is returned (in an array) for the event loop, after the
-# replies that arrived with it were handled.
+# _on_read ($self, $w) (in C: xs/task.c) reads what the worker sent and
+# hands every complete reply to its handler (Checkout::_reply, or the
+# common case in C), with $READING the worker; then what the handlers
+# wrote behind unanswered requests goes out. A handler's exception is
+# rethrown for the event loop, after the replies that arrived with it
+# were handled. End-of-file or a read error: _conn_error.
 
 # Bytes for a worker go out at once, unless an earlier request written to
 # it is still unanswered: then they wait in wbuf until that worker's next
