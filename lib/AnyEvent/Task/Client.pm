@@ -49,7 +49,8 @@ sub checkout {
    my $co = AnyEvent::Task::Client::Checkout->_new ($self, %opt);
    $co->{waiting} = 1;
    push @{ $self->{pending} }, $co;
-   $self->_serve_pending;
+   # (with nothing idle and the pool full, _serve_pending does nothing)
+   $self->_serve_pending if @{ $self->{idle} } || $self->{total} < $self->{max_workers};
    $co
 }
 

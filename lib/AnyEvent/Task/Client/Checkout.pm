@@ -76,15 +76,18 @@ sub _queue_request {
    die "the last argument of a call must be a callback (a code reference)"
       if defined $cb && !(ref $cb eq 'CODE' || ref $cb && overload::Method ($cb, '&{}'));
 
+   my $client = $self->{client};
+   my $cname = $client ? $client->{name} : undef;
+   my $name = defined $cname ? "$cname -> " . (defined $method ? $method : "NO METHOD")
+            : defined $method ? "ANONYMOUS CLIENT -> $method"
+            : undef;
    my $f = $cb;
-   unless (Callback::Frame::is_frame ($cb)) {
-      my $client = $self->{client};
-      my $cname = $client ? $client->{name} : undef;
-      my $name = defined $cname ? "$cname -> " . (defined $method ? $method : "NO METHOD")
-               : defined $method ? "ANONYMOUS CLIENT -> $method"
-               : undef;
-      $f = $LIGHT && defined $cb ? [Callback::Frame::_aef_record ($name, $self->{record}, $cb, @HERE), $cb]
-         : Callback::Frame::frame ((defined $name ? (name => $name) : ()), code => $cb);
+   if ($LIGHT && defined $cb) {
+      # (no record for a frame: it is used as it is)
+      my $rec = Callback::Frame::_aef_record ($name, $self->{record}, $cb, @HERE);
+      $f = [$rec, $cb] if $rec;
+   } elsif (!Callback::Frame::is_frame ($cb)) {
+      $f = Callback::Frame::frame ((defined $name ? (name => $name) : ()), code => $cb);
    }
 
    # ["do",{},METHOD,ARGS...]: the arguments' array, encoded, behind the head
@@ -257,7 +260,7 @@ sub DESTROY {
    return if $IN_GLOBAL_DESTRUCTION;
    local ($@, $!);
    my $client = $self->{client};
-   $client->_remove_pending ($self) if $client;
+   $client->_remove_pending ($self) if $client && $self->{waiting};
 
    if (my $w = delete $self->{worker}) {
       delete $w->{checkout};
