@@ -364,11 +364,19 @@ aef_xs_task_fast_call__ (pTHX_ SV **bound, SV **args, I32 items, AV **copied, HV
   AV *handlers, *h, *here;
   STRLEN len;
   const char *p;
-  int done = 0;
+  int done = 0, perl = 0;
+  I32 i;
 
   if (!co || !cb || !SvROK (cb) || SvTYPE (SvRV (cb)) != SVt_PVCV || SvOBJECT (SvRV (cb))
       || !aef_xs_task_ready__ (aTHX_ co, &w, &handlers))
     return 0;
+
+  /* Whether code of the caller's may run before the request is written
+   * (and may have changed the checkout): reading a magical argument,
+   * _aef_record, an encoder written in Perl, or one that meets a
+   * reference (a tied container, TO_JSON) */
+  for (i = 0; i < items - 1 && !perl; i++)
+    perl = SvGMAGICAL (args[i]) || SvROK (args[i]);
 
   /* the arguments, copied before any call into Perl may move the stack */
   *copied = av_make (items - 1, args);
@@ -390,6 +398,7 @@ aef_xs_task_fast_call__ (pTHX_ SV **bound, SV **args, I32 items, AV **copied, HV
   rec = aef_xs_task_record_again__ (aTHX_ co, cb, name, record, bound[AEF_XS_TASK_CODE_TOP]);
   if (!rec)
     {
+      perl = 1;
       hargs[0] = name ? name : &PL_sv_undef;
       hargs[1] = AEF_XS_FIELD (co, "record");
       hargs[2] = cb;
@@ -403,11 +412,18 @@ aef_xs_task_fast_call__ (pTHX_ SV **bound, SV **args, I32 items, AV **copied, HV
   /* ["do",{},ARGS...] */
   if (items > 1)
     {
-      SV *encargs[2];
+      SV *encargs[2], *obj;
+      GV *gv;
+      CV *enc;
 
       encargs[0] = SvROK (bound[AEF_XS_TASK_CODE_JSON]) ? SvRV (bound[AEF_XS_TASK_CODE_JSON]) : NULL;
       encargs[1] = argsref;
-      if (!encargs[0] || !(json = aef_xs_task_call_scalar__ (aTHX_ NULL, "encode", encargs, 2)))
+      obj = encargs[0] && SvROK (encargs[0]) ? SvRV (encargs[0]) : NULL;
+      if (!obj || !SvOBJECT (obj) || !(gv = gv_fetchmethod_autoload (SvSTASH (obj), "encode", 0))
+          || !isGV (gv) || !(enc = GvCV (gv)))
+        goto cleanup;
+      perl |= !CvISXSUB (enc);
+      if (!(json = aef_xs_task_call_scalar__ (aTHX_ (SV *)enc, NULL, encargs, 2)))
         goto cleanup;
     }
   if (json)
@@ -420,7 +436,7 @@ aef_xs_task_fast_call__ (pTHX_ SV **bound, SV **args, I32 items, AV **copied, HV
     }
   else
     bytes = sv_2mortal (newSVpvs ("[\"do\",{}]"));
-  if (!aef_xs_task_ready__ (aTHX_ co, &w, &handlers))
+  if (perl && !aef_xs_task_ready__ (aTHX_ co, &w, &handlers))
     goto cleanup;
 
   /* _send: the callback's frame, the current request, the reply handler.
