@@ -471,7 +471,7 @@ aef_xs_task_fast_call__ (pTHX_ SV **bound, SV **args, I32 items, AV **copied, HV
   done = 1;
   /* out at once unless an earlier request is unanswered or the socket is
    * full (AnyEvent::Task::Client::_write's rule) */
-  if (!((sv = AEF_XS_FIELD (w, "ww")) && SvTRUE (sv)) && av_count (handlers) <= 1)
+  if (!((sv = AEF_XS_FIELD (w, "ww")) && SvTRUE (sv)) && AvFILL (handlers) < 1)
     *flush = w;
 
 cleanup:
@@ -688,7 +688,7 @@ aef_xs_task_reply__ (pTHX_ const aef_xs_task_rl__ *rl, SV *h, SV *reply)
   /* the reply handled: the timer goes, the next queued request is written */
   (void)hv_deletes (co, "timer", G_DISCARD);
   queue = aef_xs_task_av__ (AEF_XS_FIELD (co, "queue"));
-  if (queue && av_count (queue) > 0
+  if (queue && AvFILL (queue) >= 0
       && aef_xs_task_call_void__ (aTHX_ "AnyEvent::Task::Client::Checkout::_pump", &self, 1) && !died)
     {
       sv = sv_2mortal (newSVsv (ERRSV));
@@ -749,7 +749,7 @@ aef_xs_task_replies (pTHX_ SV *client, SV *worker)
       if (r > 0)
         reply = aef_xs_task_decode__ (aTHX_ rl.json, rl.dec, m, len);
       handlers = aef_xs_task_av__ (AEF_XS_FIELD (w, "handlers"));
-      if (reply && handlers && av_count (handlers) > 0)
+      if (reply && handlers && AvFILL (handlers) >= 0)
         h = av_shift (handlers);
       if (!h || !SvOK (h))
         {
