@@ -99,6 +99,22 @@ for my $timeout (undef, 30) {
    }
 }
 
+# a call written at once that the socket does not take whole (the rest
+# waits for it to drain), and calls made behind it meanwhile
+{
+   my $co = bound (timeout => undef);
+   my @len;
+   my $cv = AE::cv;
+   for my $c (qw(a b c)) {
+      $cv->begin;
+      $co->($c x (3 * 1024 * 1024), sub { push @len, length $_[1]; $cv->end });
+   }
+   ok ($co->{worker}{ww}, "a large call waits for the socket to drain");
+   $cv->recv;
+   is_deeply (\@len, [(3 * 1024 * 1024) x 3], "large calls: every one delivered whole, in order");
+   is (call ($co, 'after'), 'after', "the checkout still works");
+}
+
 # $@ is undefined in the callbacks, and what it was after
 {
    my $co = bound (timeout => undef);
