@@ -10,7 +10,7 @@ use AETask;
 use Callback::Frame;
 use JSON::XS ();
 use POSIX ();
-use Socket ();
+use IO::Socket::UNIX ();
 use Test::More;
 
 my $json = JSON::XS->new->utf8;
@@ -18,13 +18,11 @@ my $json = JSON::XS->new->utf8;
 # --- a hand-written worker: answers a batch of requests in one write, each
 # reply as its argument says (forked before any watcher)
 my $rawpath = sock_path ();
-socket my $lsock, Socket::AF_UNIX (), Socket::SOCK_STREAM (), 0 or die;
-bind $lsock, Socket::pack_sockaddr_un ($rawpath) or die "bind: $!";
-listen $lsock, 16 or die;
+my $lsock = IO::Socket::UNIX->new (Local => $rawpath, Listen => 16) or die "listen: $!";
 my $rawpid = fork;
-die unless defined $rawpid;
-if (!$rawpid) {
-   while (accept my $c, $lsock) {
+die "fork: $!" unless defined $rawpid;
+unless ($rawpid) {
+   while (my $c = $lsock->accept) {
       next if fork;
       my $split = AnyEvent::Task::Split->new;
       my $out = "";
@@ -66,6 +64,24 @@ sub bound {
    my $co = $client->checkout (@_);
    call ($co, 'warm');
    $co
+}
+
+# Make one call per argument in one go, inside a frame_try; wait for
+# $events callbacks and catches in all: (results seen, errors caught)
+sub batch {
+   my ($co, $events, @args) = @_;
+   my (@seen, @caught);
+   my $cv = AE::cv;
+   frame_try {
+      for my $i (@args) {
+         $co->($i, sub { push @seen, $_[1]; $cv->send unless --$events });
+      }
+   } frame_catch {
+      push @caught, $@;
+      $cv->send unless --$events;
+   };
+   $cv->recv;
+   (\@seen, \@caught)
 }
 
 # the callbacks get a copy of the checkout: assigning to it harms nothing
@@ -169,41 +185,18 @@ for my $timeout (undef, 30) {
 # the worker's errors in a batch: the earlier calls' callbacks run, the
 # error reaches the frame, the later calls still complete
 {
-   my $co = bound (timeout => undef);
-   my (@seen, @caught);
-   my $cv = AE::cv;
-   frame_try {
-      for my $i (qw(1 fail2 3)) {
-         $cv->begin;
-         $co->($i, sub { push @seen, $_[1]; $cv->end });
-      }
-   } frame_catch {
-      push @caught, $@;
-      $cv->end;
-   };
-   $cv->recv;
-   is_deeply (\@seen, [1, 3], "an error reply mid-batch: the others' callbacks ran");
-   is_deeply (\@caught, ["failed fail2\n"], "the error reached the frame");
+   my ($seen, $caught) = batch (bound (timeout => undef), 3, qw(1 fail2 3));
+   is_deeply ($seen, [1, 3], "an error reply mid-batch: the others' callbacks ran");
+   is_deeply ($caught, ["failed fail2\n"], "the error reached the frame");
 }
 
 # the worker dies in the middle of a batch
 {
    my $co = bound (timeout => undef);
-   my (@seen, @caught);
-   my $cv = AE::cv;
-   frame_try {
-      for my $i (qw(1 2 exit 4 5)) {
-         $cv->begin;
-         $co->($i, sub { push @seen, $_[1]; $cv->end });
-      }
-   } frame_catch {
-      push @caught, $@;
-      $cv->send;
-   };
-   $cv->recv;
-   is_deeply (\@seen, [1, 2], "the worker dies mid-batch: the replies before it were delivered");
-   like ($caught[0], qr/^worker connection suddenly died at /, "then the connection error");
-   is (scalar @caught, 1, "once");
+   my ($seen, $caught) = batch ($co, 3, qw(1 2 exit 4 5));
+   is_deeply ($seen, [1, 2], "the worker dies mid-batch: the replies before it were delivered");
+   like ($caught->[0], qr/^worker connection suddenly died at /, "then the connection error");
+   is (scalar @$caught, 1, "once");
 }
 
 # malformed and oversized replies in the middle of a batch (the hand-written
@@ -213,19 +206,9 @@ my $raw = AnyEvent::Task::Client->new (connect => ['unix/', $rawpath], max_worke
 for my $bad (qw(malformed oversized notarray)) {
    my $co = $raw->checkout (timeout => 30);
    call ($co, 'warm');
-   my (@seen, @caught);
-   my $cv = AE::cv;
-   frame_try {
-      for my $i ('1', '2', $bad, '4') {
-         $co->($i, sub { push @seen, $_[1] });
-      }
-   } frame_catch {
-      push @caught, $@;
-      $cv->send;
-   };
-   $cv->recv;
-   is_deeply (\@seen, [1, 2], "$bad reply mid-batch: the replies before it were delivered");
-   like ($caught[0], qr/^worker connection suddenly died at /, "$bad reply mid-batch: then the connection error");
+   my ($seen, $caught) = batch ($co, 3, '1', '2', $bad, '4');
+   is_deeply ($seen, [1, 2], "$bad reply mid-batch: the replies before it were delivered");
+   like ($caught->[0], qr/^worker connection suddenly died at /, "$bad reply mid-batch: then the connection error");
    my ($ok, $e) = call_err ($co, 'later');
    like ($e, qr/^worker connection suddenly died at /, "$bad reply mid-batch: later calls fail at once");
 }

@@ -209,27 +209,17 @@ aef_xs_task_call_scalar__ (pTHX_ SV *cv, const char *method, SV **args, I32 n)
   return ret;
 }
 
-/* Call the Perl sub name with the n values at args in void context, under
- * G_EVAL: 0, or -1 ($@ set). */
+/* Call the Perl sub name with the n values at args, under G_EVAL (its
+ * result is dropped): 0, or -1 ($@ set). */
 static int
 aef_xs_task_call_void__ (pTHX_ const char *name, SV **args, I32 n)
 {
-  dSP;
-  I32 i;
-  int rc;
+  SV *ret = aef_xs_task_call_scalar__ (aTHX_ (SV *)get_cv (name, GV_ADD), NULL, args, n);
 
-  ENTER;
-  SAVETMPS;
-  PUSHMARK (SP);
-  EXTEND (SP, n);
-  for (i = 0; i < n; i++)
-    PUSHs (args[i]);
-  PUTBACK;
-  call_pv (name, G_VOID | G_DISCARD | G_EVAL);
-  rc = AEF_XS_DIED ? -1 : 0;
-  FREETMPS;
-  LEAVE;
-  return rc;
+  if (!ret)
+    return -1;
+  SvREFCNT_dec (ret);
+  return 0;
 }
 
 /* Whether the checkout co can take a call the fast way now: bound to a
