@@ -6,6 +6,7 @@
 #include "task.h"
 #include "closure.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 static MGVTBL aef_xs_task_split_vtbl__, aef_xs_task_loop_vtbl__;
@@ -152,7 +153,7 @@ static MGVTBL aef_xs_task_code_vtbl__;
 
 enum {
   AEF_XS_TASK_CODE_SELF, AEF_XS_TASK_CODE_RECORD, AEF_XS_TASK_CODE_JSON,
-  AEF_XS_TASK_CODE_HERE, AEF_XS_TASK_CODE_N
+  AEF_XS_TASK_CODE_HERE, AEF_XS_TASK_CODE_TOP, AEF_XS_TASK_CODE_N
 };
 
 /* $h->{key} when it exists, else NULL (nothing is created) */
@@ -208,12 +209,23 @@ aef_xs_task_call_scalar__ (pTHX_ SV *cv, const char *method, SV **args, I32 n)
   return ret;
 }
 
+/* Call the Perl sub name with the n values at args, under G_EVAL (its
+ * result is dropped): 0, or -1 ($@ set). */
+static int
+aef_xs_task_call_void__ (pTHX_ const char *name, SV **args, I32 n)
+{
+  SV *ret = aef_xs_task_call_scalar__ (aTHX_ (SV *)get_cv (name, GV_ADD), NULL, args, n);
+
+  if (!ret)
+    return -1;
+  SvREFCNT_dec (ret);
+  return 0;
+}
+
 /* Whether the checkout co can take a call the fast way now: bound to a
- * live worker with nothing queued before the call, no fatal error, no
- * deferred log, no timer to arm (_arm would do nothing), and earlier
- * requests on the worker still unanswered (so that the bytes only join its
- * write buffer: AnyEvent::Task::Client::_write's rule). Sets *w and
- * *handlers. */
+ * live worker that is not retiring, with nothing queued before the call,
+ * no fatal error, no deferred log, no timer to arm (_arm would do
+ * nothing). Sets *w and *handlers. */
 static int
 aef_xs_task_ready__ (pTHX_ HV *co, HV **w, AV **handlers)
 {
@@ -231,8 +243,97 @@ aef_xs_task_ready__ (pTHX_ HV *co, HV **w, AV **handlers)
     return 0;
   *handlers = aef_xs_task_av__ (AEF_XS_FIELD (*w, "handlers"));
   return *handlers && !((sv = AEF_XS_FIELD (*w, "dead")) && SvTRUE (sv))
-         && (AvFILLp (*handlers) >= 0 || ((sv = AEF_XS_FIELD (*w, "ww")) && SvTRUE (sv)))
+         && !((sv = AEF_XS_FIELD (*w, "retire")) && SvTRUE (sv))
          && AEF_XS_FIELD (*w, "wbuf") && AEF_XS_FIELD (co, "record");
+}
+
+/* The descriptor of the worker w's connection ($w->{fh}), or -1 */
+static int
+aef_xs_task_fd__ (pTHX_ HV *w)
+{
+  SV *fh = AEF_XS_FIELD (w, "fh");
+  IO *io;
+
+  if (!fh || !SvROK (fh) || !isGV_with_GP (SvRV (fh)) || !(io = GvIO ((GV *)SvRV (fh))) || !IoIFP (io))
+    return -1;
+  return PerlIO_fileno (IoIFP (io));
+}
+
+/* Write the worker w's buffer, as AnyEvent::Task::Client::_flush: here
+ * when the socket takes all of it at once and the worker is not retiring;
+ * otherwise (what is left, an error, no MSG_NOSIGNAL) through _flush. 0,
+ * or -1 when that died ($@). */
+static int
+aef_xs_task_flush__ (pTHX_ HV *w)
+{
+  SV *wbuf = AEF_XS_FIELD (w, "wbuf"), *retire = AEF_XS_FIELD (w, "retire"), *ref;
+  int fd;
+
+#ifdef MSG_NOSIGNAL
+  if (wbuf && !(retire && SvTRUE (retire)) && (fd = aef_xs_task_fd__ (aTHX_ w)) >= 0)
+    {
+      STRLEN len;
+      const char *p = SvPVbyte (wbuf, len);
+      ssize_t n;
+
+      do
+        n = send (fd, p, len, MSG_NOSIGNAL);
+      while (n < 0 && errno == EINTR);
+      if (n >= 0 && (size_t)n == len)
+        {
+          sv_setpvs (wbuf, "");
+          return 0;
+        }
+      if (n > 0)
+        sv_chop (wbuf, p + n);
+    }
+#else
+  PERL_UNUSED_VAR (retire);
+  PERL_UNUSED_VAR (fd);
+#endif
+  ref = sv_2mortal (newRV_inc ((SV *)w));
+  return aef_xs_task_call_void__ (aTHX_ "AnyEvent::Task::Client::_flush", &ref, 1);
+}
+
+/* The referent of a reference, NULL for undef, (SV *)1 for anything else */
+static SV *
+aef_xs_task_addr__ (SV *sv)
+{
+  return !sv || !SvOK (sv) ? NULL : SvROK (sv) ? SvRV (sv) : (SV *)1;
+}
+
+/* The record Callback::Frame::_aef_record would return again for a call
+ * now with the callback cb (a plain code reference) and the frame name
+ * name (NULL: none), found without calling it: the checkout's last record
+ * (co->{record}, held weakly) when it is alive and was made under the
+ * frame now current ($Callback::Frame::top, the glob topgv) with the same
+ * name, and cb is no frame. A frame is code compiled in the package of
+ * the record function record (Callback::Frame); code without a package
+ * (see xs/closure.c) may be one too: both are left to _aef_record. A new
+ * reference to the record, or NULL when _aef_record must decide. */
+static SV *
+aef_xs_task_record_again__ (pTHX_ HV *co, SV *cb, SV *name, SV *record, SV *topgv)
+{
+  SV *slot = AEF_XS_FIELD (co, "record"), *top, *sv, *p1, *p2;
+  HV *rec, *fstash, *cbstash = CvSTASH ((CV *)SvRV (cb));
+
+  if (SvTYPE (SvRV (record)) != SVt_PVCV)
+    return NULL;
+  fstash = CvSTASH ((CV *)SvRV (record));
+  if (!slot || !SvROK (slot) || SvTYPE (SvRV (slot)) != SVt_PVHV || SvOBJECT (SvRV (slot))
+      || !fstash || !cbstash || cbstash == fstash
+      || !SvROK (topgv) || !isGV_with_GP (SvRV (topgv)))
+    return NULL;
+  rec = (HV *)SvRV (slot);
+  top = GvSV ((GV *)SvRV (topgv));
+  p1 = aef_xs_task_addr__ (AEF_XS_FIELD (rec, "parent"));
+  p2 = aef_xs_task_addr__ (top);
+  if (p1 != p2 || p1 == (SV *)1)
+    return NULL;
+  sv = AEF_XS_FIELD (rec, "name");
+  if (name ? !(sv && SvOK (sv) && sv_eq (sv, name)) : sv && SvOK (sv))
+    return NULL;
+  return newSVsv (slot);
 }
 
 /* The common case of a call, done here: a plain code reference as the
@@ -241,9 +342,10 @@ aef_xs_task_ready__ (pTHX_ HV *co, HV **w, AV **handlers)
  * visible changed), then with *copied the arguments (without the
  * callback) as read once, when they were: reading a tied value runs code
  * of the caller's, so they are read once only, and the checkout is looked
- * at again after that. */
+ * at again after that. When done, *flush is the worker when its buffer
+ * must go out now (see aef_xs_task_flush__), else left alone. */
 static int
-aef_xs_task_fast_call__ (pTHX_ SV **bound, SV **args, I32 items, AV **copied)
+aef_xs_task_fast_call__ (pTHX_ SV **bound, SV **args, I32 items, AV **copied, HV **flush)
 {
   SV *self = bound[AEF_XS_TASK_CODE_SELF];
   HV *co = aef_xs_task_hv__ (self), *w, *client;
@@ -252,11 +354,19 @@ aef_xs_task_fast_call__ (pTHX_ SV **bound, SV **args, I32 items, AV **copied)
   AV *handlers, *h, *here;
   STRLEN len;
   const char *p;
-  int done = 0;
+  int done = 0, perl = 0;
+  I32 i;
 
   if (!co || !cb || !SvROK (cb) || SvTYPE (SvRV (cb)) != SVt_PVCV || SvOBJECT (SvRV (cb))
       || !aef_xs_task_ready__ (aTHX_ co, &w, &handlers))
     return 0;
+
+  /* Whether code of the caller's may run before the request is written
+   * (and may have changed the checkout): reading a magical argument,
+   * _aef_record, an encoder written in Perl, or one that meets a
+   * reference (a tied container, TO_JSON) */
+  for (i = 0; i < items - 1 && !perl; i++)
+    perl = SvGMAGICAL (args[i]) || SvROK (args[i]);
 
   /* the arguments, copied before any call into Perl may move the stack */
   *copied = av_make (items - 1, args);
@@ -275,23 +385,35 @@ aef_xs_task_fast_call__ (pTHX_ SV **bound, SV **args, I32 items, AV **copied)
   here = aef_xs_task_av__ (bound[AEF_XS_TASK_CODE_HERE]);
   if (!SvROK (record) || !here || AvFILL (here) != 1)
     return 0;
-  hargs[0] = name ? name : &PL_sv_undef;
-  hargs[1] = AEF_XS_FIELD (co, "record");
-  hargs[2] = cb;
-  hargs[3] = *av_fetch (here, 0, 1);
-  hargs[4] = *av_fetch (here, 1, 1);
-  rec = aef_xs_task_call_scalar__ (aTHX_ SvRV (record), NULL, hargs, 5);
+  rec = aef_xs_task_record_again__ (aTHX_ co, cb, name, record, bound[AEF_XS_TASK_CODE_TOP]);
   if (!rec)
-    return 0;
+    {
+      perl = 1;
+      hargs[0] = name ? name : &PL_sv_undef;
+      hargs[1] = AEF_XS_FIELD (co, "record");
+      hargs[2] = cb;
+      hargs[3] = *av_fetch (here, 0, 1);
+      hargs[4] = *av_fetch (here, 1, 1);
+      rec = aef_xs_task_call_scalar__ (aTHX_ SvRV (record), NULL, hargs, 5);
+      if (!rec)
+        return 0;
+    }
 
   /* ["do",{},ARGS...] */
   if (items > 1)
     {
-      SV *encargs[2];
+      SV *encargs[2], *obj;
+      GV *gv;
+      CV *enc;
 
       encargs[0] = SvROK (bound[AEF_XS_TASK_CODE_JSON]) ? SvRV (bound[AEF_XS_TASK_CODE_JSON]) : NULL;
       encargs[1] = argsref;
-      if (!encargs[0] || !(json = aef_xs_task_call_scalar__ (aTHX_ NULL, "encode", encargs, 2)))
+      obj = encargs[0] && SvROK (encargs[0]) ? SvRV (encargs[0]) : NULL;
+      if (!obj || !SvOBJECT (obj) || !(gv = gv_fetchmethod_autoload (SvSTASH (obj), "encode", 0))
+          || !isGV (gv) || !(enc = GvCV (gv)))
+        goto cleanup;
+      perl |= !CvISXSUB (enc);
+      if (!(json = aef_xs_task_call_scalar__ (aTHX_ (SV *)enc, NULL, encargs, 2)))
         goto cleanup;
     }
   if (json)
@@ -304,7 +426,7 @@ aef_xs_task_fast_call__ (pTHX_ SV **bound, SV **args, I32 items, AV **copied)
     }
   else
     bytes = sv_2mortal (newSVpvs ("[\"do\",{}]"));
-  if (!aef_xs_task_ready__ (aTHX_ co, &w, &handlers))
+  if (perl && !aef_xs_task_ready__ (aTHX_ co, &w, &handlers))
     goto cleanup;
 
   /* _send: the callback's frame, the current request, the reply handler.
@@ -337,6 +459,10 @@ aef_xs_task_fast_call__ (pTHX_ SV **bound, SV **args, I32 items, AV **copied)
   av_push (handlers, newRV_noinc ((SV *)h));
   sv_catsv (AEF_XS_FIELD (w, "wbuf"), bytes);
   done = 1;
+  /* out at once unless an earlier request is unanswered or the socket is
+   * full (AnyEvent::Task::Client::_write's rule) */
+  if (!((sv = AEF_XS_FIELD (w, "ww")) && SvTRUE (sv)) && AvFILL (handlers) < 1)
+    *flush = w;
 
 cleanup:
   SvREFCNT_dec (rec);
@@ -350,6 +476,7 @@ static XSPROTO (aef_xs_task_call__)
   dXSARGS;
   MAGIC *mg = aef_xs_magic (aTHX_ (SV *)cv, &aef_xs_task_code_vtbl__);
   AV *bound = mg ? (AV *)mg->mg_obj : NULL, *copied = NULL;
+  HV *flush = NULL;
   SV *self;
   CV *general;
   I32 i;
@@ -357,8 +484,12 @@ static XSPROTO (aef_xs_task_call__)
   if (!bound || SvTYPE ((SV *)bound) != SVt_PVAV || AvFILLp (bound) != AEF_XS_TASK_CODE_N - 1)
     croak ("AnyEvent::Task::Client::Checkout: a call without its checkout");
   self = AvARRAY (bound)[AEF_XS_TASK_CODE_SELF];
-  if (aef_xs_task_fast_call__ (aTHX_ AvARRAY (bound), &ST (0), items, &copied))
-    XSRETURN_EMPTY;
+  if (aef_xs_task_fast_call__ (aTHX_ AvARRAY (bound), &ST (0), items, &copied, &flush))
+    {
+      if (flush && aef_xs_task_flush__ (aTHX_ flush))
+        aef_xs_rethrow (aTHX);
+      XSRETURN_EMPTY;
+    }
   /* (the copies are mortal: they live until the statement ends) */
   if (copied)
     for (i = 0; i < items - 1; i++)
@@ -385,7 +516,7 @@ static XSPROTO (aef_xs_task_call__)
 }
 
 SV *
-aef_xs_task_code_new (pTHX_ SV *checkout, SV *record, SV *json, SV *here)
+aef_xs_task_code_new (pTHX_ SV *checkout, SV *record, SV *json, SV *here, SV *top)
 {
   CV *code;
   AV *bound;
@@ -397,8 +528,300 @@ aef_xs_task_code_new (pTHX_ SV *checkout, SV *record, SV *json, SV *here)
   av_push (bound, newSVsv (record));
   av_push (bound, newSVsv (json));
   av_push (bound, newSVsv (here));
+  av_push (bound, newSVsv (top));
   code = newXS (NULL, aef_xs_task_call__, __FILE__);
   sv_magicext ((SV *)code, (SV *)bound, PERL_MAGIC_ext, &aef_xs_task_code_vtbl__, NULL, 0);
   SvREFCNT_dec ((SV *)bound);
   return newRV_noinc ((SV *)code);
+}
+
+/* ------------------------------------------------------------------------ */
+/* the client's replies: every complete one, in one call per read           */
+
+/* Decode the reply m with the JSON codec json (its decode method is
+ * dec): the array it holds as a new reference, or NULL (not JSON, or not
+ * an array: the connection is broken). */
+static SV *
+aef_xs_task_decode__ (pTHX_ SV *json, CV *dec, const uint8_t *m, size_t len)
+{
+  SV *args[2], *reply;
+
+  args[0] = json;
+  args[1] = sv_2mortal (newSVpvn ((const char *)m, len));
+  reply = aef_xs_task_call_scalar__ (aTHX_ (SV *)dec, NULL, args, 2);
+  if (reply && !aef_xs_task_av__ (reply))
+    {
+      SvREFCNT_dec (reply);
+      reply = NULL;
+    }
+  return reply;
+}
+
+/* Whether av is tied (a weak reference to it adds magic too) */
+#define AEF_XS_TIED(av) (SvRMAGICAL ((SV *)(av)) && mg_find ((SV *)(av), PERL_MAGIC_tied))
+
+/* The field i of the array av (not tied), or NULL */
+static SV *
+aef_xs_task_el__ (pTHX_ AV *av, SSize_t i)
+{
+  return av && !AEF_XS_TIED (av) && AvFILLp (av) >= i ? AvARRAY (av)[i] : NULL;
+}
+
+/* What the reply loop looks up once per read: the JSON codec and its
+ * decode method, AnyEvent::Task::Client::Checkout::_call (it calls its
+ * first argument with the rest, $@ undefined), the glob of
+ * $Callback::Frame::top (the frame a light frame's code runs in). */
+typedef struct aef_xs_task_rl__ {
+  SV *json;
+  CV *dec, *call;
+  GV *top;
+} aef_xs_task_rl__;
+
+/* Run the callback of an "ok" reply in its light frame fa ([record,
+ * code]) as Callback::Frame::_aef_run does, inside a local $@ = undef:
+ * ($checkout, $result) are args. When it dies, the error is raised in the
+ * frame (Checkout::_raise: the frame's handlers, or it dies on). 0, or -1
+ * with the final error in $@. */
+static int
+aef_xs_task_run_ok__ (pTHX_ const aef_xs_task_rl__ *rl, SV *f, AV *fa, SV **args)
+{
+  dSP;
+  SV *code = AvARRAY (fa)[1], *err = NULL, *rargs[2];
+  int rc;
+
+  /* (its code may have left its package's back references: see above) */
+  aef_xs_closure_attach (aTHX_ code);
+  ENTER;
+  SAVETMPS;
+  save_scalar (PL_errgv);
+  sv_setsv (save_scalar (rl->top), AvARRAY (fa)[0]);
+  PUSHMARK (SP);
+  EXTEND (SP, 3);
+  PUSHs (code);
+  PUSHs (args[0]);
+  PUSHs (args[1]);
+  PUTBACK;
+  call_sv ((SV *)rl->call, G_VOID | G_DISCARD | G_EVAL);
+  if (AEF_XS_DIED)
+    err = newSVsv (ERRSV);
+  FREETMPS;
+  LEAVE;
+  if (!err)
+    return 0;
+  rargs[0] = f;
+  rargs[1] = sv_2mortal (err);
+  rc = aef_xs_task_call_void__ (aTHX_ "AnyEvent::Task::Client::Checkout::_raise", rargs, 2);
+  return rc;
+}
+
+/* Handle one reply (a reference to its array) with its handler h (a
+ * reference to [checkout, callback's frame, deferred log, log timer,
+ * code]): an "ok" for a light frame without a deferred log here, anything
+ * else through Checkout::_reply. 0, or -1 with what it died with in $@. */
+static int
+aef_xs_task_reply__ (pTHX_ const aef_xs_task_rl__ *rl, SV *h, SV *reply)
+{
+  AV *ha = aef_xs_task_av__ (h), *ra = aef_xs_task_av__ (reply);
+  SV *self = aef_xs_task_el__ (aTHX_ ha, 0), *f = aef_xs_task_el__ (aTHX_ ha, 1);
+  SV *log = aef_xs_task_el__ (aTHX_ ha, 2), *kind = aef_xs_task_el__ (aTHX_ ra, 0), *val, *args[2], *sv = NULL;
+  AV *fa = aef_xs_task_av__ (f), *queue;
+  HV *co = aef_xs_task_hv__ (self);
+  STRLEN klen;
+  const char *k;
+  int rc = 0, died;
+
+  if (!co || !fa || AvFILLp (fa) != 1 || AEF_XS_TIED (fa) || (log && SvTRUE (log))
+      || !kind || SvROK (kind) || !SvOK (kind)
+      || (k = SvPV (kind, klen), klen != 2 || k[0] != 'o' || k[1] != 'k'))
+    {
+      dSP;
+
+      ENTER;
+      SAVETMPS;
+      PUSHMARK (SP);
+      XPUSHs (h);
+      XPUSHs (reply);
+      PUTBACK;
+      if (call_pv ("AnyEvent::Task::Client::Checkout::_reply", G_SCALAR | G_EVAL) == 1)
+        {
+          SPAGAIN;
+          sv = POPs;
+          PUTBACK;
+          if (AEF_XS_DIED)
+            rc = -1;
+          else if ((fa = aef_xs_task_av__ (sv)) && AvFILLp (fa) >= 0)
+            {
+              sv_setsv (ERRSV, AvARRAY (fa)[0]);
+              rc = -1;
+            }
+        }
+      else
+        rc = -1;
+      FREETMPS;
+      LEAVE;
+      return rc;
+    }
+
+  /* the callback, as Checkout::_reply calls it: ($checkout, $result),
+   * the checkout a copy of ours (the callback may assign to it) */
+  val = aef_xs_task_el__ (aTHX_ ra, 2);
+  args[0] = sv_2mortal (newSVsv (self));
+  args[1] = val ? val : &PL_sv_undef;
+  died = aef_xs_task_run_ok__ (aTHX_ rl, f, fa, args);
+  if (died)
+    {
+      /* kept aside: the bookkeeping below may run code that evals */
+      sv = sv_2mortal (newSVsv (ERRSV));
+      rc = -1;
+    }
+
+  /* the reply handled: the timer goes, the next queued request is written */
+  (void)hv_deletes (co, "timer", G_DISCARD);
+  queue = aef_xs_task_av__ (AEF_XS_FIELD (co, "queue"));
+  if (queue && AvFILL (queue) >= 0
+      && aef_xs_task_call_void__ (aTHX_ "AnyEvent::Task::Client::Checkout::_pump", &self, 1) && !died)
+    {
+      sv = sv_2mortal (newSVsv (ERRSV));
+      rc = -1;
+    }
+  if (rc)
+    sv_setsv (ERRSV, sv);
+  return rc;
+}
+
+SV *
+aef_xs_task_replies (pTHX_ SV *client, SV *worker)
+{
+  HV *w = aef_xs_task_hv__ (worker);
+  SV *splitsv = w ? AEF_XS_FIELD (w, "split") : NULL, *jsonsv, *err = NULL, *dead, *args[2];
+  aef_task_split *s;
+  aef_xs_task_rl__ rl;
+  HV *stash;
+  GV *gv;
+  CV *dec = NULL;
+
+  if (!splitsv)
+    croak ("AnyEvent::Task::Client::_replies: not a worker");
+  s = aef_xs_task_split_get (aTHX_ splitsv);
+  jsonsv = get_sv ("AnyEvent::Task::Client::JSON", 0);
+  if (jsonsv && SvROK (jsonsv) && SvOBJECT (SvRV (jsonsv))
+      && (stash = SvSTASH (SvRV (jsonsv)))
+      && (gv = gv_fetchmethod_autoload (stash, "decode", 0)) && isGV (gv))
+    dec = GvCV (gv);
+  if (!dec)
+    croak ("AnyEvent::Task::Client::_replies: no JSON decoder");
+  rl.call = get_cvs ("AnyEvent::Task::Client::Checkout::_call", 0);
+  if (!rl.call)
+    croak ("AnyEvent::Task::Client::_replies: AnyEvent::Task::Client::Checkout::_call is missing");
+  rl.top = gv_fetchpvs ("Callback::Frame::top", GV_ADD, SVt_PV);
+  rl.json = jsonsv;
+  rl.dec = dec;
+
+  /* alive until the end, whatever the callbacks drop */
+  SvREFCNT_inc_simple_void_NN ((SV *)w);
+  SvREFCNT_inc_simple_void_NN (splitsv);
+  SvREFCNT_inc_simple_void_NN (jsonsv);
+  SvREFCNT_inc_simple_void_NN ((SV *)dec);
+  SvREFCNT_inc_simple_void_NN ((SV *)rl.call);
+  args[0] = client;
+  args[1] = worker;
+
+  while (!((dead = AEF_XS_FIELD (w, "dead")) && SvTRUE (dead)))
+    {
+      const uint8_t *m;
+      size_t len;
+      int r = aef_task_split_next (s, &m, &len);
+      SV *reply = NULL, *h = NULL;
+      AV *handlers;
+
+      if (r == 0)
+        break;
+      if (r > 0)
+        reply = aef_xs_task_decode__ (aTHX_ rl.json, rl.dec, m, len);
+      handlers = aef_xs_task_av__ (AEF_XS_FIELD (w, "handlers"));
+      if (reply && handlers && AvFILL (handlers) >= 0)
+        h = av_shift (handlers);
+      if (!h || !SvOK (h))
+        {
+          SvREFCNT_dec (h);
+          SvREFCNT_dec (reply);
+          if (aef_xs_task_call_void__ (aTHX_ "AnyEvent::Task::Client::_conn_error", args, 2) && !err)
+            err = newSVsv (ERRSV);
+          break;
+        }
+      {
+        ENTER;
+        SAVETMPS;
+        sv_2mortal (h);
+        sv_2mortal (reply);
+        if (aef_xs_task_reply__ (aTHX_ &rl, h, reply) && !err)
+          err = newSVsv (ERRSV);
+        FREETMPS;
+        LEAVE;
+      }
+    }
+
+  SvREFCNT_dec ((SV *)rl.call);
+  SvREFCNT_dec ((SV *)dec);
+  SvREFCNT_dec (jsonsv);
+  SvREFCNT_dec (splitsv);
+  SvREFCNT_dec ((SV *)w);
+  return err;
+}
+
+SV *
+aef_xs_task_deref (pTHX_ SV *checkout)
+{
+  HV *co = aef_xs_task_hv__ (checkout);
+  SV *code = co ? AEF_XS_FIELD (co, "code") : NULL;
+
+  if (code && SvROK (code))
+    return sv_2mortal (newSVsv (code));
+  code = aef_xs_task_call_scalar__ (aTHX_ (SV *)get_cvs ("AnyEvent::Task::Client::Checkout::_make_code", GV_ADD), NULL, &checkout, 1);
+  if (!code)
+    aef_xs_rethrow (aTHX);
+  return sv_2mortal (code);
+}
+
+void
+aef_xs_task_on_read (pTHX_ SV *client, SV *worker)
+{
+  HV *w = aef_xs_task_hv__ (worker);
+  SV *splitsv = w ? AEF_XS_FIELD (w, "split") : NULL, *err = NULL, *sv, *args[2];
+  aef_task_split *s;
+  int fd;
+  long n;
+
+  if (!splitsv)
+    croak ("AnyEvent::Task::Client::_on_read: not a worker");
+  s = aef_xs_task_split_get (aTHX_ splitsv);
+  if ((fd = aef_xs_task_fd__ (aTHX_ w)) < 0)
+    return;
+  n = aef_xs_task_split_fill (aTHX_ s, fd);
+  if (n == -EAGAIN || n == -EWOULDBLOCK || n == -EINTR)
+    return;
+  args[0] = client;
+  args[1] = worker;
+  if (n <= 0)
+    {
+      if (aef_xs_task_call_void__ (aTHX_ "AnyEvent::Task::Client::_conn_error", args, 2))
+        aef_xs_rethrow (aTHX);
+      return;
+    }
+
+  sv_2mortal (SvREFCNT_inc_simple_NN ((SV *)w));
+  ENTER;
+  sv_setsv (save_scalar (gv_fetchpvs ("AnyEvent::Task::Client::READING", GV_ADD, SVt_PV)), worker);
+  err = aef_xs_task_replies (aTHX_ client, worker);
+  LEAVE;
+  if (err)
+    sv_2mortal (err);
+
+  /* what the handlers wrote behind unanswered requests goes out now */
+  if (!((sv = AEF_XS_FIELD (w, "dead")) && SvTRUE (sv)) && !((sv = AEF_XS_FIELD (w, "ww")) && SvTRUE (sv))
+      && (sv = AEF_XS_FIELD (w, "wbuf")) && SvOK (sv) && SvCUR (sv) > 0
+      && aef_xs_task_flush__ (aTHX_ w) && !err)
+    err = sv_2mortal (newSVsv (ERRSV));
+  if (err)
+    croak_sv (err);
 }

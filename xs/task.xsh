@@ -24,9 +24,15 @@
 #                            spare that is let go
 #   AnyEvent::Task::Server::Worker::_exit_now ($status)
 #                            _exit without a lazily bound symbol
-#   $code = AnyEvent::Task::Client::Checkout::_code ($checkout, $record, \$json, \@here)
+#   AnyEvent::Task::Client::_on_read ($client, $w)
+#                            the read handler of a worker's connection
+#                            (see xs/task.h)
+#   $code = AnyEvent::Task::Client::Checkout::_code ($checkout, $record, \$json, \@here, \*top)
 #                            the code ref $checkout->(...) calls (see
 #                            xs/task.h)
+#   $code = AnyEvent::Task::Client::Checkout::_deref ($checkout, ...)
+#                            its &{} overload: $checkout->{code}, or
+#                            _make_code ($checkout)
 
 MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Task::Split
 
@@ -221,7 +227,21 @@ _exit_now (int status)
 MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Task::Client::Checkout
 
 SV *
-_code (SV *checkout, SV *record, SV *json, SV *here)
+_code (SV *checkout, SV *record, SV *json, SV *here, SV *top)
   CODE:
-    RETVAL = aef_xs_task_code_new (aTHX_ checkout, record, json, here);
+    RETVAL = aef_xs_task_code_new (aTHX_ checkout, record, json, here, top);
   OUTPUT: RETVAL
+
+void
+_deref (SV *checkout, ...)
+  CODE:
+    /* (_make_code may move the stack: ST stays valid) */
+    ST (0) = aef_xs_task_deref (aTHX_ checkout);
+    XSRETURN (1);
+
+MODULE = AnyEvent::Fork::Core	PACKAGE = AnyEvent::Task::Client
+
+void
+_on_read (SV *client, SV *worker)
+  CODE:
+    aef_xs_task_on_read (aTHX_ client, worker);

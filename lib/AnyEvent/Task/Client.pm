@@ -49,7 +49,8 @@ sub checkout {
    my $co = AnyEvent::Task::Client::Checkout->_new ($self, %opt);
    $co->{waiting} = 1;
    push @{ $self->{pending} }, $co;
-   $self->_serve_pending;
+   # (with nothing idle and the pool full, _serve_pending does nothing)
+   $self->_serve_pending if @{ $self->{idle} } || $self->{total} < $self->{max_workers};
    $co
 }
 
@@ -108,40 +109,12 @@ sub _new_worker {
 # the worker whose replies are being handled
 our $READING;
 
-sub _on_read {
-   my ($self, $w) = @_;
-   my $n = $w->{split}->fill ($w->{fh});
-
-   if (!$n) {
-      return if !defined $n && ($!{EAGAIN} || $!{EINTR});
-      return _conn_error ($self, $w);
-   }
-   my $err = do { local $READING = $w; _replies ($self, $w) };
-   # what the handlers wrote behind unanswered requests goes out now
-   _flush ($w) if length $w->{wbuf} && !$w->{ww} && !$w->{dead};
-   die $err->[0] if $err;
-}
-
-# Hand every complete reply to its handler. A handler's exception is
-# returned (in an array) for the event loop, after the replies that
-# arrived with it were handled.
-sub _replies {
-   my ($self, $w) = @_;
-   my ($split, $handlers) = @$w{qw(split handlers)};
-   my $err;
-
-   while (!$w->{dead} && defined (my $m = $split->next)) {
-      my $reply = length $m ? eval { $JSON->decode ($m) } : undef;
-      my $h = ref $reply eq 'ARRAY' && shift @$handlers;
-      if (!$h) {
-         _conn_error ($self, $w);
-         last;
-      }
-      my $e = AnyEvent::Task::Client::Checkout::_reply ($h, $reply);
-      $err ||= $e;
-   }
-   $err
-}
+# _on_read ($self, $w) (in C: xs/task.c) reads what the worker sent and
+# hands every complete reply to its handler (Checkout::_reply, or the
+# common case in C), with $READING the worker; then what the handlers
+# wrote behind unanswered requests goes out. A handler's exception is
+# rethrown for the event loop, after the replies that arrived with it
+# were handled. End-of-file or a read error: _conn_error.
 
 # Bytes for a worker go out at once, unless an earlier request written to
 # it is still unanswered: then they wait in wbuf until that worker's next

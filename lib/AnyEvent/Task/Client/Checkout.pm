@@ -18,20 +18,21 @@ my $LIGHT = defined &Callback::Frame::_aef_record;
 # where the light frames say they were made (for the C part too)
 our @HERE = (__FILE__, __LINE__);
 
-# $checkout->(...) calls the code ref this returns: an XSUB (_code) that
-# holds the checkout, as a closure over it would, and does what
+# $checkout->(...) calls the code ref _make_code returns: an XSUB (_code)
+# that holds the checkout, as a closure over it would, and does what
 # _queue_request ($checkout, undef, ...) does (the common case in C). The
 # checkout keeps it weakly and each request in flight strongly, so queued
-# calls share one.
+# calls share one. The overload itself (_deref, in C) returns
+# $checkout->{code} when it is there, else what _make_code makes.
+sub _make_code {
+   my ($self) = @_;
+   my $code = _code ($self, $LIGHT && \&Callback::Frame::_aef_record, \$AnyEvent::Task::Client::JSON, \@HERE, \*Callback::Frame::top);
+   Scalar::Util::weaken ($self->{code} = $code);
+   $code
+}
+
 use overload
-   '&{}' => sub {
-      my $self = shift;
-      $self->{code} || do {
-         my $code = _code ($self, $LIGHT && \&Callback::Frame::_aef_record, \$AnyEvent::Task::Client::JSON, \@HERE);
-         Scalar::Util::weaken ($self->{code} = $code);
-         $code
-      }
-   },
+   '&{}' => \&_deref,
    fallback => 1;
 
 our $AUTOLOAD;
@@ -75,15 +76,18 @@ sub _queue_request {
    die "the last argument of a call must be a callback (a code reference)"
       if defined $cb && !(ref $cb eq 'CODE' || ref $cb && overload::Method ($cb, '&{}'));
 
+   my $client = $self->{client};
+   my $cname = $client ? $client->{name} : undef;
+   my $name = defined $cname ? "$cname -> " . (defined $method ? $method : "NO METHOD")
+            : defined $method ? "ANONYMOUS CLIENT -> $method"
+            : undef;
    my $f = $cb;
-   unless (Callback::Frame::is_frame ($cb)) {
-      my $client = $self->{client};
-      my $cname = $client ? $client->{name} : undef;
-      my $name = defined $cname ? "$cname -> " . (defined $method ? $method : "NO METHOD")
-               : defined $method ? "ANONYMOUS CLIENT -> $method"
-               : undef;
-      $f = $LIGHT && defined $cb ? [Callback::Frame::_aef_record ($name, $self->{record}, $cb, @HERE), $cb]
-         : Callback::Frame::frame ((defined $name ? (name => $name) : ()), code => $cb);
+   if ($LIGHT && defined $cb) {
+      # (no record for a frame: it is used as it is)
+      my $rec = Callback::Frame::_aef_record ($name, $self->{record}, $cb, @HERE);
+      $f = [$rec, $cb] if $rec;
+   } elsif (!Callback::Frame::is_frame ($cb)) {
+      $f = Callback::Frame::frame ((defined $name ? (name => $name) : ()), code => $cb);
    }
 
    # ["do",{},METHOD,ARGS...]: the arguments' array, encoded, behind the head
@@ -170,12 +174,13 @@ sub _reply {
       $log->merge ($meta->{ld}) if $log && ref $meta eq 'HASH' && ref $meta->{ld} eq 'HASH';
       if ($kind eq 'ok') {
          local $@ = undef;
+         # (a copy of the checkout: the callback may assign to its $_[0])
          if (ref $f eq 'ARRAY') {
             # (its code may have left its package's back references: xs/task.c)
             AnyEvent::Fork::Core::closure_attach ($f->[1]);
-            Callback::Frame::_aef_run (@$f, $self, $val);
+            Callback::Frame::_aef_run (@$f, my $co = $self, $val);
          } else {
-            $f->($self, $val);
+            $f->(my $co = $self, $val);
          }
       } elsif ($kind eq 'er') {
          $self->{error} = 1;
@@ -190,6 +195,15 @@ sub _reply {
    delete $self->{timer};
    _pump ($self) if @{ $self->{queue} };
    $ok ? () : [$err]
+}
+
+# _call ($code, ARGS): $code->(ARGS) with $@ undefined, for the reply
+# loop in C (xs/task.c), which calls it under an eval of its own (that
+# sets $@ to "") with the callback's light frame in place, as
+# Callback::Frame::_aef_run would, inside a local $@ = undef as _reply.
+sub _call {
+   $@ = undef;
+   &{+shift};
 }
 
 # Deliver an error to the waiting callback: the most recently written
@@ -246,7 +260,7 @@ sub DESTROY {
    return if $IN_GLOBAL_DESTRUCTION;
    local ($@, $!);
    my $client = $self->{client};
-   $client->_remove_pending ($self) if $client;
+   $client->_remove_pending ($self) if $client && $self->{waiting};
 
    if (my $w = delete $self->{worker}) {
       delete $w->{checkout};
@@ -374,9 +388,13 @@ other;
 call made through it is in flight or the caller keeps it (the original
 made a new closure each time); like that closure, it keeps the checkout
 alive while it is held. It is written in C, and so is the common case of
-a call through it (a plain code reference as the callback, made while an
-earlier call on the checkout's worker is unanswered); the bytes written,
-the frames and the errors are the same;
+a call through it (a plain code reference as the callback, on a checkout
+bound to its worker with nothing queued), and the common case of a reply
+(a success for such a call); the bytes written, the frames and the
+errors are the same;
+
+=item * a callback receives a copy of the checkout: assigning to its
+C<$_[0]> no longer disturbs the checkout's handling of the reply;
 
 =item * a worker's error is raised in the failing call's own frame;
 
