@@ -30,7 +30,7 @@ for (1 .. $N - 1) {
 $t->fork->eval ('sub quit_told { syswrite $_[0], sprintf "%20d", $$; sysread $_[0], my $go, 1 }')->run ("quit_told", my $cv = AE::cv);
 my $fh = $cv->recv;
 my $last = read_exactly ($fh, 20) =~ s/^ +//r;
-wait_until (sub { (proc_state ($tpid) // "") eq "S" && template_reads () });
+wait_reading ($tpid);
 syswrite $fh, "x";
 push @pid, $last . slurp ($fh);
 is (scalar (grep /^\d+\z/, @pid), $N, "$N processes ran and reported their pid");
@@ -63,13 +63,6 @@ SKIP: {
    wait_until (sub { (proc_state ($pid) // "") eq "Z" });
    my $cv2 = AE::cv; my $tm = AE::timer 0, 0, $cv2; $cv2->recv; # one more loop iteration
    is (waitpid ($pid, 1), $pid, "an exited new_exec child stays for the caller to reap: nobody reaped it");
-}
-
-# the template blocks in reading its next command (where /proc tells)
-sub template_reads {
-   open my $w, "<", "/proc/$tpid/wchan" or return 1;
-   my $where = <$w>;
-   !defined $where || $where eq "0" || $where =~ /read|recv/
 }
 
 done_testing;

@@ -91,6 +91,9 @@ sub child {
       ->run ("go", my $cv = AE::cv);
    my $fh = $cv->recv;
    my $pid = unpack "N", read_exactly ($fh, 4);
+   # it exits once the template waits for its next command, so that the
+   # template's own reaping before it reads a command cannot reap it first
+   wait_reading ($template->pid);
    syswrite $fh, "x";
    slurp ($fh);
 

@@ -41,7 +41,7 @@ our @EXPORT = qw(
    hexs stats
    proc_fds my_fds proc_state proc_ppid children_of cloexec_inherited alive run_for
    report run_cmd perl_cmd tap_subtest orig_root orig_inc
-   wait_buffered
+   wait_buffered wait_reading
 );
 
 =item flush_queue ($proc)
@@ -298,6 +298,26 @@ sub _stat {
 }
 
 sub proc_state { (_stat $_[0])[0] }
+
+=item wait_reading ($pid)
+
+Waits (running the event loop) until process C<$pid> sleeps in a read,
+where F</proc> tells: its state is C<S> and its wait channel, where the
+kernel names it, is a read or a receive. For a template, which reaps its
+exited children just before it reads each command: once it sleeps there,
+a child that exits stays a zombie until the next command.
+
+=cut
+
+sub wait_reading {
+   my ($pid) = @_;
+   wait_until (sub {
+      (proc_state ($pid) // "") eq "S" or return 0;
+      open my $w, "<", "/proc/$pid/wchan" or return 1;
+      my $where = <$w>;
+      !defined $where || $where eq "0" || $where =~ /read|recv/
+   });
+}
 
 =item $bool = alive ($pid)
 
