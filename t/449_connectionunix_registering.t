@@ -64,29 +64,26 @@ sub half_registered {
    unlink $path, "$path.pid";
 }
 
-{
-   local $IPC::Manager::Client::ConnectionUnix::REGISTERING = 0.2;
-   my ($pid, $go, $path) = half_registered ('never');
+# refused for good: a socket that never listens (the send waits for it,
+# then fails), and that of a peer gone without cleaning up, its socket and
+# pidfile left (the send fails at once)
+for my $case (
+   # name, seconds allowed to listen, pidfile left, the send's time, its bound
+   ["never", 0.2, 0, '>=', 0.2, "once the peer had its time to listen"],
+   ["gone",  30,  1, '<',  15,  "at once, the peer's pidfile being there"],
+) {
+   my ($name, $allowed, $pidfile, $op, $bound, $when) = @$case;
+   local $IPC::Manager::Client::ConnectionUnix::REGISTERING = $allowed;
+   my ($pid, $go, $path) = half_registered ($name);
+   if ($pidfile) {
+      open my $fh, ">", "$path.pid" or die;
+      print $fh $pid;
+      close $fh;
+   }
    my $t0 = Time::HiRes::time ();
-   ok !eval { $a->send_message (never => { hello => 1 }); 1 }, "a socket that never listens: the send fails";
-   like $@, qr/^Cannot connect to '\Q$path\E': Connection refused at /, "... with the system's reason";
-   cmp_ok Time::HiRes::time () - $t0, '>=', 0.2, "... once the peer had its time to listen";
-   close $go;
-   waitpid $pid, 0;
-   unlink $path, "$path.pid";
-}
-
-{
-   # a peer gone without cleaning up: socket and pidfile left (no waiting)
-   local $IPC::Manager::Client::ConnectionUnix::REGISTERING = 30;
-   my ($pid, $go, $path) = half_registered ('gone');
-   open my $fh, ">", "$path.pid" or die;
-   print $fh $pid;
-   close $fh;
-   my $t0 = Time::HiRes::time ();
-   ok !eval { $a->send_message (gone => { hello => 1 }); 1 }, "a peer with a pidfile that does not listen: the send fails";
-   like $@, qr/^Cannot connect to '\Q$path\E': Connection refused at /, "... with the system's reason";
-   cmp_ok Time::HiRes::time () - $t0, '<', 15, "... without waiting for it to listen";
+   ok !eval { $a->send_message ($name => { hello => 1 }); 1 }, "$name: the send fails";
+   like $@, qr/^Cannot connect to '\Q$path\E': Connection refused at /, "$name: with the system's reason";
+   cmp_ok Time::HiRes::time () - $t0, $op, $bound, "$name: $when";
    close $go;
    waitpid $pid, 0;
    unlink $path, "$path.pid";
