@@ -312,7 +312,8 @@ a child that exits stays a zombie until the next command.
 sub wait_reading {
    my ($pid) = @_;
    wait_until (sub {
-      (proc_state ($pid) // "") eq "S" or return 0;
+      my $state = proc_state ($pid);
+      defined $state && $state eq "S" or return 0;
       open my $w, "<", "/proc/$pid/wchan" or return 1;
       my $where = <$w>;
       !defined $where || $where eq "0" || $where =~ /read|recv/
